@@ -1,0 +1,1 @@
+//! The calling-convention model (filled in by the convention-model work).

@@ -1,0 +1,2 @@
+//! callconv: static checks of BEAM NIF libraries.
+pub mod conventions;
