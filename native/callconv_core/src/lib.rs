@@ -1,2 +1,19 @@
 //! callconv: static checks of BEAM NIF libraries.
+pub mod check;
 pub mod conventions;
+pub mod entry;
+pub mod error;
+pub mod inspect;
+pub mod memory;
+pub mod render;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod target;
+
+pub use error::Error;
+
+/// This crate's version, written into every report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub use check::{check_bytes, check_path, check_paths};

@@ -1,0 +1,201 @@
+//! Decoding a NIF's `ErlNifEntry` and function table from the file, statically.
+//!
+//! Layouts follow `erl_nif.h`: the entry is append-only, and the fields a library provides
+//! depend on the NIF version it declares (see `shared/reference/beam-nif-abi.md` §2). Offsets
+//! are computed from the library's own pointer size, which covers LP64, LLP64 and ILP32.
+
+pub mod locate;
+
+use object::ReadRef;
+
+use crate::inspect::{Binary, Platform};
+use crate::memory::{Image, Pointer};
+use crate::report::{NifEntry, NifFunction};
+
+/// The most function-table entries decoded; the BEAM has no limit, but no real NIF comes
+/// close and a corrupt count must not make us read megabytes.
+pub const MAX_FUNCTIONS: usize = 65_536;
+
+/// The names the BEAM looks up, in order (`erts_sys_ddll_load_nif_init`).
+pub const INIT_NAMES: [&str; 2] = ["nif_init", "_nif_init"];
+
+/// What decoding found, with the raw facts the rules need beyond the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The entry as reported.
+    pub entry: NifEntry,
+    /// The `fptr` of each function, in table order (None where it is not an address).
+    pub function_addresses: Vec<Option<u64>>,
+    /// The declared `num_of_funcs`, before capping.
+    pub declared_functions: i64,
+    /// `min_erts` is present in this version's layout but NULL.
+    pub min_erts_null: bool,
+    /// `vm_variant` is present in this version's layout but NULL.
+    pub vm_variant_null: bool,
+}
+
+/// Finds the init symbol the BEAM would use: `nif_init`, else `_nif_init`.
+pub fn init_symbol<R>(binary: &Binary<R>) -> Option<(&'static str, u64)> {
+    let names: &[&'static str] = match binary.platform {
+        // Mach-O C names carry a leading underscore; dlsym("nif_init") finds `_nif_init`.
+        Platform::Darwin => &["_nif_init", "__nif_init"],
+        // GetProcAddress(h, "nif_init") only.
+        Platform::Windows => &["nif_init"],
+        Platform::Unix => &INIT_NAMES,
+    };
+    names
+        .iter()
+        .find_map(|n| binary.export(n).map(|e| (*n, e.address)))
+}
+
+/// Sequential field layout with C alignment, for one pointer size.
+struct Layout {
+    pointer: u64,
+    offset: u64,
+}
+
+impl Layout {
+    fn new(pointer: u8) -> Self {
+        Layout {
+            pointer: u64::from(pointer),
+            offset: 0,
+        }
+    }
+
+    fn int(&mut self) -> u64 {
+        self.offset = self.offset.next_multiple_of(4);
+        let at = self.offset;
+        self.offset += 4;
+        at
+    }
+
+    fn ptr(&mut self) -> u64 {
+        self.offset = self.offset.next_multiple_of(self.pointer);
+        let at = self.offset;
+        self.offset += self.pointer;
+        at
+    }
+
+    fn size(&self) -> u64 {
+        self.offset.next_multiple_of(self.pointer)
+    }
+}
+
+fn at_least(major: i32, minor: i32, want_major: i32, want_minor: i32) -> bool {
+    (major, minor) >= (want_major, want_minor)
+}
+
+/// Reads the entry at `addr`.
+pub fn decode_entry<'data, R: ReadRef<'data>>(
+    image: &Image<R>,
+    addr: u64,
+    decoded_by: String,
+) -> Result<Decoded, String> {
+    let err = |what: &str, e: crate::memory::ReadError| format!("cannot read the entry's {what}: {e}");
+    let mut l = Layout::new(image.pointer_size());
+    let major = image.read_u32(addr + l.int()).map_err(|e| err("major", e))? as i32;
+    let minor = image.read_u32(addr + l.int()).map_err(|e| err("minor", e))? as i32;
+    let name_at = addr + l.ptr();
+    let count_at = addr + l.int();
+    let funcs_at = addr + l.ptr();
+    let load_at = addr + l.ptr();
+    let reload_at = addr + l.ptr();
+    let upgrade_at = addr + l.ptr();
+    let unload_at = addr + l.ptr();
+    let vm_variant_at = addr + l.ptr();
+    let options_at = addr + l.int();
+    let _sizeof_resource_init_at = addr + l.ptr();
+    let min_erts_at = addr + l.ptr();
+
+    let module = match image.read_pointer(name_at).map_err(|e| err("name", e))? {
+        Pointer::Address(a) => image.read_c_string(a).map_err(|e| err("name string", e))?,
+        Pointer::Null => return Err("the entry's module name is NULL".to_string()),
+        Pointer::Import(s) => return Err(format!("the entry's name points into {s}")),
+    };
+    let declared = i64::from(image.read_u32(count_at).map_err(|e| err("num_of_funcs", e))? as i32);
+    let is_set = |at: u64| -> Result<bool, String> {
+        Ok(image.read_pointer(at).map_err(|e| err("callback", e))? != Pointer::Null)
+    };
+    let optional_string = |present: bool, at: u64| -> Result<(Option<String>, bool), String> {
+        if !present {
+            return Ok((None, false));
+        }
+        match image.read_pointer(at).map_err(|e| err("string field", e))? {
+            Pointer::Address(a) => Ok((Some(image.read_c_string(a).map_err(|e| err("string", e))?), false)),
+            Pointer::Null => Ok((None, true)),
+            Pointer::Import(_) => Ok((None, false)),
+        }
+    };
+    let (vm_variant, vm_variant_null) = optional_string(at_least(major, minor, 2, 1), vm_variant_at)?;
+    let options = if at_least(major, minor, 2, 7) {
+        Some(image.read_u32(options_at).map_err(|e| err("options", e))?)
+    } else {
+        None
+    };
+    let (min_erts, min_erts_null) = optional_string(at_least(major, minor, 2, 14), min_erts_at)?;
+
+    let has_flags = at_least(major, minor, 2, 7);
+    let mut functions = Vec::new();
+    let mut function_addresses = Vec::new();
+    if declared > 0 {
+        let table = match image.read_pointer(funcs_at).map_err(|e| err("funcs", e))? {
+            Pointer::Address(a) => a,
+            other => return Err(format!("the function table pointer is {other:?}")),
+        };
+        let mut f = Layout::new(image.pointer_size());
+        let name_off = f.ptr();
+        let arity_off = f.int();
+        let fptr_off = f.ptr();
+        let flags_off = if has_flags { Some(f.int()) } else { None };
+        let stride = f.size();
+        let count = (declared as usize).min(MAX_FUNCTIONS);
+        for i in 0..count as u64 {
+            let base = table + i * stride;
+            let name = match image.read_pointer(base + name_off).map_err(|e| err("function name", e))? {
+                Pointer::Address(a) => image.read_c_string(a).map_err(|e| err("function name", e))?,
+                Pointer::Null => String::new(),
+                Pointer::Import(s) => s,
+            };
+            let arity = image.read_u32(base + arity_off).map_err(|e| err("arity", e))?;
+            let fptr = image.read_pointer(base + fptr_off).map_err(|e| err("fptr", e))?;
+            let flags = match flags_off {
+                Some(o) => image.read_u32(base + o).map_err(|e| err("flags", e))?,
+                None => 0,
+            };
+            functions.push(NifFunction { name, arity, flags });
+            function_addresses.push(fptr.address());
+        }
+    }
+    Ok(Decoded {
+        entry: NifEntry {
+            major,
+            minor,
+            module,
+            functions,
+            load: is_set(load_at)?,
+            reload: is_set(reload_at)?,
+            upgrade: is_set(upgrade_at)?,
+            unload: is_set(unload_at)?,
+            vm_variant,
+            options,
+            min_erts,
+            decoded_by,
+        },
+        function_addresses,
+        declared_functions: declared,
+        min_erts_null,
+        vm_variant_null,
+    })
+}
+
+/// Finds and decodes the entry of a NIF library.
+pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
+    let located = locate::locate_entry(&binary.image, binary.arch, init)?;
+    if !binary.image.is_mapped(located.address) {
+        return Err(format!(
+            "nif_init returns {:#x}, which is not in the library's memory",
+            located.address
+        ));
+    }
+    decode_entry(&binary.image, located.address, located.method)
+}

@@ -1,0 +1,358 @@
+//! What only ELF has: program headers checked against the file size, ABI flags, and the
+//! dynamic relocations that turn the image's raw bytes into the loaded values.
+
+use object::elf;
+use object::read::elf::{
+    Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, RelrIterator, Sym,
+};
+use object::{Endianness, ReadRef, SymbolIndex};
+
+use super::{inspect_generic, Binary, Platform, MAX_SEGMENTS};
+use crate::error::Error;
+use crate::memory::{Fixup, Image, Segment, MAX_RELOCATIONS};
+use crate::report::Format;
+
+// e_machine values (System V gABI).
+const EM_SPARC: u16 = 2;
+const EM_386: u16 = 3;
+const EM_MIPS: u16 = 8;
+const EM_SPARC32PLUS: u16 = 18;
+const EM_PPC: u16 = 20;
+const EM_PPC64: u16 = 21;
+const EM_S390: u16 = 22;
+const EM_ARM: u16 = 40;
+const EM_SPARCV9: u16 = 43;
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const EM_RISCV: u16 = 243;
+const EM_LOONGARCH: u16 = 258;
+
+/// What a dynamic relocation type does to a pointer-sized field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelocClass {
+    /// Base + addend: a pointer into the library itself.
+    Relative,
+    /// Symbol + addend: a full-width pointer to a symbol (absolute word or GOT entry).
+    Word,
+    /// Anything else (TLS, copy, IRELATIVE, ...): not a plain pointer.
+    Other,
+}
+
+/// The relocation types that produce pointers, per architecture, from each psABI.
+fn classify(machine: u16, r_type: u32, sym: u32) -> RelocClass {
+    use RelocClass::*;
+    match (machine, r_type) {
+        // x86-64 psABI: R_X86_64_64, GLOB_DAT, JUMP_SLOT, RELATIVE.
+        (EM_X86_64, 1 | 6 | 7) => Word,
+        (EM_X86_64, 8) => Relative,
+        // i386 psABI: R_386_32, GLOB_DAT, JMP_SLOT, RELATIVE.
+        (EM_386, 1 | 6 | 7) => Word,
+        (EM_386, 8) => Relative,
+        // AArch64 ELF: ABS64, GLOB_DAT, JUMP_SLOT, RELATIVE.
+        (EM_AARCH64, 257 | 1025 | 1026) => Word,
+        (EM_AARCH64, 1027) => Relative,
+        // ARM ELF: ABS32, GLOB_DAT, JUMP_SLOT, RELATIVE.
+        (EM_ARM, 2 | 21 | 22) => Word,
+        (EM_ARM, 23) => Relative,
+        // RISC-V psABI: R_RISCV_32, 64, JUMP_SLOT, RELATIVE.
+        (EM_RISCV, 1 | 2 | 5) => Word,
+        (EM_RISCV, 3) => Relative,
+        // LoongArch psABI: R_LARCH_32, 64, JUMP_SLOT, RELATIVE.
+        (EM_LOONGARCH, 1 | 2 | 5) => Word,
+        (EM_LOONGARCH, 3) => Relative,
+        // PowerPC ELF: ADDR32 (ppc) / ADDR64 (ppc64), GLOB_DAT, JMP_SLOT, RELATIVE.
+        (EM_PPC, 1 | 20 | 21) | (EM_PPC64, 38 | 20 | 21) => Word,
+        (EM_PPC | EM_PPC64, 22) => Relative,
+        // s390x ELF: R_390_64, GLOB_DAT, JMP_SLOT, RELATIVE.
+        (EM_S390, 22 | 10 | 11) => Word,
+        (EM_S390, 12) => Relative,
+        // SPARC: R_SPARC_32, 64, UA32, UA64, GLOB_DAT, JMP_SLOT (V8 only), RELATIVE.
+        (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 3 | 32 | 23 | 54 | 20) => Word,
+        (EM_SPARC | EM_SPARC32PLUS, 21) => Word,
+        (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 22) => Relative,
+        // MIPS: R_MIPS_REL32 is base-relative without a symbol, symbol-relative with one.
+        (EM_MIPS, 3) if sym == 0 => Relative,
+        (EM_MIPS, 3 | 2) => Word,
+        _ => Other,
+    }
+}
+
+// Dynamic tags (System V gABI and the RELR extension).
+const DT_REL: i64 = 17;
+const DT_RELSZ: i64 = 18;
+const DT_RELA: i64 = 7;
+const DT_RELASZ: i64 = 8;
+const DT_JMPREL: i64 = 23;
+const DT_PLTRELSZ: i64 = 2;
+const DT_PLTREL: i64 = 20;
+const DT_RELR: i64 = 36;
+const DT_RELRSZ: i64 = 35;
+
+/// Inspects an ELF file.
+pub fn inspect<'data, Elf, R>(file: &ElfFile<'data, Elf, R>, data: R) -> Result<Binary<R>, Error>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let header = file.elf_header();
+    let file_len = data
+        .len()
+        .map_err(|()| Error::malformed("ELF", "could not get the file length"))?;
+
+    let mut segments = Vec::new();
+    for (index, ph) in file.elf_program_headers().iter().enumerate() {
+        if ph.p_type(endian) != elf::PT_LOAD {
+            continue;
+        }
+        let (file_offset, file_size) = ph.file_range(endian);
+        // A loadable segment that claims bytes the file does not have is what makes the
+        // BEAM die with SIGBUS in load_nif: the loader maps it and the first touch faults.
+        if file_offset.checked_add(file_size).is_none_or(|end| end > file_len) {
+            return Err(Error::malformed(
+                "ELF",
+                format!(
+                    "loadable segment {index} wants file bytes {file_offset:#x}..{:#x}, but the file has only {file_len:#x}",
+                    file_offset.saturating_add(file_size)
+                ),
+            ));
+        }
+        if segments.len() < MAX_SEGMENTS {
+            segments.push(Segment {
+                vaddr: ph.p_vaddr(endian).into(),
+                mem_size: ph.p_memsz(endian).into(),
+                file_offset,
+                file_size,
+            });
+        }
+    }
+
+    let mut binary = inspect_generic(file, data, Format::Elf, Platform::Unix)?;
+    let machine = header.e_machine(endian).0;
+    let flags = header.e_flags(endian).0;
+    binary.abi_variant = abi_variant(machine, flags, header.is_class_64());
+    let big_endian = binary.image.big_endian();
+    let pointer_size = binary.image.pointer_size();
+    let fixups = dynamic_fixups(file, data, &segments, machine);
+    binary.image = Image::new(data, segments, fixups, pointer_size, big_endian);
+    Ok(binary)
+}
+
+/// The ABI variant that the ELF header flags spell out, where the architecture has one.
+fn abi_variant(machine: u16, flags: u32, is_64: bool) -> Option<String> {
+    let v = match machine {
+        EM_ARM => {
+            let eabi = flags >> 24;
+            let float = if flags & 0x400 != 0 {
+                "hard-float"
+            } else if flags & 0x200 != 0 {
+                "soft-float"
+            } else {
+                "float-unspecified"
+            };
+            format!("eabi{eabi}-{float}")
+        }
+        EM_MIPS => {
+            let abi = if is_64 {
+                "n64"
+            } else if flags & 0x20 != 0 {
+                "n32"
+            } else {
+                "o32"
+            };
+            let mut s = abi.to_string();
+            if flags & 0x400 != 0 {
+                s.push_str("-nan2008");
+            }
+            if flags & 0x200 != 0 {
+                s.push_str("-fp64");
+            }
+            s
+        }
+        EM_PPC64 => match flags & 3 {
+            1 => "elfv1".to_string(),
+            2 => "elfv2".to_string(),
+            _ => "elf-abi-unspecified".to_string(),
+        },
+        EM_RISCV => {
+            let float = match flags & 0x6 {
+                0 => "soft-float",
+                2 => "single-float",
+                4 => "double-float",
+                _ => "quad-float",
+            };
+            if flags & 0x8 != 0 {
+                format!("{float}-rve")
+            } else {
+                float.to_string()
+            }
+        }
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// Reads the dynamic relocation tables named by the dynamic section (so stripped section
+/// headers do not hide them) and returns what the loader writes where.
+fn dynamic_fixups<'data, Elf, R>(
+    file: &ElfFile<'data, Elf, R>,
+    data: R,
+    segments: &[Segment],
+    machine: u16,
+) -> Vec<(u64, Fixup)>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let Ok(dynamic) = file.elf_dynamic_table() else {
+        return Vec::new();
+    };
+    let tag = |t: i64| -> Option<u64> {
+        dynamic
+            .dynamics()
+            .iter()
+            .find(|d| d.d_tag(endian).0 == t)
+            .map(|d| d.d_val(endian).into())
+    };
+    let to_offset = |vaddr: u64, size: u64| -> Option<u64> {
+        segments.iter().find_map(|s| {
+            let rel = vaddr.checked_sub(s.vaddr)?;
+            (rel.checked_add(size)? <= s.file_size).then(|| s.file_offset + rel)
+        })
+    };
+    let rela = tag(DT_RELA).zip(tag(DT_RELASZ));
+    let rel = tag(DT_REL).zip(tag(DT_RELSZ));
+    let relr = tag(DT_RELR).zip(tag(DT_RELRSZ));
+    let jmprel = tag(DT_JMPREL).zip(tag(DT_PLTRELSZ));
+    let plt_is_rela = tag(DT_PLTREL) == Some(DT_RELA as u64);
+
+    let is_mips64el = file.elf_header().is_mips64el(endian);
+    let symbols = file.elf_dynamic_symbol_table();
+    let symbol = |index: u32| -> (String, Option<u64>) {
+        let Ok(sym) = symbols.symbol(SymbolIndex(index as usize)) else {
+            return (String::new(), None);
+        };
+        let name = symbols
+            .symbol_name(endian, sym)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let value = (!sym.is_undefined(endian)).then(|| sym.st_value(endian).into());
+        (name, value)
+    };
+
+    let mut fixups: Vec<(u64, Fixup)> = Vec::new();
+    let pointer_size: u64 = if file.elf_header().is_class_64() { 8 } else { 4 };
+    let image_word = |addr: u64| -> Option<u64> {
+        let off = to_offset(addr, pointer_size)?;
+        let bytes = data.read_bytes_at(off, pointer_size).ok()?;
+        Some(read_word(bytes, file.elf_header().is_big_endian()))
+    };
+    let push = |fixups: &mut Vec<(u64, Fixup)>,
+                    offset: u64,
+                    r_type: u32,
+                    sym: u32,
+                    addend: Option<i64>| {
+        if fixups.len() >= MAX_RELOCATIONS {
+            return;
+        }
+        let implicit = || image_word(offset).unwrap_or(0) as i64;
+        match classify(machine, r_type, sym) {
+            RelocClass::Relative => {
+                let a = addend.unwrap_or_else(implicit);
+                fixups.push((offset, Fixup::Relative(a as u64)));
+            }
+            RelocClass::Word => {
+                let a = addend.unwrap_or_else(implicit);
+                let (name, value) = symbol(sym);
+                fixups.push((
+                    offset,
+                    Fixup::Symbol {
+                        name,
+                        value,
+                        addend: a,
+                    },
+                ));
+            }
+            RelocClass::Other => {}
+        }
+    };
+
+    let rela_tables = [Some(rela), jmprel.filter(|_| plt_is_rela).map(Some)]
+        .into_iter()
+        .flatten()
+        .flatten();
+    for (addr, size) in rela_tables {
+        let count = (size / std::mem::size_of::<Elf::Rela>() as u64) as usize;
+        let count = count.min(MAX_RELOCATIONS);
+        let Some(off) = to_offset(addr, size) else {
+            continue;
+        };
+        let Ok(entries) = data.read_slice_at::<Elf::Rela>(off, count) else {
+            continue;
+        };
+        for r in entries {
+            push(
+                &mut fixups,
+                r.r_offset(endian).into(),
+                r.r_type(endian, is_mips64el).0,
+                r.r_sym(endian, is_mips64el),
+                Some(r.r_addend(endian).into()),
+            );
+        }
+    }
+    let rel_tables = [Some(rel), jmprel.filter(|_| !plt_is_rela).map(Some)]
+        .into_iter()
+        .flatten()
+        .flatten();
+    for (addr, size) in rel_tables {
+        let count = (size / std::mem::size_of::<Elf::Rel>() as u64) as usize;
+        let count = count.min(MAX_RELOCATIONS);
+        let Some(off) = to_offset(addr, size) else {
+            continue;
+        };
+        let Ok(entries) = data.read_slice_at::<Elf::Rel>(off, count) else {
+            continue;
+        };
+        for r in entries {
+            push(
+                &mut fixups,
+                r.r_offset(endian).into(),
+                r.r_type(endian).0,
+                r.r_sym(endian),
+                None,
+            );
+        }
+    }
+    if let Some((addr, size)) = relr {
+        let count = (size / std::mem::size_of::<Elf::Relr>() as u64) as usize;
+        let count = count.min(MAX_RELOCATIONS);
+        if let Some(entries) = to_offset(addr, size)
+            .and_then(|off| data.read_slice_at::<Elf::Relr>(off, count).ok())
+        {
+            for offset in RelrIterator::<Elf>::new(endian, entries).take(MAX_RELOCATIONS) {
+                let offset: u64 = offset.into();
+                if fixups.len() >= MAX_RELOCATIONS {
+                    break;
+                }
+                let target = image_word(offset).unwrap_or(0);
+                fixups.push((offset, Fixup::Relative(target)));
+            }
+        }
+    }
+    fixups
+}
+
+fn read_word(bytes: &[u8], big_endian: bool) -> u64 {
+    let mut v: u64 = 0;
+    if big_endian {
+        for b in bytes {
+            v = (v << 8) | u64::from(*b);
+        }
+    } else {
+        for b in bytes.iter().rev() {
+            v = (v << 8) | u64::from(*b);
+        }
+    }
+    v
+}

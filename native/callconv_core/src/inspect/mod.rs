@@ -1,0 +1,319 @@
+//! Binary inspection: what a file is, what it needs, what it exports, and its loaded image.
+//!
+//! One module per format, in the manner of `object`: [`elf`] adds what only ELF has (dynamic
+//! relocations, ABI flags, segments past the end of the file). The parts common to every
+//! format go through `object`'s unified `Object` trait.
+
+pub mod elf;
+
+use object::read::elf::{ElfFile32, ElfFile64};
+use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64, MachOFile32, MachOFile64};
+use object::read::pe::{PeFile32, PeFile64};
+use object::{Architecture, Endianness, FileKind, Object, ObjectSegment, ReadRef};
+
+use crate::error::Error;
+use crate::memory::{Image, Segment};
+use crate::report::{Arch, Endian, Format};
+
+/// Most exports kept for one library; real NIFs export a handful.
+pub const MAX_EXPORTS: usize = 1 << 20;
+/// Most needed libraries kept for one library.
+pub const MAX_NEEDED: usize = 4096;
+/// Most segments kept for one library.
+pub const MAX_SEGMENTS: usize = 4096;
+
+/// The operating-system family a binary is built for, as far as its format tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// ELF: Linux and the other Unixes.
+    Unix,
+    /// Mach-O.
+    Darwin,
+    /// PE.
+    Windows,
+}
+
+/// An exported symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// Its name, as in the file (Mach-O names keep their leading underscore).
+    pub name: String,
+    /// Its address (link-time virtual address).
+    pub address: u64,
+}
+
+/// Everything the checks need to know about one library (one slice of a universal file).
+#[derive(Debug)]
+pub struct Binary<R> {
+    /// The container format of the whole file.
+    pub format: Format,
+    /// The platform family.
+    pub platform: Platform,
+    /// The CPU architecture.
+    pub arch: Arch,
+    /// 32 or 64.
+    pub bits: u32,
+    /// Byte order.
+    pub endian: Endian,
+    /// ABI variant details read from the headers, e.g. `hard-float`, `elfv2`.
+    pub abi_variant: Option<String>,
+    /// Needed libraries, in file order.
+    pub needed: Vec<String>,
+    /// Exported symbols.
+    pub exports: Vec<Export>,
+    /// The loaded image, with relocations.
+    pub image: Image<R>,
+}
+
+impl<R> Binary<R> {
+    /// The export with exactly this name.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+}
+
+/// A byte range of the input seen as a file of its own: the whole file, or one slice of a
+/// universal Mach-O. Every read is checked against the window's bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<R> {
+    data: R,
+    offset: u64,
+    size: u64,
+}
+
+impl<'data, R: ReadRef<'data>> Window<R> {
+    /// The whole of `data`.
+    pub fn whole(data: R) -> Result<Self, Error> {
+        let size = data
+            .len()
+            .map_err(|()| Error::malformed("file", "could not get its length"))?;
+        Ok(Window {
+            data,
+            offset: 0,
+            size,
+        })
+    }
+
+    fn sub(self, offset: u64, size: u64) -> Option<Self> {
+        let end = offset.checked_add(size)?;
+        (end <= self.size).then_some(Window {
+            data: self.data,
+            offset: self.offset.checked_add(offset)?,
+            size,
+        })
+    }
+}
+
+impl<'data, R: ReadRef<'data>> ReadRef<'data> for Window<R> {
+    fn len(self) -> Result<u64, ()> {
+        Ok(self.size)
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'data [u8], ()> {
+        let end = offset.checked_add(size).ok_or(())?;
+        if end > self.size {
+            return Err(());
+        }
+        self.data
+            .read_bytes_at(self.offset.checked_add(offset).ok_or(())?, size)
+    }
+
+    fn read_bytes_at_until(
+        self,
+        range: std::ops::Range<u64>,
+        delimiter: u8,
+    ) -> Result<&'data [u8], ()> {
+        let end = range.end.min(self.size);
+        if range.start >= end {
+            return Err(());
+        }
+        let start = self.offset.checked_add(range.start).ok_or(())?;
+        let end = self.offset.checked_add(end).ok_or(())?;
+        self.data.read_bytes_at_until(start..end, delimiter)
+    }
+}
+
+/// Parses `data` into the library inside: the file itself, or for a universal Mach-O the
+/// slice that matches `prefer` (else the first slice).
+pub fn parse<'data, R: ReadRef<'data>>(data: R, prefer: Arch) -> Result<Binary<Window<R>>, Error> {
+    let whole = Window::whole(data)?;
+    let unknown = || Error::UnknownFormat {
+        path: Default::default(),
+    };
+    match FileKind::parse(whole).map_err(|_| unknown())? {
+        FileKind::MachOFat32 => {
+            let fat = MachOFatFile32::parse(whole).map_err(|e| malformed("Mach-O", e))?;
+            let slice = pick_slice(fat.arches(), whole, prefer)?;
+            let mut binary = parse_thin(slice)?;
+            binary.format = Format::MachoFat;
+            Ok(binary)
+        }
+        FileKind::MachOFat64 => {
+            let fat = MachOFatFile64::parse(whole).map_err(|e| malformed("Mach-O", e))?;
+            let slice = pick_slice(fat.arches(), whole, prefer)?;
+            let mut binary = parse_thin(slice)?;
+            binary.format = Format::MachoFat;
+            Ok(binary)
+        }
+        _ => parse_thin(whole),
+    }
+}
+
+fn parse_thin<'data, R: ReadRef<'data>>(data: Window<R>) -> Result<Binary<Window<R>>, Error> {
+    match FileKind::parse(data) {
+        Ok(FileKind::Elf32) => {
+            let file = ElfFile32::<Endianness, _>::parse(data).map_err(|e| malformed("ELF", e))?;
+            elf::inspect(&file, data)
+        }
+        Ok(FileKind::Elf64) => {
+            let file = ElfFile64::<Endianness, _>::parse(data).map_err(|e| malformed("ELF", e))?;
+            elf::inspect(&file, data)
+        }
+        Ok(FileKind::MachO32) => {
+            let file =
+                MachOFile32::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
+            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+        }
+        Ok(FileKind::MachO64) => {
+            let file =
+                MachOFile64::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
+            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+        }
+        Ok(FileKind::Pe32) => {
+            let file = PeFile32::parse(data).map_err(|e| malformed("PE", e))?;
+            inspect_generic(&file, data, Format::Pe, Platform::Windows)
+        }
+        Ok(FileKind::Pe64) => {
+            let file = PeFile64::parse(data).map_err(|e| malformed("PE", e))?;
+            inspect_generic(&file, data, Format::Pe, Platform::Windows)
+        }
+        _ => Err(Error::UnknownFormat {
+            path: Default::default(),
+        }),
+    }
+}
+
+fn malformed(format: &'static str, e: object::Error) -> Error {
+    Error::malformed(format, e.to_string())
+}
+
+fn pick_slice<'data, F: FatArch, R: ReadRef<'data>>(
+    arches: &'data [F],
+    whole: Window<R>,
+    prefer: Arch,
+) -> Result<Window<R>, Error> {
+    let chosen = arches
+        .iter()
+        .find(|a| arch_of(a.architecture()).0 == prefer)
+        .or_else(|| arches.first())
+        .ok_or_else(|| Error::malformed("Mach-O", "universal file with no slices"))?;
+    let (offset, size) = chosen.file_range();
+    whole
+        .sub(offset, size)
+        .ok_or_else(|| Error::malformed("Mach-O", "a slice lies past the end of the file"))
+}
+
+/// Maps `object`'s architecture to ours, with the word size it implies.
+pub fn arch_of(arch: Architecture) -> (Arch, u32) {
+    match arch {
+        Architecture::I386 => (Arch::X86, 32),
+        Architecture::X86_64 => (Arch::X86_64, 64),
+        Architecture::X86_64_X32 => (Arch::X86_64, 32),
+        Architecture::Aarch64 => (Arch::Aarch64, 64),
+        Architecture::Aarch64_Ilp32 => (Arch::Aarch64, 32),
+        Architecture::Arm => (Arch::Arm, 32),
+        Architecture::Riscv32 => (Arch::Riscv32, 32),
+        Architecture::Riscv64 => (Arch::Riscv64, 64),
+        Architecture::PowerPc => (Arch::Powerpc, 32),
+        Architecture::PowerPc64 => (Arch::Powerpc64, 64),
+        Architecture::Mips => (Arch::Mips, 32),
+        Architecture::Mips64 => (Arch::Mips64, 64),
+        Architecture::Mips64_N32 => (Arch::Mips64, 32),
+        Architecture::Sparc | Architecture::Sparc32Plus => (Arch::Sparc, 32),
+        Architecture::Sparc64 => (Arch::Sparc64, 64),
+        Architecture::S390x => (Arch::S390x, 64),
+        Architecture::LoongArch64 => (Arch::Loongarch64, 64),
+        _ => (Arch::Unknown, 0),
+    }
+}
+
+/// The parts every format shares: architecture, needed libraries, exports, segments.
+pub(crate) fn inspect_generic<'data, O, R>(
+    file: &O,
+    data: R,
+    format: Format,
+    platform: Platform,
+) -> Result<Binary<R>, Error>
+where
+    O: Object<'data>,
+    R: ReadRef<'data>,
+{
+    let (arch, mut bits) = arch_of(file.architecture());
+    if bits == 0 {
+        bits = if file.is_64() { 64 } else { 32 };
+    }
+    let endian = if file.is_little_endian() {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
+    let needed = match file.import_libraries() {
+        Ok(iter) => iter
+            .filter_map(|lib| lib.ok())
+            .take(MAX_NEEDED)
+            .map(|lib| String::from_utf8_lossy(lib.name()).into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let exports = match file.exports() {
+        Ok(iter) => iter
+            .filter_map(|e| e.ok())
+            .take(MAX_EXPORTS)
+            .filter_map(|e| {
+                let address = match e.target() {
+                    object::ExportTarget::Address { address } => address,
+                    _ => return None,
+                };
+                match e.name() {
+                    object::NameOrOrdinal::Name(n) => Some(Export {
+                        name: String::from_utf8_lossy(n).into_owned(),
+                        address,
+                    }),
+                    object::NameOrOrdinal::Ordinal(_) => None,
+                }
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let segments = file
+        .segments()
+        .take(MAX_SEGMENTS)
+        .map(|s| {
+            let (file_offset, file_size) = s.file_range();
+            Segment {
+                vaddr: s.address(),
+                mem_size: s.size(),
+                file_offset,
+                file_size,
+            }
+        })
+        .collect();
+    let image = Image::new(
+        data,
+        segments,
+        Vec::new(),
+        if bits == 64 { 8 } else { 4 },
+        endian == Endian::Big,
+    );
+    Ok(Binary {
+        format,
+        platform,
+        arch,
+        bits,
+        endian,
+        abi_variant: None,
+        needed,
+        exports,
+        image,
+    })
+}

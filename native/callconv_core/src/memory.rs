@@ -1,0 +1,225 @@
+//! A relocation-aware view of a library's memory, as the dynamic loader would lay it out.
+//!
+//! The NIF entry and its function table are full of pointers that only exist after the
+//! dynamic loader has applied relocations; reading the raw bytes in place gives zero on some
+//! toolchains (RELA with no in-place addend, RELR, Mach-O chained fixups). This view answers
+//! "what would be at this virtual address once loaded" without loading anything.
+
+use object::ReadRef;
+
+/// Upper bound on the relocations indexed for one library. Each costs 24 bytes here; the cap
+/// keeps a hostile table from costing more than about 100 MiB.
+pub const MAX_RELOCATIONS: usize = 4 << 20;
+
+/// Longest C string read from a library (module and function names are short).
+pub const MAX_STRING: usize = 4096;
+
+/// A piece of the file mapped at a virtual address.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    /// Virtual address of the first byte.
+    pub vaddr: u64,
+    /// Size in memory; the part past `file_size` reads as zero (`.bss`).
+    pub mem_size: u64,
+    /// File offset of the first byte.
+    pub file_offset: u64,
+    /// Bytes present in the file.
+    pub file_size: u64,
+}
+
+/// What the loader writes at a relocated address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fixup {
+    /// Load base plus a constant: an address inside the library itself.
+    Relative(u64),
+    /// The address of a symbol (plus addend). `value` is set when the library defines it.
+    Symbol {
+        /// The symbol name.
+        name: String,
+        /// Its address, when the library defines the symbol.
+        value: Option<u64>,
+        /// Added to the symbol's address.
+        addend: i64,
+    },
+}
+
+/// The value of a pointer-sized field once loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pointer {
+    /// Zero.
+    Null,
+    /// An address in the library (link-time virtual address).
+    Address(u64),
+    /// The address of a symbol another object defines.
+    Import(String),
+}
+
+impl Pointer {
+    /// The address, for pointers into the library itself.
+    pub fn address(&self) -> Option<u64> {
+        match self {
+            Pointer::Address(a) => Some(*a),
+            _ => None,
+        }
+    }
+}
+
+/// Why a read from the image failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The address is in no segment, or the range runs past one.
+    Unmapped(u64),
+    /// The segment claims bytes past the end of the file.
+    PastEof(u64),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Unmapped(a) => write!(f, "address {a:#x} is not mapped by any segment"),
+            ReadError::PastEof(a) => write!(f, "address {a:#x} lies past the end of the file"),
+        }
+    }
+}
+
+/// The loaded image of one library (one slice of a universal file).
+#[derive(Debug)]
+pub struct Image<R> {
+    data: R,
+    segments: Vec<Segment>,
+    fixups: Vec<(u64, Fixup)>,
+    pointer_size: u8,
+    big_endian: bool,
+}
+
+impl<'data, R: ReadRef<'data>> Image<R> {
+    /// Builds an image from its segments and fixups; both are sorted here.
+    pub fn new(
+        data: R,
+        mut segments: Vec<Segment>,
+        mut fixups: Vec<(u64, Fixup)>,
+        pointer_size: u8,
+        big_endian: bool,
+    ) -> Self {
+        segments.sort_by_key(|s| s.vaddr);
+        fixups.sort_by_key(|(a, _)| *a);
+        fixups.dedup_by_key(|(a, _)| *a);
+        Image {
+            data,
+            segments,
+            fixups,
+            pointer_size,
+            big_endian,
+        }
+    }
+
+    /// Pointer width in bytes (4 or 8).
+    pub fn pointer_size(&self) -> u8 {
+        self.pointer_size
+    }
+
+    /// Whether multi-byte values are big-endian.
+    pub fn big_endian(&self) -> bool {
+        self.big_endian
+    }
+
+    /// Whether `addr` lies in a mapped segment.
+    pub fn is_mapped(&self, addr: u64) -> bool {
+        self.segment_of(addr).is_some()
+    }
+
+    fn segment_of(&self, addr: u64) -> Option<&Segment> {
+        let idx = self.segments.partition_point(|s| s.vaddr <= addr);
+        let seg = self.segments.get(idx.checked_sub(1)?)?;
+        (addr - seg.vaddr < seg.mem_size).then_some(seg)
+    }
+
+    /// Reads `len` bytes at `addr` as the file holds them (before relocation). Bytes of
+    /// `.bss` read as zero.
+    pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>, ReadError> {
+        let seg = self.segment_of(addr).ok_or(ReadError::Unmapped(addr))?;
+        let off = addr - seg.vaddr;
+        let end = off
+            .checked_add(len as u64)
+            .filter(|e| *e <= seg.mem_size)
+            .ok_or(ReadError::Unmapped(addr))?;
+        let mut out = vec![0u8; len];
+        if off < seg.file_size {
+            let in_file = end.min(seg.file_size) - off;
+            let bytes = self
+                .data
+                .read_bytes_at(seg.file_offset.saturating_add(off), in_file)
+                .map_err(|()| ReadError::PastEof(addr))?;
+            if let Some(dst) = out.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads up to `max` bytes of code at `addr`, stopping at the end of its segment.
+    pub fn read_code(&self, addr: u64, max: usize) -> Result<Vec<u8>, ReadError> {
+        let seg = self.segment_of(addr).ok_or(ReadError::Unmapped(addr))?;
+        let left = seg.vaddr.saturating_add(seg.mem_size) - addr;
+        let len = (max as u64).min(left) as usize;
+        self.read_bytes(addr, len)
+    }
+
+    /// Reads an unsigned 32-bit integer.
+    pub fn read_u32(&self, addr: u64) -> Result<u32, ReadError> {
+        let b = self.read_bytes(addr, 4)?;
+        let arr: [u8; 4] = b.try_into().map_err(|_| ReadError::Unmapped(addr))?;
+        Ok(if self.big_endian {
+            u32::from_be_bytes(arr)
+        } else {
+            u32::from_le_bytes(arr)
+        })
+    }
+
+    /// Reads a pointer-sized unsigned integer, without relocation.
+    pub fn read_word(&self, addr: u64) -> Result<u64, ReadError> {
+        if self.pointer_size == 4 {
+            return self.read_u32(addr).map(u64::from);
+        }
+        let b = self.read_bytes(addr, 8)?;
+        let arr: [u8; 8] = b.try_into().map_err(|_| ReadError::Unmapped(addr))?;
+        Ok(if self.big_endian {
+            u64::from_be_bytes(arr)
+        } else {
+            u64::from_le_bytes(arr)
+        })
+    }
+
+    /// The fixup the loader applies at `addr`, if any.
+    pub fn fixup_at(&self, addr: u64) -> Option<&Fixup> {
+        let idx = self.fixups.binary_search_by_key(&addr, |(a, _)| *a).ok()?;
+        self.fixups.get(idx).map(|(_, f)| f)
+    }
+
+    /// Reads a pointer field as the loader leaves it.
+    pub fn read_pointer(&self, addr: u64) -> Result<Pointer, ReadError> {
+        let raw = self.read_word(addr)?;
+        Ok(match self.fixup_at(addr) {
+            Some(Fixup::Relative(target)) => Pointer::Address(*target),
+            Some(Fixup::Symbol {
+                value: Some(v),
+                addend,
+                ..
+            }) => Pointer::Address(v.wrapping_add_signed(*addend)),
+            Some(Fixup::Symbol { name, .. }) => Pointer::Import(name.clone()),
+            None if raw == 0 => Pointer::Null,
+            None => Pointer::Address(raw),
+        })
+    }
+
+    /// Reads a NUL-terminated string at `addr`, at most [`MAX_STRING`] bytes. Invalid UTF-8
+    /// is replaced, never trusted.
+    pub fn read_c_string(&self, addr: u64) -> Result<String, ReadError> {
+        let seg = self.segment_of(addr).ok_or(ReadError::Unmapped(addr))?;
+        let left = seg.vaddr.saturating_add(seg.mem_size) - addr;
+        let len = (MAX_STRING as u64).min(left) as usize;
+        let bytes = self.read_bytes(addr, len)?;
+        let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+        Ok(String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned())
+    }
+}

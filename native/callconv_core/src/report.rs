@@ -1,0 +1,317 @@
+//! The report: what callconv says about a library, and the JSON document (schema v1) that
+//! carries several of them.
+//!
+//! Schema v1 is a public interface. Keys are added, never renamed or removed; the README
+//! documents every one of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::Severity;
+use crate::target::Target;
+
+/// The version of the JSON document layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The outcome for one library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No finding above `info`.
+    Pass,
+    /// At least one warning, no error.
+    Warn,
+    /// At least one error: the library will not load, or is unsafe to call.
+    Fail,
+}
+
+/// What the library is for the BEAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Exports a NIF init function.
+    Nif,
+    /// Exports `driver_init`: a port driver, loaded with `erl_ddll`.
+    Driver,
+    /// A native library with neither: a dependency of a NIF, or a helper.
+    Library,
+    /// Could not tell.
+    Unknown,
+}
+
+/// The container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// ELF (Linux, the BSDs, ...).
+    Elf,
+    /// A thin Mach-O (macOS).
+    Macho,
+    /// A universal (fat) Mach-O holding several slices.
+    MachoFat,
+    /// PE/COFF (Windows).
+    Pe,
+    /// None of those.
+    Unknown,
+}
+
+/// The CPU architecture, spelled as Rust's `target_arch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Arch {
+    /// 32-bit x86.
+    #[serde(rename = "x86")]
+    X86,
+    /// x86-64.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// 64-bit ARM.
+    #[serde(rename = "aarch64")]
+    Aarch64,
+    /// 32-bit ARM.
+    #[serde(rename = "arm")]
+    Arm,
+    /// 32-bit RISC-V.
+    #[serde(rename = "riscv32")]
+    Riscv32,
+    /// 64-bit RISC-V.
+    #[serde(rename = "riscv64")]
+    Riscv64,
+    /// 32-bit PowerPC.
+    #[serde(rename = "powerpc")]
+    Powerpc,
+    /// 64-bit PowerPC, either endianness.
+    #[serde(rename = "powerpc64")]
+    Powerpc64,
+    /// 32-bit MIPS.
+    #[serde(rename = "mips")]
+    Mips,
+    /// 64-bit MIPS.
+    #[serde(rename = "mips64")]
+    Mips64,
+    /// 32-bit SPARC.
+    #[serde(rename = "sparc")]
+    Sparc,
+    /// 64-bit SPARC.
+    #[serde(rename = "sparc64")]
+    Sparc64,
+    /// IBM z/Architecture.
+    #[serde(rename = "s390x")]
+    S390x,
+    /// 64-bit LoongArch.
+    #[serde(rename = "loongarch64")]
+    Loongarch64,
+    /// Anything else.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl Arch {
+    /// The Rust `target_arch` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::X86 => "x86",
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Arm => "arm",
+            Arch::Riscv32 => "riscv32",
+            Arch::Riscv64 => "riscv64",
+            Arch::Powerpc => "powerpc",
+            Arch::Powerpc64 => "powerpc64",
+            Arch::Mips => "mips",
+            Arch::Mips64 => "mips64",
+            Arch::Sparc => "sparc",
+            Arch::Sparc64 => "sparc64",
+            Arch::S390x => "s390x",
+            Arch::Loongarch64 => "loongarch64",
+            Arch::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the Rust `target_arch` spelling (and the common GNU-triple spellings).
+    pub fn parse(s: &str) -> Arch {
+        match s {
+            "x86" | "i386" | "i486" | "i586" | "i686" => Arch::X86,
+            "x86_64" | "amd64" => Arch::X86_64,
+            "aarch64" | "arm64" => Arch::Aarch64,
+            "arm" | "armv7" | "armv7l" | "armv6l" | "armel" | "armhf" => Arch::Arm,
+            "riscv32" => Arch::Riscv32,
+            "riscv64" => Arch::Riscv64,
+            "powerpc" | "ppc" => Arch::Powerpc,
+            "powerpc64" | "powerpc64le" | "ppc64" | "ppc64le" => Arch::Powerpc64,
+            "mips" | "mipsel" => Arch::Mips,
+            "mips64" | "mips64el" => Arch::Mips64,
+            "sparc" => Arch::Sparc,
+            "sparc64" | "sparcv9" => Arch::Sparc64,
+            "s390x" => Arch::S390x,
+            "loongarch64" => Arch::Loongarch64,
+            _ => Arch::Unknown,
+        }
+    }
+}
+
+/// Byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Endian {
+    /// Least significant byte first.
+    Little,
+    /// Most significant byte first.
+    Big,
+}
+
+/// One problem or observation, with a stable rule id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable kebab-case rule id, documented in the README's rule catalogue.
+    pub rule: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What is wrong, naming the cause.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// One entry of the NIF function table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NifFunction {
+    /// The Erlang function name.
+    pub name: String,
+    /// Its arity.
+    pub arity: u32,
+    /// 0, or 1 (dirty CPU) or 2 (dirty IO).
+    pub flags: u32,
+}
+
+/// The decoded `ErlNifEntry`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NifEntry {
+    /// NIF major version the library was built for.
+    pub major: i32,
+    /// NIF minor version the library was built for.
+    pub minor: i32,
+    /// The module that must load it.
+    pub module: String,
+    /// The function table, in order.
+    pub functions: Vec<NifFunction>,
+    /// Whether a `load` callback is set.
+    pub load: bool,
+    /// Whether a `reload` callback is set (ignored since OTP 20).
+    pub reload: bool,
+    /// Whether an `upgrade` callback is set.
+    pub upgrade: bool,
+    /// Whether an `unload` callback is set.
+    pub unload: bool,
+    /// The VM variant (2.1+), normally `beam.vanilla`; null when the version predates it or
+    /// the pointer is NULL.
+    pub vm_variant: Option<String>,
+    /// The options word (2.7+).
+    pub options: Option<u32>,
+    /// The minimum ERTS string (2.14+); null when absent or NULL.
+    pub min_erts: Option<String>,
+    /// How the entry was found, e.g. `static:x86_64-lea`.
+    pub decoded_by: String,
+}
+
+/// Everything callconv says about one library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryReport {
+    /// The path as given.
+    pub path: String,
+    /// SHA-256 of the whole file, lowercase hex.
+    pub sha256: String,
+    /// pass, warn or fail.
+    pub verdict: Verdict,
+    /// NIF, driver, plain library.
+    pub kind: Kind,
+    /// The container format.
+    pub format: Format,
+    /// The architecture (of the slice checked, for a universal file).
+    pub arch: Arch,
+    /// 32 or 64.
+    pub bits: u32,
+    /// Byte order.
+    pub endian: Endian,
+    /// The platform calling convention id from the model, when known.
+    pub abi: Option<String>,
+    /// The libraries it needs (`DT_NEEDED`, `LC_LOAD_DYLIB`, PE imports), in file order.
+    pub needed: Vec<String>,
+    /// The decoded NIF entry, when the library is a NIF and the entry could be read.
+    pub nif: Option<NifEntry>,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+/// Counts over the libraries of a document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Libraries checked (including those that could not be read).
+    pub checked: usize,
+    /// Verdict pass.
+    pub passed: usize,
+    /// Verdict warn.
+    pub warned: usize,
+    /// Verdict fail, or could not be read.
+    pub failed: usize,
+}
+
+/// A library that could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryError {
+    /// The path as given.
+    pub path: String,
+    /// Stable kebab-case reason, e.g. `not-found`, `malformed`.
+    pub reason: String,
+    /// A sentence naming the path and the problem.
+    pub message: String,
+}
+
+/// The JSON document: schema v1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// The callconv version that wrote it.
+    pub callconv: String,
+    /// The runtime the libraries were checked against.
+    pub target: Target,
+    /// One report per library that could be read.
+    pub libraries: Vec<LibraryReport>,
+    /// One entry per path that could not be read.
+    pub errors: Vec<LibraryError>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Document {
+    /// Builds a document from per-library results.
+    pub fn new(target: Target, libraries: Vec<LibraryReport>, errors: Vec<LibraryError>) -> Self {
+        let mut summary = Summary {
+            checked: libraries.len() + errors.len(),
+            failed: errors.len(),
+            ..Summary::default()
+        };
+        for lib in &libraries {
+            match lib.verdict {
+                Verdict::Pass => summary.passed += 1,
+                Verdict::Warn => summary.warned += 1,
+                Verdict::Fail => summary.failed += 1,
+            }
+        }
+        Document {
+            schema: SCHEMA_VERSION,
+            callconv: crate::VERSION.to_string(),
+            target,
+            libraries,
+            errors,
+            summary,
+        }
+    }
+
+    /// The document as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail; fall back to an empty object
+        // rather than panic if it ever does.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}

@@ -1,0 +1,121 @@
+//! The rules: every finding callconv can report, with a stable id, and the checks that raise
+//! them.
+//!
+//! Ids are kebab-case and never change meaning; the README's rule catalogue lists each one
+//! (a test keeps the two in step).
+
+pub mod nif;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Finding;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// The library will not load, or will crash or corrupt the VM.
+    Error,
+    /// It loads, but something is risky or could not be verified.
+    Warning,
+    /// Worth knowing; nothing to fix.
+    Info,
+}
+
+/// A rule of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Stable kebab-case id.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// What the rule catches, in one sentence.
+    pub summary: &'static str,
+    /// What the user does about it.
+    pub fix: &'static str,
+}
+
+impl Rule {
+    /// A finding of this rule at its default severity.
+    pub fn finding(&self, message: impl Into<String>, hint: impl Into<String>) -> Finding {
+        self.finding_at(self.severity, message, hint)
+    }
+
+    /// A finding of this rule at a given severity.
+    pub fn finding_at(
+        &self,
+        severity: Severity,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: self.id.to_string(),
+            severity,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+macro_rules! rules {
+    ($( $name:ident = $id:literal, $sev:ident, $summary:literal, $fix:literal; )*) => {
+        $(
+            #[doc = $summary]
+            pub const $name: Rule = Rule {
+                id: $id,
+                severity: Severity::$sev,
+                summary: $summary,
+                fix: $fix,
+            };
+        )*
+        /// Every rule, in catalogue order.
+        pub const CATALOGUE: &[Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    NOT_A_NIF = "not-a-nif", Info,
+        "The library exports no NIF init function: it is a port driver or a plain shared library.",
+        "Nothing to fix if it is a dependency or a driver; a NIF must be built with ERL_NIF_INIT (C) or rustler::init! (Rust).";
+    FORMAT_MISMATCH = "format-mismatch", Error,
+        "The container format is not the one the target's OS loads (ELF on Linux, Mach-O on macOS, PE on Windows).",
+        "Build the library for the target OS, or ship the right artifact for each platform.";
+    ARCH_MISMATCH = "arch-mismatch", Error,
+        "The library's architecture, word size or byte order differs from the target runtime's.",
+        "Cross-compile for the target (e.g. cargo build --target <triple>) or pick the matching precompiled artifact.";
+    NIF_ENTRY_UNREADABLE = "nif-entry-unreadable", Warning,
+        "The NIF init function was found, but its ErlNifEntry could not be decoded statically, so the version, module and function checks were skipped.",
+        "Nothing may be wrong; run with the probe (when available) or report the library so the decoder learns its pattern.";
+    NIF_MAJOR_VERSION = "nif-major-version", Error,
+        "The entry's NIF major version is not 2, the only one current runtimes load.",
+        "Rebuild the NIF against the erl_nif.h of a supported Erlang/OTP release.";
+    NIF_VERSION_TOO_NEW = "nif-version-too-new", Error,
+        "The entry's NIF minor version is newer than the target runtime implements.",
+        "Build against the headers of the oldest OTP release you deploy to, or upgrade the target runtime (for Rustler, pick a lower nif_version_2_x feature).";
+    NIF_VERSION_2_5 = "nif-version-2-5", Error,
+        "The entry declares NIF version 2.5, which every runtime rejects.",
+        "Rebuild the NIF against a current erl_nif.h.";
+    NIF_VM_VARIANT = "nif-vm-variant", Error,
+        "The entry's vm_variant is not \"beam.vanilla\", so the BEAM refuses it.",
+        "Rebuild with the standard ERL_NIF_INIT macro; do not override ERL_NIF_VM_VARIANT.";
+    NIF_MIN_ERTS_NULL = "nif-min-erts-null", Error,
+        "The entry's min_erts pointer is NULL; a runtime that finds the library too new prints it with %s and crashes with SIGSEGV (seen on OTP 25).",
+        "Fill min_erts (ERL_NIF_MIN_ERTS_VERSION); hand-written or generated entries must set every field of their declared version.";
+    NIF_ILLEGAL_FLAGS = "nif-illegal-flags", Error,
+        "A function's flags field is not 0, ERL_NIF_DIRTY_JOB_CPU_BOUND (1) or ERL_NIF_DIRTY_JOB_IO_BOUND (2).",
+        "Use only the dirty-scheduler flags in the ErlNifFunc table.";
+    NIF_DUPLICATE_FUNCTION = "nif-duplicate-function", Error,
+        "The same name/arity appears twice in the function table; the BEAM refuses the library.",
+        "Remove or rename the duplicate entry.";
+    NIF_ARITY_TOO_LARGE = "nif-arity-too-large", Error,
+        "A function's arity is above 255, the most an Erlang function can take.",
+        "Pass the arguments as a tuple or list instead.";
+    NIF_FUNCTION_COUNT = "nif-function-count", Error,
+        "The entry's num_of_funcs is negative or absurdly large.",
+        "The entry is corrupt; rebuild the library.";
+}
+
+/// Finds a rule by id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    CATALOGUE.iter().find(|r| r.id == id)
+}

@@ -1,0 +1,113 @@
+//! Checks on the decoded NIF entry against the target runtime.
+
+use std::collections::HashSet;
+
+use super::*;
+use crate::entry::Decoded;
+use crate::target::Target;
+
+/// The version the BEAM checks first: major 2 only (`ERL_NIF_MIN_REQUIRED_MAJOR_VERSION_ON_LOAD`).
+const REQUIRED_MAJOR: i32 = 2;
+/// The most arguments an Erlang function takes.
+const MAX_ARITY: u32 = 255;
+
+/// Checks one decoded entry, in the order the BEAM's `erts_load_nif` would.
+pub fn check_entry(decoded: &Decoded, target: &Target) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let e = &decoded.entry;
+    let version = format!("{}.{}", e.major, e.minor);
+    let runtime = target.nif_version();
+    let runtime_name = runtime_label(target);
+
+    let too_new = e.major > REQUIRED_MAJOR
+        || runtime.is_some_and(|(maj, min)| e.major == maj && e.minor > min);
+    if e.major != REQUIRED_MAJOR {
+        out.push(NIF_MAJOR_VERSION.finding(
+            format!("the library declares NIF version {version}; the BEAM only loads major version 2"),
+            format!("rebuild {} against the erl_nif.h of the OTP release you deploy to", e.module),
+        ));
+    } else if too_new {
+        let (maj, min) = runtime.unwrap_or_default();
+        out.push(NIF_VERSION_TOO_NEW.finding(
+            format!(
+                "the library needs NIF {version} ({}) but {runtime_name} implements NIF {maj}.{min}",
+                e.min_erts.as_deref().unwrap_or("min_erts not set")
+            ),
+            format!(
+                "rebuild against OTP headers with NIF {maj}.{min} or older (for Rustler, enable nif_version_{maj}_{min} at most), or deploy to a newer runtime"
+            ),
+        ));
+    }
+    if e.major == 2 && e.minor == 5 {
+        out.push(NIF_VERSION_2_5.finding(
+            "the library declares NIF version 2.5, which the BEAM rejects on every release",
+            "rebuild against a current erl_nif.h",
+        ));
+    }
+    if decoded.min_erts_null {
+        // The BEAM prints min_erts only when the library is too new; then a NULL crashes it.
+        let severity = if too_new || runtime.is_none() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let consequence = if too_new {
+            format!("{runtime_name} finds the library too new and crashes with SIGSEGV formatting that NULL")
+        } else {
+            "any runtime older than the library would crash with SIGSEGV formatting that NULL instead of refusing it".to_string()
+        };
+        out.push(NIF_MIN_ERTS_NULL.finding_at(
+            severity,
+            format!("the entry of NIF {version} has a NULL min_erts; {consequence}"),
+            "set min_erts to a string such as \"erts-12.0\" (ERL_NIF_MIN_ERTS_VERSION) in the entry",
+        ));
+    }
+    match (&e.vm_variant, decoded.vm_variant_null) {
+        (Some(v), _) if v != "beam.vanilla" => out.push(NIF_VM_VARIANT.finding(
+            format!("the entry's vm_variant is {v:?}; the BEAM only loads \"beam.vanilla\" libraries"),
+            "rebuild with the standard ERL_NIF_INIT macro",
+        )),
+        (None, true) => out.push(NIF_VM_VARIANT.finding(
+            "the entry's vm_variant is NULL; the BEAM compares it with strcmp and crashes",
+            "set vm_variant to \"beam.vanilla\"",
+        )),
+        _ => {}
+    }
+    if decoded.declared_functions < 0 || decoded.declared_functions > crate::entry::MAX_FUNCTIONS as i64 {
+        out.push(NIF_FUNCTION_COUNT.finding(
+            format!("the entry declares {} functions", decoded.declared_functions),
+            "the entry is corrupt; rebuild the library",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for f in &e.functions {
+        let mfa = format!("{}:{}/{}", e.module, f.name, f.arity);
+        if f.arity > MAX_ARITY {
+            out.push(NIF_ARITY_TOO_LARGE.finding(
+                format!("{mfa} has arity {}, above the maximum of {MAX_ARITY}", f.arity),
+                "take the arguments as one tuple or list",
+            ));
+        }
+        if f.flags > 2 {
+            out.push(NIF_ILLEGAL_FLAGS.finding(
+                format!("{mfa} has flags {}; only 0, 1 (dirty CPU) and 2 (dirty IO) are legal", f.flags),
+                "fix the flags field of this ErlNifFunc entry",
+            ));
+        }
+        if !seen.insert((f.name.as_str(), f.arity)) {
+            out.push(NIF_DUPLICATE_FUNCTION.finding(
+                format!("{mfa} appears more than once in the function table"),
+                "remove the duplicate ErlNifFunc entry",
+            ));
+        }
+    }
+    out
+}
+
+fn runtime_label(target: &Target) -> String {
+    match (&target.otp_release, &target.erts_version) {
+        (Some(otp), Some(erts)) => format!("the target runtime (OTP {otp}, ERTS {erts})"),
+        (Some(otp), None) => format!("the target runtime (OTP {otp})"),
+        _ => "the target runtime".to_string(),
+    }
+}

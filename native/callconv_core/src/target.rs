@@ -1,0 +1,106 @@
+//! The runtime a library is checked against: which BEAM, on which machine.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Arch, Endian, Format};
+
+/// Where the target description came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetSource {
+    /// Read from the running VM (the Elixir side).
+    RunningVm,
+    /// The machine callconv itself was built for (the command-line tool's default).
+    Host,
+    /// Given explicitly by the user.
+    Explicit,
+}
+
+/// The runtime a library must load into.
+///
+/// Fields that are `None` are unknown, and the rules that need them stay silent rather than
+/// guess.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Where this description came from.
+    pub source: TargetSource,
+    /// OTP release, e.g. `"25"`.
+    pub otp_release: Option<String>,
+    /// ERTS version, e.g. `"13.1.5"`.
+    pub erts_version: Option<String>,
+    /// NIF version the runtime implements, e.g. `"2.16"`.
+    pub nif_version: Option<String>,
+    /// CPU architecture.
+    pub arch: Arch,
+    /// Operating system: `linux`, `macos`, `windows`, `freebsd`, ...
+    pub os: String,
+    /// Word size in bits.
+    pub bits: u32,
+    /// Byte order.
+    pub endian: Endian,
+    /// C library flavour: `gnu`, `musl`, `msvc`, `macos`, ...
+    pub libc: Option<String>,
+}
+
+impl Target {
+    /// The machine this build of callconv runs on, with no runtime known.
+    pub fn host() -> Target {
+        Target {
+            source: TargetSource::Host,
+            otp_release: None,
+            erts_version: None,
+            nif_version: None,
+            arch: Arch::parse(std::env::consts::ARCH),
+            os: std::env::consts::OS.to_string(),
+            bits: if cfg!(target_pointer_width = "64") {
+                64
+            } else {
+                32
+            },
+            endian: if cfg!(target_endian = "big") {
+                Endian::Big
+            } else {
+                Endian::Little
+            },
+            libc: host_libc(),
+        }
+    }
+
+    /// The runtime's NIF version as `(major, minor)`, when known and well formed.
+    pub fn nif_version(&self) -> Option<(i32, i32)> {
+        parse_major_minor(self.nif_version.as_deref()?)
+    }
+
+    /// The binary format this target's OS loads.
+    pub fn native_format(&self) -> Option<Format> {
+        match self.os.as_str() {
+            "macos" | "ios" | "darwin" => Some(Format::Macho),
+            "windows" => Some(Format::Pe),
+            "linux" | "freebsd" | "netbsd" | "openbsd" | "android" | "solaris" | "illumos" => {
+                Some(Format::Elf)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn host_libc() -> Option<String> {
+    let env = if cfg!(target_env = "musl") {
+        "musl"
+    } else if cfg!(target_env = "gnu") {
+        "gnu"
+    } else if cfg!(target_env = "msvc") {
+        "msvc"
+    } else if cfg!(target_os = "macos") {
+        "macos"
+    } else {
+        return None;
+    };
+    Some(env.to_string())
+}
+
+/// Parses `"2.16"` into `(2, 16)`.
+pub fn parse_major_minor(s: &str) -> Option<(i32, i32)> {
+    let (major, minor) = s.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
