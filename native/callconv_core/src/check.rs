@@ -25,9 +25,7 @@ pub fn check_path(path: &Path, target: &Target) -> Result<LibraryReport, Error> 
 /// Checks a library held in memory. `label` stands for its path in the report.
 pub fn check_bytes(bytes: &[u8], label: &str, target: &Target) -> Result<LibraryReport, Error> {
     if bytes.is_empty() {
-        return Err(Error::Empty {
-            path: label.into(),
-        });
+        return Err(Error::Empty { path: label.into() });
     }
     check_data(bytes, label, source::sha256_bytes(bytes), target)
         .map_err(|e| e.with_path(Path::new(label)))
@@ -62,7 +60,9 @@ fn check_data<'data, R: ReadRef<'data>>(
     let init = entry::init_symbol(&binary);
     let kind = match init {
         Some(_) => Kind::Nif,
-        None if binary.export("driver_init").is_some() || binary.export("_driver_init").is_some() => {
+        None if binary.export("driver_init").is_some()
+            || binary.export("_driver_init").is_some() =>
+        {
             Kind::Driver
         }
         None => Kind::Library,
@@ -140,7 +140,13 @@ fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::repor
             format!("build the library for {} instead", target.os),
         ));
     }
-    let endian = |e: Endian| if e == Endian::Little { "little-endian" } else { "big-endian" };
+    let endian = |e: Endian| {
+        if e == Endian::Little {
+            "little-endian"
+        } else {
+            "big-endian"
+        }
+    };
     if binary.arch != target.arch || binary.bits != target.bits || binary.endian != target.endian {
         out.push(rules::ARCH_MISMATCH.finding(
             format!(

@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use crate::report::{Document, Endian, LibraryReport};
-use crate::rules::Severity;
 
 /// Renders the document as plain text (no colour).
 pub fn text(doc: &Document) -> String {
@@ -41,19 +40,13 @@ fn library(out: &mut String, lib: &LibraryReport) {
             nif.minor,
             nif.functions.len()
         ),
-        (k, _) => serde_json::to_value(k)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        (k, _) => k.as_str().to_string(),
     };
     let _ = writeln!(out, "  kind      {kind}");
     let _ = writeln!(
         out,
         "  binary    {} {}, {}-bit, {}, abi {}",
-        serde_json::to_value(lib.format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        lib.format.as_str(),
         lib.arch.as_str(),
         lib.bits,
         if lib.endian == Endian::Little {
@@ -73,11 +66,7 @@ fn library(out: &mut String, lib: &LibraryReport) {
         let _ = writeln!(out, "  findings  none");
     }
     for f in &lib.findings {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        };
+        let sev = f.severity.as_str();
         let _ = writeln!(out, "  {sev:<9} [{}] {}", f.rule, f.message);
         let _ = writeln!(out, "  {:<9} fix: {}", "", f.hint);
     }

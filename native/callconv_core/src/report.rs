@@ -315,3 +315,19 @@ impl Document {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
     }
 }
+
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// The stable spelling used in JSON and as an Elixir atom.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+        }
+    };
+}
+
+names!(Verdict { Pass => "pass", Warn => "warn", Fail => "fail" });
+names!(Kind { Nif => "nif", Driver => "driver", Library => "library", Unknown => "unknown" });
+names!(Format { Elf => "elf", Macho => "macho", MachoFat => "macho-fat", Pe => "pe", Unknown => "unknown" });
+names!(Endian { Little => "little", Big => "big" });

@@ -104,3 +104,24 @@ pub fn parse_major_minor(s: &str) -> Option<(i32, i32)> {
     let (major, minor) = s.trim().split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
+
+impl TargetSource {
+    /// The stable spelling used in JSON and as an Elixir atom.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetSource::RunningVm => "running-vm",
+            TargetSource::Host => "host",
+            TargetSource::Explicit => "explicit",
+        }
+    }
+
+    /// Parses the spelling of [`TargetSource::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running-vm" | "running_vm" => Some(TargetSource::RunningVm),
+            "host" => Some(TargetSource::Host),
+            "explicit" => Some(TargetSource::Explicit),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The NIF glue: terms in, core call on a dirty scheduler, terms out. No logic lives here.
+
+mod terms;
+
+use std::path::PathBuf;
+
+use rustler::{Binary, Env, NifResult, Term};
+
+use callconv::target::Target;
+use terms::{ExError, ExReport, ExTarget};
+
+/// A path from an Elixir binary, byte for byte, so non-UTF-8 names work.
+fn path_of(bytes: &Binary) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes.as_slice()))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes.as_slice()).into_owned())
+    }
+}
+
+/// Checks one library. Reading and parsing a large file takes well over 1 ms.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn check(path: Binary, target: ExTarget) -> Result<ExReport, ExError> {
+    let target: Target = target.into();
+    callconv::check_path(&path_of(&path), &target)
+        .map(ExReport::from)
+        .map_err(ExError::from)
+}
+
+/// Checks several libraries and renders one document as `"text"` or `"json"`.
+/// Returns `{output, checked, passed, warned, failed}`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn check_document<'a>(
+    env: Env<'a>,
+    paths: Vec<Binary>,
+    target: ExTarget,
+    format: String,
+) -> NifResult<Term<'a>> {
+    let target: Target = target.into();
+    let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
+    let doc = callconv::check_paths(&paths, &target);
+    let output = match format.as_str() {
+        "json" => doc.to_json(),
+        "text" => callconv::render::text(&doc),
+        _ => return Err(rustler::Error::BadArg),
+    };
+    let s = doc.summary;
+    Ok(rustler::Encoder::encode(
+        &(output, s.checked, s.passed, s.warned, s.failed),
+        env,
+    ))
+}
+
+rustler::init!("Elixir.Callconv.Native");

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
-const USAGE: &str = "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] PATH...";
+const USAGE: &str =
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,8 +72,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "text" => print!("{}", callconv::render::text(&doc)),
         other => return Err(format!("--format must be text or json, got {other:?}")),
     }
-    let failed = doc.summary.failed > 0
-        || doc.libraries.iter().any(|l| l.verdict == Verdict::Fail);
+    let failed = doc.summary.failed > 0 || doc.libraries.iter().any(|l| l.verdict == Verdict::Fail);
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -91,10 +91,15 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
     addr: u64,
     decoded_by: String,
 ) -> Result<Decoded, String> {
-    let err = |what: &str, e: crate::memory::ReadError| format!("cannot read the entry's {what}: {e}");
+    let err =
+        |what: &str, e: crate::memory::ReadError| format!("cannot read the entry's {what}: {e}");
     let mut l = Layout::new(image.pointer_size());
-    let major = image.read_u32(addr + l.int()).map_err(|e| err("major", e))? as i32;
-    let minor = image.read_u32(addr + l.int()).map_err(|e| err("minor", e))? as i32;
+    let major = image
+        .read_u32(addr + l.int())
+        .map_err(|e| err("major", e))? as i32;
+    let minor = image
+        .read_u32(addr + l.int())
+        .map_err(|e| err("minor", e))? as i32;
     let name_at = addr + l.ptr();
     let count_at = addr + l.int();
     let funcs_at = addr + l.ptr();
@@ -107,12 +112,22 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
     let _sizeof_resource_init_at = addr + l.ptr();
     let min_erts_at = addr + l.ptr();
 
+    if major == 0 && minor == 0 && image.read_pointer(name_at) == Ok(Pointer::Null) {
+        return Err(format!(
+            "the entry at {addr:#x} is all zero in the file: nif_init fills it in at run time \
+             (Rustler does), which static decoding does not cover yet"
+        ));
+    }
     let module = match image.read_pointer(name_at).map_err(|e| err("name", e))? {
         Pointer::Address(a) => image.read_c_string(a).map_err(|e| err("name string", e))?,
         Pointer::Null => return Err("the entry's module name is NULL".to_string()),
         Pointer::Import(s) => return Err(format!("the entry's name points into {s}")),
     };
-    let declared = i64::from(image.read_u32(count_at).map_err(|e| err("num_of_funcs", e))? as i32);
+    let declared = i64::from(
+        image
+            .read_u32(count_at)
+            .map_err(|e| err("num_of_funcs", e))? as i32,
+    );
     let is_set = |at: u64| -> Result<bool, String> {
         Ok(image.read_pointer(at).map_err(|e| err("callback", e))? != Pointer::Null)
     };
@@ -121,12 +136,16 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
             return Ok((None, false));
         }
         match image.read_pointer(at).map_err(|e| err("string field", e))? {
-            Pointer::Address(a) => Ok((Some(image.read_c_string(a).map_err(|e| err("string", e))?), false)),
+            Pointer::Address(a) => Ok((
+                Some(image.read_c_string(a).map_err(|e| err("string", e))?),
+                false,
+            )),
             Pointer::Null => Ok((None, true)),
             Pointer::Import(_) => Ok((None, false)),
         }
     };
-    let (vm_variant, vm_variant_null) = optional_string(at_least(major, minor, 2, 1), vm_variant_at)?;
+    let (vm_variant, vm_variant_null) =
+        optional_string(at_least(major, minor, 2, 1), vm_variant_at)?;
     let options = if at_least(major, minor, 2, 7) {
         Some(image.read_u32(options_at).map_err(|e| err("options", e))?)
     } else {
@@ -151,13 +170,22 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
         let count = (declared as usize).min(MAX_FUNCTIONS);
         for i in 0..count as u64 {
             let base = table + i * stride;
-            let name = match image.read_pointer(base + name_off).map_err(|e| err("function name", e))? {
-                Pointer::Address(a) => image.read_c_string(a).map_err(|e| err("function name", e))?,
+            let name = match image
+                .read_pointer(base + name_off)
+                .map_err(|e| err("function name", e))?
+            {
+                Pointer::Address(a) => image
+                    .read_c_string(a)
+                    .map_err(|e| err("function name", e))?,
                 Pointer::Null => String::new(),
                 Pointer::Import(s) => s,
             };
-            let arity = image.read_u32(base + arity_off).map_err(|e| err("arity", e))?;
-            let fptr = image.read_pointer(base + fptr_off).map_err(|e| err("fptr", e))?;
+            let arity = image
+                .read_u32(base + arity_off)
+                .map_err(|e| err("arity", e))?;
+            let fptr = image
+                .read_pointer(base + fptr_off)
+                .map_err(|e| err("fptr", e))?;
             let flags = match flags_off {
                 Some(o) => image.read_u32(base + o).map_err(|e| err("flags", e))?,
                 None => 0,

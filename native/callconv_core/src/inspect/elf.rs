@@ -2,9 +2,7 @@
 //! dynamic relocations that turn the image's raw bytes into the loaded values.
 
 use object::elf;
-use object::read::elf::{
-    Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, RelrIterator, Sym,
-};
+use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, RelrIterator, Sym};
 use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::{inspect_generic, Binary, Platform, MAX_SEGMENTS};
@@ -108,7 +106,10 @@ where
         let (file_offset, file_size) = ph.file_range(endian);
         // A loadable segment that claims bytes the file does not have is what makes the
         // BEAM die with SIGBUS in load_nif: the loader maps it and the first touch faults.
-        if file_offset.checked_add(file_size).is_none_or(|end| end > file_len) {
+        if file_offset
+            .checked_add(file_size)
+            .is_none_or(|end| end > file_len)
+        {
             return Err(Error::malformed(
                 "ELF",
                 format!(
@@ -242,17 +243,21 @@ where
     };
 
     let mut fixups: Vec<(u64, Fixup)> = Vec::new();
-    let pointer_size: u64 = if file.elf_header().is_class_64() { 8 } else { 4 };
+    let pointer_size: u64 = if file.elf_header().is_class_64() {
+        8
+    } else {
+        4
+    };
     let image_word = |addr: u64| -> Option<u64> {
         let off = to_offset(addr, pointer_size)?;
         let bytes = data.read_bytes_at(off, pointer_size).ok()?;
         Some(read_word(bytes, file.elf_header().is_big_endian()))
     };
     let push = |fixups: &mut Vec<(u64, Fixup)>,
-                    offset: u64,
-                    r_type: u32,
-                    sym: u32,
-                    addend: Option<i64>| {
+                offset: u64,
+                r_type: u32,
+                sym: u32,
+                addend: Option<i64>| {
         if fixups.len() >= MAX_RELOCATIONS {
             return;
         }
@@ -327,8 +332,8 @@ where
     if let Some((addr, size)) = relr {
         let count = (size / std::mem::size_of::<Elf::Relr>() as u64) as usize;
         let count = count.min(MAX_RELOCATIONS);
-        if let Some(entries) = to_offset(addr, size)
-            .and_then(|off| data.read_slice_at::<Elf::Relr>(off, count).ok())
+        if let Some(entries) =
+            to_offset(addr, size).and_then(|off| data.read_slice_at::<Elf::Relr>(off, count).ok())
         {
             for offset in RelrIterator::<Elf>::new(endian, entries).take(MAX_RELOCATIONS) {
                 let offset: u64 = offset.into();

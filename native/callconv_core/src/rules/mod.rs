@@ -119,3 +119,14 @@ rules! {
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     CATALOGUE.iter().find(|r| r.id == id)
 }
+
+impl Severity {
+    /// The stable spelling used in JSON and as an Elixir atom.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}

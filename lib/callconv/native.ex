@@ -1,0 +1,27 @@
+defmodule Callconv.Native do
+  @moduledoc false
+  # The NIF stubs. Every function here is replaced by the Rust crate callconv_nif.
+
+  @on_load :load_nif
+
+  def load_nif do
+    path = :filename.join(:code.priv_dir(:callconv), ~c"native/libcallconv_nif")
+
+    case :erlang.load_nif(path, 0) do
+      :ok ->
+        :ok
+
+      {:error, {reason, text}} ->
+        :logger.error(
+          ~c"callconv: could not load its native library ~s.so (~p: ~s). " ++
+            ~c"Run `mix compile` in the project so the Rust crate is built and copied to priv/native.",
+          [path, reason, text]
+        )
+
+        {:error, reason}
+    end
+  end
+
+  def check(_path, _target), do: :erlang.nif_error(:nif_not_loaded)
+  def check_document(_paths, _target, _format), do: :erlang.nif_error(:nif_not_loaded)
+end

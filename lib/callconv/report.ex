@@ -1,0 +1,70 @@
+defmodule Callconv.Report do
+  @moduledoc """
+  What callconv says about one native library.
+
+  The fields mirror one library object of the JSON report (schema v1, see the README):
+
+    * `:path` - the path as given
+    * `:sha256` - SHA-256 of the whole file, lowercase hex
+    * `:verdict` - `:pass`, `:warn` (warnings only) or `:fail` (at least one error)
+    * `:kind` - `:nif`, `:driver`, `:library` or `:unknown`
+    * `:format` - `:elf`, `:macho`, `:"macho-fat"`, `:pe` or `:unknown`
+    * `:arch` - Rust `target_arch` spelling, such as `:x86_64` or `:aarch64`
+    * `:bits` - 32 or 64
+    * `:endian` - `:little` or `:big`
+    * `:abi` - the platform calling-convention id, or `nil`
+    * `:needed` - the libraries it needs, in file order
+    * `:nif` - the decoded entry as a `Callconv.Nif`, or `nil`
+    * `:findings` - a list of `Callconv.Finding`, most severe first
+  """
+
+  @enforce_keys [:path, :sha256, :verdict, :kind, :format, :arch, :bits, :endian]
+  defstruct [
+    :path,
+    :sha256,
+    :verdict,
+    :kind,
+    :format,
+    :arch,
+    :bits,
+    :endian,
+    :abi,
+    needed: [],
+    nif: nil,
+    findings: []
+  ]
+
+  @type verdict :: :pass | :warn | :fail
+  @type t :: %__MODULE__{
+          path: String.t(),
+          sha256: String.t(),
+          verdict: verdict(),
+          kind: :nif | :driver | :library | :unknown,
+          format: :elf | :macho | :"macho-fat" | :pe | :unknown,
+          arch: atom(),
+          bits: 32 | 64,
+          endian: :little | :big,
+          abi: String.t() | nil,
+          needed: [String.t()],
+          nif: Callconv.Nif.t() | nil,
+          findings: [Callconv.Finding.t()]
+        }
+
+  @doc """
+  The findings of the given severity.
+
+  ## Examples
+
+      iex> finding = %Callconv.Finding{rule: "not-a-nif", severity: :info, message: "m", hint: "h"}
+      iex> report = %Callconv.Report{path: "a.so", sha256: "", verdict: :pass, kind: :library,
+      ...>   format: :elf, arch: :x86_64, bits: 64, endian: :little, findings: [finding]}
+      iex> Callconv.Report.findings(report, :info) |> Enum.map(& &1.rule)
+      ["not-a-nif"]
+      iex> Callconv.Report.findings(report, :error)
+      []
+  """
+  @spec findings(t(), Callconv.Finding.severity()) :: [Callconv.Finding.t()]
+  def findings(%__MODULE__{findings: findings}, severity) do
+    Enum.filter(findings, &(&1.severity == severity))
+  end
+end

@@ -1,0 +1,51 @@
+//! Shared helpers for the integration tests: fixture paths, built on demand.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use callconv::target::{Target, TargetSource};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+static BUILD: Once = Once::new();
+
+/// A host fixture built by `test/fixtures/build.sh`, building the set on first use.
+pub fn host_fixture(name: &str) -> PathBuf {
+    BUILD.call_once(|| {
+        let status = std::process::Command::new("bash")
+            .arg(repo().join("test/fixtures/build.sh"))
+            .status()
+            .expect("run test/fixtures/build.sh");
+        assert!(status.success(), "test/fixtures/build.sh failed");
+    });
+    let path = repo().join("test/fixtures/build/host").join(name);
+    assert!(path.exists(), "fixture {} missing", path.display());
+    path
+}
+
+/// The NIFs that Debian's Erlang/OTP 25 ships (package erlang-crypto, erlang-asn1).
+pub fn otp_nif(app_glob: &str, file: &str) -> PathBuf {
+    let lib = Path::new("/usr/lib/erlang/lib");
+    let dir = std::fs::read_dir(lib)
+        .expect("Erlang/OTP is installed under /usr/lib/erlang")
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(app_glob))
+        .unwrap_or_else(|| panic!("no {app_glob}* under {}", lib.display()));
+    dir.path().join("priv/lib").join(file)
+}
+
+/// The runtime of Debian 12's Erlang/OTP 25 on this machine.
+pub fn otp25() -> Target {
+    Target {
+        source: TargetSource::Explicit,
+        otp_release: Some("25".into()),
+        erts_version: Some("13.1.5".into()),
+        nif_version: Some("2.16".into()),
+        ..Target::host()
+    }
+}

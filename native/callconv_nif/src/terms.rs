@@ -1,0 +1,235 @@
+//! Mirror types for the term boundary: each derives its Elixir struct shape and converts
+//! from (or into) a core type. Atoms only ever come from the core's fixed enum spellings.
+
+use rustler::{Atom, Encoder, Env, NifException, NifStruct, Term};
+
+use callconv::report::{Arch, Endian, Finding, LibraryReport, NifEntry, NifFunction};
+use callconv::target::{Target, TargetSource};
+
+/// An atom named by a fixed, code-defined spelling.
+pub struct Name(pub &'static str);
+
+impl Encoder for Name {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        // Atom::from_str fails only past the atom table limit; nil is the honest fallback.
+        match Atom::from_str(env, self.0) {
+            Ok(atom) => atom.encode(env),
+            Err(_) => rustler::types::atom::nil().encode(env),
+        }
+    }
+}
+
+#[derive(NifStruct)]
+#[rustler(encode)]
+#[module = "Callconv.Finding"]
+pub struct ExFinding {
+    rule: String,
+    severity: Name,
+    message: String,
+    hint: String,
+}
+
+impl From<Finding> for ExFinding {
+    fn from(f: Finding) -> Self {
+        ExFinding {
+            rule: f.rule,
+            severity: Name(f.severity.as_str()),
+            message: f.message,
+            hint: f.hint,
+        }
+    }
+}
+
+#[derive(NifStruct)]
+#[rustler(encode)]
+#[module = "Callconv.Nif.Function"]
+pub struct ExNifFunction {
+    name: String,
+    arity: u32,
+    flags: u32,
+}
+
+impl From<NifFunction> for ExNifFunction {
+    fn from(f: NifFunction) -> Self {
+        ExNifFunction {
+            name: f.name,
+            arity: f.arity,
+            flags: f.flags,
+        }
+    }
+}
+
+/// `%Callconv.Nif{}`. Encoded by hand: the derive reserves the field name `module`.
+pub struct ExNif {
+    major: i32,
+    minor: i32,
+    module: String,
+    functions: Vec<ExNifFunction>,
+    load: bool,
+    reload: bool,
+    upgrade: bool,
+    unload: bool,
+    vm_variant: Option<String>,
+    options: Option<u32>,
+    min_erts: Option<String>,
+    decoded_by: String,
+}
+
+impl Encoder for ExNif {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        let keys = [
+            "__struct__",
+            "major",
+            "minor",
+            "module",
+            "functions",
+            "load",
+            "reload",
+            "upgrade",
+            "unload",
+            "vm_variant",
+            "options",
+            "min_erts",
+            "decoded_by",
+        ];
+        let values = [
+            Name("Elixir.Callconv.Nif").encode(env),
+            self.major.encode(env),
+            self.minor.encode(env),
+            self.module.encode(env),
+            self.functions.encode(env),
+            self.load.encode(env),
+            self.reload.encode(env),
+            self.upgrade.encode(env),
+            self.unload.encode(env),
+            self.vm_variant.encode(env),
+            self.options.encode(env),
+            self.min_erts.encode(env),
+            self.decoded_by.encode(env),
+        ];
+        let keys: Vec<Term<'a>> = keys.iter().map(|k| Name(k).encode(env)).collect();
+        Term::map_from_arrays(env, &keys, &values)
+            .unwrap_or_else(|_| rustler::types::atom::error().encode(env))
+    }
+}
+
+impl From<NifEntry> for ExNif {
+    fn from(e: NifEntry) -> Self {
+        ExNif {
+            major: e.major,
+            minor: e.minor,
+            module: e.module,
+            functions: e.functions.into_iter().map(Into::into).collect(),
+            load: e.load,
+            reload: e.reload,
+            upgrade: e.upgrade,
+            unload: e.unload,
+            vm_variant: e.vm_variant,
+            options: e.options,
+            min_erts: e.min_erts,
+            decoded_by: e.decoded_by,
+        }
+    }
+}
+
+#[derive(NifStruct)]
+#[rustler(encode)]
+#[module = "Callconv.Report"]
+pub struct ExReport {
+    path: String,
+    sha256: String,
+    verdict: Name,
+    kind: Name,
+    format: Name,
+    arch: Name,
+    bits: u32,
+    endian: Name,
+    abi: Option<String>,
+    needed: Vec<String>,
+    nif: Option<ExNif>,
+    findings: Vec<ExFinding>,
+}
+
+impl From<LibraryReport> for ExReport {
+    fn from(r: LibraryReport) -> Self {
+        ExReport {
+            path: r.path,
+            sha256: r.sha256,
+            verdict: Name(r.verdict.as_str()),
+            kind: Name(r.kind.as_str()),
+            format: Name(r.format.as_str()),
+            arch: Name(r.arch.as_str()),
+            bits: r.bits,
+            endian: Name(r.endian.as_str()),
+            abi: r.abi,
+            needed: r.needed,
+            nif: r.nif.map(Into::into),
+            findings: r.findings.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(NifException)]
+#[rustler(encode)]
+#[module = "Callconv.Error"]
+pub struct ExError {
+    reason: Name,
+    path: String,
+    message: String,
+}
+
+impl From<callconv::Error> for ExError {
+    fn from(e: callconv::Error) -> Self {
+        ExError {
+            reason: Name(e.reason()),
+            path: e.path().to_string_lossy().into_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The target as Elixir describes it (`%Callconv.Target{}`).
+#[derive(NifStruct)]
+#[rustler(decode)]
+#[module = "Callconv.Target"]
+pub struct ExTarget {
+    source: AtomName,
+    otp_release: Option<String>,
+    erts_version: Option<String>,
+    nif_version: Option<String>,
+    arch: AtomName,
+    os: String,
+    bits: u32,
+    endian: AtomName,
+    libc: Option<String>,
+}
+
+impl From<ExTarget> for Target {
+    fn from(t: ExTarget) -> Self {
+        let name = |a: AtomName| a.0;
+        Target {
+            source: TargetSource::parse(&name(t.source)).unwrap_or(TargetSource::Explicit),
+            otp_release: t.otp_release,
+            erts_version: t.erts_version,
+            nif_version: t.nif_version,
+            arch: Arch::parse(&name(t.arch)),
+            os: t.os,
+            bits: t.bits,
+            endian: if name(t.endian) == "big" {
+                Endian::Big
+            } else {
+                Endian::Little
+            },
+            libc: t.libc,
+        }
+    }
+}
+
+/// An atom's name, decoded as a string (never turned back into a new atom).
+pub struct AtomName(String);
+
+impl<'a> rustler::Decoder<'a> for AtomName {
+    fn decode(term: Term<'a>) -> rustler::NifResult<Self> {
+        term.atom_to_string().map(AtomName)
+    }
+}
