@@ -100,6 +100,28 @@ defmodule Callconv do
     {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
   end
 
+  @doc """
+  The calling-convention model: every convention callconv knows, or those of one architecture
+  (Rust `target_arch` spelling, such as `"aarch64"`).
+
+  ## Examples
+
+      iex> [sysv] = Callconv.conventions("x86_64") |> Enum.filter(&(&1.id == "x86_64-sysv"))
+      iex> sysv.int_args
+      ["rdi", "rsi", "rdx", "rcx", "r8", "r9"]
+      iex> sysv.callee_saved
+      ["rbx", "rbp", "r12", "r13", "r14", "r15"]
+      iex> sysv.red_zone
+      128
+
+      iex> Callconv.conventions("z80")
+      []
+  """
+  @spec conventions(String.t() | nil) :: [Callconv.Convention.t()]
+  def conventions(arch \\ nil) when is_binary(arch) or is_nil(arch) do
+    Native.conventions(arch)
+  end
+
   defp target_from_opts(opts) do
     opts = Keyword.validate!(opts, [:target, :nif_version, :otp_release])
     target = Keyword.get_lazy(opts, :target, &Target.current/0)

@@ -24,4 +24,6 @@ defmodule Callconv.Native do
 
   def check(_path, _target), do: :erlang.nif_error(:nif_not_loaded)
   def check_document(_paths, _target, _format), do: :erlang.nif_error(:nif_not_loaded)
+  def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)
+  def conventions_chart(_arch, _format), do: :erlang.nif_error(:nif_not_loaded)
 end

@@ -180,10 +180,6 @@ fn format_name(f: Format) -> &'static str {
 
 /// The convention id the BEAM will use to call into this library.
 fn platform_abi<R>(binary: &Binary<R>) -> Option<String> {
-    // Placeholder until the convention model's target mapping is wired in.
-    match (binary.arch, binary.platform) {
-        (crate::report::Arch::X86_64, inspect::Platform::Windows) => Some("x86_64-win64".into()),
-        (crate::report::Arch::X86_64, _) => Some("x86_64-sysv".into()),
-        _ => None,
-    }
+    crate::conventions::for_binary(binary.arch, binary.platform, binary.abi_variant.as_deref())
+        .map(|c| c.id.to_string())
 }

@@ -55,4 +55,30 @@ fn check_document<'a>(
     ))
 }
 
+/// The convention model, optionally for one architecture.
+#[rustler::nif]
+fn conventions(arch: Option<String>) -> Vec<terms::ExConvention> {
+    match arch {
+        Some(a) => callconv::conventions::for_arch(&a)
+            .map(terms::ExConvention::from)
+            .collect(),
+        None => callconv::conventions::all()
+            .iter()
+            .map(terms::ExConvention::from)
+            .collect(),
+    }
+}
+
+/// The convention chart as `"table"`, `"markdown"` or `"json"`.
+#[rustler::nif]
+fn conventions_chart(arch: Option<String>, format: String) -> NifResult<String> {
+    let arch = arch.as_deref();
+    match format.as_str() {
+        "table" => Ok(callconv::conventions::render_table(arch)),
+        "markdown" => Ok(callconv::conventions::render_markdown(arch)),
+        "json" => Ok(callconv::conventions::to_json_for(arch)),
+        _ => Err(rustler::Error::BadArg),
+    }
+}
+
 rustler::init!("Elixir.Callconv.Native");

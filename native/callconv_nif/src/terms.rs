@@ -233,3 +233,102 @@ impl<'a> rustler::Decoder<'a> for AtomName {
         term.atom_to_string().map(AtomName)
     }
 }
+
+/// A register with the part of it a convention preserves.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExPartialSave {
+    reg: &'static str,
+    preserved_bits: u16,
+    preserved_view: &'static str,
+}
+
+/// A register reserved for a platform role.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExReserved {
+    reg: &'static str,
+    role: &'static str,
+}
+
+/// `%Callconv.Convention{}`: the main facts of one convention of the model.
+#[derive(NifStruct)]
+#[rustler(encode)]
+#[module = "Callconv.Convention"]
+pub struct ExConvention {
+    id: &'static str,
+    name: &'static str,
+    arch: &'static str,
+    platforms: Vec<&'static str>,
+    typical_use: &'static str,
+    is_calling_convention: bool,
+    int_args: Vec<&'static str>,
+    float_args: Vec<&'static str>,
+    vector_args: Vec<&'static str>,
+    int_return: Vec<&'static str>,
+    float_return: Vec<&'static str>,
+    callee_saved: Vec<&'static str>,
+    partially_saved: Vec<ExPartialSave>,
+    caller_saved: Vec<&'static str>,
+    stack_cleanup: Name,
+    stack_align: u32,
+    red_zone: u32,
+    shadow_space: u32,
+    stack_pointer: &'static str,
+    frame_pointer: Option<&'static str>,
+    link_register: Option<&'static str>,
+    reserved: Vec<ExReserved>,
+    variadic: &'static str,
+    source: &'static str,
+}
+
+impl From<&'static callconv::conventions::Convention> for ExConvention {
+    fn from(c: &'static callconv::conventions::Convention) -> Self {
+        use callconv::conventions::Cleanup;
+        ExConvention {
+            id: c.id,
+            name: c.name,
+            arch: c.arch,
+            platforms: c.platforms.to_vec(),
+            typical_use: c.typical_use,
+            is_calling_convention: c.is_calling_convention,
+            int_args: c.int_args.to_vec(),
+            float_args: c.float_args.to_vec(),
+            vector_args: c.vector_args.to_vec(),
+            int_return: c.int_return.to_vec(),
+            float_return: c.float_return.to_vec(),
+            callee_saved: c.callee_saved.to_vec(),
+            partially_saved: c
+                .partially_saved
+                .iter()
+                .map(|p| ExPartialSave {
+                    reg: p.reg,
+                    preserved_bits: p.preserved_bits,
+                    preserved_view: p.preserved_view,
+                })
+                .collect(),
+            caller_saved: c.caller_saved.to_vec(),
+            stack_cleanup: Name(match c.stack_cleanup {
+                Cleanup::Caller => "caller",
+                Cleanup::Callee => "callee",
+                Cleanup::NotApplicable => "not_applicable",
+            }),
+            stack_align: c.stack_align,
+            red_zone: c.red_zone,
+            shadow_space: c.shadow_space,
+            stack_pointer: c.stack_pointer,
+            frame_pointer: c.frame_pointer,
+            link_register: c.link_register,
+            reserved: c
+                .reserved
+                .iter()
+                .map(|r| ExReserved {
+                    reg: r.reg,
+                    role: r.role,
+                })
+                .collect(),
+            variadic: c.variadic.note,
+            source: c.source,
+        }
+    }
+}
