@@ -69,6 +69,12 @@ fn classify(machine: u16, r_type: u32, sym: u32) -> RelocClass {
         (EM_SPARC | EM_SPARC32PLUS, 21) => Word,
         (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 22) => Relative,
         // MIPS: R_MIPS_REL32 is base-relative without a symbol, symbol-relative with one.
+        // N64 composes up to three types in one entry (REL32 | R_MIPS_64 << 8 for a 64-bit
+        // word); the first one decides, the second may only widen it to 64 bits.
+        (EM_MIPS, t) if t > 0xff => match (t & 0xff, (t >> 8) & 0xff, t >> 16) {
+            (first, 0 | 18, 0) => classify(machine, first, sym),
+            _ => Other,
+        },
         (EM_MIPS, 3) if sym == 0 => Relative,
         (EM_MIPS, 3 | 2) => Word,
         _ => Other,
@@ -188,6 +194,12 @@ fn abi_variant(machine: u16, flags: u32, is_64: bool) -> Option<String> {
                 float.to_string()
             }
         }
+        EM_LOONGARCH => match flags & 0x7 {
+            1 => "soft-float".to_string(),
+            2 => "single-float".to_string(),
+            3 => "double-float".to_string(),
+            _ => "float-abi-unknown".to_string(),
+        },
         _ => return None,
     };
     Some(v)
@@ -320,14 +332,17 @@ where
             continue;
         };
         for r in entries {
-            push(
-                &mut fixups,
-                r.r_offset(endian).into(),
-                r.r_type(endian).0,
-                r.r_sym(endian),
-                None,
-            );
+            let (r_sym, r_type) = if is_mips64el {
+                mips64el_info(r.r_sym(endian), r.r_type(endian).0)
+            } else {
+                (r.r_sym(endian), r.r_type(endian).0)
+            };
+            push(&mut fixups, r.r_offset(endian).into(), r_type, r_sym, None);
         }
+    }
+    if machine == EM_MIPS {
+        // After the explicit relocations, so that those win where both name an address.
+        mips_got_fixups(&mut fixups, &tag, pointer_size, &image_word, &symbol);
     }
     if let Some((addr, size)) = relr {
         let count = (size / std::mem::size_of::<Elf::Relr>() as u64) as usize;
@@ -346,6 +361,91 @@ where
         }
     }
     fixups
+}
+
+// MIPS dynamic tags (System V MIPS psABI).
+const DT_PLTGOT: i64 = 3;
+const DT_MIPS_LOCAL_GOTNO: i64 = 0x7000_000a;
+const DT_MIPS_SYMTABNO: i64 = 0x7000_0011;
+const DT_MIPS_GOTSYM: i64 = 0x7000_0013;
+/// Most MIPS GOT entries turned into fixups.
+const MAX_MIPS_GOT: u64 = 1 << 20;
+
+/// The MIPS GOT has no dynamic relocations: the loader adds the load base to every local
+/// entry (indices 0..DT_MIPS_LOCAL_GOTNO) and writes the address of dynamic symbol
+/// DT_MIPS_GOTSYM + k into global entry DT_MIPS_LOCAL_GOTNO + k. These fixups say so, so
+/// that a `lw`/`ld` through `$gp` reads what the code will see. Entry 0 (the lazy resolver)
+/// and a GNU module pointer in entry 1 (most significant bit set) are left alone.
+fn mips_got_fixups(
+    fixups: &mut Vec<(u64, Fixup)>,
+    tag: &dyn Fn(i64) -> Option<u64>,
+    pointer_size: u64,
+    image_word: &dyn Fn(u64) -> Option<u64>,
+    symbol: &dyn Fn(u32) -> (String, Option<u64>),
+) {
+    let (Some(got), Some(local)) = (tag(DT_PLTGOT), tag(DT_MIPS_LOCAL_GOTNO)) else {
+        return;
+    };
+    let msb = 1u64 << (pointer_size * 8 - 1);
+    for index in 0..local.min(MAX_MIPS_GOT) {
+        if fixups.len() >= MAX_RELOCATIONS {
+            return;
+        }
+        let Some(at) = index
+            .checked_mul(pointer_size)
+            .and_then(|o| got.checked_add(o))
+        else {
+            return;
+        };
+        let Some(raw) = image_word(at) else {
+            return;
+        };
+        if index == 0 || raw == 0 || (index == 1 && raw & msb != 0) {
+            continue;
+        }
+        fixups.push((at, Fixup::Relative(raw)));
+    }
+    let (Some(first), Some(count)) = (tag(DT_MIPS_GOTSYM), tag(DT_MIPS_SYMTABNO)) else {
+        return;
+    };
+    for (k, sym) in (first..count.min(first.saturating_add(MAX_MIPS_GOT))).enumerate() {
+        if fixups.len() >= MAX_RELOCATIONS {
+            return;
+        }
+        let Some(at) = local
+            .checked_add(k as u64)
+            .and_then(|i| i.checked_mul(pointer_size))
+            .and_then(|o| got.checked_add(o))
+        else {
+            return;
+        };
+        let Ok(sym) = u32::try_from(sym) else {
+            return;
+        };
+        let (name, value) = symbol(sym);
+        fixups.push((
+            at,
+            Fixup::Symbol {
+                name,
+                value,
+                addend: 0,
+            },
+        ));
+    }
+}
+
+/// `r_sym` and `r_type` of a little-endian MIPS64 relocation, from the values the generic
+/// accessors read: MIPS64 stores `r_sym` (32 bits) then `r_ssym`, `r_type3`, `r_type2`,
+/// `r_type` (8 bits each), which a little-endian 64-bit read scrambles (as `object` undoes
+/// for `Rela64::r_info(endian, true)`, which `Rel64` lacks).
+fn mips64el_info(generic_sym: u32, generic_type: u32) -> (u32, u32) {
+    let t = (u64::from(generic_sym) << 32) | u64::from(generic_type);
+    let fixed = (t << 32)
+        | ((t >> 8) & 0xff00_0000)
+        | ((t >> 24) & 0x00ff_0000)
+        | ((t >> 40) & 0x0000_ff00)
+        | ((t >> 56) & 0x0000_00ff);
+    ((fixed >> 32) as u32, fixed as u32)
 }
 
 fn read_word(bytes: &[u8], big_endian: bool) -> u64 {

@@ -1,0 +1,203 @@
+//! PowerPC64, ELFv2 and ELFv1.
+//!
+//! ELFv2 (ppc64le, and big-endian musl): the exported symbol is the global entry point, which
+//! the caller enters with r12 = its own address; the prologue computes the TOC pointer from
+//! it, and the entry is TOC-relative:
+//!
+//! ```text
+//! addis r2, r12, (.TOC. - nif_init)@ha
+//! addi  r2, r2,  (.TOC. - nif_init)@l
+//! addis r3, r2,  (entry - .TOC.)@ha
+//! addi  r3, r3,  (entry - .TOC.)@l        (or ld r3, entry@got(r2))
+//! blr
+//! ```
+//!
+//! ELFv1 (classic big-endian ppc64): the symbol is a function descriptor
+//! `{entry, TOC, environment}` in `.opd`, whose words are relocated like any pointer. The
+//! code runs with r2 = the descriptor's TOC.
+
+use capstone::arch::ppc::PpcOperand;
+use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
+use capstone::{Capstone, Endian};
+use object::ReadRef;
+
+use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
+use crate::memory::{Fixup, Image, Pointer};
+
+/// The code address and TOC of the ELFv1 descriptor at `symbol`, if it is one: its first two
+/// words are relocated pointers to mapped memory (ELFv2 code there is not relocated).
+pub(super) fn descriptor<'data, R: ReadRef<'data>>(
+    image: &Image<R>,
+    symbol: u64,
+) -> Option<(u64, u64)> {
+    let relocated = |a: u64| {
+        matches!(
+            image.fixup_at(a),
+            Some(Fixup::Relative(_) | Fixup::Symbol { .. })
+        )
+    };
+    if !relocated(symbol) {
+        return None;
+    }
+    let Ok(Pointer::Address(code)) = image.read_pointer(symbol) else {
+        return None;
+    };
+    let Ok(Pointer::Address(toc)) = image.read_pointer(symbol.checked_add(8)?) else {
+        return None;
+    };
+    image.is_mapped(code).then_some((code, toc))
+}
+
+pub(super) struct Ppc {
+    cs: Capstone,
+}
+
+impl Ppc {
+    pub(super) fn new(big_endian: bool) -> Result<Self, String> {
+        let cs = Capstone::new()
+            .ppc()
+            .mode(arch::ppc::ArchMode::Mode64)
+            .endian(if big_endian {
+                Endian::Big
+            } else {
+                Endian::Little
+            })
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        Ok(Ppc { cs })
+    }
+}
+
+/// Volatile registers (ELFv1/ELFv2): r0, r3–r12, and the link and count registers.
+const CLOBBERED: [&str; 13] = [
+    "r0", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "ctr",
+];
+
+/// `rA|0`: register 0 as a base reads as zero in `addi`, `addis` and loads.
+fn base_value(regs: &Regs, op: Option<&Op>) -> Option<u64> {
+    match op {
+        Some(Op::Reg(r)) if r == "r0" => Some(0),
+        other => value(regs, other),
+    }
+}
+
+impl Machine for Ppc {
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
+        from_capstone(&self.cs, code, address, count, &|cs, insn| {
+            let detail = cs
+                .insn_detail(insn)
+                .map_err(|e| format!("capstone detail: {e}"))?;
+            let ops = detail
+                .arch_detail()
+                .operands()
+                .into_iter()
+                .map(|op| match op {
+                    ArchOperand::PpcOperand(o) => match o {
+                        PpcOperand::Reg(r) => reg_name(cs, r).map(Op::Reg).unwrap_or(Op::Other),
+                        PpcOperand::Imm(i) => Op::Imm(i),
+                        PpcOperand::Mem(m) => Op::Mem {
+                            base: reg_name(cs, m.base()),
+                            index: None,
+                            disp: i64::from(m.disp()),
+                        },
+                        _ => Op::Other,
+                    },
+                    _ => Op::Other,
+                })
+                .collect();
+            Ok((ops, false))
+        })
+    }
+
+    fn result_register(&self) -> &'static str {
+        "r3"
+    }
+
+    fn step(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String> {
+        let m = insn.mnemonic.as_str();
+        let dest = insn.reg(0).map(str::to_string);
+        match m {
+            "blr" => return Ok(Step::Return),
+            "addis" | "lis" => {
+                if let Some(d) = dest {
+                    let (base, imm) = if m == "lis" {
+                        (Some(0), insn.imm(1))
+                    } else {
+                        (base_value(regs, insn.ops.get(1)), insn.imm(2))
+                    };
+                    let v = base
+                        .zip(imm)
+                        .map(|(b, i)| b.wrapping_add(((i as i16 as i64) << 16) as u64));
+                    regs.set(&d, v);
+                }
+            }
+            "addi" | "li" | "la" => {
+                if let Some(d) = dest {
+                    let (base, imm) = match (m, insn.ops.get(1)) {
+                        ("li", _) => (Some(0), insn.imm(1)),
+                        // `la r3, d(r2)` is `addi r3, r2, d`.
+                        ("la", Some(Op::Mem { .. })) => (address(regs, insn.ops.get(1)), Some(0)),
+                        _ => (base_value(regs, insn.ops.get(1)), insn.imm(2)),
+                    };
+                    let v = base
+                        .zip(imm)
+                        .map(|(b, i)| b.wrapping_add(i as i16 as i64 as u64));
+                    regs.set(&d, v);
+                }
+            }
+            "ld" | "lwz" => {
+                if let Some(d) = dest {
+                    let at = match insn.ops.get(1) {
+                        Some(Op::Mem { base, disp, .. }) if base.as_deref() == Some("r0") => {
+                            Some(*disp as u64)
+                        }
+                        other => address(regs, other),
+                    };
+                    let v = at.and_then(|a| {
+                        if m == "ld" {
+                            memory.pointer(a)
+                        } else {
+                            memory.word32(a)
+                        }
+                    });
+                    regs.set(&d, v);
+                }
+            }
+            "mr" => {
+                if let Some(d) = dest {
+                    let v = value(regs, insn.ops.get(1));
+                    regs.set(&d, v);
+                }
+            }
+            "b" => {
+                return insn
+                    .imm(0)
+                    .map(|t| Step::Jump(t as u64))
+                    .ok_or_else(|| "nif_init branches to an unknown address".to_string())
+            }
+            "bl" | "bctrl" => regs.forget(&CLOBBERED),
+            "nop" | "mflr" | "mtlr" | "std" | "stw" | "stb" | "sth" => {
+                if m == "mflr" {
+                    if let Some(d) = dest {
+                        regs.set(&d, None);
+                    }
+                }
+            }
+            "stdu" | "stwu" => {
+                // Stores, with the base register (the stack pointer) updated.
+                if let Some(Op::Mem { base: Some(b), .. }) = insn.ops.get(1) {
+                    regs.set(&b.clone(), None);
+                }
+            }
+            // Conditional branches (bc, beq, bne, ...): follow the fall-through path.
+            _ if m.starts_with('b') => {}
+            _ => {
+                if let Some(d) = dest {
+                    regs.set(&d, None);
+                }
+            }
+        }
+        Ok(Step::Next)
+    }
+}
