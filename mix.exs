@@ -14,8 +14,10 @@ defmodule Mix.Tasks.Compile.CallconvNative do
     profile = System.get_env("CALLCONV_PROFILE", "release")
     target_dir = Path.join(Mix.Project.build_path(), "native")
 
+    # The NIF, and the command-line tool: the opt-in probe runs nif_init in it, never in the VM.
     args =
-      ["build", "--package", @crate, "--manifest-path", Path.join(native, "Cargo.toml")] ++
+      ["build", "--package", @crate, "--package", "callconv_core"] ++
+        ["--manifest-path", Path.join(native, "Cargo.toml")] ++
         ["--target-dir", target_dir, "--locked"] ++ profile_args(profile)
 
     # cargo's own progress goes to stderr, so `--format json` output on stdout stays clean.
@@ -31,19 +33,29 @@ defmodule Mix.Tasks.Compile.CallconvNative do
         )
     end
 
-    source = Path.join([target_dir, profile_dir(profile), artifact_name()])
+    built = Path.join(target_dir, profile_dir(profile))
+    dest_dir = Path.join(Mix.Project.app_path(), "priv/native")
+    File.mkdir_p!(dest_dir)
+    install!(Path.join(built, artifact_name()), Path.join(dest_dir, installed_name()))
+    install!(Path.join(built, exe_name()), Path.join(dest_dir, exe_name()))
+    {:ok, []}
+  end
 
+  defp install!(source, dest) do
     unless File.exists?(source) do
       Mix.raise("cargo reported success but #{source} does not exist")
     end
 
-    dest_dir = Path.join(Mix.Project.app_path(), "priv/native")
-    dest = Path.join(dest_dir, installed_name())
-    File.mkdir_p!(dest_dir)
     # Remove before copying: overwriting a library a running VM has mapped can crash it.
     File.rm(dest)
     File.cp!(source, dest)
-    {:ok, []}
+  end
+
+  defp exe_name do
+    case :os.type() do
+      {:win32, _} -> "callconv.exe"
+      _ -> "callconv"
+    end
   end
 
   @impl true

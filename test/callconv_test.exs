@@ -94,6 +94,30 @@ defmodule CallconvTest do
     end
   end
 
+  describe "the opt-in probe" do
+    test "nothing from the library runs without it; with it, nif_init runs outside the VM",
+         %{tmp_dir: dir} do
+      # The constructor writes <library>.marker: use a private copy.
+      path = Path.join(dir, "constructor_marker.so")
+      File.cp!(Fixtures.host("constructor_marker.so"), path)
+      marker = path <> ".marker"
+
+      assert {:ok, %Report{kind: :nif, verdict: :pass}} = Callconv.check(path)
+      refute File.exists?(marker)
+
+      assert {:ok, %Report{verdict: :pass, findings: []}} = Callconv.check(path, probe: true)
+      assert File.read!(marker) == "constructor ran\n"
+    end
+
+    test "the probe agrees with the static decode of a real NIF" do
+      path = Fixtures.otp_nif("crypto-", "crypto.so")
+      {:ok, static} = Callconv.check(path)
+      {:ok, probed} = Callconv.check(path, probe: true)
+      assert probed.findings == static.findings
+      assert probed.nif == static.nif
+    end
+  end
+
   describe "bad input never hurts the VM" do
     test "a missing path", do: assert_reason("/nonexistent/libx.so", :"not-found")
 

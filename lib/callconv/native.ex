@@ -4,6 +4,15 @@ defmodule Callconv.Native do
 
   @on_load :load_nif
 
+  @doc false
+  # callconv's command-line tool, installed beside the NIF by the compiler in mix.exs.
+  def executable do
+    exe =
+      if match?({:win32, _}, :os.type()), do: ~c"native/callconv.exe", else: ~c"native/callconv"
+
+    List.to_string(:filename.join(:code.priv_dir(:callconv), exe))
+  end
+
   def load_nif do
     path = :filename.join(:code.priv_dir(:callconv), ~c"native/libcallconv_nif")
 
@@ -22,7 +31,10 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(_path, _target), do: :erlang.nif_error(:nif_not_loaded)
+  def check(_path, _target, _module, _functions, _probe), do: :erlang.nif_error(:nif_not_loaded)
+  def read_erts(_dir), do: :erlang.nif_error(:nif_not_loaded)
+  def target_with_otp(_target, _otp), do: :erlang.nif_error(:nif_not_loaded)
+  def host_libc_version, do: :erlang.nif_error(:nif_not_loaded)
   def check_document(_paths, _target, _format), do: :erlang.nif_error(:nif_not_loaded)
   def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)
   def conventions_chart(_arch, _format), do: :erlang.nif_error(:nif_not_loaded)

@@ -12,6 +12,10 @@ defmodule Callconv.Target do
     * `:bits` - 32 or 64
     * `:endian` - `:little` or `:big`
     * `:libc` - `"gnu"`, `"musl"`, ... or `nil`
+    * `:libc_version` - such as `"2.36"` for glibc, or `nil`
+    * `:abi_variant` - the runtime's ABI variant as its `beam.smp` spells it, or `nil`
+    * `:enif_exports` - the exact `enif_*` symbols the runtime exports (read from its
+      `beam.smp`, or from the built-in table for an OTP release), or `nil` when unknown
   """
 
   @enforce_keys [:arch, :os, :bits, :endian]
@@ -24,6 +28,9 @@ defmodule Callconv.Target do
     :bits,
     :endian,
     :libc,
+    :libc_version,
+    :abi_variant,
+    :enif_exports,
     source: :explicit
   ]
 
@@ -36,7 +43,10 @@ defmodule Callconv.Target do
           os: String.t(),
           bits: 32 | 64,
           endian: :little | :big,
-          libc: String.t() | nil
+          libc: String.t() | nil,
+          libc_version: String.t() | nil,
+          abi_variant: String.t() | nil,
+          enif_exports: [String.t()] | nil
         }
 
   @doc """
@@ -52,20 +62,77 @@ defmodule Callconv.Target do
   """
   @spec current() :: t()
   def current do
+    # Reading beam.smp's exports costs a few milliseconds: do it once per VM.
+    case :persistent_term.get({__MODULE__, :current}, nil) do
+      nil ->
+        target = describe_running_vm()
+        :persistent_term.put({__MODULE__, :current}, target)
+        target
+
+      target ->
+        target
+    end
+  end
+
+  defp describe_running_vm do
     triple = List.to_string(:erlang.system_info(:system_architecture))
     {arch, os, libc} = parse_triple(triple)
+    erts_version = List.to_string(:erlang.system_info(:version))
+    erts_dir = Path.join(List.to_string(:code.root_dir()), "erts-" <> erts_version)
+
+    {enif_exports, abi_variant} =
+      case Callconv.Native.read_erts(erts_dir) do
+        {:ok, erts} -> {erts.enif_exports, erts.abi_variant}
+        {:error, _} -> {nil, nil}
+      end
 
     %__MODULE__{
       source: :"running-vm",
       otp_release: List.to_string(:erlang.system_info(:otp_release)),
-      erts_version: List.to_string(:erlang.system_info(:version)),
+      erts_version: erts_version,
       nif_version: List.to_string(:erlang.system_info(:nif_version)),
       arch: arch,
       os: os,
       bits: :erlang.system_info(:wordsize) * 8,
       endian: :erlang.system_info(:endian),
-      libc: libc
+      libc: libc,
+      libc_version: if(libc == "gnu", do: Callconv.Native.host_libc_version()),
+      abi_variant: abi_variant,
+      enif_exports: enif_exports
     }
+  end
+
+  @doc """
+  The runtime of an ERTS directory: an `erts-X.Y.Z` directory, or a release or OTP root that
+  holds one. Its `beam.smp` is read (never run) for architecture, libc and the exact `enif_*`
+  exports; the versions come from the directory name through the built-in OTP table.
+
+  ## Examples
+
+      iex> {:ok, target} = Callconv.Target.from_erts(:code.root_dir())
+      iex> target.nif_version == List.to_string(:erlang.system_info(:nif_version))
+      true
+      iex> "enif_make_atom" in target.enif_exports
+      true
+  """
+  @spec from_erts(Path.t()) :: {:ok, t()} | {:error, Callconv.Error.t()}
+  def from_erts(dir), do: Callconv.Native.read_erts(IO.chardata_to_string(dir))
+
+  @doc """
+  `target` changed to run OTP release `otp` (21 to 29), from the built-in table of NIF versions
+  and `enif_*` functions per release.
+
+  ## Examples
+
+      iex> {:ok, otp27} = Callconv.Target.with_otp(Callconv.Target.current(), 27)
+      iex> {otp27.nif_version, otp27.erts_version, "enif_set_option" in otp27.enif_exports}
+      {"2.17", "15.0", true}
+      iex> Callconv.Target.with_otp(Callconv.Target.current(), 19)
+      {:error, "OTP 19 is not in the built-in table (it knows 21..29)"}
+  """
+  @spec with_otp(t(), pos_integer()) :: {:ok, t()} | {:error, String.t()}
+  def with_otp(%__MODULE__{} = target, otp) when is_integer(otp) and otp > 0 do
+    Callconv.Native.target_with_otp(target, otp)
   end
 
   @doc """

@@ -12,31 +12,138 @@ use crate::rules::{self, Severity};
 use crate::source;
 use crate::target::Target;
 
+/// What to check a library against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The runtime that will load it.
+    pub target: Target,
+    /// The module that will call `load_nif` (e.g. `Elixir.MyNif`). Given, the library is
+    /// checked as a NIF for that module: not being a NIF is an error, and the entry's module
+    /// name must match.
+    pub module: Option<String>,
+    /// That module's functions, as name and arity: every NIF function must be one of them.
+    pub functions: Option<Vec<(String, u32)>>,
+    /// Opt-in: run `nif_init` in a separate process through this executable (callconv's
+    /// command-line tool) to cross-check the static decoder. `None`: never run anything.
+    pub probe: Option<std::path::PathBuf>,
+}
+
+impl Options {
+    /// Checks against `target`, for no particular module.
+    pub fn new(target: Target) -> Self {
+        Options {
+            target,
+            module: None,
+            functions: None,
+            probe: None,
+        }
+    }
+}
+
 /// Checks the library at `path` against `target`.
 ///
 /// Only regular files are opened; the file is read in ranges, never mapped or loaded.
 pub fn check_path(path: &Path, target: &Target) -> Result<LibraryReport, Error> {
+    check_path_with(path, &Options::new(target.clone()))
+}
+
+/// Checks the library at `path` with `options`.
+pub fn check_path_with(path: &Path, options: &Options) -> Result<LibraryReport, Error> {
     let opened = source::open(path)?;
     let sha256 = source::sha256_file(path, &opened.file, opened.len)?;
     let cache = ReadCache::new(opened.file);
-    check_data(&cache, &path.to_string_lossy(), sha256, target).map_err(|e| e.with_path(path))
+    let mut report = check_data(&cache, &path.to_string_lossy(), sha256, options)
+        .map_err(|e| e.with_path(path))?;
+    if let Some(exe) = &options.probe {
+        apply_probe(&mut report, exe, path);
+    }
+    Ok(report)
+}
+
+/// Runs the probe on a NIF the target can run, and reconciles it with the static decode.
+fn apply_probe(report: &mut LibraryReport, exe: &Path, path: &Path) {
+    let host = Target::host();
+    if report.kind != Kind::Nif || report.arch != host.arch || report.bits != host.bits {
+        return;
+    }
+    use crate::probe::Outcome;
+    let finding = match crate::probe::run(exe, path) {
+        Outcome::Entry(probed) => match &report.nif {
+            None => {
+                report.findings.retain(|f| f.rule != rules::NIF_ENTRY_UNREADABLE.id);
+                report.nif = Some(probed);
+                None
+            }
+            Some(decoded) if same_entry(decoded, &probed) => None,
+            Some(decoded) => Some(rules::NIF_PROBE_MISMATCH.finding(
+                format!(
+                    "running nif_init gave a different entry than the file holds (module {:?} version {}.{} with {} functions, against {:?} {}.{} with {}): the library changes its entry at init",
+                    probed.module, probed.major, probed.minor, probed.functions.len(),
+                    decoded.module, decoded.major, decoded.minor, decoded.functions.len()
+                ),
+                "the BEAM uses what nif_init returns; trust the probe's values and report this library so the decoder learns the pattern",
+            )),
+        },
+        Outcome::Crashed(signal) => Some(rules::NIF_PROBE_FAILED.finding_at(
+            Severity::Error,
+            format!("nif_init crashed with signal {signal} when run by the probe: load_nif would crash the VM the same way"),
+            "run the library's init under a debugger; it must not touch anything but its own data",
+        )),
+        Outcome::TimedOut => Some(rules::NIF_PROBE_FAILED.finding_at(
+            Severity::Error,
+            format!("nif_init did not return within {} s when run by the probe: load_nif would hang", crate::probe::TIME_LIMIT.as_secs()),
+            "do slow work in the load callback or lazily, not in nif_init",
+        )),
+        Outcome::Failed(why) => Some(rules::NIF_PROBE_FAILED.finding(
+            format!("the probe could not run nif_init: {why}"),
+            "the static checks still apply; this only means the cross-check did not happen",
+        )),
+    };
+    if let Some(f) = finding {
+        report.findings.push(f);
+        report.findings.sort_by_key(|f| f.severity);
+        report.verdict = verdict(&report.findings);
+    }
+}
+
+/// The entries agree on everything the BEAM checks (not on how they were found).
+fn same_entry(a: &crate::report::NifEntry, b: &crate::report::NifEntry) -> bool {
+    let strip = |e: &crate::report::NifEntry| crate::report::NifEntry {
+        decoded_by: String::new(),
+        ..e.clone()
+    };
+    strip(a) == strip(b)
 }
 
 /// Checks a library held in memory. `label` stands for its path in the report.
 pub fn check_bytes(bytes: &[u8], label: &str, target: &Target) -> Result<LibraryReport, Error> {
+    check_bytes_with(bytes, label, &Options::new(target.clone()))
+}
+
+/// Checks a library held in memory with `options`.
+pub fn check_bytes_with(
+    bytes: &[u8],
+    label: &str,
+    options: &Options,
+) -> Result<LibraryReport, Error> {
     if bytes.is_empty() {
         return Err(Error::Empty { path: label.into() });
     }
-    check_data(bytes, label, source::sha256_bytes(bytes), target)
+    check_data(bytes, label, source::sha256_bytes(bytes), options)
         .map_err(|e| e.with_path(Path::new(label)))
 }
 
 /// Checks every path and gathers the results into one document.
 pub fn check_paths<P: AsRef<Path>>(paths: &[P], target: &Target) -> Document {
+    check_paths_with(paths, &Options::new(target.clone()))
+}
+
+/// Checks every path with `options` and gathers the results into one document.
+pub fn check_paths_with<P: AsRef<Path>>(paths: &[P], options: &Options) -> Document {
     let mut libraries = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        match check_path(path.as_ref(), target) {
+        match check_path_with(path.as_ref(), options) {
             Ok(report) => libraries.push(report),
             Err(e) => errors.push(LibraryError {
                 path: path.as_ref().to_string_lossy().into_owned(),
@@ -45,17 +152,19 @@ pub fn check_paths<P: AsRef<Path>>(paths: &[P], target: &Target) -> Document {
             }),
         }
     }
-    Document::new(target.clone(), libraries, errors)
+    Document::new(options.target.clone(), libraries, errors)
 }
 
 fn check_data<'data, R: ReadRef<'data>>(
     data: R,
     label: &str,
     sha256: String,
-    target: &Target,
+    options: &Options,
 ) -> Result<LibraryReport, Error> {
+    let target = &options.target;
     let binary = inspect::parse(data, target.arch)?;
     let mut findings = platform_findings(&binary, target);
+    findings.extend(rules::link::check(&binary, target));
 
     let init = entry::init_symbol(&binary);
     let kind = match init {
@@ -71,7 +180,7 @@ fn check_data<'data, R: ReadRef<'data>>(
     match init {
         Some((name, addr)) => match entry::decode(&binary, addr) {
             Ok(decoded) => {
-                findings.extend(rules::nif::check_entry(&decoded, target));
+                findings.extend(rules::nif::check_entry(&decoded, options));
                 nif = Some(decoded.entry);
             }
             Err(why) => findings.push(rules::NIF_ENTRY_UNREADABLE.finding(
@@ -79,17 +188,7 @@ fn check_data<'data, R: ReadRef<'data>>(
                 "the version, module and function-table checks were skipped for this library",
             )),
         },
-        None => {
-            let what = if kind == Kind::Driver {
-                "a port driver (it exports driver_init)"
-            } else {
-                "a plain shared library"
-            };
-            findings.push(rules::NOT_A_NIF.finding(
-                format!("no nif_init export: this is {what}, not a NIF"),
-                "nothing to do if it is a dependency of a NIF or a driver",
-            ));
-        }
+        None => findings.push(no_init_finding(&binary, kind, options)),
     }
 
     findings.sort_by_key(|f| f.severity);
@@ -108,6 +207,44 @@ fn check_data<'data, R: ReadRef<'data>>(
         nif,
         findings,
     })
+}
+
+/// Why there is no init function, and how bad that is: an error when the init exists but is
+/// hidden, or when the caller means to `load_nif` this library; otherwise just information.
+fn no_init_finding<R>(binary: &Binary<R>, kind: Kind, options: &Options) -> crate::report::Finding {
+    let hidden = binary
+        .init_like_symbols
+        .iter()
+        .find(|n| entry::INIT_NAMES.contains(&n.as_str()) || n.ends_with("_nif_init"));
+    if let Some(name) = hidden {
+        let why = if entry::INIT_NAMES.contains(&name.as_str()) {
+            format!("{name} is defined but not exported (hidden visibility)")
+        } else {
+            format!("only {name} is defined: it was built as a static NIF (STATIC_ERLANG_NIF)")
+        };
+        return rules::NIF_INIT_NOT_EXPORTED.finding(
+            format!("{why}; load_nif fails with \"Failed to find library init function\""),
+            "export nif_init: build with ERL_NIF_INIT from OTP 19 or later, without -DSTATIC_ERLANG_NIF",
+        );
+    }
+    let what = if kind == Kind::Driver {
+        "a port driver (it exports driver_init)"
+    } else {
+        "a plain shared library"
+    };
+    match &options.module {
+        Some(module) => rules::NOT_A_NIF.finding_at(
+            Severity::Error,
+            format!(
+                "no nif_init export: this is {what}, not a NIF, so {module} cannot load it with load_nif (\"Failed to find library init function\")"
+            ),
+            "point load_nif at the NIF library itself, not at a driver or a dependency",
+        ),
+        None => rules::NOT_A_NIF.finding(
+            format!("no nif_init export: this is {what}, not a NIF"),
+            "nothing to do if it is a dependency of a NIF or a driver",
+        ),
+    }
 }
 
 fn verdict(findings: &[crate::report::Finding]) -> Verdict {

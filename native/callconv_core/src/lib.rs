@@ -5,9 +5,12 @@ pub mod entry;
 pub mod error;
 pub mod inspect;
 pub mod memory;
+pub mod probe;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod runtime;
+mod runtime_enif;
 pub mod source;
 pub mod target;
 
@@ -16,4 +19,7 @@ pub use error::Error;
 /// This crate's version, written into every report.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub use check::{check_bytes, check_path, check_paths};
+pub use check::{
+    check_bytes, check_bytes_with, check_path, check_path_with, check_paths, check_paths_with,
+    Options,
+};

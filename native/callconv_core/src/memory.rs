@@ -123,6 +123,11 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         self.big_endian
     }
 
+    /// The mapped segments, by address.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
     /// Whether `addr` lies in a mapped segment.
     pub fn is_mapped(&self, addr: u64) -> bool {
         self.segment_of(addr).is_some()

@@ -40,6 +40,17 @@ pub struct Target {
     pub endian: Endian,
     /// C library flavour: `gnu`, `musl`, `msvc`, `macos`, ...
     pub libc: Option<String>,
+    /// The C library's version, such as `"2.36"` for glibc 2.36.
+    #[serde(default)]
+    pub libc_version: Option<String>,
+    /// The runtime's own ABI variant, as read from its `beam.smp` (`eabi5-hard-float`, ...).
+    #[serde(default)]
+    pub abi_variant: Option<String>,
+    /// The exact `enif_*` symbols the runtime exports, when known (from its `beam.smp`, or
+    /// from the built-in table for an OTP release). Not written to JSON: it is long, and
+    /// implied by the other fields.
+    #[serde(skip)]
+    pub enif_exports: Option<Vec<String>>,
 }
 
 impl Target {
@@ -63,6 +74,9 @@ impl Target {
                 Endian::Little
             },
             libc: host_libc(),
+            libc_version: crate::inspect::libc::host_glibc_version(),
+            abi_variant: None,
+            enif_exports: None,
         }
     }
 

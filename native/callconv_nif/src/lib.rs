@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use rustler::{Binary, Env, NifResult, Term};
 
 use callconv::target::Target;
+use callconv::Options;
 use terms::{ExError, ExReport, ExTarget};
 
 /// A path from an Elixir binary, byte for byte, so non-UTF-8 names work.
@@ -22,13 +23,53 @@ fn path_of(bytes: &Binary) -> PathBuf {
     }
 }
 
+/// The check options from their term parts.
+fn options(
+    target: ExTarget,
+    module: Option<String>,
+    functions: Option<Vec<(String, u32)>>,
+    probe: Option<Binary>,
+) -> Options {
+    Options {
+        target: target.into(),
+        module,
+        functions,
+        probe: probe.as_ref().map(path_of),
+    }
+}
+
 /// Checks one library. Reading and parsing a large file takes well over 1 ms.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn check(path: Binary, target: ExTarget) -> Result<ExReport, ExError> {
-    let target: Target = target.into();
-    callconv::check_path(&path_of(&path), &target)
+fn check(
+    path: Binary,
+    target: ExTarget,
+    module: Option<String>,
+    functions: Option<Vec<(String, u32)>>,
+    probe: Option<Binary>,
+) -> Result<ExReport, ExError> {
+    callconv::check_path_with(&path_of(&path), &options(target, module, functions, probe))
         .map(ExReport::from)
         .map_err(ExError::from)
+}
+
+/// The runtime of an ERTS directory (its `beam.smp` is read, not run).
+#[rustler::nif(schedule = "DirtyIo")]
+fn read_erts(dir: Binary) -> Result<ExTarget, ExError> {
+    callconv::runtime::read_erts(&path_of(&dir))
+        .map(ExTarget::from)
+        .map_err(ExError::from)
+}
+
+/// `target` changed to OTP release `otp` from the built-in table.
+#[rustler::nif]
+fn target_with_otp(target: ExTarget, otp: u32) -> Result<ExTarget, String> {
+    Target::from(target).with_otp(otp).map(ExTarget::from)
+}
+
+/// The glibc version of this process (the VM's), if it runs on glibc.
+#[rustler::nif]
+fn host_libc_version() -> Option<String> {
+    callconv::inspect::libc::host_glibc_version()
 }
 
 /// Checks several libraries and renders one document as `"text"` or `"json"`.
@@ -40,9 +81,8 @@ fn check_document<'a>(
     target: ExTarget,
     format: String,
 ) -> NifResult<Term<'a>> {
-    let target: Target = target.into();
     let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths(&paths, &target);
+    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None));
     let output = match format.as_str() {
         "json" => doc.to_json(),
         "text" => callconv::render::text(&doc),

@@ -188,9 +188,8 @@ impl From<callconv::Error> for ExError {
     }
 }
 
-/// The target as Elixir describes it (`%Callconv.Target{}`).
+/// The target as Elixir describes it (`%Callconv.Target{}`), both ways.
 #[derive(NifStruct)]
-#[rustler(decode)]
 #[module = "Callconv.Target"]
 pub struct ExTarget {
     source: AtomName,
@@ -202,31 +201,65 @@ pub struct ExTarget {
     bits: u32,
     endian: AtomName,
     libc: Option<String>,
+    libc_version: Option<String>,
+    abi_variant: Option<String>,
+    enif_exports: Option<Vec<String>>,
 }
 
 impl From<ExTarget> for Target {
     fn from(t: ExTarget) -> Self {
-        let name = |a: AtomName| a.0;
         Target {
-            source: TargetSource::parse(&name(t.source)).unwrap_or(TargetSource::Explicit),
+            source: TargetSource::parse(&t.source.0).unwrap_or(TargetSource::Explicit),
             otp_release: t.otp_release,
             erts_version: t.erts_version,
             nif_version: t.nif_version,
-            arch: Arch::parse(&name(t.arch)),
+            arch: Arch::parse(&t.arch.0),
             os: t.os,
             bits: t.bits,
-            endian: if name(t.endian) == "big" {
+            endian: if t.endian.0 == "big" {
                 Endian::Big
             } else {
                 Endian::Little
             },
             libc: t.libc,
+            libc_version: t.libc_version,
+            abi_variant: t.abi_variant,
+            enif_exports: t.enif_exports,
         }
     }
 }
 
-/// An atom's name, decoded as a string (never turned back into a new atom).
+impl From<Target> for ExTarget {
+    fn from(t: Target) -> Self {
+        ExTarget {
+            source: AtomName(t.source.as_str().to_string()),
+            otp_release: t.otp_release,
+            erts_version: t.erts_version,
+            nif_version: t.nif_version,
+            arch: AtomName(t.arch.as_str().to_string()),
+            os: t.os,
+            bits: t.bits,
+            endian: AtomName(t.endian.as_str().to_string()),
+            libc: t.libc,
+            libc_version: t.libc_version,
+            abi_variant: t.abi_variant,
+            enif_exports: t.enif_exports,
+        }
+    }
+}
+
+/// An atom's name: decoded from an atom as a string, and encoded back only from the core's
+/// fixed spellings (arch, endianness, target source), never from file contents.
 pub struct AtomName(String);
+
+impl Encoder for AtomName {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        match Atom::from_str(env, &self.0) {
+            Ok(atom) => atom.encode(env),
+            Err(_) => rustler::types::atom::nil().encode(env),
+        }
+    }
+}
 
 impl<'a> rustler::Decoder<'a> for AtomName {
     fn decode(term: Term<'a>) -> rustler::NifResult<Self> {

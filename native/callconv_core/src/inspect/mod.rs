@@ -5,11 +5,12 @@
 //! format go through `object`'s unified `Object` trait.
 
 pub mod elf;
+pub mod libc;
 
 use object::read::elf::{ElfFile32, ElfFile64};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64, MachOFile32, MachOFile64};
 use object::read::pe::{PeFile32, PeFile64};
-use object::{Architecture, Endianness, FileKind, Object, ObjectSegment, ReadRef};
+use object::{Architecture, Endianness, FileKind, Object, ObjectSegment, ObjectSymbol, ReadRef};
 
 use crate::error::Error;
 use crate::memory::{Image, Segment};
@@ -42,6 +43,17 @@ pub struct Export {
     pub address: u64,
 }
 
+/// An imported (undefined) symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// Its name (Mach-O names keep their leading underscore).
+    pub name: String,
+    /// The library it is bound to, when the format says (ELF: the version's file; PE: the DLL).
+    pub library: String,
+    /// The symbol version it asks for (ELF `VERNEED`), such as `GLIBC_2.34`.
+    pub version: Option<String>,
+}
+
 /// Everything the checks need to know about one library (one slice of a universal file).
 #[derive(Debug)]
 pub struct Binary<R> {
@@ -61,6 +73,11 @@ pub struct Binary<R> {
     pub needed: Vec<String>,
     /// Exported symbols.
     pub exports: Vec<Export>,
+    /// Imported symbols.
+    pub imports: Vec<Import>,
+    /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
+    /// any symbol table, exported or not: they tell a hidden init from a missing one.
+    pub init_like_symbols: Vec<String>,
     /// The loaded image, with relocations.
     pub image: Image<R>,
 }
@@ -285,6 +302,37 @@ where
             .collect(),
         Err(_) => Vec::new(),
     };
+    let imports = match file.imports() {
+        Ok(iter) => iter
+            .filter_map(|i| i.ok())
+            .take(MAX_EXPORTS)
+            .filter_map(|i| {
+                let object::NameOrOrdinal::Name(name) = i.name() else {
+                    return None;
+                };
+                let version = match i.flags() {
+                    object::ImportFlags::Elf {
+                        version: Some(v), ..
+                    } => Some(String::from_utf8_lossy(v).into_owned()),
+                    _ => None,
+                };
+                Some(Import {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    library: String::from_utf8_lossy(i.library()).into_owned(),
+                    version,
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let init_like_symbols = file
+        .symbols()
+        .chain(file.dynamic_symbols())
+        .take(MAX_EXPORTS)
+        .filter(|s| s.is_definition())
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|n| n.ends_with("nif_init"))
+        .collect();
     let segments = file
         .segments()
         .take(MAX_SEGMENTS)
@@ -314,6 +362,8 @@ where
         abi_variant: None,
         needed,
         exports,
+        imports,
+        init_like_symbols,
         image,
     })
 }

@@ -4,6 +4,7 @@
 //! Ids are kebab-case and never change meaning; the README's rule catalogue lists each one
 //! (a test keeps the two in step).
 
+pub mod link;
 pub mod nif;
 
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,33 @@ rules! {
     NIF_FUNCTION_COUNT = "nif-function-count", Error,
         "The entry's num_of_funcs is negative or absurdly large.",
         "The entry is corrupt; rebuild the library.";
+    NIF_INIT_NOT_EXPORTED = "nif-init-not-exported", Error,
+        "The library defines nif_init but does not export it (hidden visibility, or a static NIF's <module>_nif_init): load_nif fails with \"Failed to find library init function\".",
+        "Build with the ERL_NIF_INIT macro of OTP 19 or later (it marks nif_init visible), and without STATIC_ERLANG_NIF for a library loaded at run time.";
+    NIF_MODULE_MISMATCH = "nif-module-mismatch", Error,
+        "The entry's module name differs from the module that will call load_nif: \"Library module name 'a' does not match calling module 'b'\".",
+        "Pass the calling module's exact name to ERL_NIF_INIT / rustler::init! (Elixir modules are \"Elixir.My.Mod\").";
+    NIF_FUNCTION_NOT_IN_MODULE = "nif-function-not-in-module", Error,
+        "A function of the NIF table has no function of that name and arity in the module that loads it: \"Function not found m:f/1\".",
+        "Add the stub (def f(_), do: :erlang.nif_error(:not_loaded)) or remove the function from the NIF table.";
+    ENIF_MISSING = "enif-missing", Error,
+        "The library imports (or resolves with dlsym) an enif_* function that the target runtime does not export: dlopen fails with \"undefined symbol: enif_...\".",
+        "Do not call API functions newer than the oldest runtime you deploy to, or build against that runtime's headers (Rustler: a lower nif_version_2_x feature).";
+    LIBC_MISMATCH = "libc-mismatch", Error,
+        "The library is linked against another C library than the target runtime's (a glibc build on a musl system, or the reverse); dlopen fails or it crashes.",
+        "Build for the target's libc (e.g. the x86_64-unknown-linux-musl Rust target for Alpine), or ship one artifact per libc.";
+    GLIBC_TOO_NEW = "glibc-too-new", Error,
+        "The library needs a newer glibc than the target has: dlopen fails with \"version `GLIBC_2.xx' not found\".",
+        "Build on (or for) the oldest glibc you deploy to, e.g. in a container of that distribution or with zig cc -target x86_64-linux-gnu.2.28.";
+    NIF_PROBE_MISMATCH = "nif-probe-mismatch", Warning,
+        "With the opt-in probe: running nif_init returned another entry than the file holds statically (the library rewrites its entry at init).",
+        "The BEAM uses what nif_init returns, so the probe's values are the ones that count; report the library so the static decoder learns the pattern.";
+    NIF_PROBE_FAILED = "nif-probe-failed", Warning,
+        "With the opt-in probe: nif_init could not be run (a warning), or it crashed or hung in the probe's process (an error: load_nif would crash or hang the VM the same way).",
+        "Make nif_init do nothing but return its entry; move work to the load callback.";
+    ABI_MISMATCH = "abi-mismatch", Error,
+        "The library's ABI variant (ARM float ABI, MIPS o32/n32/n64, PPC64 ELFv1/ELFv2, RISC-V float ABI) differs from the target runtime's: arguments end up in the wrong registers.",
+        "Build for the target's exact ABI (e.g. arm-unknown-linux-gnueabihf vs gnueabi).";
 }
 
 /// Finds a rule by id.

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use super::*;
+use crate::check::Options;
 use crate::entry::Decoded;
 use crate::target::Target;
 
@@ -12,7 +13,8 @@ const REQUIRED_MAJOR: i32 = 2;
 const MAX_ARITY: u32 = 255;
 
 /// Checks one decoded entry, in the order the BEAM's `erts_load_nif` would.
-pub fn check_entry(decoded: &Decoded, target: &Target) -> Vec<Finding> {
+pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
+    let target = &options.target;
     let mut out = Vec::new();
     let e = &decoded.entry;
     let version = format!("{}.{}", e.major, e.minor);
@@ -97,9 +99,35 @@ pub fn check_entry(decoded: &Decoded, target: &Target) -> Vec<Finding> {
             "the entry is corrupt; rebuild the library",
         ));
     }
+    // Step 9: the name must equal the calling module, compared as a Latin-1 string.
+    if let Some(module) = &options.module {
+        if &e.module != module {
+            out.push(NIF_MODULE_MISMATCH.finding(
+                format!(
+                    "the library is for module {:?} but {module} will load it: \"Library module name '{}' does not match calling module '{module}'\"",
+                    e.module, e.module
+                ),
+                format!("build the NIF with module name {module:?} (ERL_NIF_INIT / rustler::init!), or load it from {:?}", e.module),
+            ));
+            // The BEAM stops here; the function table belongs to another module.
+            return out;
+        }
+    }
+    let module_functions: Option<HashSet<(&str, u32)>> = options
+        .functions
+        .as_ref()
+        .map(|fs| fs.iter().map(|(n, a)| (n.as_str(), *a)).collect());
     let mut seen = HashSet::new();
     for f in &e.functions {
         let mfa = format!("{}:{}/{}", e.module, f.name, f.arity);
+        if let Some(functions) = &module_functions {
+            if !functions.contains(&(f.name.as_str(), f.arity)) {
+                out.push(NIF_FUNCTION_NOT_IN_MODULE.finding(
+                    format!("{mfa} is in the NIF table but the module has no {}/{}: \"Function not found {mfa}\"", f.name, f.arity),
+                    format!("add a stub {}/{} to the module, or remove it from the NIF table", f.name, f.arity),
+                ));
+            }
+        }
         if f.arity > MAX_ARITY {
             out.push(NIF_ARITY_TOO_LARGE.finding(
                 format!(

@@ -1,10 +1,23 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--probe] PATH...
+//! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! ```
 //!
 //! Exit status: 0 when no library fails, 1 when any does, 2 on a usage error.
+
+#[cfg(unix)]
+mod enif_stubs;
+#[cfg(unix)]
+mod probe_child;
+
+/// Called by a stub `enif_*` symbol: the library called the NIF API while initialising.
+#[cfg(unix)]
+pub(crate) fn stub_called(name: &str) {
+    eprintln!("nif_init called {name}, which the probe does not provide");
+    std::process::exit(3);
+}
 
 use std::process::ExitCode;
 
@@ -29,11 +42,28 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some((command, rest)) = args.split_first() else {
         return Err("no command given".into());
     };
+    #[cfg(unix)]
+    if command == "probe" {
+        let [path] = rest else {
+            return Err("probe takes exactly one PATH".into());
+        };
+        return Ok(match probe_child::run(path) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(msg) => {
+                eprintln!("{msg}");
+                ExitCode::from(4)
+            }
+        });
+    }
     if command != "check" {
         return Err(format!("unknown command {command:?}"));
     }
     let mut format = "text".to_string();
     let mut target = Target::host();
+    let mut probe = None;
     let mut paths = Vec::new();
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
@@ -52,8 +82,19 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 target.source = TargetSource::Explicit;
             }
             "--otp" => {
-                target.otp_release = Some(value("--otp")?);
-                target.source = TargetSource::Explicit;
+                let v = value("--otp")?;
+                let otp: u32 = v
+                    .parse()
+                    .map_err(|_| format!("--otp takes an OTP major release, got {v:?}"))?;
+                target = target.with_otp(otp)?;
+            }
+            "--erts" => {
+                let dir = value("--erts")?;
+                target = callconv::runtime::read_erts(std::path::Path::new(&dir))
+                    .map_err(|e| e.to_string())?;
+            }
+            "--probe" => {
+                probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -66,7 +107,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     if paths.is_empty() {
         return Err("no PATH given".into());
     }
-    let doc = callconv::check_paths(&paths, &target);
+    let options = callconv::Options {
+        probe,
+        ..callconv::Options::new(target)
+    };
+    let doc = callconv::check_paths_with(&paths, &options);
     match format.as_str() {
         "json" => println!("{}", doc.to_json()),
         "text" => print!("{}", callconv::render::text(&doc)),

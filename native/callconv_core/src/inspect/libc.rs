@@ -1,0 +1,110 @@
+//! Which C library a binary was linked against, and the newest versions of it (and of the
+//! C++ runtime) that it asks for.
+
+use super::{Binary, Platform};
+
+/// The C library flavour: `gnu` (glibc), `musl`, `macos`, `msvcrt`/`ucrt` (Windows), or
+/// `None` when the binary needs no C library or names none we know.
+pub fn flavour<R>(binary: &Binary<R>) -> Option<&'static str> {
+    match binary.platform {
+        Platform::Darwin => return Some("macos"),
+        Platform::Windows => {
+            let lower: Vec<String> = binary
+                .needed
+                .iter()
+                .map(|n| n.to_ascii_lowercase())
+                .collect();
+            if lower
+                .iter()
+                .any(|n| n.starts_with("ucrtbase") || n.starts_with("api-ms-win-crt"))
+            {
+                return Some("ucrt");
+            }
+            if lower
+                .iter()
+                .any(|n| n.starts_with("msvcr") || n == "msvcrt.dll")
+            {
+                return Some("msvcrt");
+            }
+            return None;
+        }
+        Platform::Unix => {}
+    }
+    let glibc_versions = binary.imports.iter().any(|i| {
+        i.version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("GLIBC_"))
+    });
+    if glibc_versions
+        || binary
+            .needed
+            .iter()
+            .any(|n| n == "libc.so.6" || n.starts_with("ld-linux"))
+    {
+        return Some("gnu");
+    }
+    // musl's libc is plain `libc.so` (its loader is ld-musl-<arch>.so.1, linked as libc).
+    if binary
+        .needed
+        .iter()
+        .any(|n| n == "libc.so" || n.starts_with("libc.musl-") || n.starts_with("ld-musl-"))
+    {
+        return Some("musl");
+    }
+    None
+}
+
+/// The newest version of a versioned runtime that the binary requires, with one symbol that
+/// needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Floor {
+    /// The version, as numbers (`[2, 34]`).
+    pub version: Vec<u32>,
+    /// The version as written (`GLIBC_2.34`).
+    pub label: String,
+    /// A symbol that requires it.
+    pub symbol: String,
+}
+
+/// The highest `<prefix>x.y[.z]` version among the binary's imports (`GLIBC_`, `GLIBCXX_`,
+/// `CXXABI_`, `GCC_`).
+pub fn floor<R>(binary: &Binary<R>, prefix: &str) -> Option<Floor> {
+    binary
+        .imports
+        .iter()
+        .filter_map(|i| {
+            let label = i.version.as_deref()?;
+            let rest = label.strip_prefix(prefix)?;
+            let version: Option<Vec<u32>> = rest.split('.').map(|p| p.parse().ok()).collect();
+            Some(Floor {
+                version: version?,
+                label: label.to_string(),
+                symbol: i.name.clone(),
+            })
+        })
+        .max_by(|a, b| a.version.cmp(&b.version))
+}
+
+/// Parses a version such as `"2.36"` into numbers.
+pub fn parse_version(s: &str) -> Option<Vec<u32>> {
+    s.trim().split('.').map(|p| p.parse().ok()).collect()
+}
+
+/// The glibc version of the running process, when it runs on glibc.
+pub fn host_glibc_version() -> Option<String> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: gnu_get_libc_version returns a pointer to a static, NUL-terminated string.
+        let ptr = unsafe { libc::gnu_get_libc_version() };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null, static and NUL-terminated, as glibc documents.
+        let s = unsafe { std::ffi::CStr::from_ptr(ptr) };
+        Some(s.to_string_lossy().into_owned())
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
+    }
+}

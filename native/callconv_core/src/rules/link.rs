@@ -1,0 +1,191 @@
+//! Checks on how the library links against the target: the `enif_*` API it needs, its C
+//! library flavour and version floor, and its ABI variant.
+
+use super::*;
+use crate::inspect::{libc, Binary};
+use crate::target::Target;
+
+/// All linkage findings for `binary` on `target`. `dlsym_names` are `enif_*` names the
+/// library resolves itself at init (Rustler 0.35–0.38 does).
+pub fn check<'data, R: object::ReadRef<'data>>(
+    binary: &Binary<R>,
+    target: &Target,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    enif(binary, target, &mut out);
+    libc_flavour(binary, target, &mut out);
+    glibc_floor(binary, target, &mut out);
+    abi_variant(binary, target, &mut out);
+    out
+}
+
+/// Most bytes scanned for `dlsym` names.
+const MAX_DLSYM_SCAN: usize = 64 << 20;
+
+/// The `enif_*` names a library needs from the runtime: its imports, or, when it imports none
+/// but imports `dlsym`, the `enif_*` strings in its file-backed data (what Rustler 0.35–0.38
+/// pass to `dlsym` at init). The flag says which.
+pub fn needed_enif<'data, R: object::ReadRef<'data>>(binary: &Binary<R>) -> (Vec<String>, bool) {
+    let strip = |n: &str| n.strip_prefix('_').unwrap_or(n).to_string();
+    let mut names: Vec<String> = binary
+        .imports
+        .iter()
+        .map(|i| strip(&i.name))
+        .filter(|n| n.starts_with("enif_"))
+        .collect();
+    let by_dlsym = names.is_empty() && binary.imports.iter().any(|i| strip(&i.name) == "dlsym");
+    if by_dlsym {
+        let mut budget = MAX_DLSYM_SCAN;
+        for seg in binary.image.segments() {
+            let len = (seg.file_size as usize).min(budget);
+            budget -= len;
+            if let Ok(bytes) = binary.image.read_bytes(seg.vaddr, len) {
+                names.extend(enif_strings(&bytes));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    (names, by_dlsym)
+}
+
+/// NUL-terminated `enif_[a-z0-9_]+` strings in `bytes`.
+fn enif_strings(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(pos) = bytes
+        .get(start..)
+        .and_then(|rest| rest.windows(5).position(|w| w == b"enif_"))
+    {
+        let begin = start + pos;
+        let preceded_ok = begin == 0 || bytes.get(begin - 1) == Some(&0);
+        let tail = bytes.get(begin..).unwrap_or_default();
+        let len = tail
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'_')
+            .count();
+        if preceded_ok && tail.get(len) == Some(&0) && len > 5 {
+            out.push(String::from_utf8_lossy(tail.get(..len).unwrap_or_default()).into_owned());
+        }
+        start = begin + len.max(1);
+    }
+    out
+}
+
+fn enif<'data, R: object::ReadRef<'data>>(
+    binary: &Binary<R>,
+    target: &Target,
+    out: &mut Vec<Finding>,
+) {
+    // Windows NIFs import nothing: every call goes through the callback table.
+    let Some(exports) = &target.enif_exports else {
+        return;
+    };
+    let (needed, by_dlsym) = needed_enif(binary);
+    let exports: std::collections::HashSet<&str> = exports.iter().map(String::as_str).collect();
+    let missing: Vec<&String> = needed
+        .iter()
+        .filter(|n| !exports.contains(n.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let since: Vec<String> = missing
+        .iter()
+        .map(|n| match crate::runtime::enif_since(n) {
+            Some((a, b)) => format!("{n} (NIF {a}.{b})"),
+            None => format!("{n} (not an API function)"),
+        })
+        .collect();
+    out.push(ENIF_MISSING.finding(
+        format!(
+            "the library {} {} that the target runtime{} does not export; load_nif fails with \"undefined symbol: {}\"",
+            if by_dlsym { "looks up with dlsym" } else { "imports" },
+            since.join(", "),
+            target
+                .otp_release
+                .as_deref()
+                .map(|o| format!(" (OTP {o})"))
+                .unwrap_or_default(),
+            missing.first().map(|s| s.as_str()).unwrap_or_default()
+        ),
+        "stop calling these functions, or deploy to a runtime that has them",
+    ));
+}
+
+fn libc_flavour<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
+    let (Some(have), Some(want)) = (libc::flavour(binary), target.libc.as_deref()) else {
+        return;
+    };
+    let unix = |f: &str| matches!(f, "gnu" | "musl");
+    if unix(have) && unix(want) && have != want {
+        out.push(LIBC_MISMATCH.finding(
+            format!(
+                "the library is linked against {} but the target runs on {}",
+                libc_name(have),
+                libc_name(want)
+            ),
+            format!(
+                "build it for {} (e.g. the *-linux-{want} target)",
+                libc_name(want)
+            ),
+        ));
+    }
+}
+
+fn libc_name(f: &str) -> &str {
+    match f {
+        "gnu" => "glibc",
+        "musl" => "musl",
+        other => other,
+    }
+}
+
+fn glibc_floor<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
+    if target.libc.as_deref() != Some("gnu") {
+        return;
+    }
+    let Some(have) = target.libc_version.as_deref().and_then(libc::parse_version) else {
+        return;
+    };
+    if let Some(floor) = libc::floor(binary, "GLIBC_") {
+        if floor.version > have {
+            out.push(GLIBC_TOO_NEW.finding(
+                format!(
+                    "the library needs {} (for {}) but the target has glibc {}",
+                    floor.label,
+                    floor.symbol,
+                    target.libc_version.as_deref().unwrap_or("?")
+                ),
+                format!(
+                    "build against glibc {} or older (an older distribution, or zig cc -target <arch>-linux-gnu.{})",
+                    target.libc_version.as_deref().unwrap_or("?"),
+                    target.libc_version.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+    }
+}
+
+fn abi_variant<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
+    let (Some(have), Some(want)) = (binary.abi_variant.as_deref(), target.abi_variant.as_deref())
+    else {
+        return;
+    };
+    if binary.arch != target.arch {
+        return;
+    }
+    // Compare the part that decides register use: float ABI, MIPS ABI, PPC64 ELF version.
+    let key = |v: &str| -> String {
+        v.split('-')
+            .filter(|p| !p.starts_with("eabi") && *p != "nan2008" && *p != "fp64")
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    if key(have) != key(want) {
+        out.push(ABI_MISMATCH.finding(
+            format!("the library's ABI is {have}, the target runtime's is {want}"),
+            format!("build the library for the {want} ABI"),
+        ));
+    }
+}

@@ -1,0 +1,102 @@
+//! The opt-in probe: it agrees with the static decoder on every host fixture, it catches
+//! what only running nif_init shows, and without it nothing from the library ever runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use callconv::probe::{self, Outcome};
+use callconv::report::Kind;
+use common::{host_fixture, otp25, otp_nif};
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_callconv"))
+}
+
+fn without_method(mut e: callconv::report::NifEntry) -> callconv::report::NifEntry {
+    e.decoded_by.clear();
+    e
+}
+
+#[test]
+fn the_probe_agrees_with_the_static_decoder_on_every_host_fixture() {
+    let mut nifs: Vec<PathBuf> = std::fs::read_dir(host_fixture("hello_nif.so").parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "so"))
+        .collect();
+    nifs.push(otp_nif("crypto-", "crypto.so"));
+    nifs.push(otp_nif("asn1-", "asn1rt_nif.so"));
+    nifs.sort();
+    let mut compared = 0;
+    for path in &nifs {
+        let Ok(report) = callconv::check_path(path, &otp25()) else {
+            continue; // unreadable fixtures (truncated.so) are not NIFs the probe could run
+        };
+        if report.kind != Kind::Nif {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy();
+        match probe::run(&exe(), path) {
+            Outcome::Entry(mut probed) => {
+                let mut decoded = report.nif.expect("statically decoded");
+                if name == "custom_v2_5.so" {
+                    // Declares 2.5 (old 3-field ErlNifFunc) but was compiled with the 4-field
+                    // layout: past the first entry both sides read misaligned garbage, which
+                    // the BEAM never reads either (it refuses 2.5 first).
+                    probed.functions.truncate(1);
+                    decoded.functions.truncate(1);
+                }
+                assert_eq!(without_method(probed), without_method(decoded), "{name}");
+                compared += 1;
+            }
+            // Only these cannot run in the probe: the API call at init, the hidden init.
+            other => assert!(
+                name.starts_with("new_api") || name.starts_with("custom_hidden_init"),
+                "{name}: {other:?}"
+            ),
+        }
+    }
+    assert!(compared >= 12, "compared only {compared} fixtures");
+}
+
+#[test]
+fn nothing_runs_without_the_probe() {
+    // The constructor writes <library>.marker: use a private copy.
+    let dir = std::env::temp_dir().join(format!("callconv-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lib = dir.join("constructor_marker.so");
+    std::fs::copy(host_fixture("constructor_marker.so"), &lib).unwrap();
+    let marker = dir.join("constructor_marker.so.marker");
+    let _ = std::fs::remove_file(&marker);
+
+    let report = callconv::check_path(&lib, &otp25()).unwrap();
+    assert_eq!(report.kind, Kind::Nif);
+    assert!(
+        !marker.exists(),
+        "a static check ran the library's constructor"
+    );
+
+    let options = callconv::Options {
+        probe: Some(exe()),
+        ..callconv::Options::new(otp25())
+    };
+    let probed = callconv::check_path_with(&lib, &options).unwrap();
+    assert!(marker.exists(), "the probe did not run the library");
+    assert_eq!(probed.findings, vec![]);
+    let _ = std::fs::remove_file(&marker);
+}
+
+#[test]
+fn the_probe_reports_what_it_cannot_run() {
+    // The truncated copy cannot even be dlopen'ed (or dies trying): either way, no entry.
+    match probe::run(&exe(), &host_fixture("truncated.so")) {
+        Outcome::Failed(msg) => assert!(msg.contains("dlopen failed"), "{msg}"),
+        Outcome::Crashed(_) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        probe::run(&exe(), Path::new("/nonexistent.so")),
+        Outcome::Failed(_)
+    ));
+}

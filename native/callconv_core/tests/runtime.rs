@@ -1,0 +1,226 @@
+//! The built-in runtime table against a real runtime, and the verdicts it drives.
+
+mod common;
+
+use callconv::report::Arch;
+use callconv::rules::Severity;
+use callconv::runtime;
+use common::{host_fixture, otp25};
+
+#[test]
+fn the_table_matches_the_real_otp25_beam() {
+    let target = runtime::read_erts(std::path::Path::new("/usr/lib/erlang")).unwrap();
+    assert_eq!(target.erts_version.as_deref(), Some("13.1.5"));
+    assert_eq!(target.otp_release.as_deref(), Some("25"));
+    assert_eq!(target.nif_version.as_deref(), Some("2.16"));
+    assert_eq!(target.arch, Arch::X86_64);
+    assert_eq!(target.bits, 64);
+    assert_eq!(target.libc.as_deref(), Some("gnu"));
+    let real = target.enif_exports.unwrap();
+    let mut table = runtime::enif_symbols((2, 16), true);
+    table.sort();
+    assert_eq!(
+        real.len(),
+        169,
+        "OTP 25.2.3 x86-64 exports 169 enif_* symbols"
+    );
+    assert_eq!(real, table);
+}
+
+#[test]
+fn otp_release_lines() {
+    assert_eq!(runtime::otp_release(25).map(|r| r.nif), Some((2, 16)));
+    assert_eq!(runtime::otp_release(29).map(|r| r.nif), Some((2, 18)));
+    assert_eq!(runtime::otp_for_erts("13.1.5").map(|r| r.otp), Some(25));
+    assert_eq!(runtime::otp_for_erts("erts-10.7").map(|r| r.otp), Some(22));
+    assert_eq!(runtime::otp_for_erts("10.3").map(|r| r.otp), Some(21));
+    assert_eq!(runtime::otp_for_erts("18.0"), None);
+    assert!(otp25().with_otp(20).is_err());
+    // 2.17 added enif_set_option; 2.18 enif_term_size.
+    assert!(!runtime::enif_symbols((2, 16), true).contains(&"enif_set_option".to_string()));
+    assert!(runtime::enif_symbols((2, 17), true).contains(&"enif_set_option".to_string()));
+    assert!(runtime::enif_symbols((2, 18), true).contains(&"enif_term_size".to_string()));
+    // The *int64 functions are symbols only where long is 32 bits.
+    assert!(!runtime::enif_symbols((2, 16), true).contains(&"enif_get_int64".to_string()));
+    assert!(runtime::enif_symbols((2, 16), false).contains(&"enif_get_int64".to_string()));
+}
+
+fn rules(report: &callconv::report::LibraryReport) -> Vec<(&str, Severity)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity))
+        .collect()
+}
+
+#[test]
+fn an_older_otp_from_the_table_refuses_a_newer_nif() {
+    let otp23 = otp25().with_otp(23).unwrap();
+    let report = callconv::check_path(&host_fixture("hello_nif.so"), &otp23).unwrap();
+    assert_eq!(
+        rules(&report),
+        vec![("nif-version-too-new", Severity::Error)]
+    );
+    assert!(report.findings[0].message.contains("NIF 2.15"));
+    let otp27 = otp25().with_otp(27).unwrap();
+    assert!(callconv::check_path(&host_fixture("hello_nif.so"), &otp27)
+        .unwrap()
+        .findings
+        .is_empty());
+}
+
+#[test]
+fn module_and_function_table_against_the_calling_module() {
+    let path = host_fixture("custom_ok.so");
+    let mut options = callconv::Options::new(otp25());
+    options.module = Some("Elixir.Callconv.Fixtures.Custom".into());
+    options.functions = Some(vec![
+        ("f".into(), 0),
+        ("g".into(), 1),
+        ("module_info".into(), 0),
+    ]);
+    assert!(callconv::check_path_with(&path, &options)
+        .unwrap()
+        .findings
+        .is_empty());
+
+    options.functions = Some(vec![("f".into(), 0)]);
+    let report = callconv::check_path_with(&path, &options).unwrap();
+    assert_eq!(
+        rules(&report),
+        vec![("nif-function-not-in-module", Severity::Error)]
+    );
+    assert!(report.findings[0]
+        .message
+        .contains("Function not found Elixir.Callconv.Fixtures.Custom:g/1"));
+
+    options.module = Some("Elixir.Other".into());
+    let report = callconv::check_path_with(&path, &options).unwrap();
+    assert_eq!(
+        rules(&report),
+        vec![("nif-module-mismatch", Severity::Error)]
+    );
+}
+
+#[test]
+fn a_driver_given_to_load_nif_is_an_error() {
+    let mut options = callconv::Options::new(otp25());
+    assert_eq!(
+        rules(&callconv::check_path_with(&host_fixture("driver.so"), &options).unwrap()),
+        vec![("not-a-nif", Severity::Info)]
+    );
+    options.module = Some("Elixir.M".into());
+    assert_eq!(
+        rules(&callconv::check_path_with(&host_fixture("driver.so"), &options).unwrap()),
+        vec![("not-a-nif", Severity::Error)]
+    );
+}
+
+#[test]
+fn libc_flavour_and_glibc_floor() {
+    // crypto.so needs glibc; on a musl target that is an error, on an old glibc too.
+    let crypto = common::otp_nif("crypto-", "crypto.so");
+    let mut musl = otp25();
+    musl.libc = Some("musl".into());
+    let report = callconv::check_path(&crypto, &musl).unwrap();
+    assert_eq!(rules(&report), vec![("libc-mismatch", Severity::Error)]);
+
+    let mut old = otp25();
+    old.libc = Some("gnu".into());
+    old.libc_version = Some("2.2.5".into());
+    let report = callconv::check_path(&crypto, &old).unwrap();
+    assert_eq!(rules(&report), vec![("glibc-too-new", Severity::Error)]);
+    assert!(report.findings[0].message.contains("GLIBC_2."));
+
+    old.libc_version = Some("2.36".into());
+    assert!(callconv::check_path(&crypto, &old)
+        .unwrap()
+        .findings
+        .is_empty());
+}
+
+#[test]
+fn an_api_function_the_runtime_lacks() {
+    let path = host_fixture("new_api.so");
+    let otp25_real = runtime::read_erts(std::path::Path::new("/usr/lib/erlang")).unwrap();
+    let report = callconv::check_path(&path, &otp25_real).unwrap();
+    assert_eq!(rules(&report), vec![("enif-missing", Severity::Error)]);
+    assert!(report.findings[0]
+        .message
+        .contains("enif_set_option (NIF 2.17)"));
+    // OTP 26 has it (and NIF 2.17 accepts the library's 2.16 entry).
+    let otp26 = otp25().with_otp(26).unwrap();
+    assert!(callconv::check_path(&path, &otp26)
+        .unwrap()
+        .findings
+        .is_empty());
+}
+
+#[test]
+fn a_hidden_init_is_not_a_missing_one() {
+    let report = callconv::check_path(&host_fixture("custom_hidden_init.so"), &otp25()).unwrap();
+    assert_eq!(
+        rules(&report),
+        vec![("nif-init-not-exported", Severity::Error)]
+    );
+    assert!(report.findings[0].message.contains("not exported"));
+}
+
+/// Debian trixie's OTP 27, unpacked by test/fixtures/trixie.sh (fetched on first use).
+fn trixie() -> Option<std::path::PathBuf> {
+    let root = common::repo().join("test/fixtures/cache/trixie/root/usr/lib/erlang");
+    if !root.join("lib").exists() {
+        let status = std::process::Command::new("bash")
+            .arg(common::repo().join("test/fixtures/trixie.sh"))
+            .status();
+        if !root.join("lib").exists() {
+            eprintln!(
+                "SKIPPED: trixie's OTP 27 could not be fetched ({status:?}); no network or apt?"
+            );
+            return None;
+        }
+    }
+    Some(root)
+}
+
+#[test]
+fn the_table_matches_the_real_otp27_beam_of_debian_trixie() {
+    let Some(root) = trixie() else { return };
+    let target = runtime::read_erts(&root).unwrap();
+    assert_eq!(target.otp_release.as_deref(), Some("27"));
+    assert_eq!(target.nif_version.as_deref(), Some("2.17"));
+    assert!(target.erts_version.as_deref().unwrap().starts_with("15."));
+    let mut table = runtime::enif_symbols((2, 17), true);
+    table.sort();
+    assert_eq!(target.enif_exports.unwrap(), table);
+}
+
+#[test]
+fn trixies_crypto_is_too_new_for_otp25_and_fine_for_its_own_runtime() {
+    let Some(root) = trixie() else { return };
+    let crypto = std::fs::read_dir(root.join("lib"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with("crypto-"))
+        .unwrap()
+        .path()
+        .join("priv/lib/crypto.so");
+    let mut otp25_here = runtime::read_erts(std::path::Path::new("/usr/lib/erlang")).unwrap();
+    otp25_here.libc_version = Some("2.36".into()); // Debian 12's glibc
+    let report = callconv::check_path(&crypto, &otp25_here).unwrap();
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(
+        ids.contains(&"nif-version-too-new"),
+        "{:?}",
+        report.findings
+    );
+    assert_eq!(
+        report.nif.as_ref().map(|n| (n.major, n.minor)),
+        Some((2, 17))
+    );
+    assert_eq!(report.verdict, callconv::report::Verdict::Fail);
+
+    let otp27 = runtime::read_erts(&root).unwrap();
+    let report = callconv::check_path(&crypto, &otp27).unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}

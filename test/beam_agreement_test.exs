@@ -1,0 +1,139 @@
+defmodule Callconv.BeamAgreementTest do
+  @moduledoc """
+  callconv's verdict against the real BEAM: for each fixture, a separate `erl` defines the
+  calling module and calls `:erlang.load_nif/2`; the outcome (loaded, refused with which
+  reason, or crashed) must match callconv's verdict and rule, case by case.
+  """
+  use ExUnit.Case, async: true
+
+  alias Callconv.Fixtures
+
+  @moduletag :tmp_dir
+  @moduletag timeout: 120_000
+
+  @hello {"Elixir.Callconv.Fixtures.Hello", [hello: 0, add: 2, read: 1]}
+  @custom {"Elixir.Callconv.Fixtures.Custom", [f: 0, g: 1]}
+
+  # {fixture, calling module, what the real BEAM does, the rule callconv must report}
+  @cases [
+    {"hello_nif.so", @hello, :ok, nil},
+    {"custom_ok.so", @custom, :ok, nil},
+    {"custom_too_new.so", @custom, {:bad_lib, "NIF library needs"}, "nif-version-too-new"},
+    {"custom_null_min_erts.so", @custom, :crash, "nif-min-erts-null"},
+    {"custom_major_3.so", @custom, {:bad_lib, "NIF library needs"}, "nif-major-version"},
+    {"custom_v2_5.so", @custom, {:bad_lib, "is not compatible"}, "nif-version-2-5"},
+    {"custom_vm_variant.so", @custom, {:bad_lib, "vm variant"}, "nif-vm-variant"},
+    {"custom_bad_flags.so", @custom, {:bad_lib, "Illegal flags"}, "nif-illegal-flags"},
+    {"custom_duplicate.so", @custom, {:bad_lib, "Duplicate NIF entry"}, "nif-duplicate-function"},
+    {"custom_arity.so", @custom, {:bad_lib, "Function not found"}, "nif-arity-too-large"},
+    {"custom_ok.so", {"Elixir.Other", [f: 0, g: 1]}, {:bad_lib, "does not match calling module"},
+     "nif-module-mismatch"},
+    {"custom_ok.so", {"Elixir.Callconv.Fixtures.Custom", [f: 0]},
+     {:bad_lib, "Function not found"}, "nif-function-not-in-module"},
+    {"driver.so", @custom, {:bad_lib, "Failed to find library init function"}, "not-a-nif"},
+    {"plain_lib.so", @custom, {:bad_lib, "Failed to find library init function"}, "not-a-nif"},
+    {"custom_hidden_init.so", @custom, {:bad_lib, "Failed to find library init function"},
+     "nif-init-not-exported"},
+    {"new_api.so", @custom, {:load_failed, "undefined symbol: enif_set_option"}, "enif-missing"},
+    {"truncated.so", @hello, :refused_or_crash, :malformed}
+  ]
+
+  for {{fixture, {module, functions}, real, rule}, index} <- Enum.with_index(@cases) do
+    @tag case: index
+    test "#{fixture} loaded from #{module}: #{inspect(real)}", %{tmp_dir: dir} do
+      fixture = unquote(fixture)
+      module = unquote(module)
+      functions = unquote(functions)
+      path = Fixtures.host(fixture)
+
+      outcome = real_load(dir, module, functions, path)
+      verdict = Callconv.check(path, module: module, functions: with_module_info(functions))
+
+      assert_outcome(outcome, unquote(Macro.escape(real)))
+      assert_verdict(verdict, unquote(rule))
+    end
+  end
+
+  test "cases that need another OTP release are judged against the built-in table" do
+    path = Fixtures.host("hello_nif.so")
+    # NIF 2.16 on OTP 23 (2.15): the real OTP 23 says "needs erts-12.0 or newer".
+    assert {:ok, %{verdict: :fail, findings: [%{rule: "nif-version-too-new"}]}} =
+             Callconv.check(path, otp_release: 23)
+
+    # enif_set_option exists from OTP 26 on.
+    assert {:ok, %{verdict: :pass}} = Callconv.check(Fixtures.host("new_api.so"), otp_release: 26)
+  end
+
+  defp with_module_info(functions) do
+    functions ++ [load: 1, module_info: 0, module_info: 1]
+  end
+
+  # Compiles the calling module and runs load_nif in a fresh VM, which may crash.
+  defp real_load(dir, module, functions, path) do
+    exports = Enum.map_join([{:load, 1} | functions], ", ", fn {f, a} -> "#{f}/#{a}" end)
+
+    stubs =
+      Enum.map_join(functions, "\n", fn {f, a} ->
+        args = Enum.map_join(1..a//1, ", ", &"_A#{&1}")
+        "#{f}(#{args}) -> erlang:nif_error(not_loaded)."
+      end)
+
+    source = """
+    -module('#{module}').
+    -export([#{exports}]).
+    load(Path) -> erlang:load_nif(Path, 0).
+    #{stubs}
+    """
+
+    erl_file = Path.join(dir, module <> ".erl")
+    File.write!(erl_file, source)
+    {_, 0} = System.cmd("erlc", ["-o", dir, erl_file], stderr_to_stdout: true)
+
+    expr = "R = '#{module}':load(\"#{Path.rootname(path)}\"), io:format(\"~p~n\", [R]), halt()."
+
+    case System.cmd("erl", ["-noshell", "-pa", dir, "-eval", expr], stderr_to_stdout: true) do
+      {out, 0} -> parse_outcome(out)
+      {_out, status} when status > 128 -> {:crash, status - 128}
+      {out, status} -> flunk("erl exited with #{status}: #{out}")
+    end
+  end
+
+  defp parse_outcome(out) do
+    cond do
+      String.trim(out) == "ok" -> :ok
+      out =~ ~r/^\{error,\{(\w+),/ -> {:error, out}
+      true -> flunk("unexpected load_nif output: #{out}")
+    end
+  end
+
+  defp assert_outcome(:ok, :ok), do: :ok
+  defp assert_outcome({:crash, _signal}, :crash), do: :ok
+  defp assert_outcome({:crash, _signal}, :refused_or_crash), do: :ok
+  defp assert_outcome({:error, _}, :refused_or_crash), do: :ok
+
+  defp assert_outcome({:error, out}, {reason, text}) do
+    assert out =~ "{error,{#{reason},"
+    assert out =~ text
+  end
+
+  defp assert_outcome(outcome, expected) do
+    flunk("the real BEAM gave #{inspect(outcome)}, expected #{inspect(expected)}")
+  end
+
+  defp assert_verdict({:ok, report}, nil) do
+    assert report.verdict != :fail,
+           "callconv refused a library the BEAM loads: #{inspect(report.findings)}"
+  end
+
+  defp assert_verdict({:error, error}, :malformed), do: assert(error.reason == :malformed)
+
+  defp assert_verdict({:ok, report}, rule) when is_binary(rule) do
+    assert report.verdict == :fail
+    rules = for f <- report.findings, f.severity == :error, do: f.rule
+    assert rule in rules, "expected #{rule}, callconv said #{inspect(report.findings)}"
+  end
+
+  defp assert_verdict(other, rule) do
+    flunk("callconv gave #{inspect(other)}, expected rule #{inspect(rule)}")
+  end
+end
