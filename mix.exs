@@ -126,10 +126,14 @@ defmodule Callconv.MixProject do
   defp package do
     [
       licenses: ["Apache-2.0"],
-      links: %{},
-      files: ~w(lib native/Cargo.toml native/Cargo.lock native/callconv_core/Cargo.toml
-                native/callconv_core/src native/callconv_nif/Cargo.toml native/callconv_nif/src
-                mix.exs README.md)
+      links: %{"Hex" => "https://hex.pm/packages/callconv"},
+      # Everything the Rust build needs (the workspace, the lockfile for --locked, both
+      # crates' manifests, sources and build script), and nothing it writes (no target/).
+      files: ~w(lib mix.exs README.md .formatter.exs
+                native/Cargo.toml native/Cargo.lock
+                native/callconv_core/Cargo.toml native/callconv_core/build.rs
+                native/callconv_core/src
+                native/callconv_nif/Cargo.toml native/callconv_nif/src)
     ]
   end
 end

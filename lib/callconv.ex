@@ -36,7 +36,7 @@ defmodule Callconv do
       exactly that module (rules `not-a-nif` as an error, `nif-module-mismatch`)
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
       them (rule `nif-function-not-in-module`); given `:module` alone, the module's own
-      functions are used when it is loaded
+      functions are used if it is loaded (not inside its own `@on_load`: pass them there)
     * `:probe` - `true` to also run the library's `nif_init` in a separate, short-lived OS
       process with stub `enif_*` symbols and resource limits (never inside the VM), and
       compare the entry it returns with the static decode (rules `nif-probe-mismatch`,
@@ -155,6 +155,145 @@ defmodule Callconv do
     Native.conventions(arch)
   end
 
+  @doc """
+  The runtime `check/2` checks against for these options (`:target`, `:erts`,
+  `:otp_release`, `:nif_version`; others are ignored).
+
+  ## Examples
+
+      iex> {:ok, target} = Callconv.target(nif_version: "2.14")
+      iex> {target.nif_version, target.source}
+      {"2.14", :explicit}
+  """
+  @spec target([option()]) :: {:ok, Target.t()} | {:error, Callconv.Error.t()}
+  def target(opts \\ []) do
+    opts
+    |> Keyword.validate!(@option_keys)
+    |> Keyword.drop([:module, :functions])
+    |> target_from_opts()
+  end
+
+  @typedoc "A rendering format of `render/3`."
+  @type format :: :text | :json | :sarif | :github
+
+  @doc """
+  Renders reports and errors (as `check/2` returns them, possibly changed by a
+  `Callconv.Policy`) as one document.
+
+  Formats: `:text` (a table per library), `:json` (report schema v1), `:sarif` (SARIF 2.1.0,
+  for code-scanning upload) and `:github` (GitHub Actions workflow annotations). Returns
+  `{output, summary}` like `check_document/3`; the summary is computed from the verdicts.
+
+  Options:
+
+    * `:target` - the `Callconv.Target` the reports were checked against (default: the
+      running VM)
+    * `:root` - the project root: SARIF and GitHub output name libraries under it by a
+      relative path (default: none, absolute paths stay absolute)
+
+  ## Examples
+
+      iex> {:error, error} = Callconv.check("/nonexistent/libfoo.so")
+      iex> {out, summary} = Callconv.render([error], :github)
+      iex> summary.failed
+      1
+      iex> out =~ "::error file=/nonexistent/libfoo.so,title=callconv library-unreadable::"
+      true
+  """
+  @spec render([Report.t() | Callconv.Error.t()], format(), keyword()) ::
+          {String.t(),
+           %{
+             checked: non_neg_integer(),
+             passed: non_neg_integer(),
+             warned: non_neg_integer(),
+             failed: non_neg_integer()
+           }}
+  def render(results, format, opts \\ []) when format in [:text, :json, :sarif, :github] do
+    opts = Keyword.validate!(opts, [:target, :root])
+    target = Keyword.get_lazy(opts, :target, &Target.current/0)
+    {reports, errors} = Enum.split_with(results, &match?(%Report{}, &1))
+    root = if opts[:root], do: path_binary(opts[:root])
+
+    {output, checked, passed, warned, failed} =
+      Native.render_document(reports, errors, target, Atom.to_string(format), root)
+
+    {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
+  end
+
+  @doc """
+  The rule catalogue: every rule id a report can name, with its default severity, what it
+  catches and how to fix it. The last entries (`library-unreadable`, `lock-hash-changed`,
+  `lock-not-locked`) are raised by the Elixir side rather than by the checks.
+
+  ## Examples
+
+      iex> rule = Enum.find(Callconv.rules(), &(&1.id == "nif-version-too-new"))
+      iex> rule.severity
+      :error
+  """
+  @spec rules() :: [
+          %{
+            id: String.t(),
+            severity: Callconv.Finding.severity(),
+            summary: String.t(),
+            fix: String.t()
+          }
+        ]
+  def rules, do: Native.rules()
+
+  @doc """
+  The guarded drop-in for `:erlang.load_nif/2`: checks the library first, and loads it only
+  if it is safe to.
+
+  `path` is the library's path without extension, as `:erlang.load_nif/2` takes it (`.so` is
+  appended, `.dll` on Windows). The library is checked against the running VM and the calling
+  module (its name and functions). If nothing refuses it, `:erlang.load_nif(path, load_info)`
+  is called from the calling module and its result returned. Otherwise the library is not
+  loaded, the findings are logged through `Logger`, and the result is
+  `{:error, {:callconv, reason}}`, where `reason` is the `Callconv.Report` (rule findings,
+  lockfile mismatch) or the `Callconv.Error` (unreadable, truncated or malformed file: never
+  handed to the real loader, which can die of SIGBUS on a truncated file).
+
+  It is a macro because `:erlang.load_nif/2` binds the library to the module that calls it:
+  `require Callconv` first. `use Callconv.Guard` writes the whole `@on_load` function.
+
+  ## Options
+
+    * `:on_warning` - what a warning does: `:load` (the default: log it, then load),
+      `:quiet` (load without logging) or `:refuse`
+    * `:strict` - `true` is `on_warning: :refuse`
+    * `:ignore` - rule ids whose findings are dropped, such as `["nif-entry-unreadable"]`
+    * `:lockfile` - path of a `callconv.lock`: refuse a library whose SHA-256 is not the one
+      locked for its path (rule `lock-hash-changed`) or that is not locked at all
+      (`lock-not-locked`)
+    * `:cache` - reuse the verdict of an unchanged file (default `true`; see
+      `Callconv.Guard` for how the cache is keyed and invalidated)
+    * `:functions` - the module's `{name, arity}` list, when the module cannot be asked
+      (default: `:erlang.get_module_info(__MODULE__, :functions)`)
+
+  ## Examples
+
+      defmodule MyApp.Native do
+        require Callconv
+        @on_load :load_nif
+
+        def load_nif do
+          path = :filename.join(:code.priv_dir(:my_app), ~c"native/libmy_nif")
+          Callconv.load_nif(path, 0, lockfile: Application.app_dir(:my_app, "priv/callconv.lock"))
+        end
+
+        def add(_a, _b), do: :erlang.nif_error(:not_loaded)
+      end
+  """
+  defmacro load_nif(path, load_info, opts \\ []) do
+    quote do
+      case Callconv.Guard.verify(__MODULE__, unquote(path), unquote(opts)) do
+        {:ok, nif_path} -> :erlang.load_nif(nif_path, unquote(load_info))
+        {:error, _} = refused -> refused
+      end
+    end
+  end
+
   defp target_from_opts(opts) do
     base =
       case {Keyword.fetch(opts, :target), Keyword.fetch(opts, :erts)} do
@@ -223,7 +362,8 @@ defmodule Callconv do
   defp module_name(module) when is_atom(module), do: Atom.to_string(module)
   defp module_name(module) when is_binary(module), do: module
 
-  # Works inside the module's own @on_load too: its code is in place by then.
+  # nil when the module is not loaded yet, as inside its own @on_load on OTP 25 (where
+  # get_module_info raises): pass :functions there, as Callconv.Guard does.
   defp loaded_functions(module) do
     if :erlang.module_loaded(module) do
       for {f, a} <- :erlang.get_module_info(module, :functions), do: {Atom.to_string(f), a}

@@ -38,4 +38,10 @@ defmodule Callconv.Native do
   def check_document(_paths, _target, _format), do: :erlang.nif_error(:nif_not_loaded)
   def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)
   def conventions_chart(_arch, _format), do: :erlang.nif_error(:nif_not_loaded)
+
+  def render_document(_libraries, _errors, _target, _format, _root),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def rules, do: :erlang.nif_error(:nif_not_loaded)
+  def file_sha256(_path), do: :erlang.nif_error(:nif_not_loaded)
 end

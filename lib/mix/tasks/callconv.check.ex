@@ -4,65 +4,319 @@ defmodule Mix.Tasks.Callconv.Check do
   @moduledoc """
   Checks native libraries statically and predicts whether the BEAM will load them.
 
-      $ mix callconv.check [PATH...] [--format text|json] [--nif-version X.Y] [--otp N]
+      $ mix callconv.check [PATH...] [--format text|json|sarif|github] [--output FILE]
+                           [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
+                           [--locked] [--lockfile FILE]
+                           [--nif-version X.Y] [--otp N] [--erts DIR]
 
-  With no `PATH`, inside a Mix project, it checks every native library (`.so`, `.dylib`,
-  `.dll`) under the `priv` directories of the project and of its dependencies in the build
-  path (`_build/<env>/lib/*/priv`). Paths may be files or directories; directories are
-  searched for native libraries.
+  ## What is checked
+
+    * with no `PATH`, inside a Mix project: every native library (`.so`, `.dylib`, `.dll`)
+      under the `priv` directories of the project and of its dependencies in the build path
+      (`_build/<env>/lib/*/priv`); with `--no-deps`, the project's own applications only
+    * `--release DIR`: every native library of an assembled release (`DIR/lib/*/priv`),
+      checked against the release's own ERTS (`DIR/erts-*`) when it includes one
+    * `PATH...`: files, or directories to search
+
+  Each NIF is cross-checked against the compiled module of the same name (in the build's or
+  the release's `lib/*/ebin`): every function of its table must exist in that module.
 
   ## Command line options
 
     * `--format` - `text` (the default) prints a table per library; `json` prints one JSON
-      document to standard output (report schema v1, documented in the README)
-    * `--nif-version` - check against this NIF version (such as `2.17`) instead of the
-      running VM's
-    * `--otp` - the OTP release to name in the report (such as `27`)
+      document (report schema v1, see the README); `sarif` prints a SARIF 2.1.0 log for
+      code-scanning upload (rules, levels and file locations); `github` prints GitHub Actions
+      workflow commands (`::error file=...,title=...::message`) that annotate the files
+    * `--output` (`-o`) - write the document to this file instead of standard output (a
+      summary line is still printed)
+    * `--release` - check an assembled release directory (see above)
+    * `--no-deps` - with no `PATH`, skip the dependencies' libraries
+    * `--strict` - warnings fail, as errors do
+    * `--ignore` - drop a rule's findings: `RULE`, or `RULE:PATH` for libraries whose path
+      ends in the glob `PATH` (`*`, `**`, `?`); repeatable
+    * `--locked` - refuse libraries whose SHA-256 is not in the lockfile (see
+      `mix callconv.lock` and `Callconv.Lock`)
+    * `--lockfile` - the lockfile to use (default `callconv.lock` in the project root);
+      implies `--locked`
+    * `--nif-version` - check against this NIF version (such as `2.17`)
+    * `--otp` - check against this OTP release (such as `27`), from the built-in table
+    * `--erts` - check against the runtime of this ERTS directory
+
+  ## Configuration
+
+  The project's `mix.exs` can set defaults under `callconv:`; command-line options win:
+
+      def project do
+        [
+          app: :my_app,
+          callconv: [
+            strict: true,
+            ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
+            locked: true,                # lockfile: "callconv.lock"
+            target: [otp_release: "26"]  # or nif_version: / erts:
+          ]
+        ]
+      end
+
+  Standard error shows progress when more than five libraries are checked; text output is
+  coloured only when ANSI is enabled (a terminal).
 
   ## Exit status
 
-    * `0` - no library has an error finding
-    * `1` - at least one library has an error finding or could not be read
-    * `2` - usage error (unknown option, bad value, no library found)
+    * `0` - no library fails
+    * `1` - at least one library has an error finding (or, with `--strict`, a warning), or
+      could not be read
+    * `2` - usage error (unknown option, bad value, no library found, unreadable lockfile)
+    * `3` - with `--locked`: every library passes its checks, but at least one is not the
+      locked build (`lock-hash-changed`, `lock-not-locked`)
   """
 
   use Mix.Task
 
-  @switches [format: :string, nif_version: :string, otp: :string]
-  @native_exts ~w(.so .dylib .dll)
+  alias Callconv.{Lock, Policy, Report, Scan}
+
+  @switches [
+    format: :string,
+    output: :string,
+    release: :string,
+    deps: :boolean,
+    strict: :boolean,
+    ignore: :keep,
+    locked: :boolean,
+    lockfile: :string,
+    nif_version: :string,
+    otp: :string,
+    erts: :string
+  ]
+  @aliases [o: :output]
+  @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
+  @lock_rules ~w(lock-hash-changed lock-not-locked)
 
   @impl true
   def run(args) do
-    {opts, paths} =
-      try do
-        OptionParser.parse!(args, strict: @switches)
-      rescue
-        e in OptionParser.ParseError -> usage_error(Exception.message(e))
+    {opts, paths} = parse_args!(args, "callconv.check")
+    format = parse_format(Keyword.get(opts, :format, "text"))
+
+    # Compiling (ours and the project's) may print; machine output must stay one document.
+    {results, ctx} =
+      quiet_if(format != :text and opts[:output] == nil, fn -> checked(opts, paths) end)
+
+    {output, summary} = Callconv.render(results, format, target: ctx.target, root: ctx.root)
+    output = if format == :text, do: colour(output), else: output
+
+    case opts[:output] do
+      nil ->
+        Mix.shell().info(String.trim_trailing(output))
+
+      file ->
+        File.mkdir_p!(Path.dirname(file))
+        File.write!(file, output)
+        Mix.shell().info("Wrote #{file}: " <> summary_line(summary))
+    end
+
+    case exit_status(results, ctx.policy) do
+      0 -> :ok
+      status -> exit({:shutdown, status})
+    end
+  end
+
+  @doc false
+  # Shared with mix callconv.lock: parse, resolve scope, target and policy, check.
+  def parse_args!(args, task) do
+    try do
+      OptionParser.parse!(args, strict: @switches, aliases: @aliases)
+    rescue
+      e in OptionParser.ParseError -> usage_error(task, Exception.message(e))
+    end
+  end
+
+  @doc false
+  def checked(opts, paths, task \\ "callconv.check") do
+    Mix.Task.run("app.config")
+    config = project_config()
+    root = File.cwd!()
+
+    {libraries, beam_roots, erts} = scope(opts, paths, task)
+
+    if libraries == [] do
+      usage_error(task, "no native libraries found; give the paths of .so, .dylib or .dll files")
+    end
+
+    check_opts = check_opts(opts, config, erts, task)
+
+    target =
+      case Callconv.target(check_opts) do
+        {:ok, target} -> target
+        {:error, error} -> usage_error(task, error.message)
       end
 
-    format = parse_format(Keyword.get(opts, :format, "text"))
-    check_opts = check_opts(opts)
+    check_opts = Keyword.drop(check_opts, [:erts, :otp_release, :nif_version]) ++ [target: target]
+    policy = policy(opts, config, root, task)
+    beams = Scan.beam_index(beam_roots)
 
-    # Compiling (ours and the project's) may print; JSON on stdout must stay one document.
-    libraries =
-      quiet_if(format == :json, fn ->
-        Mix.Task.run("app.config")
-
-        case paths do
-          [] -> project_libraries()
-          paths -> Enum.flat_map(paths, &expand_path/1)
+    results =
+      libraries
+      |> Scan.check(check_opts, beams, progress: Scan.stderr_progress())
+      |> Enum.map(fn {path, result} ->
+        case result do
+          {:ok, report} -> Policy.apply(report, policy, Lock.key(path, root))
+          {:error, error} -> error
         end
       end)
 
-    if libraries == [] do
-      usage_error("no native libraries found; give the paths of .so, .dylib or .dll files")
+    {results, %{target: target, root: root, policy: policy}}
+  end
+
+  defp scope(opts, paths, task) do
+    cond do
+      release = opts[:release] ->
+        unless File.dir?(Path.join(release, "lib")) do
+          usage_error(task, "--release #{release} is not an assembled release (no lib/ in it)")
+        end
+
+        erts = release |> Path.join("erts-*") |> Path.wildcard() |> List.first()
+
+        {Scan.lib_priv_files(release) ++ Enum.flat_map(paths, &Scan.native_files/1), [release],
+         erts}
+
+      paths != [] ->
+        beam_roots = if Mix.Project.get(), do: [Mix.Project.build_path()], else: []
+        {Enum.flat_map(paths, &Scan.native_files/1), beam_roots, nil}
+
+      Mix.Project.get() ->
+        apps = if opts[:deps] == false, do: project_apps(), else: :all
+        build = Mix.Project.build_path()
+        {Scan.lib_priv_files(build, apps), [build], nil}
+
+      true ->
+        usage_error(task, "no PATH given and not inside a Mix project")
+    end
+  end
+
+  defp project_apps do
+    if Mix.Project.umbrella?() do
+      Mix.Project.apps_paths() |> Map.keys()
+    else
+      [Mix.Project.config()[:app]]
+    end
+  end
+
+  @doc false
+  def project_config do
+    config = if Mix.Project.get(), do: Mix.Project.config()[:callconv] || [], else: []
+
+    unless Keyword.keyword?(config) do
+      Mix.raise("callconv: in mix.exs must be a keyword list, got: #{inspect(config)}")
     end
 
-    {output, summary} = Callconv.check_document(libraries, format, check_opts)
-    Mix.shell().info(String.trim_trailing(output))
+    config
+  end
 
-    if summary.failed > 0, do: exit({:shutdown, 1})
-    :ok
+  defp check_opts(opts, config, erts, task) do
+    target = Keyword.get(config, :target, [])
+
+    from_config =
+      for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
+
+    from_args =
+      Enum.flat_map(opts, fn
+        {:nif_version, v} ->
+          if v =~ ~r/^\d+\.\d+$/,
+            do: [nif_version: v],
+            else: usage_error(task, "--nif-version takes MAJOR.MINOR, such as 2.17; got: #{v}")
+
+        {:otp, v} ->
+          if v =~ ~r/^\d+$/,
+            do: [otp_release: v],
+            else: usage_error(task, "--otp takes an OTP major release, such as 27; got: #{v}")
+
+        {:erts, dir} ->
+          [erts: dir]
+
+        _ ->
+          []
+      end)
+
+    from_release = if erts, do: [erts: erts], else: []
+    Keyword.merge(from_config, from_release) |> Keyword.merge(from_args)
+  end
+
+  defp policy(opts, config, root, task) do
+    ignore = Keyword.get(config, :ignore, []) ++ Keyword.get_values(opts, :ignore)
+    known = MapSet.new(Callconv.rules(), & &1.id)
+
+    for entry <- ignore, rule = ignore_rule(entry), not MapSet.member?(known, rule) do
+      usage_error(task, "--ignore names an unknown rule: #{rule}")
+    end
+
+    lockfile =
+      cond do
+        file = opts[:lockfile] -> file
+        Keyword.get(opts, :locked, Keyword.get(config, :locked, false)) -> config[:lockfile]
+        true -> false
+      end
+
+    lock =
+      case lockfile do
+        false ->
+          nil
+
+        file ->
+          file = Path.expand(file || "callconv.lock", root)
+
+          case Lock.read(file) do
+            {:ok, lock} -> lock
+            {:error, why} -> usage_error(task, why <> " (write it with mix callconv.lock)")
+          end
+      end
+
+    Policy.new(
+      strict: Keyword.get(opts, :strict, Keyword.get(config, :strict, false)),
+      ignore: ignore,
+      lock: lock
+    )
+  end
+
+  defp ignore_rule(entry) do
+    case Policy.parse_ignore(entry) do
+      {rule, _} -> rule
+      rule -> rule
+    end
+  end
+
+  @doc false
+  def exit_status(results, %Policy{} = policy) do
+    failed = Enum.filter(results, &Policy.refused?/1)
+
+    cond do
+      failed == [] -> 0
+      Enum.all?(failed, &lock_only?(&1, policy.strict)) -> 3
+      true -> 1
+    end
+  end
+
+  # Refused only because of the lockfile: without the lock findings it would pass.
+  defp lock_only?(%Report{findings: findings}, strict) do
+    rest = Enum.reject(findings, &(&1.rule in @lock_rules))
+
+    length(rest) < length(findings) and
+      not Enum.any?(rest, &(&1.severity == :error or (strict and &1.severity == :warning)))
+  end
+
+  defp lock_only?(_, _strict), do: false
+
+  defp summary_line(s),
+    do: "#{s.checked} checked, #{s.passed} passed, #{s.warned} warned, #{s.failed} failed"
+
+  defp colour(output) do
+    if IO.ANSI.enabled?() do
+      Regex.replace(~r/  (PASS|WARN|FAIL)$/m, output, fn _, verdict ->
+        colour = %{"PASS" => :green, "WARN" => :yellow, "FAIL" => :red}[verdict]
+        ("  " <> IO.ANSI.format([colour, verdict], true)) |> IO.iodata_to_binary()
+      end)
+    else
+      output
+    end
   end
 
   defp quiet_if(false, fun), do: fun.()
@@ -78,49 +332,16 @@ defmodule Mix.Tasks.Callconv.Check do
     end
   end
 
-  defp parse_format("text"), do: :text
-  defp parse_format("json"), do: :json
-  defp parse_format(other), do: usage_error("--format must be text or json, got: #{other}")
-
-  defp check_opts(opts) do
-    Enum.flat_map(opts, fn
-      {:nif_version, v} ->
-        if v =~ ~r/^\d+\.\d+$/,
-          do: [nif_version: v],
-          else: usage_error("--nif-version takes MAJOR.MINOR, such as 2.17; got: #{v}")
-
-      {:otp, v} ->
-        [otp_release: v]
-
-      _ ->
-        []
-    end)
+  defp parse_format(format) do
+    Map.get(@formats, format) ||
+      usage_error(
+        "callconv.check",
+        "--format must be text, json, sarif or github, got: #{format}"
+      )
   end
 
-  defp project_libraries do
-    if Mix.Project.get() do
-      Mix.Project.build_path()
-      |> Path.join("lib/*/priv")
-      |> Path.wildcard()
-      |> Enum.flat_map(&native_files/1)
-    else
-      usage_error("no PATH given and not inside a Mix project")
-    end
-  end
-
-  defp expand_path(path) do
-    if File.dir?(path), do: native_files(path), else: [path]
-  end
-
-  defp native_files(dir) do
-    dir
-    |> Path.join("**/*")
-    |> Path.wildcard()
-    |> Enum.filter(&(Path.extname(&1) in @native_exts and File.regular?(&1)))
-    |> Enum.sort()
-  end
-
-  defp usage_error(message) do
-    Mix.raise("mix callconv.check: #{message}", exit_status: 2)
+  @doc false
+  def usage_error(task, message) do
+    Mix.raise("mix #{task}: #{message}", exit_status: 2)
   end
 end

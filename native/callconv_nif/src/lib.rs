@@ -1,5 +1,6 @@
 //! The NIF glue: terms in, core call on a dirty scheduler, terms out. No logic lives here.
 
+mod document;
 mod terms;
 
 use std::path::PathBuf;

@@ -88,4 +88,95 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert out =~ "libcallconv_nif.so"
     assert out =~ "kind      nif"
   end
+
+  describe "CI output" do
+    @describetag :tmp_dir
+
+    test "--format github: one annotation per finding, relative paths" do
+      {result, out} = run_task(["--format", "github", Fixtures.host("custom_vm_variant.so")])
+
+      assert result == {:exit, 1}
+
+      assert out =~
+               "::error file=test/fixtures/build/host/custom_vm_variant.so,title=callconv nif-vm-variant::"
+
+      assert out =~ "%0AFix: "
+      assert out =~ "callconv: 1 checked, 0 passed, 0 warned, 1 failed"
+    end
+
+    test "--format sarif --output: a SARIF 2.1.0 log valid against the official schema",
+         %{tmp_dir: dir} do
+      file = Path.join(dir, "callconv.sarif")
+      dir_of_fixtures = Path.dirname(Fixtures.host("hello_nif.so"))
+      {result, out} = run_task(["--format", "sarif", "--output", file, dir_of_fixtures])
+      assert result == {:exit, 1}
+      assert out =~ "Wrote #{file}: "
+      sarif = File.read!(file)
+      assert sarif =~ ~s("version": "2.1.0")
+      assert sarif =~ ~s("ruleId": "nif-vm-variant")
+      assert sarif =~ ~s("ruleId": "library-unreadable")
+      assert sarif =~ ~s("uri": "test/fixtures/build/host/custom_vm_variant.so")
+
+      case Callconv.SarifSchema.validate(file) do
+        :ok -> :ok
+        {:skip, why} -> IO.puts(:stderr, "SARIF schema validation skipped: #{why}")
+        {:error, errors} -> flunk("SARIF log is not valid SARIF 2.1.0:\n" <> errors)
+      end
+    end
+  end
+
+  describe "policy" do
+    @describetag :tmp_dir
+
+    test "--ignore RULE and RULE:PATH drop findings; an unknown rule is a usage error" do
+      path = Fixtures.host("custom_vm_variant.so")
+      assert {:ok, _} = run_task(["--ignore", "nif-vm-variant", path]) |> ok_result()
+
+      assert {:ok, _} =
+               run_task(["--ignore", "nif-vm-variant:host/custom_*.so", path]) |> ok_result()
+
+      assert {{:exit, 1}, _} = run_task(["--ignore", "nif-vm-variant:other.so", path])
+
+      error = assert_raise Mix.Error, fn -> run_task(["--ignore", "no-such-rule", path]) end
+      assert error.mix == 2
+    end
+
+    test "--locked: exit 3 when only the lock differs; --lockfile names it", %{tmp_dir: dir} do
+      lockfile = Path.join(dir, "callconv.lock")
+      path = Fixtures.host("hello_nif.so")
+
+      Mix.Task.reenable("callconv.lock")
+      Mix.Tasks.Callconv.Lock.run(["--lockfile", lockfile, path])
+      assert {:ok, _} = run_task(["--lockfile", lockfile, path]) |> ok_result()
+
+      {result, out} = run_task(["--lockfile", lockfile, Fixtures.host("custom_ok.so")])
+      assert result == {:exit, 3}
+      assert out =~ "[lock-not-locked]"
+
+      error =
+        assert_raise Mix.Error, fn ->
+          run_task(["--lockfile", Path.join(dir, "missing.lock"), path])
+        end
+
+      assert error.mix == 2
+    end
+
+    test "--release: an assembled release directory, checked against its ERTS", %{tmp_dir: dir} do
+      priv = Path.join(dir, "rel/lib/my_app-0.1.0/priv/native")
+      File.mkdir_p!(priv)
+      File.cp!(Fixtures.host("hello_nif.so"), Path.join(priv, "libmy.so"))
+      erts = Path.join(:code.root_dir(), "erts-#{:erlang.system_info(:version)}")
+      File.ln_s!(erts, Path.join(dir, "rel/erts-#{:erlang.system_info(:version)}"))
+
+      {result, out} = run_task(["--release", Path.join(dir, "rel")])
+      assert result == :ok
+      assert out =~ "libmy.so  PASS"
+
+      error = assert_raise Mix.Error, fn -> run_task(["--release", dir]) end
+      assert error.mix == 2
+    end
+  end
+
+  defp ok_result({:ok, out}), do: {:ok, out}
+  defp ok_result({result, out}), do: {result, out}
 end

@@ -1,0 +1,82 @@
+defmodule Mix.Tasks.Callconv.Lock do
+  @shortdoc "Writes callconv.lock: the approved native libraries and their hashes"
+
+  @moduledoc """
+  Checks the project's native libraries and writes `callconv.lock`, which records for each
+  approved library its path, SHA-256, size, architecture and ABI, NIF module and version, and
+  verdict (format: `Callconv.Lock`).
+
+      $ mix callconv.lock [PATH...] [--release DIR] [--no-deps] [--lockfile FILE]
+                          [--strict] [--ignore RULE[:PATH]] [--nif-version X.Y] [--otp N] [--erts DIR]
+
+  It takes the scope, target and policy options of `mix callconv.check` (and its `callconv:`
+  configuration in `mix.exs`). A library is approved when it does not fail under that policy;
+  if any library fails, nothing is written, the failures are printed, and the task exits
+  with status 1. Commit the lockfile; `mix callconv.check --locked`,
+  `Callconv.Release.check/1` with `callconv: [locked: true]`, and
+  `Callconv.load_nif(..., lockfile: ...)` then refuse any other build.
+
+  ## Command line options
+
+    * `--lockfile` - where to write (default `callconv.lock` in the project root)
+    * the scope and policy options of `mix callconv.check`: `--release`, `--no-deps`,
+      `--strict`, `--ignore`, `--nif-version`, `--otp`, `--erts`
+
+  ## Exit status
+
+    * `0` - the lockfile was written
+    * `1` - a library failed its checks; nothing was written
+    * `2` - usage error
+  """
+
+  use Mix.Task
+
+  alias Callconv.{Lock, Policy}
+  alias Mix.Tasks.Callconv.Check
+
+  @impl true
+  def run(args) do
+    {opts, paths} = Check.parse_args!(args, "callconv.lock")
+
+    for bad <- [:format, :output, :locked], Keyword.has_key?(opts, bad) do
+      Check.usage_error("callconv.lock", "--#{bad} is an option of mix callconv.check only")
+    end
+
+    lockfile = Path.expand(opts[:lockfile] || "callconv.lock")
+    # Check without the lock: the point is to write a new one.
+    {results, ctx} = Check.checked(Keyword.delete(opts, :lockfile), paths, "callconv.lock")
+
+    case Enum.filter(results, &Policy.refused?/1) do
+      [] ->
+        entries =
+          for report <- results do
+            Lock.entry(report, Lock.key(report.path, ctx.root), file_size(report.path))
+          end
+
+        Lock.write!(lockfile, entries)
+
+        Mix.shell().info(
+          "Wrote #{Path.relative_to_cwd(lockfile)}: #{length(entries)} native " <>
+            if(length(entries) == 1, do: "library", else: "libraries")
+        )
+
+      failed ->
+        {text, _} = Callconv.render(failed, :text, target: ctx.target, root: ctx.root)
+        Mix.shell().error(String.trim_trailing(text))
+
+        Mix.shell().error(
+          "mix callconv.lock: #{length(failed)} of #{length(results)} libraries fail; " <>
+            "fix or --ignore them, then run it again. #{Path.relative_to_cwd(lockfile)} was not written."
+        )
+
+        exit({:shutdown, 1})
+    end
+  end
+
+  defp file_size(path) do
+    case File.stat(path) do
+      {:ok, stat} -> stat.size
+      _ -> nil
+    end
+  end
+end

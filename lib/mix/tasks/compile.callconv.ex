@@ -1,0 +1,169 @@
+defmodule Mix.Tasks.Compile.Callconv do
+  @shortdoc "Checks the project's native libraries on every mix compile"
+
+  @moduledoc """
+  A Mix compiler that checks the project's native libraries whenever they change.
+
+  Add it last, after whatever builds the libraries:
+
+      def project do
+        [
+          app: :my_app,
+          compilers: Mix.compilers() ++ [:callconv],
+          deps: [{:callconv, "~> 0.1", runtime: false}]
+        ]
+      end
+
+  On each `mix compile` it checks the native libraries (`.so`, `.dylib`, `.dll`) under the
+  application's `priv` directory in the build (`_build/<env>/lib/<app>/priv`), skipping every
+  library whose size, modification time and SHA-256 are unchanged since the last run (a
+  manifest in the build directory, `compile.callconv`). Each NIF is cross-checked against the
+  compiled module of the same name. Error findings fail the compilation; warnings are printed
+  as compiler warnings (with `callconv: [strict: true]`, they fail it too). The `callconv:`
+  configuration of `mix.exs` applies (see `mix callconv.check`).
+
+  `mix compile --force` checks everything again; `mix clean` removes the manifest.
+  """
+
+  use Mix.Task.Compiler
+
+  alias Callconv.{Lock, Policy, Report, Scan}
+  alias Mix.Task.Compiler.Diagnostic
+
+  @manifest "compile.callconv"
+  @manifest_version 1
+
+  @impl true
+  def manifests, do: [manifest()]
+
+  defp manifest, do: Path.join(Mix.Project.manifest_path(), @manifest)
+
+  @impl true
+  def clean do
+    File.rm(manifest())
+    :ok
+  end
+
+  @impl true
+  def run(args) do
+    {opts, _, _} = OptionParser.parse(args, switches: [force: :boolean])
+    config = Mix.Tasks.Callconv.Check.project_config()
+    libraries = Scan.lib_priv_files(Mix.Project.build_path(), [Mix.Project.config()[:app]])
+    old = if opts[:force], do: %{}, else: read_manifest()
+    policy = Policy.new(strict: config[:strict] == true, ignore: config[:ignore] || [])
+
+    {stale, fresh} = Enum.split_with(libraries, &stale?(&1, old))
+
+    if stale == [] do
+      write_manifest(Map.take(old, libraries))
+      {:noop, []}
+    else
+      beams = Scan.beam_index([Mix.Project.build_path()])
+      root = File.cwd!()
+
+      checked =
+        for {path, result} <- Scan.check(stale, check_opts(config), beams) do
+          result =
+            case result do
+              {:ok, report} -> Policy.apply(report, policy, Lock.key(path, root))
+              {:error, error} -> error
+            end
+
+          {path, result}
+        end
+
+      diagnostics = Enum.flat_map(checked, fn {path, result} -> diagnostics(path, result) end)
+      Enum.each(diagnostics, &print/1)
+
+      # Only libraries that did not fail are remembered: a failing one is checked again.
+      entries =
+        for {path, result} <- checked, not Policy.refused?(result), into: Map.take(old, fresh) do
+          {path, identity(path, result.sha256)}
+        end
+
+      write_manifest(entries)
+
+      if Enum.any?(checked, fn {_, result} -> Policy.refused?(result) end),
+        do: {:error, diagnostics},
+        else: {:ok, diagnostics}
+    end
+  end
+
+  defp check_opts(config) do
+    target = Keyword.get(config, :target, [])
+    for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
+  end
+
+  # Unchanged when size and mtime match; when only mtime moved, the hash decides.
+  defp stale?(path, old) do
+    case {Map.get(old, path), File.stat(path, time: :posix)} do
+      {{size, mtime, _sha}, {:ok, %{size: size, mtime: mtime}}} -> false
+      {{size, _mtime, sha}, {:ok, %{size: size}}} -> sha256(path) != sha
+      _ -> true
+    end
+  end
+
+  defp identity(path, sha) do
+    {:ok, stat} = File.stat(path, time: :posix)
+    {stat.size, stat.mtime, sha}
+  end
+
+  defp sha256(path) do
+    case Callconv.Native.file_sha256(path) do
+      {:ok, sha} -> sha
+      {:error, _} -> nil
+    end
+  end
+
+  defp diagnostics(path, %Callconv.Error{} = error) do
+    [diagnostic(path, :error, "[library-unreadable] #{error.message}")]
+  end
+
+  defp diagnostics(path, %Report{} = report) do
+    for finding <- report.findings, finding.severity in [:error, :warning] do
+      severity =
+        if finding.severity == :warning and report.verdict == :fail and
+             Report.findings(report, :error) == [],
+           do: :error,
+           else: finding.severity
+
+      diagnostic(path, severity, Policy.finding_line(finding))
+    end
+  end
+
+  defp diagnostic(path, severity, message) do
+    %Diagnostic{
+      compiler_name: "callconv",
+      file: path,
+      position: nil,
+      severity: severity,
+      message: message
+    }
+  end
+
+  defp print(%Diagnostic{} = d) do
+    prefix = if d.severity == :error, do: "error", else: "warning"
+
+    Mix.shell().error("#{prefix}: callconv #{Path.relative_to_cwd(d.file)}: #{d.message}")
+  end
+
+  defp read_manifest do
+    with {:ok, binary} <- File.read(manifest()),
+         {@manifest_version, entries} when is_map(entries) <- safe_binary_to_term(binary) do
+      entries
+    else
+      _ -> %{}
+    end
+  end
+
+  defp safe_binary_to_term(binary) do
+    :erlang.binary_to_term(binary, [:safe])
+  rescue
+    ArgumentError -> nil
+  end
+
+  defp write_manifest(entries) do
+    File.mkdir_p!(Path.dirname(manifest()))
+    File.write!(manifest(), :erlang.term_to_binary({@manifest_version, entries}))
+  end
+end

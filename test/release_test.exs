@@ -1,0 +1,76 @@
+defmodule Callconv.ReleaseTest do
+  # A real project (test/fixtures/projects/nif_app) that bundles a C NIF, depends on callconv
+  # through a path: dependency, guards its NIF with use Callconv.Guard, checks on compile
+  # with the :callconv compiler and in its release with Callconv.Release.check/1.
+  use ExUnit.Case
+
+  @moduletag :slow
+  @moduletag timeout: 900_000
+  @moduletag :tmp_dir
+
+  @project Path.expand("fixtures/projects/nif_app", __DIR__)
+
+  # Cargo's target dir is the one this test run's own build used: the fixture compiles the
+  # same crate sources with the same profile, so cargo finds it fresh instead of spending
+  # minutes rebuilding it. Everything else of the fixture's build is new.
+  defp mix(build, args, env \\ []) do
+    native = Path.join(build, "native")
+
+    unless File.exists?(native) do
+      File.mkdir_p!(build)
+      File.ln_s!(Path.join(Mix.Project.build_path(), "native"), native)
+    end
+
+    env =
+      [
+        {"MIX_ENV", "prod"},
+        {"MIX_BUILD_PATH", build},
+        {"MIX_DEPS_PATH", Path.join(build, "deps")}
+      ] ++
+        env
+
+    System.cmd("mix", args, cd: @project, env: env, stderr_to_stdout: true)
+  end
+
+  test "a path: dependency compiles from a clean _build, checks, boots, and releases",
+       %{tmp_dir: dir} do
+    build = Path.join(dir, "build")
+
+    {out, status} = mix(build, ["compile"])
+    assert status == 0, out
+
+    {out, status} = mix(build, ["callconv.check", "--no-deps"])
+    assert status == 0, out
+    assert out =~ "libnif_app.so  PASS"
+    assert out =~ "NIF, module Elixir.NifApp.Native"
+
+    {out, status} = mix(build, ["run", "-e", "IO.inspect(NifApp.Native.hello())"])
+    assert status == 0, out
+    assert out =~ ":world"
+
+    {out, status} = mix(build, ["release", "--overwrite"])
+    assert status == 0, out
+    assert out =~ "callconv checked"
+
+    bin = Path.join(build, "rel/nif_app/bin/nif_app")
+    {out, status} = System.cmd(bin, ["eval", "IO.inspect(NifApp.Native.hello())"])
+    assert status == 0, out
+    assert out =~ ":world"
+
+    # Broken: a truncated library. The compile hook refuses it...
+    {out, status} = mix(build, ["compile"], [{"NIF_APP_BROKEN", "truncated"}])
+    assert status != 0
+    assert out =~ "library-unreadable"
+
+    # ...and without the hook, the release step aborts the release.
+    {out, status} =
+      mix(build, ["release", "--overwrite"], [
+        {"NIF_APP_BROKEN", "truncated"},
+        {"NIF_APP_NO_HOOK", "1"}
+      ])
+
+    assert status != 0
+    assert out =~ "would not load safely"
+    assert out =~ "libnif_app.so"
+  end
+end
