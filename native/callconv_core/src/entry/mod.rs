@@ -5,6 +5,7 @@
 //! are computed from the library's own pointer size, which covers LP64, LLP64 and ILP32.
 
 pub mod locate;
+pub mod rustler;
 
 use object::ReadRef;
 
@@ -114,8 +115,7 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
 
     if major == 0 && minor == 0 && image.read_pointer(name_at) == Ok(Pointer::Null) {
         return Err(format!(
-            "the entry at {addr:#x} is all zero in the file: nif_init fills it in at run time \
-             (Rustler does), which static decoding does not cover yet"
+            "the entry at {addr:#x} is all zero in the file: nif_init fills it in at run time"
         ));
     }
     let module = match image.read_pointer(name_at).map_err(|e| err("name", e))? {
@@ -216,8 +216,19 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
     })
 }
 
-/// Finds and decodes the entry of a NIF library.
+/// Finds and decodes the entry of a NIF library: a static entry as C writes it, else one
+/// that `nif_init` builds at run time (Rustler), by evaluating `nif_init`.
 pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
+    decode_static(binary, init).or_else(|why| {
+        rustler::decode(binary, init)
+            .map_err(|r| format!("{why} (read as an entry built at run time: {r})"))
+    })
+}
+
+fn decode_static<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    init: u64,
+) -> Result<Decoded, String> {
     let located = locate::locate_entry(&binary.image, binary.arch, init)?;
     if !binary.image.is_mapped(located.address) {
         return Err(format!(

@@ -1,0 +1,1577 @@
+//! Decoding a Rustler NIF's entry, which `nif_init` builds at run time.
+//!
+//! Rustler (every version examined, 0.29–0.39) keeps the `ErlNifEntry` in a
+//! `static mut NIF_ENTRY: Option<ErlNifEntry>` in `.bss` and fills it inside `nif_init`, so
+//! the file holds zeros where a C NIF holds its entry (`shared/reference/beam-nif-abi.md`
+//! §8.1). This module runs `nif_init` symbolically instead: a small evaluator follows its
+//! straight-line path, records every store to a known address (immediates, `lea`-computed
+//! addresses, values loaded through the relocated image), and reads the entry's fields out of
+//! those stores once `nif_init` returns the entry's address.
+//!
+//! The function table comes in two shapes:
+//!
+//! * Rustler ≤ 0.33: `funcs` is the address of a constant `[ErlNifFunc; N]` array in
+//!   `.data.rel.ro` and `num_of_funcs` an immediate; both are stored by `nif_init` and the
+//!   array is read like a C NIF's.
+//! * Rustler ≥ 0.34: `funcs`/`num_of_funcs` come back from a call that collects
+//!   `inventory::iter::<rustler::Nif>()` into a leaked `Box<[ErlNifFunc]>`. Each
+//!   `#[rustler::nif]` submits a static `inventory::Node { value: &dyn ErasedNode, next }` from
+//!   an `.init_array` constructor; the constructors run in array order and push onto a linked
+//!   list, so the table is the `Nif` records of those nodes in reverse `.init_array` order. The
+//!   nodes are found by evaluating each constructor; records of one type share a vtable, whose
+//!   size field (`2 * pointer + 8` for `rustler::Nif`) and the records' contents (a name
+//!   string, an executable `fptr`, a small arity, flags 0–2) select the `Nif` ones.
+//!
+//! `rustler::Nif` is not `repr(C)`: the position of its fields is the compiler's choice. The
+//! two pointer fields are told apart by the relocation's target (code or data) and the two
+//! `u32`s by value (flags are 0–2); when every value fits both, declaration order (`arity`
+//! before `flags`, which rustc's stable field sort keeps) decides.
+//!
+//! Evaluated architectures: x86-64 (tested on real Rustler builds) and AArch64 (same design,
+//! not tested against a Rustler build: no AArch64 Rust target on the machine this was
+//! written on). The `.init_array` walk reads the ELF headers through the image, so the
+//! inventory path is ELF only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use capstone::arch::arm64::Arm64OperandType;
+use capstone::arch::x86::X86OperandType;
+use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::Capstone;
+use object::ReadRef;
+
+use super::{Decoded, Layout, MAX_FUNCTIONS};
+use crate::inspect::{Binary, Platform};
+use crate::memory::{Image, Pointer};
+use crate::report::{Arch, NifEntry, NifFunction};
+
+/// Most instructions evaluated in `nif_init` (following jumps, not calls).
+pub const MAX_INIT_INSNS: usize = 512;
+/// Most instructions evaluated in one `.init_array` constructor.
+pub const MAX_CTOR_INSNS: usize = 48;
+/// Most `.init_array` entries examined.
+pub const MAX_CTORS: usize = 16_384;
+/// Most bytes of memory written by evaluated code that are remembered.
+const MAX_STORED_BYTES: usize = 1 << 16;
+/// Most code bytes read at once.
+const MAX_CODE_BYTES: usize = 1024;
+/// Most program headers and dynamic entries read.
+const MAX_PHDRS: usize = 1024;
+const MAX_DYNAMIC: usize = 4096;
+/// Most bytes scanned for a `rustler-X.Y.Z/` source path.
+const MAX_VERSION_SCAN: usize = 64 << 20;
+/// The largest arity the BEAM accepts (`MAX_ARG`).
+const MAX_ARITY: u32 = 255;
+/// A stack pointer value that no library maps: stack stores land here, apart from the image.
+const STACK_TOP: u64 = 0x7ff0_0000_0000_0000;
+/// How far below [`STACK_TOP`] stores count as stack stores.
+const STACK_WINDOW: u64 = 1 << 24;
+
+/// Decodes a Rustler NIF whose entry `nif_init` (at `init`) builds at run time.
+pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
+    let image = &binary.image;
+    if image.big_endian() {
+        return Err("the Rustler decoder handles little-endian code only".to_string());
+    }
+    let cpu: Box<dyn Cpu> = match binary.arch {
+        Arch::X86_64 if image.pointer_size() == 8 => Box::new(X86_64::new()?),
+        Arch::Aarch64 if image.pointer_size() == 8 => Box::new(Aarch64::new()?),
+        other => {
+            return Err(format!(
+                "evaluating a run-time-built entry is not implemented for {}",
+                other.as_str()
+            ))
+        }
+    };
+    let mut state = State::new(cpu.stack_register());
+    let end = run(cpu.as_ref(), image, init, MAX_INIT_INSNS, &mut state)?;
+    if end != End::Returned {
+        return Err(format!(
+            "nif_init did not return within {MAX_INIT_INSNS} instructions"
+        ));
+    }
+    let entry = state
+        .regs
+        .get(cpu.result_register())
+        .map(|v| *v as u64)
+        .ok_or("nif_init returns no address the evaluator could compute")?;
+    let fields = EntryFields::read(&state, image, entry)?;
+
+    let elf = if binary.platform == Platform::Unix {
+        ElfInfo::read(image)
+    } else {
+        None
+    };
+    let (functions, addresses, shape) = match (fields.funcs, fields.num_of_funcs) {
+        (Field::Known(table), Field::Known(count)) => {
+            let (f, a) = static_table(image, table as u64, count as u32 as i32)?;
+            (f, a, Shape::Slice)
+        }
+        _ => {
+            let elf = elf.as_ref().ok_or(
+                "the function table is built at run time and this format's constructors are not read",
+            )?;
+            let (f, a) = inventory_table(cpu.as_ref(), image, elf)?;
+            (f, a, Shape::Inventory)
+        }
+    };
+
+    let version = rustler_version(image);
+    let decoded_by = match (&version, shape) {
+        (Some(v), _) => format!("static:rustler-{v}"),
+        (None, Shape::Slice) => "static:rustler-slice".to_string(),
+        (None, Shape::Inventory) => "static:rustler-inventory".to_string(),
+    };
+    let declared = functions.len() as i64;
+    Ok(Decoded {
+        entry: NifEntry {
+            major: fields.major,
+            minor: fields.minor,
+            module: fields.module,
+            functions,
+            load: fields.load,
+            reload: fields.reload,
+            upgrade: fields.upgrade,
+            unload: fields.unload,
+            vm_variant: fields.vm_variant,
+            options: fields.options,
+            min_erts: fields.min_erts,
+            decoded_by,
+        },
+        function_addresses: addresses,
+        declared_functions: declared,
+        min_erts_null: fields.min_erts_null,
+        vm_variant_null: fields.vm_variant_null,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Slice,
+    Inventory,
+}
+
+/// The value code left in a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// Never written by the evaluated code.
+    Unwritten,
+    /// Written with a value the evaluator could not compute.
+    Unknown,
+    /// Written with this value.
+    Known(u128),
+}
+
+/// The entry's fields as `nif_init` wrote them.
+struct EntryFields {
+    major: i32,
+    minor: i32,
+    module: String,
+    num_of_funcs: Field,
+    funcs: Field,
+    load: bool,
+    reload: bool,
+    upgrade: bool,
+    unload: bool,
+    vm_variant: Option<String>,
+    vm_variant_null: bool,
+    options: Option<u32>,
+    min_erts: Option<String>,
+    min_erts_null: bool,
+}
+
+impl EntryFields {
+    fn read<'data, R: ReadRef<'data>>(
+        state: &State,
+        image: &Image<R>,
+        entry: u64,
+    ) -> Result<Self, String> {
+        let p = image.pointer_size();
+        let mut l = Layout::new(p);
+        let ps = usize::from(p);
+        let major_at = entry + l.int();
+        let minor_at = entry + l.int();
+        let name_at = entry + l.ptr();
+        let count_at = entry + l.int();
+        let funcs_at = entry + l.ptr();
+        let load_at = entry + l.ptr();
+        let reload_at = entry + l.ptr();
+        let upgrade_at = entry + l.ptr();
+        let unload_at = entry + l.ptr();
+        let vm_variant_at = entry + l.ptr();
+        let options_at = entry + l.int();
+        let _sizeof_resource_init_at = entry + l.ptr();
+        let min_erts_at = entry + l.ptr();
+
+        let field = |at: u64, size: usize| state.field(at, size);
+        let int = |at: u64, what: &str| -> Result<i32, String> {
+            match field(at, 4) {
+                Field::Known(v) => Ok(v as u32 as i32),
+                Field::Unwritten => Err(format!(
+                    "nif_init returns {entry:#x} but never writes the entry's {what}; not a run-time-built entry this decoder knows"
+                )),
+                Field::Unknown => Err(format!("nif_init writes a value the evaluator cannot compute into the entry's {what}")),
+            }
+        };
+        let major = int(major_at, "major version")?;
+        let minor = int(minor_at, "minor version")?;
+        let module = match field(name_at, ps) {
+            Field::Known(0) => return Err("the entry's module name is NULL".to_string()),
+            Field::Known(a) => image
+                .read_c_string(a as u64)
+                .map_err(|e| format!("cannot read the module name: {e}"))?,
+            _ => return Err("nif_init writes no module name the evaluator can compute".into()),
+        };
+        // A callback written with an unknown value is reported as set: Rustler only writes
+        // NULL (None) or a function's address.
+        let set = |at: u64| !matches!(field(at, ps), Field::Known(0) | Field::Unwritten);
+        let string = |at: u64| -> Result<(Option<String>, bool, bool), String> {
+            match field(at, ps) {
+                Field::Known(0) => Ok((None, true, true)),
+                Field::Known(a) => Ok((
+                    Some(
+                        image
+                            .read_c_string(a as u64)
+                            .map_err(|e| format!("cannot read a string field: {e}"))?,
+                    ),
+                    false,
+                    true,
+                )),
+                Field::Unknown => Ok((None, false, true)),
+                Field::Unwritten => Ok((None, false, false)),
+            }
+        };
+        let at_least = |a: i32, b: i32| (major, minor) >= (a, b);
+        let (vm_variant, vm_variant_null) = if at_least(2, 1) {
+            let (s, null, _) = string(vm_variant_at)?;
+            (s, null)
+        } else {
+            (None, false)
+        };
+        let options = if at_least(2, 7) {
+            match field(options_at, 4) {
+                Field::Known(v) => Some(v as u32),
+                Field::Unwritten => Some(0),
+                Field::Unknown => None,
+            }
+        } else {
+            None
+        };
+        let (min_erts, min_erts_null) = if at_least(2, 14) {
+            match string(min_erts_at)? {
+                (s, null, true) => (s, null),
+                // Rustler ≤ 0.36: the entry type ends before min_erts, so nif_init never
+                // writes it. The BEAM still reads that word when it finds the library too
+                // new, and gets whatever follows the static at run time; that is not a
+                // NULL min_erts the library declares, so it is not reported as one.
+                (_, _, false) => (None, false),
+            }
+        } else {
+            (None, false)
+        };
+        Ok(EntryFields {
+            major,
+            minor,
+            module,
+            num_of_funcs: field(count_at, 4),
+            funcs: field(funcs_at, ps),
+            load: set(load_at),
+            reload: set(reload_at),
+            upgrade: set(upgrade_at),
+            unload: set(unload_at),
+            vm_variant,
+            vm_variant_null,
+            options,
+            min_erts,
+            min_erts_null,
+        })
+    }
+}
+
+/// Reads a constant `ErlNifFunc[count]` (Rustler ≤ 0.33).
+fn static_table<'data, R: ReadRef<'data>>(
+    image: &Image<R>,
+    table: u64,
+    count: i32,
+) -> Result<(Vec<NifFunction>, Vec<Option<u64>>), String> {
+    let err = |what: &str, e: crate::memory::ReadError| format!("cannot read the {what}: {e}");
+    let mut f = Layout::new(image.pointer_size());
+    let name_off = f.ptr();
+    let arity_off = f.int();
+    let fptr_off = f.ptr();
+    let flags_off = f.int();
+    let stride = f.size();
+    let count = usize::try_from(count).unwrap_or(0).min(MAX_FUNCTIONS);
+    let mut functions = Vec::new();
+    let mut addresses = Vec::new();
+    for i in 0..count as u64 {
+        let base = table + i * stride;
+        let name = match image
+            .read_pointer(base + name_off)
+            .map_err(|e| err("function name", e))?
+        {
+            Pointer::Address(a) => image
+                .read_c_string(a)
+                .map_err(|e| err("function name", e))?,
+            Pointer::Null => String::new(),
+            Pointer::Import(s) => s,
+        };
+        let arity = image
+            .read_u32(base + arity_off)
+            .map_err(|e| err("arity", e))?;
+        let fptr = image
+            .read_pointer(base + fptr_off)
+            .map_err(|e| err("fptr", e))?;
+        let flags = image
+            .read_u32(base + flags_off)
+            .map_err(|e| err("flags", e))?;
+        functions.push(NifFunction { name, arity, flags });
+        addresses.push(fptr.address());
+    }
+    Ok((functions, addresses))
+}
+
+/// The `inventory` node one constructor submits.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    record: u64,
+    vtable: u64,
+}
+
+/// Collects the `rustler::Nif` records registered by `.init_array` constructors, in the order
+/// `inventory::iter` yields them (the reverse of the constructors' order).
+fn inventory_table<'data, R: ReadRef<'data>>(
+    cpu: &dyn Cpu,
+    image: &Image<R>,
+    elf: &ElfInfo,
+) -> Result<(Vec<NifFunction>, Vec<Option<u64>>), String> {
+    let p = u64::from(image.pointer_size());
+    let (array, size) = elf
+        .init_array
+        .ok_or("the function table is built at run time, and the library has no .init_array")?;
+    let count = usize::try_from(size / p)
+        .unwrap_or(usize::MAX)
+        .min(MAX_CTORS);
+    let mut nodes: Vec<Node> = Vec::new();
+    for i in 0..count as u64 {
+        let Ok(Pointer::Address(ctor)) = image.read_pointer(array + i * p) else {
+            continue;
+        };
+        if !elf.executable(ctor) {
+            continue;
+        }
+        let mut state = State::new(cpu.stack_register());
+        // Constructors that the evaluator cannot follow to the end still name their node
+        // before anything it does not understand; what was seen is what counts.
+        let _ = run(cpu, image, ctor, MAX_CTOR_INSNS, &mut state);
+        if let Some(node) = state.refs.iter().find_map(|a| node_at(image, *a)) {
+            if !nodes.iter().any(|n| n.record == node.record) {
+                nodes.push(node);
+            }
+        }
+    }
+    // Records of one type share the vtable of their `ErasedNode` impl.
+    let mut groups: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for n in &nodes {
+        groups.entry(n.vtable).or_default().push(n.record);
+    }
+    let record_size = 2 * p + 8;
+    let mut found: Vec<Vec<(NifFunction, u64)>> = Vec::new();
+    for (vtable, records) in &groups {
+        let size = image.read_word(vtable + p).ok();
+        let align = image.read_word(vtable + 2 * p).ok();
+        if size != Some(record_size) || align != Some(p) {
+            continue;
+        }
+        if let Some(table) = nif_records(image, elf, records) {
+            found.push(table);
+        }
+    }
+    let table = match found.len() {
+        1 => found.pop().unwrap_or_default(),
+        0 => {
+            return Err(format!(
+                "the function table is built at run time from inventory, and none of the {} nodes the .init_array constructors register looks like rustler::Nif",
+                nodes.len()
+            ))
+        }
+        n => {
+            return Err(format!(
+                "the function table is built at run time from inventory, and {n} registries hold rustler::Nif-shaped records"
+            ))
+        }
+    };
+    // Constructors push onto a list in .init_array order; iteration starts at the head.
+    let (functions, addresses) = table.into_iter().rev().map(|(f, a)| (f, Some(a))).unzip();
+    Ok((functions, addresses))
+}
+
+/// An `inventory::Node` at `addr`: `{ value: &dyn ErasedNode (data, vtable), next }`.
+fn node_at<'data, R: ReadRef<'data>>(image: &Image<R>, addr: u64) -> Option<Node> {
+    let p = u64::from(image.pointer_size());
+    let Ok(Pointer::Address(record)) = image.read_pointer(addr) else {
+        return None;
+    };
+    let Ok(Pointer::Address(vtable)) = image.read_pointer(addr + p) else {
+        return None;
+    };
+    // `next` is None until the constructor runs.
+    if image.read_pointer(addr + 2 * p) != Ok(Pointer::Null) {
+        return None;
+    }
+    (image.is_mapped(record) && image.is_mapped(vtable)).then_some(Node { record, vtable })
+}
+
+/// Reads `records` as `rustler::Nif { name, arity, flags, raw_func }` in whatever field order
+/// they share; None unless every record fits.
+fn nif_records<'data, R: ReadRef<'data>>(
+    image: &Image<R>,
+    elf: &ElfInfo,
+    records: &[u64],
+) -> Option<Vec<(NifFunction, u64)>> {
+    let p = u64::from(image.pointer_size());
+    let first = *records.first()?;
+    let slots = (2 * p + 8) / p;
+    // Pointer slots carry a relocation; the others hold the two u32s.
+    let pointer_slots: Vec<u64> = (0..slots)
+        .map(|i| i * p)
+        .filter(|off| image.fixup_at(first + off).is_some())
+        .collect();
+    let [a, b] = pointer_slots.as_slice() else {
+        return None;
+    };
+    let target = |rec: u64, off: u64| match image.read_pointer(rec + off) {
+        Ok(Pointer::Address(t)) => Some(t),
+        _ => None,
+    };
+    let (name_off, fptr_off) = if elf.executable(target(first, *b)?) {
+        (*a, *b)
+    } else {
+        (*b, *a)
+    };
+    let int_offsets: Vec<u64> = (0..2 * p + 8)
+        .step_by(4)
+        .filter(|o| !pointer_slots.iter().any(|s| (*s..*s + p).contains(o)))
+        .collect();
+    let [i0, i1] = int_offsets.as_slice() else {
+        return None;
+    };
+    let mut raw = Vec::new();
+    for rec in records {
+        let name_ptr = target(*rec, name_off)?;
+        let fptr = target(*rec, fptr_off)?;
+        if elf.executable(name_ptr) || !elf.executable(fptr) {
+            return None;
+        }
+        let name = image.read_c_string(name_ptr).ok()?;
+        if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
+            return None;
+        }
+        let v0 = image.read_u32(rec + i0).ok()?;
+        let v1 = image.read_u32(rec + i1).ok()?;
+        raw.push((name, v0, v1, fptr));
+    }
+    // Declaration order (arity, then flags) unless the values rule it out.
+    let fits = |swap: bool| {
+        raw.iter().all(|(_, v0, v1, _)| {
+            let (arity, flags) = if swap { (*v1, *v0) } else { (*v0, *v1) };
+            arity <= MAX_ARITY && flags <= 2
+        })
+    };
+    let swap = if fits(false) {
+        false
+    } else if fits(true) {
+        true
+    } else {
+        return None;
+    };
+    Some(
+        raw.into_iter()
+            .map(|(name, v0, v1, fptr)| {
+                let (arity, flags) = if swap { (v1, v0) } else { (v0, v1) };
+                (NifFunction { name, arity, flags }, fptr)
+            })
+            .collect(),
+    )
+}
+
+/// The Rustler version named by the panic-location paths compiled into the library
+/// (`…/rustler-0.36.2/src/…`), when exactly one version appears.
+pub fn rustler_version<'data, R: ReadRef<'data>>(image: &Image<R>) -> Option<String> {
+    const NEEDLE: &[u8] = b"rustler-";
+    let mut versions: Vec<String> = Vec::new();
+    let mut budget = MAX_VERSION_SCAN;
+    for seg in image.segments() {
+        let len = usize::try_from(seg.file_size)
+            .unwrap_or(usize::MAX)
+            .min(budget);
+        budget -= len;
+        let Ok(bytes) = image.read_bytes(seg.vaddr, len) else {
+            continue;
+        };
+        let mut start = 0;
+        while let Some(pos) = bytes
+            .get(start..)
+            .and_then(|rest| rest.windows(NEEDLE.len()).position(|w| w == NEEDLE))
+        {
+            let begin = start + pos + NEEDLE.len();
+            let tail = bytes.get(begin..).unwrap_or_default();
+            let len = tail
+                .iter()
+                .take(32)
+                .take_while(|c| c.is_ascii_digit() || **c == b'.')
+                .count();
+            let version = tail.get(..len).unwrap_or_default();
+            let dots = version.iter().filter(|c| **c == b'.').count();
+            let sep = tail.get(len).copied();
+            if dots == 2 && matches!(sep, Some(b'/') | Some(b'\\')) {
+                let v = String::from_utf8_lossy(version).into_owned();
+                if !versions.contains(&v) {
+                    versions.push(v);
+                }
+            }
+            start = begin;
+        }
+    }
+    match versions.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// ELF facts read through the image: executable ranges and the .init_array.
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const PF_X: u32 = 1;
+const DT_NULL: u64 = 0;
+const DT_INIT_ARRAY: u64 = 25;
+const DT_INIT_ARRAYSZ: u64 = 27;
+
+#[derive(Debug, Default)]
+struct ElfInfo {
+    /// `[start, end)` of executable segments.
+    executable: Vec<(u64, u64)>,
+    /// `DT_INIT_ARRAY` and `DT_INIT_ARRAYSZ`.
+    init_array: Option<(u64, u64)>,
+}
+
+impl ElfInfo {
+    fn executable(&self, addr: u64) -> bool {
+        self.executable
+            .iter()
+            .any(|(s, e)| (*s..*e).contains(&addr))
+    }
+
+    /// Reads the ELF header and program headers where the first loadable segment maps them.
+    fn read<'data, R: ReadRef<'data>>(image: &Image<R>) -> Option<Self> {
+        let file_vaddr = |off: u64| {
+            image
+                .segments()
+                .iter()
+                .find(|s| off >= s.file_offset && off - s.file_offset < s.file_size)
+                .map(|s| s.vaddr + (off - s.file_offset))
+        };
+        let header = file_vaddr(0)?;
+        let ident = image.read_bytes(header, 16).ok()?;
+        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || ident.get(5) != Some(&1) {
+            return None;
+        }
+        let wide = ident.get(4) == Some(&2);
+        let u16_at = |a: u64| -> Option<u64> {
+            let b = image.read_bytes(a, 2).ok()?;
+            Some(u64::from(u16::from_le_bytes([*b.first()?, *b.get(1)?])))
+        };
+        let u32_at = |a: u64| image.read_u32(a).ok().map(u64::from);
+        let word_at = |a: u64| {
+            if wide {
+                image.read_bytes(a, 8).ok().and_then(|b| {
+                    let arr: [u8; 8] = b.try_into().ok()?;
+                    Some(u64::from_le_bytes(arr))
+                })
+            } else {
+                u32_at(a)
+            }
+        };
+        let (phoff, phentsize, phnum) = if wide {
+            (
+                word_at(header + 0x20)?,
+                u16_at(header + 0x36)?,
+                u16_at(header + 0x38)?,
+            )
+        } else {
+            (
+                word_at(header + 0x1c)?,
+                u16_at(header + 0x2a)?,
+                u16_at(header + 0x2c)?,
+            )
+        };
+        let phdrs = file_vaddr(phoff)?;
+        let mut info = ElfInfo::default();
+        let mut dynamic = None;
+        for i in 0..phnum.min(MAX_PHDRS as u64) {
+            let ph = phdrs + i * phentsize;
+            let p_type = u32_at(ph)? as u32;
+            let (flags, vaddr, filesz, memsz) = if wide {
+                (
+                    u32_at(ph + 4)?,
+                    word_at(ph + 16)?,
+                    word_at(ph + 32)?,
+                    word_at(ph + 40)?,
+                )
+            } else {
+                (
+                    u32_at(ph + 24)?,
+                    word_at(ph + 8)?,
+                    word_at(ph + 16)?,
+                    word_at(ph + 20)?,
+                )
+            };
+            if p_type == PT_LOAD && flags as u32 & PF_X != 0 {
+                info.executable.push((vaddr, vaddr.saturating_add(memsz)));
+            }
+            if p_type == PT_DYNAMIC {
+                dynamic = Some((vaddr, filesz));
+            }
+        }
+        if let Some((dyn_at, dyn_size)) = dynamic {
+            let entry = if wide { 16 } else { 8 };
+            let half = entry / 2;
+            let (mut array, mut size) = (None, None);
+            for i in 0..(dyn_size / entry).min(MAX_DYNAMIC as u64) {
+                let at = dyn_at + i * entry;
+                let tag = word_at(at)?;
+                let val = word_at(at + half)?;
+                match tag {
+                    DT_NULL => break,
+                    DT_INIT_ARRAY => array = Some(val),
+                    DT_INIT_ARRAYSZ => size = Some(val),
+                    _ => {}
+                }
+            }
+            info.init_array = array.zip(size);
+        }
+        Some(info)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The evaluator.
+
+/// What the evaluator knows: register values (absent = unknown), memory written by the
+/// evaluated code (byte by byte; None = written with an unknown value), and every address
+/// the code computed or accessed.
+struct State {
+    regs: HashMap<String, u128>,
+    stored: BTreeMap<u64, Option<u8>>,
+    refs: Vec<u64>,
+}
+
+impl State {
+    fn new(stack: &str) -> Self {
+        let mut regs = HashMap::new();
+        regs.insert(stack.to_string(), u128::from(STACK_TOP));
+        State {
+            regs,
+            stored: BTreeMap::new(),
+            refs: Vec::new(),
+        }
+    }
+
+    fn get(&self, reg: &str) -> Option<u128> {
+        self.regs.get(reg).copied()
+    }
+
+    fn set(&mut self, reg: &str, v: Option<u128>) {
+        match v {
+            Some(v) => {
+                self.regs.insert(reg.to_string(), v);
+            }
+            None => {
+                self.regs.remove(reg);
+            }
+        }
+    }
+
+    /// Forgets every register but the stack pointer, and every value stored on the stack.
+    fn forget_all(&mut self, stack: &str) {
+        self.regs.retain(|r, _| r == stack);
+        let floor = STACK_TOP - STACK_WINDOW;
+        for (_, b) in self.stored.range_mut(floor..=STACK_TOP) {
+            *b = None;
+        }
+    }
+
+    fn note(&mut self, addr: u64) {
+        if self.refs.len() < 4096 && !self.refs.contains(&addr) {
+            self.refs.push(addr);
+        }
+    }
+
+    fn store(&mut self, addr: u64, size: usize, v: Option<u128>) {
+        for i in 0..size.min(16) {
+            if self.stored.len() >= MAX_STORED_BYTES {
+                return;
+            }
+            let byte = v.map(|v| (v >> (8 * i)) as u8);
+            self.stored.insert(addr.wrapping_add(i as u64), byte);
+        }
+    }
+
+    /// A field of the entry as written: unwritten only if no byte of it was written.
+    fn field(&self, addr: u64, size: usize) -> Field {
+        let bytes: Vec<Option<Option<u8>>> = (0..size as u64)
+            .map(|i| self.stored.get(&(addr + i)).copied())
+            .collect();
+        if bytes.iter().all(Option::is_none) {
+            return Field::Unwritten;
+        }
+        let mut v: u128 = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                Some(Some(b)) => v |= u128::from(*b) << (8 * i),
+                // A byte never written reads as the file's (zero for .bss); Rustler writes
+                // every byte of the fields it sets.
+                None => {}
+                Some(None) => return Field::Unknown,
+            }
+        }
+        Field::Known(v)
+    }
+
+    /// Loads `size` bytes: from what the code wrote, else from the relocated image.
+    fn load<'data, R: ReadRef<'data>>(
+        &self,
+        image: &Image<R>,
+        addr: u64,
+        size: usize,
+    ) -> Option<u128> {
+        let written = (0..size as u64).any(|i| self.stored.contains_key(&(addr + i)));
+        if written {
+            let mut v: u128 = 0;
+            for i in 0..size.min(16) {
+                let b = (*self.stored.get(&(addr + i as u64))?)?;
+                v |= u128::from(b) << (8 * i);
+            }
+            return Some(v);
+        }
+        let ptr = |a: u64| match image.read_pointer(a).ok()? {
+            Pointer::Address(x) => Some(x),
+            Pointer::Null => Some(0),
+            Pointer::Import(_) => None,
+        };
+        match size {
+            8 if image.pointer_size() == 8 => ptr(addr).map(u128::from),
+            16 if image.pointer_size() == 8 => {
+                Some(u128::from(ptr(addr)?) | (u128::from(ptr(addr + 8)?) << 64))
+            }
+            4 if image.pointer_size() == 4 => ptr(addr).map(u128::from),
+            1..=16 => {
+                let b = image.read_bytes(addr, size).ok()?;
+                Some(
+                    b.iter()
+                        .enumerate()
+                        .fold(0u128, |v, (i, b)| v | (u128::from(*b) << (8 * i))),
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How evaluation of a function ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Returned,
+    OutOfBudget,
+}
+
+/// What one instruction does to control flow.
+enum Flow {
+    Next,
+    /// A conditional branch to this address (the evaluator falls through).
+    Branch(u64),
+    Jump(u64),
+    Return,
+    /// A path the evaluator cannot follow further (a trap, an indirect jump).
+    DeadEnd(String),
+}
+
+/// An operand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Opnd {
+    Reg(String, usize),
+    Imm(i64),
+    Mem {
+        base: Option<String>,
+        index: Option<String>,
+        scale: i64,
+        disp: i64,
+        size: usize,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Ins {
+    address: u64,
+    len: u64,
+    mnemonic: String,
+    ops: Vec<Opnd>,
+}
+
+trait Cpu {
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String>;
+    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
+    fn result_register(&self) -> &'static str;
+    fn stack_register(&self) -> &'static str;
+}
+
+/// Loads through the state's stores and the image, for one evaluation.
+trait Load {
+    fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128>;
+}
+
+impl<'data, R: ReadRef<'data>> Load for Image<R> {
+    fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128> {
+        state.load(self, addr, size)
+    }
+}
+
+/// Evaluates from `start` until a return, or `budget` instructions.
+///
+/// Conditional branches fall through, and their forward targets are remembered. A jump back
+/// into code already evaluated (a loop), a trap (`ud2`, the code after a call that panics) or
+/// an indirect jump resumes at the most recent remembered target not yet evaluated: the exit
+/// of the loop, or the other side of the branch that led to the dead end. Everything the
+/// skipped path may have changed, registers and stack, becomes unknown there.
+fn run<'data, R: ReadRef<'data>>(
+    cpu: &dyn Cpu,
+    image: &Image<R>,
+    start: u64,
+    budget: usize,
+    state: &mut State,
+) -> Result<End, String> {
+    let mut pc = start;
+    let mut left = budget;
+    let mut visited: HashSet<u64> = HashSet::new();
+    let mut pending: Vec<u64> = Vec::new();
+    while left > 0 {
+        let code = image
+            .read_code(pc, MAX_CODE_BYTES)
+            .map_err(|e| format!("cannot read code at {pc:#x}: {e}"))?;
+        let insns = cpu.decode(&code, pc, left.min(64))?;
+        let Some(last) = insns.last() else {
+            return Err(format!("no instruction the evaluator knows at {pc:#x}"));
+        };
+        let mut next = last.address.wrapping_add(last.len);
+        for ins in &insns {
+            left = left.saturating_sub(1);
+            let flow = if visited.insert(ins.address) {
+                cpu.step(ins, state, image)?
+            } else {
+                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address))
+            };
+            let flow = match flow {
+                Flow::Jump(t) if visited.contains(&t) => {
+                    Flow::DeadEnd(format!("a loop back to {t:#x}"))
+                }
+                other => other,
+            };
+            match flow {
+                Flow::Next => {}
+                Flow::Branch(t) => {
+                    if t > ins.address && !visited.contains(&t) && pending.len() < budget {
+                        pending.push(t);
+                    }
+                }
+                Flow::Jump(t) => {
+                    next = t;
+                    break;
+                }
+                Flow::Return => return Ok(End::Returned),
+                Flow::DeadEnd(why) => {
+                    let resume = std::iter::from_fn(|| pending.pop())
+                        .find(|t| !visited.contains(t))
+                        .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
+                    state.forget_all(cpu.stack_register());
+                    next = resume;
+                    break;
+                }
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        pc = next;
+    }
+    Ok(End::OutOfBudget)
+}
+
+fn mask(size: usize) -> u128 {
+    if size >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * size)) - 1
+    }
+}
+
+fn reg_name(cs: &Capstone, reg: capstone::RegId) -> Option<String> {
+    if reg.0 == 0 {
+        return None;
+    }
+    cs.reg_name(reg)
+}
+
+// ------------------------------------------------------------------------------------------
+// x86-64.
+
+struct X86_64 {
+    cs: Capstone,
+}
+
+impl X86_64 {
+    fn new() -> Result<Self, String> {
+        let cs = Capstone::new()
+            .x86()
+            .mode(arch::x86::ArchMode::Mode64)
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        Ok(X86_64 { cs })
+    }
+}
+
+/// The full register a name is part of, and whether a write to it replaces the whole register
+/// (64- and 32-bit writes; the latter zero-extends) or merges (8 and 16 bits).
+fn x86_full(name: &str) -> String {
+    const LEGACY: [(&str, [&str; 4]); 8] = [
+        ("rax", ["eax", "ax", "al", "ah"]),
+        ("rbx", ["ebx", "bx", "bl", "bh"]),
+        ("rcx", ["ecx", "cx", "cl", "ch"]),
+        ("rdx", ["edx", "dx", "dl", "dh"]),
+        ("rsi", ["esi", "si", "sil", ""]),
+        ("rdi", ["edi", "di", "dil", ""]),
+        ("rbp", ["ebp", "bp", "bpl", ""]),
+        ("rsp", ["esp", "sp", "spl", ""]),
+    ];
+    for (full, parts) in LEGACY {
+        if name == full || parts.contains(&name) {
+            return full.to_string();
+        }
+    }
+    if let Some(rest) = name.strip_prefix('r') {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            return format!("r{digits}");
+        }
+    }
+    if let Some(n) = name
+        .strip_prefix("ymm")
+        .or_else(|| name.strip_prefix("zmm"))
+    {
+        return format!("xmm{n}");
+    }
+    name.to_string()
+}
+
+/// Caller-saved registers (System V).
+const X86_CLOBBERED: [&str; 9] = ["rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"];
+
+impl X86_64 {
+    fn read(&self, state: &State, op: &Opnd) -> Option<u128> {
+        match op {
+            Opnd::Reg(r, size) => {
+                let v = state.get(&x86_full(r))?;
+                let v = if r.ends_with('h') && r.len() == 2 {
+                    v >> 8
+                } else {
+                    v
+                };
+                Some(v & mask(*size))
+            }
+            Opnd::Imm(i) => Some(*i as u64 as u128),
+            _ => None,
+        }
+    }
+
+    fn addr(&self, state: &State, op: &Opnd, next: u64) -> Option<u64> {
+        let Opnd::Mem {
+            base,
+            index,
+            scale,
+            disp,
+            ..
+        } = op
+        else {
+            return None;
+        };
+        let reg = |r: &String| -> Option<u64> {
+            if r == "rip" {
+                return Some(next);
+            }
+            state.get(&x86_full(r)).map(|v| v as u64)
+        };
+        let b = match base {
+            Some(r) => reg(r)?,
+            None => 0,
+        };
+        let i = match index {
+            Some(r) => reg(r)?.wrapping_mul(*scale as u64),
+            None => 0,
+        };
+        Some(b.wrapping_add(i).wrapping_add(*disp as u64))
+    }
+
+    fn write(&self, state: &mut State, op: &Opnd, v: Option<u128>, next: u64) {
+        match op {
+            Opnd::Reg(r, size) => {
+                let full = x86_full(r);
+                let v = match size {
+                    4 | 8 | 16 => v.map(|v| v & mask(*size)),
+                    _ if r.ends_with('h') && r.len() == 2 => state
+                        .get(&full)
+                        .zip(v)
+                        .map(|(old, v)| (old & !0xff00) | ((v & 0xff) << 8)),
+                    _ => state
+                        .get(&full)
+                        .zip(v)
+                        .map(|(old, v)| (old & !mask(*size)) | (v & mask(*size))),
+                };
+                state.set(&full, v);
+            }
+            Opnd::Mem { size, .. } => {
+                if let Some(a) = self.addr(state, op, next) {
+                    state.store(a, *size, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Cpu for X86_64 {
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+        let insns = self
+            .cs
+            .disasm_count(code, address, count)
+            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
+        insns
+            .iter()
+            .map(|i| {
+                let detail = self
+                    .cs
+                    .insn_detail(i)
+                    .map_err(|e| format!("capstone detail: {e}"))?;
+                let ops = detail
+                    .arch_detail()
+                    .operands()
+                    .into_iter()
+                    .map(|op| match op {
+                        ArchOperand::X86Operand(o) => match o.op_type {
+                            X86OperandType::Reg(r) => reg_name(&self.cs, r)
+                                .map(|n| Opnd::Reg(n, usize::from(o.size)))
+                                .unwrap_or(Opnd::Other),
+                            X86OperandType::Imm(v) => Opnd::Imm(v),
+                            X86OperandType::Mem(m) => Opnd::Mem {
+                                base: reg_name(&self.cs, m.base()),
+                                index: reg_name(&self.cs, m.index()),
+                                scale: i64::from(m.scale()),
+                                disp: m.disp(),
+                                size: usize::from(o.size),
+                            },
+                            X86OperandType::Invalid => Opnd::Other,
+                        },
+                        _ => Opnd::Other,
+                    })
+                    .collect();
+                Ok(Ins {
+                    address: i.address(),
+                    len: i.len() as u64,
+                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
+                    ops,
+                })
+            })
+            .collect()
+    }
+
+    fn result_register(&self) -> &'static str {
+        "rax"
+    }
+
+    fn stack_register(&self) -> &'static str {
+        "rsp"
+    }
+
+    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+        let next = ins.address.wrapping_add(ins.len);
+        let m = ins.mnemonic.as_str();
+        let op0 = ins.ops.first().cloned().unwrap_or(Opnd::Other);
+        let op1 = ins.ops.get(1).cloned().unwrap_or(Opnd::Other);
+        // Every memory operand's address is a reference (constructors name their node so).
+        for op in &ins.ops {
+            if let Some(a) = self.addr(state, op, next) {
+                state.note(a);
+            }
+        }
+        let load = |state: &State, op: &Opnd| -> Option<u128> {
+            match op {
+                Opnd::Mem { size, .. } => {
+                    let a = self.addr(state, op, next)?;
+                    image.load(state, a, *size)
+                }
+                other => self.read(state, other),
+            }
+        };
+        let rsp = |state: &State| state.get("rsp").map(|v| v as u64);
+        match m {
+            "ret" => return Ok(Flow::Return),
+            "ud2" | "int3" | "hlt" => {
+                return Ok(Flow::DeadEnd(format!("a trap ({m}) at {:#x}", ins.address)))
+            }
+            "nop" | "endbr64" | "cmp" | "test" | "bt" | "ucomisd" | "ucomiss" | "comisd"
+            | "comiss" | "prefetcht0" | "prefetchnta" | "pause" | "mfence" | "lfence"
+            | "sfence" => {}
+            "lea" => {
+                let a = self.addr(state, &op1, next);
+                if let Some(a) = a {
+                    state.note(a);
+                }
+                self.write(state, &op0, a.map(u128::from), next);
+            }
+            "mov" | "movabs" | "movq" | "movd" | "movups" | "movaps" | "movdqu" | "movdqa"
+            | "movupd" | "movapd" | "movss" | "movsd" | "movlps" | "movlpd" => {
+                let v = load(state, &op1);
+                let v = match (&op0, &op1) {
+                    // A narrower source into an XMM register zero-extends (movq/movd/movss).
+                    (Opnd::Reg(..), _) if m == "movsd" && matches!(op1, Opnd::Reg(..)) => None,
+                    _ => v,
+                };
+                self.write(state, &op0, v, next);
+            }
+            "movzx" | "movsxd" | "movsx" => {
+                let src_size = match &op1 {
+                    Opnd::Reg(_, s) | Opnd::Mem { size: s, .. } => *s,
+                    _ => 0,
+                };
+                let v = load(state, &op1).map(|v| {
+                    if m == "movzx" || src_size == 0 {
+                        v
+                    } else {
+                        let bits = (8 * src_size) as u32;
+                        let shift = 128 - bits;
+                        (((v << shift) as i128) >> shift) as u128
+                    }
+                });
+                self.write(state, &op0, v, next);
+            }
+            "xor" | "xorps" | "xorpd" | "pxor" | "sub" | "subq" if op0 == op1 => {
+                self.write(state, &op0, Some(0), next);
+            }
+            "add" | "sub" | "and" | "or" | "xor" | "shl" | "shr" | "sar" => {
+                let v = load(state, &op0).zip(load(state, &op1)).map(|(a, b)| {
+                    let s = (b & 0x3f) as u32;
+                    match m {
+                        "add" => a.wrapping_add(b),
+                        "sub" => a.wrapping_sub(b),
+                        "and" => a & b,
+                        "or" => a | b,
+                        "xor" => a ^ b,
+                        "shl" => a << s,
+                        "shr" => a >> s,
+                        _ => ((a as u64 as i64) >> s) as u64 as u128,
+                    }
+                });
+                self.write(state, &op0, v, next);
+            }
+            "inc" | "dec" => {
+                let v = load(state, &op0).map(|a| {
+                    if m == "inc" {
+                        a.wrapping_add(1)
+                    } else {
+                        a.wrapping_sub(1)
+                    }
+                });
+                self.write(state, &op0, v, next);
+            }
+            "push" => {
+                let v = load(state, &op0);
+                let sp = rsp(state).map(|s| s.wrapping_sub(8));
+                state.set("rsp", sp.map(u128::from));
+                if let Some(sp) = sp {
+                    state.store(sp, 8, v);
+                }
+            }
+            "pop" => {
+                let sp = rsp(state);
+                let v = sp.and_then(|sp| image.load(state, sp, 8));
+                state.set("rsp", sp.map(|s| u128::from(s.wrapping_add(8))));
+                self.write(state, &op0, v, next);
+            }
+            "jmp" => {
+                return match op0 {
+                    Opnd::Imm(t) => Ok(Flow::Jump(t as u64)),
+                    // A tail call through a register or memory: we cannot know the result.
+                    _ => Ok(Flow::DeadEnd(format!(
+                        "an indirect jump at {:#x}",
+                        ins.address
+                    ))),
+                };
+            }
+            "call" => {
+                for r in X86_CLOBBERED {
+                    state.set(r, None);
+                }
+                for i in 0..16 {
+                    state.set(&format!("xmm{i}"), None);
+                }
+            }
+            "xchg" | "cmpxchg" | "xadd" => {
+                // Both operands may change; the memory one becomes unknown.
+                self.write(state, &op0, None, next);
+                self.write(state, &op1, None, next);
+                state.set("rax", None);
+            }
+            // Conditional branches: follow the fall-through path, remember the target.
+            _ if m.starts_with('j') => {
+                if let Opnd::Imm(t) = op0 {
+                    return Ok(Flow::Branch(t as u64));
+                }
+            }
+            _ => {
+                // Any other instruction writing its first operand leaves it unknown.
+                self.write(state, &op0, None, next);
+            }
+        }
+        Ok(Flow::Next)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// AArch64: same model (adrp/add/adr, mov/movz/movk/orr, str/stp/stur and their loads).
+
+struct Aarch64 {
+    cs: Capstone,
+}
+
+impl Aarch64 {
+    fn new() -> Result<Self, String> {
+        let cs = Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        Ok(Aarch64 { cs })
+    }
+}
+
+/// `wN` → (`xN`, 4), `xN` → (`xN`, 8), `qN`/`dN`/`sN`/`vN` → (`vN`, 16/8/4/16).
+fn a64_reg(name: &str) -> (String, usize) {
+    let num = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    match name.split_at(1.min(name.len())) {
+        ("w", n) if num(n) => (format!("x{n}"), 4),
+        ("x", n) if num(n) => (format!("x{n}"), 8),
+        ("q", n) | ("v", n) if num(n) => (format!("v{n}"), 16),
+        ("d", n) if num(n) => (format!("v{n}"), 8),
+        ("s", n) if num(n) => (format!("v{n}"), 4),
+        _ if name == "wzr" => ("xzr".to_string(), 4),
+        _ if name == "xzr" => ("xzr".to_string(), 8),
+        _ if name == "wsp" => ("sp".to_string(), 4),
+        _ => (name.to_string(), 8),
+    }
+}
+
+const A64_CLOBBERED: [&str; 19] = [
+    "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+    "x15", "x16", "x17", "x30",
+];
+
+impl Aarch64 {
+    fn reg(&self, state: &State, op: &Opnd) -> Option<u128> {
+        match op {
+            Opnd::Reg(r, _) => {
+                let (full, size) = a64_reg(r);
+                if full == "xzr" {
+                    return Some(0);
+                }
+                state.get(&full).map(|v| v & mask(size))
+            }
+            Opnd::Imm(i) => Some(*i as u64 as u128),
+            _ => None,
+        }
+    }
+
+    fn set(&self, state: &mut State, op: &Opnd, v: Option<u128>) {
+        if let Opnd::Reg(r, _) = op {
+            let (full, size) = a64_reg(r);
+            if full != "xzr" {
+                state.set(&full, v.map(|v| v & mask(size)));
+            }
+        }
+    }
+
+    fn addr(&self, state: &State, op: &Opnd) -> Option<u64> {
+        let Opnd::Mem {
+            base, index, disp, ..
+        } = op
+        else {
+            return None;
+        };
+        let reg = |r: &String| state.get(&a64_reg(r).0).map(|v| v as u64);
+        let b = match base {
+            Some(r) => reg(r)?,
+            None => 0,
+        };
+        let i = match index {
+            Some(r) => reg(r)?,
+            None => 0,
+        };
+        Some(b.wrapping_add(i).wrapping_add(*disp as u64))
+    }
+
+    fn size_of(op: &Opnd) -> usize {
+        match op {
+            Opnd::Reg(r, _) => a64_reg(r).1,
+            _ => 8,
+        }
+    }
+}
+
+impl Cpu for Aarch64 {
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+        let insns = self
+            .cs
+            .disasm_count(code, address, count)
+            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
+        insns
+            .iter()
+            .map(|i| {
+                let mnemonic = i.mnemonic().unwrap_or("");
+                // capstone 0.14 converts system-register operands with a transmute that
+                // panics (or worse) on registers it does not know: never ask for them.
+                if matches!(mnemonic, "msr" | "mrs" | "sys" | "sysl") {
+                    return Ok(Ins {
+                        address: i.address(),
+                        len: i.len() as u64,
+                        mnemonic: mnemonic.to_string(),
+                        ops: vec![Opnd::Other],
+                    });
+                }
+                let detail = self
+                    .cs
+                    .insn_detail(i)
+                    .map_err(|e| format!("capstone detail: {e}"))?;
+                let ops = detail
+                    .arch_detail()
+                    .operands()
+                    .into_iter()
+                    .map(|op| match op {
+                        ArchOperand::Arm64Operand(o) => match o.op_type {
+                            Arm64OperandType::Reg(r) => reg_name(&self.cs, r)
+                                .map(|n| Opnd::Reg(n, 0))
+                                .unwrap_or(Opnd::Other),
+                            Arm64OperandType::Imm(v) => Opnd::Imm(v),
+                            Arm64OperandType::Mem(m) => Opnd::Mem {
+                                base: reg_name(&self.cs, m.base()),
+                                index: reg_name(&self.cs, m.index()),
+                                scale: 1,
+                                disp: i64::from(m.disp()),
+                                size: 0,
+                            },
+                            _ => Opnd::Other,
+                        },
+                        _ => Opnd::Other,
+                    })
+                    .collect();
+                Ok(Ins {
+                    address: i.address(),
+                    len: i.len() as u64,
+                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
+                    ops,
+                })
+            })
+            .collect()
+    }
+
+    fn result_register(&self) -> &'static str {
+        "x0"
+    }
+
+    fn stack_register(&self) -> &'static str {
+        "sp"
+    }
+
+    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+        let m = ins.mnemonic.as_str();
+        let op = |i: usize| ins.ops.get(i).cloned().unwrap_or(Opnd::Other);
+        for o in &ins.ops {
+            if let Some(a) = self.addr(state, o) {
+                state.note(a);
+            }
+        }
+        match m {
+            "ret" => return Ok(Flow::Return),
+            "brk" | "udf" | "hlt" => {
+                return Ok(Flow::DeadEnd(format!("a trap ({m}) at {:#x}", ins.address)))
+            }
+            "nop" | "hint" | "bti" | "paciasp" | "autiasp" | "pacibsp" | "autibsp" | "cmp"
+            | "cmn" | "tst" | "prfm" | "dmb" | "dsb" | "isb" => {}
+            "adrp" | "adr" => {
+                let v = self.reg(state, &op(1));
+                if let Some(a) = v {
+                    state.note(a as u64);
+                }
+                self.set(state, &op(0), v);
+            }
+            "add" | "sub" | "orr" | "and" | "eor" | "lsl" | "lsr" => {
+                let v =
+                    self.reg(state, &op(1))
+                        .zip(self.reg(state, &op(2)))
+                        .map(|(a, b)| match m {
+                            "add" => a.wrapping_add(b),
+                            "sub" => a.wrapping_sub(b),
+                            "orr" => a | b,
+                            "and" => a & b,
+                            "eor" => a ^ b,
+                            "lsl" => a << (b & 0x3f),
+                            _ => a >> (b & 0x3f),
+                        });
+                if m == "add" {
+                    if let Some(a) = v {
+                        state.note(a as u64);
+                    }
+                }
+                self.set(state, &op(0), v);
+            }
+            "mov" | "movz" | "movi" | "fmov" => {
+                let v = self.reg(state, &op(1));
+                self.set(state, &op(0), v);
+            }
+            "movk" => {
+                // movk xD, #imm, lsl #s — capstone folds the shift into the immediate? Be
+                // conservative: only the plain form (shift 0) is merged.
+                let v = self.reg(state, &op(0)).zip(self.reg(state, &op(1)));
+                self.set(
+                    state,
+                    &op(0),
+                    v.map(|(old, imm)| (old & !0xffff) | (imm & 0xffff)),
+                );
+                if ins.ops.len() > 2 {
+                    self.set(state, &op(0), None);
+                }
+            }
+            "str" | "stur" | "strb" | "strh" | "stp" => {
+                let pair = m == "stp";
+                let mem = if pair { op(2) } else { op(1) };
+                let size = match m {
+                    "strb" => 1,
+                    "strh" => 2,
+                    _ => Self::size_of(&op(0)),
+                };
+                if let Some(a) = self.addr(state, &mem) {
+                    let v0 = self.reg(state, &op(0));
+                    state.store(a, size, v0);
+                    if pair {
+                        let v1 = self.reg(state, &op(1));
+                        state.store(a.wrapping_add(size as u64), size, v1);
+                    }
+                }
+                // Pre/post-indexed forms move the base; forget it.
+                if ins.ops.len() > if pair { 3 } else { 2 } {
+                    if let Opnd::Mem { base: Some(b), .. } = &mem {
+                        let (full, _) = a64_reg(b);
+                        state.set(&full, None);
+                    }
+                }
+            }
+            "ldr" | "ldur" | "ldp" => {
+                let pair = m == "ldp";
+                let mem = if pair { op(2) } else { op(1) };
+                let size = Self::size_of(&op(0));
+                let at = match &mem {
+                    Opnd::Imm(a) => Some(*a as u64),
+                    other => self.addr(state, other),
+                };
+                let v0 = at.and_then(|a| image.load(state, a, size));
+                self.set(state, &op(0), v0);
+                if pair {
+                    let v1 = at.and_then(|a| image.load(state, a.wrapping_add(size as u64), size));
+                    self.set(state, &op(1), v1);
+                }
+            }
+            "b" => {
+                return match op(0) {
+                    Opnd::Imm(t) => Ok(Flow::Jump(t as u64)),
+                    _ => Ok(Flow::DeadEnd(format!(
+                        "a branch to an unknown address at {:#x}",
+                        ins.address
+                    ))),
+                }
+            }
+            "br" => {
+                return Ok(Flow::DeadEnd(format!(
+                    "an indirect branch at {:#x}",
+                    ins.address
+                )))
+            }
+            "bl" | "blr" => {
+                for r in A64_CLOBBERED {
+                    state.set(r, None);
+                }
+                for i in 0..32 {
+                    state.set(&format!("v{i}"), None);
+                }
+            }
+            _ if m.starts_with("b.") || matches!(m, "cbz" | "cbnz" | "tbz" | "tbnz") => {
+                let target = ins.ops.iter().rev().find_map(|o| match o {
+                    Opnd::Imm(t) => Some(*t as u64),
+                    _ => None,
+                });
+                if let Some(t) = target {
+                    return Ok(Flow::Branch(t));
+                }
+            }
+            _ => {
+                let o = op(0);
+                self.set(state, &o, None);
+            }
+        }
+        Ok(Flow::Next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_register_families() {
+        assert_eq!(x86_full("eax"), "rax");
+        assert_eq!(x86_full("al"), "rax");
+        assert_eq!(x86_full("r8d"), "r8");
+        assert_eq!(x86_full("r15b"), "r15");
+        assert_eq!(x86_full("xmm3"), "xmm3");
+        assert_eq!(x86_full("ymm3"), "xmm3");
+    }
+
+    #[test]
+    fn a64_register_families() {
+        assert_eq!(a64_reg("w3"), ("x3".to_string(), 4));
+        assert_eq!(a64_reg("x30"), ("x30".to_string(), 8));
+        assert_eq!(a64_reg("q0"), ("v0".to_string(), 16));
+        assert_eq!(a64_reg("wzr"), ("xzr".to_string(), 4));
+    }
+
+    #[test]
+    fn fields_from_stores() {
+        let mut s = State::new("rsp");
+        s.store(0x100, 8, Some(0x0000_000f_0000_0002));
+        assert_eq!(s.field(0x100, 4), Field::Known(2));
+        assert_eq!(s.field(0x104, 4), Field::Known(15));
+        assert_eq!(s.field(0x108, 8), Field::Unwritten);
+        s.store(0x108, 4, None);
+        assert_eq!(s.field(0x108, 4), Field::Unknown);
+    }
+}

@@ -1,0 +1,370 @@
+//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux).
+//!
+//! Every expected value below is written from the fixture source (test/fixtures/rustler/
+//! nifs.rs and each version's src/lib.rs) and from Rustler's own code, not from callconv's
+//! output: major 2 / minor 15 is the default feature `nif_version_2_15` of every version used
+//! (`rustler_sys` build.rs `NIF_MINOR_VERSION` for 0.30/0.34, `rustler::sys` for 0.36/0.39);
+//! `min_erts` exists only in 0.37+'s entry type and is `c"OTP-22.0"` for `nif_version_2_15`
+//! (rustler-0.39.0/src/sys/types.rs `ErlNifEntry::new`); `vm_variant` is `"beam.vanilla"`,
+//! `options` 0, `load` set, `reload`/`upgrade`/`unload` NULL in every version's init macro.
+//!
+//! The order of an inventory-built table (0.34+) is the order the linker put the
+//! constructors in, which no source fixes; for those the set is checked here by hand and the
+//! order against the table `nif_init` really builds when a harness (harness.c) runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+
+use callconv::entry;
+use callconv::report::NifFunction;
+
+fn rustler_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/rustler")
+}
+
+const VERSIONS: [&str; 4] = ["0.30.0", "0.34.0", "0.36.2", "0.39.0"];
+/// Committed: the stripped ones. Built on demand: the ones that keep their symbol table.
+const COMMITTED: [&str; 2] = ["strip", "lto-strip"];
+const ON_DEMAND: [&str; 2] = ["plain", "lto"];
+
+static BUILD: Once = Once::new();
+static HARNESS: Once = Once::new();
+
+fn fixture(version: &str, variant: &str) -> PathBuf {
+    let path = rustler_dir()
+        .join("out")
+        .join(format!("{version}-{variant}.so"));
+    if !path.exists() && ON_DEMAND.contains(&variant) {
+        BUILD.call_once(|| {
+            let status = Command::new("bash")
+                .arg(rustler_dir().join("build.sh"))
+                .env("RUSTLER_FIXTURE_VARIANTS", ON_DEMAND.join(" "))
+                .status()
+                .expect("run test/fixtures/rustler/build.sh");
+            assert!(status.success(), "test/fixtures/rustler/build.sh failed");
+        });
+    }
+    assert!(path.exists(), "fixture {} missing", path.display());
+    path
+}
+
+fn all_fixtures() -> Vec<(&'static str, &'static str, PathBuf)> {
+    let mut out = Vec::new();
+    for v in VERSIONS {
+        for variant in COMMITTED.iter().chain(ON_DEMAND.iter()) {
+            out.push((v, *variant, fixture(v, variant)));
+        }
+    }
+    out
+}
+
+fn f(name: &str, arity: u32, flags: u32) -> NifFunction {
+    NifFunction {
+        name: name.to_string(),
+        arity,
+        flags,
+    }
+}
+
+/// nifs.rs: add/2, hello/0, busy/1 DirtyCpu (1), io_wait/3 DirtyIo (2), `original` renamed.
+fn expected_functions() -> Vec<NifFunction> {
+    vec![
+        f("add", 2, 0),
+        f("hello", 0, 0),
+        f("busy", 1, 1),
+        f("io_wait", 3, 2),
+        f("renamed", 1, 0),
+    ]
+}
+
+fn sorted(mut v: Vec<NifFunction>) -> Vec<NifFunction> {
+    v.sort_by(|a, b| (&a.name, a.arity).cmp(&(&b.name, b.arity)));
+    v
+}
+
+fn decode(path: &Path) -> entry::Decoded {
+    let bytes = std::fs::read(path).expect("read fixture");
+    let binary =
+        callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::X86_64).expect("parses");
+    let (_, init) = entry::init_symbol(&binary).expect("nif_init is exported");
+    entry::decode(&binary, init)
+        .unwrap_or_else(|e| panic!("{}: entry does not decode: {e}", path.display()))
+}
+
+/// The function table nif_init really builds, from the harness.
+fn real_table(path: &Path) -> Vec<NifFunction> {
+    let dir = std::env::temp_dir().join(format!("callconv-rustler-harness-{}", std::process::id()));
+    HARNESS.call_once(|| {
+        let status = Command::new("bash")
+            .arg(rustler_dir().join("harness.sh"))
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run harness.sh");
+        assert!(status.success(), "harness.sh failed");
+    });
+    let out = Command::new(dir.join("harness"))
+        .arg(path)
+        .output()
+        .expect("run harness");
+    assert!(
+        out.status.success(),
+        "harness failed on {}: {:?}",
+        path.display(),
+        out
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("func "))
+        .map(|l| {
+            let parts: Vec<&str> = l.split(' ').collect();
+            f(
+                parts[0],
+                parts[1].parse().unwrap(),
+                parts[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_decodes_exactly() {
+    for (version, variant, path) in all_fixtures() {
+        let d = decode(&path);
+        let e = &d.entry;
+        let what = format!("{version}-{variant}");
+        assert_eq!(e.major, 2, "{what}");
+        assert_eq!(e.minor, 15, "{what}");
+        assert_eq!(e.module, "Elixir.Callconv.Fixtures.Rustler", "{what}");
+        assert!(e.load, "{what}: load");
+        assert!(!e.reload && !e.upgrade && !e.unload, "{what}: callbacks");
+        assert_eq!(e.vm_variant.as_deref(), Some("beam.vanilla"), "{what}");
+        assert_eq!(e.options, Some(0), "{what}");
+        let min_erts = if version == "0.39.0" {
+            Some("OTP-22.0")
+        } else {
+            None
+        };
+        assert_eq!(e.min_erts.as_deref(), min_erts, "{what}");
+        assert!(!d.min_erts_null && !d.vm_variant_null, "{what}");
+        assert_eq!(e.decoded_by, format!("static:rustler-{version}"), "{what}");
+        assert_eq!(d.declared_functions, 5, "{what}");
+        assert_eq!(
+            sorted(e.functions.clone()),
+            sorted(expected_functions()),
+            "{what}"
+        );
+        if version == "0.30.0" {
+            // A static [ErlNifFunc] in init! list order.
+            assert_eq!(e.functions, expected_functions(), "{what}");
+        }
+        let addrs: Vec<u64> = d
+            .function_addresses
+            .iter()
+            .map(|a| a.expect("fptr"))
+            .collect();
+        let mut distinct = addrs.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 5, "{what}: distinct wrappers {addrs:x?}");
+    }
+}
+
+#[test]
+fn table_order_is_the_order_nif_init_builds() {
+    for (version, variant, path) in all_fixtures() {
+        assert_eq!(
+            decode(&path).entry.functions,
+            real_table(&path),
+            "{version}-{variant}"
+        );
+    }
+}
+
+#[test]
+fn checks_pass_on_otp25() {
+    let target = callconv::target::Target {
+        source: callconv::target::TargetSource::Explicit,
+        otp_release: Some("25".into()),
+        erts_version: Some("13.1.5".into()),
+        nif_version: Some("2.16".into()),
+        ..callconv::target::Target::host()
+    };
+    for (version, variant, path) in all_fixtures() {
+        let report = callconv::check_path(&path, &target).expect("checks");
+        let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(
+            !rules.contains(&"nif-entry-unreadable"),
+            "{version}-{variant}: {:?}",
+            report.findings
+        );
+        assert_eq!(
+            report.verdict,
+            callconv::report::Verdict::Pass,
+            "{version}-{variant}: {:?}",
+            report.findings
+        );
+    }
+}
+
+/// The names rustler 0.36.2 passes to dlsym on Unix for nif_version_2_15: one
+/// `filler.write(&mut self.NAME, "NAME\0")` per API function in the `nif_api.snippet.rs` its
+/// build.rs generates (`DynNifCallbacks::write_symbols`).
+const RUSTLER_0_36_DLSYM: [&str; 121] = [
+    "enif_alloc",
+    "enif_alloc_binary",
+    "enif_alloc_env",
+    "enif_alloc_resource",
+    "enif_binary_to_term",
+    "enif_clear_env",
+    "enif_compare",
+    "enif_compare_monitors",
+    "enif_consume_timeslice",
+    "enif_convert_time_unit",
+    "enif_cpu_time",
+    "enif_demonitor_process",
+    "enif_dlopen",
+    "enif_dlsym",
+    "enif_fprintf",
+    "enif_free",
+    "enif_free_env",
+    "enif_get_atom",
+    "enif_get_atom_length",
+    "enif_get_double",
+    "enif_get_int",
+    "enif_get_list_cell",
+    "enif_get_list_length",
+    "enif_get_local_pid",
+    "enif_get_local_port",
+    "enif_get_long",
+    "enif_get_map_size",
+    "enif_get_map_value",
+    "enif_get_resource",
+    "enif_get_string",
+    "enif_get_tuple",
+    "enif_get_uint",
+    "enif_get_ulong",
+    "enif_getenv",
+    "enif_has_pending_exception",
+    "enif_hash",
+    "enif_inspect_binary",
+    "enif_inspect_iolist_as_binary",
+    "enif_is_atom",
+    "enif_is_binary",
+    "enif_is_current_process_alive",
+    "enif_is_empty_list",
+    "enif_is_exception",
+    "enif_is_fun",
+    "enif_is_identical",
+    "enif_is_list",
+    "enif_is_map",
+    "enif_is_number",
+    "enif_is_pid",
+    "enif_is_pid_undefined",
+    "enif_is_port",
+    "enif_is_port_alive",
+    "enif_is_process_alive",
+    "enif_is_ref",
+    "enif_is_tuple",
+    "enif_keep_resource",
+    "enif_make_atom",
+    "enif_make_atom_len",
+    "enif_make_badarg",
+    "enif_make_binary",
+    "enif_make_copy",
+    "enif_make_double",
+    "enif_make_existing_atom",
+    "enif_make_existing_atom_len",
+    "enif_make_int",
+    "enif_make_list",
+    "enif_make_list_cell",
+    "enif_make_list_from_array",
+    "enif_make_long",
+    "enif_make_map_from_arrays",
+    "enif_make_map_put",
+    "enif_make_map_remove",
+    "enif_make_map_update",
+    "enif_make_monitor_term",
+    "enif_make_new_binary",
+    "enif_make_new_map",
+    "enif_make_ref",
+    "enif_make_resource",
+    "enif_make_resource_binary",
+    "enif_make_reverse_list",
+    "enif_make_string",
+    "enif_make_string_len",
+    "enif_make_sub_binary",
+    "enif_make_tuple",
+    "enif_make_tuple_from_array",
+    "enif_make_uint",
+    "enif_make_ulong",
+    "enif_make_unique_integer",
+    "enif_map_iterator_create",
+    "enif_map_iterator_destroy",
+    "enif_map_iterator_get_pair",
+    "enif_map_iterator_is_head",
+    "enif_map_iterator_is_tail",
+    "enif_map_iterator_next",
+    "enif_map_iterator_prev",
+    "enif_monitor_process",
+    "enif_monotonic_time",
+    "enif_now_time",
+    "enif_open_resource_type",
+    "enif_open_resource_type_x",
+    "enif_port_command",
+    "enif_priv_data",
+    "enif_raise_exception",
+    "enif_realloc",
+    "enif_realloc_binary",
+    "enif_release_binary",
+    "enif_release_resource",
+    "enif_schedule_nif",
+    "enif_select",
+    "enif_self",
+    "enif_send",
+    "enif_set_pid_undefined",
+    "enif_sizeof_resource",
+    "enif_snprintf",
+    "enif_system_info",
+    "enif_term_to_binary",
+    "enif_term_type",
+    "enif_thread_type",
+    "enif_time_offset",
+    "enif_whereis_pid",
+    "enif_whereis_port",
+];
+
+#[test]
+fn needed_enif_on_rustler_builds() {
+    for (version, variant, path) in all_fixtures() {
+        let bytes = std::fs::read(&path).expect("read");
+        let binary = callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::X86_64)
+            .expect("parses");
+        let (names, by_dlsym) = callconv::rules::link::needed_enif(&binary);
+        let what = format!("{version}-{variant}");
+        if version == "0.36.2" {
+            assert!(by_dlsym, "{what}");
+            assert_eq!(
+                names,
+                RUSTLER_0_36_DLSYM.map(String::from).to_vec(),
+                "{what}"
+            );
+        } else {
+            // Direct imports: exactly the undefined enif_* symbols.
+            assert!(!by_dlsym, "{what}");
+            let imports: Vec<String> = {
+                let mut v: Vec<String> = binary
+                    .imports
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .filter(|n| n.starts_with("enif_"))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert!(!imports.is_empty(), "{what}");
+            assert_eq!(names, imports, "{what}");
+        }
+    }
+}
