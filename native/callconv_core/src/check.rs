@@ -10,7 +10,7 @@ use crate::inspect::{self, Binary};
 use crate::report::{Document, Endian, Format, Kind, LibraryError, LibraryReport, Verdict};
 use crate::rules::{self, Severity};
 use crate::source;
-use crate::target::Target;
+use crate::target::{Target, TargetSource};
 
 /// What to check a library against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,16 +26,26 @@ pub struct Options {
     /// Opt-in: run `nif_init` in a separate process through this executable (callconv's
     /// command-line tool) to cross-check the static decoder. `None`: never run anything.
     pub probe: Option<std::path::PathBuf>,
+    /// The CPU the library must run on, for the `isa-level` rule; `None` skips that rule.
+    pub target_isa: Option<crate::analysis::IsaLevel>,
 }
 
 impl Options {
-    /// Checks against `target`, for no particular module.
+    /// Checks against `target`, for no particular module. When the target is this machine
+    /// (the running VM or the host), the ISA check uses this machine's CPU.
     pub fn new(target: Target) -> Self {
+        let here = matches!(target.source, TargetSource::RunningVm | TargetSource::Host)
+            && target.arch == Target::host().arch;
         Options {
             target,
             module: None,
             functions: None,
             probe: None,
+            target_isa: if here {
+                crate::analysis::IsaLevel::host()
+            } else {
+                None
+            },
         }
     }
 }
@@ -177,10 +187,34 @@ fn check_data<'data, R: ReadRef<'data>>(
         None => Kind::Library,
     };
     let mut nif = None;
+    let mut functions = Vec::new();
+    let mut isa = None;
     match init {
         Some((name, addr)) => match entry::decode(&binary, addr) {
             Ok(decoded) => {
                 findings.extend(rules::nif::check_entry(&decoded, options));
+                // Only a table the BEAM would read (major 2, not 2.5) holds real code pointers.
+                let readable = decoded.entry.major == 2 && decoded.entry.minor != 5;
+                let convention = crate::conventions::for_binary(
+                    binary.arch,
+                    binary.platform,
+                    binary.abi_variant.as_deref(),
+                )
+                .filter(|_| readable);
+                if let Some(convention) = convention {
+                    let analysis = crate::analysis::analyze(
+                        &binary,
+                        &decoded,
+                        addr,
+                        convention,
+                        options.target_isa.as_ref(),
+                    );
+                    findings.extend(analysis.findings);
+                    if analysis.supported {
+                        functions = analysis.functions;
+                        isa = Some(analysis.isa);
+                    }
+                }
                 nif = Some(decoded.entry);
             }
             Err(why) => findings.push(rules::NIF_ENTRY_UNREADABLE.finding(
@@ -206,6 +240,8 @@ fn check_data<'data, R: ReadRef<'data>>(
         needed: binary.needed.clone(),
         nif,
         findings,
+        functions,
+        isa,
     })
 }
 

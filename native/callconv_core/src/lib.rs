@@ -1,6 +1,8 @@
 //! callconv: static checks of BEAM NIF libraries.
+pub mod analysis;
 pub mod check;
 pub mod conventions;
+pub mod disasm;
 pub mod entry;
 pub mod error;
 pub mod inspect;

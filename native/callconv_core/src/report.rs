@@ -240,6 +240,13 @@ pub struct LibraryReport {
     pub nif: Option<NifEntry>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
+    /// Machine-code analysis of each entry point against the platform convention (empty when
+    /// the architecture is not analysed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<crate::analysis::FunctionAnalysis>,
+    /// The instruction-set floor of the code reachable from the entry points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isa: Option<crate::analysis::IsaSummary>,
 }
 
 /// Counts over the libraries of a document.

@@ -203,8 +203,20 @@ fn json_document_follows_schema_v1() {
     assert_eq!(
         keys,
         vec![
-            "abi", "arch", "bits", "endian", "findings", "format", "kind", "needed", "nif", "path",
-            "sha256", "verdict"
+            "abi",
+            "arch",
+            "bits",
+            "endian",
+            "findings",
+            "format",
+            "functions",
+            "isa",
+            "kind",
+            "needed",
+            "nif",
+            "path",
+            "sha256",
+            "verdict"
         ]
     );
     assert_eq!(lib["arch"], "x86_64");

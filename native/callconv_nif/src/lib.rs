@@ -32,10 +32,10 @@ fn options(
     probe: Option<Binary>,
 ) -> Options {
     Options {
-        target: target.into(),
         module,
         functions,
         probe: probe.as_ref().map(path_of),
+        ..Options::new(target.into())
     }
 }
 

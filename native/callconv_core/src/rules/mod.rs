@@ -141,6 +141,30 @@ rules! {
     ABI_MISMATCH = "abi-mismatch", Error,
         "The library's ABI variant (ARM float ABI, MIPS o32/n32/n64, PPC64 ELFv1/ELFv2, RISC-V float ABI) differs from the target runtime's: arguments end up in the wrong registers.",
         "Build for the target's exact ABI (e.g. arm-unknown-linux-gnueabihf vs gnueabi).";
+    FOREIGN_CONVENTION = "foreign-convention", Error,
+        "A NIF entry point (function, nif_init or callback) reads its arguments or pops its stack as another calling convention does (ms_abi on Linux, sysv_abi on Windows, stdcall/fastcall/thiscall/vectorcall/regparm on x86): the BEAM's arguments land in the wrong places.",
+        "Declare the function with the platform's C convention: no __attribute__((ms_abi/stdcall/fastcall/...)), extern \"C\" in Rust, callconv(.c) in Zig.";
+    CALLEE_SAVED_CLOBBERED = "callee-saved-clobbered", Error,
+        "A NIF entry point changes a callee-saved register (or the link register) and returns or tail-calls without restoring it: the BEAM's value is lost and the VM corrupts or crashes later.",
+        "Save the register in the prologue and restore it on every path to a return, or use a caller-saved register (hand-written assembly).";
+    CALLEE_CLEANUP = "callee-cleanup", Error,
+        "A NIF entry point pops its own stack arguments (x86 ret N) although the platform convention has the caller pop them: each call shifts the BEAM's stack pointer.",
+        "Compile it as cdecl: drop stdcall/fastcall/thiscall/vectorcall attributes and -mrtd.";
+    UNBALANCED_STACK = "unbalanced-stack", Error,
+        "A NIF entry point returns or tail-calls with the stack pointer somewhere else than at entry.",
+        "Pop exactly what the function pushed before it returns (hand-written assembly).";
+    MISALIGNED_CALL = "misaligned-call", Warning,
+        "A NIF entry point calls another function with the stack pointer not aligned as the convention requires (16 bytes on x86-64, AArch64 and Linux i386): SSE/NEON spills in the callee can fault.",
+        "Keep the stack aligned at every call site (adjust by whole 16-byte units, counting the pushed return address).";
+    RESERVED_REGISTER = "reserved-register", Error,
+        "A NIF entry point writes a register the platform reserves (x18 on Apple and Windows arm64).",
+        "Build for the target platform (its compiler never allocates the register), and do not use it in assembly.";
+    ISA_LEVEL = "isa-level", Error,
+        "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
+        "Build for the oldest CPU you deploy to (-march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval.";
+    ANALYSIS_CAPPED = "analysis-capped", Info,
+        "The machine-code analysis of an entry point stopped at one of its caps (instructions, branch targets, time); the paths past the cap were not checked.",
+        "Nothing to fix; the checks ran on the part that was analysed.";
 }
 
 /// Finds a rule by id.

@@ -41,6 +41,14 @@ const CLOBBERED: [&str; 20] = [
 impl Machine for Aarch64 {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
+            let mnemonic = insn.mnemonic().unwrap_or("");
+            if !crate::disasm::aarch64_operands_are_safe(mnemonic) {
+                // Writes a register we cannot name safely: nif_init has no business here.
+                return Err(format!(
+                    "nif_init executes {mnemonic} at {:#x}, which static evaluation does not follow",
+                    insn.address()
+                ));
+            }
             let detail = cs
                 .insn_detail(insn)
                 .map_err(|e| format!("capstone detail: {e}"))?;

@@ -1,0 +1,168 @@
+//! The small architecture-neutral form the engine runs on: what one instruction reads and
+//! writes, how it moves values between registers and stack slots, and where control goes.
+
+/// How one instruction moves values (applied in order; registers the instruction writes that
+/// no effect defines become unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fx {
+    /// `dst := src`.
+    Copy { dst: String, src: String },
+    /// `dst := src + imm` (stack and constant arithmetic).
+    AddImm { dst: String, src: String, imm: i64 },
+    /// `dst := a + (b << shift)` (jump-table targets).
+    AddRegs {
+        dst: String,
+        a: String,
+        b: String,
+        shift: u8,
+    },
+    /// `dst := value`.
+    Const { dst: String, value: u64 },
+    /// `mem[base + disp] := src`.
+    Store {
+        src: String,
+        base: String,
+        disp: i64,
+    },
+    /// `dst := mem[base + disp]`.
+    Load {
+        dst: String,
+        base: String,
+        disp: i64,
+    },
+    /// `dst := mem[base + index * scale + disp]` of `size` bytes: a jump-table read.
+    LoadIndexed {
+        dst: String,
+        base: String,
+        disp: i64,
+        size: u8,
+        signed: bool,
+    },
+    /// `dst := src & -align` (stack realignment).
+    Align {
+        dst: String,
+        src: String,
+        align: u64,
+    },
+    /// `cmp reg, imm`: remembered as a possible jump-table bound.
+    CmpImm { imm: i64 },
+}
+
+/// How a conditional branch bounds a preceding `cmp reg, imm` on its fall-through path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// Not taken means `reg <= imm` (x86 `ja`, AArch64 `b.hi`).
+    AtMost,
+    /// Not taken means `reg < imm` (x86 `jae`, AArch64 `b.hs`).
+    Below,
+    /// Says nothing about a bound.
+    None,
+}
+
+/// Where control goes after one instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// The next instruction.
+    Next,
+    /// An unconditional direct jump.
+    Jump(u64),
+    /// A conditional direct branch (both successors).
+    Cond(u64, Bound),
+    /// A direct call.
+    Call(u64),
+    /// A call through a register or memory.
+    IndirectCall,
+    /// A jump through a register (a jump table or a tail call).
+    IndirectReg(String),
+    /// A jump through memory `[base + index * scale + disp]` (x86).
+    IndirectMem {
+        base: Option<String>,
+        index: bool,
+        scale: u8,
+        disp: i64,
+    },
+    /// A return that pops `pop` bytes of arguments (x86 `ret N`; 0 elsewhere).
+    Ret { pop: u64, via: Option<String> },
+    /// A trap or an undecodable instruction: the path ends without returning.
+    Stop,
+}
+
+/// One decoded instruction.
+#[derive(Debug, Clone)]
+pub(crate) struct Lifted {
+    pub address: u64,
+    pub next: u64,
+    pub mnemonic: String,
+    /// Registers read (canonical names, stack pointer and flags excluded).
+    pub reads: Vec<String>,
+    /// Registers written (canonical names, flags excluded; may include the stack pointer).
+    pub writes: Vec<String>,
+    pub fx: Vec<Fx>,
+    pub flow: Flow,
+    /// The reads are not uses of the values (`push` to save or to realign, `xor r, r`).
+    pub reads_are_not_uses: bool,
+    /// The CPU feature flag this instruction needs, if beyond the baseline.
+    pub feature: Option<&'static str>,
+    /// A CPU-feature probe (`cpuid`, `xgetbv`, `mrs` of an ID register).
+    pub probes_cpu: bool,
+    /// An absolute address this instruction reads or names (RIP-relative, `adrp`), to spot
+    /// reads of `__cpu_model` and friends through the GOT.
+    pub names_address: Option<u64>,
+}
+
+impl Lifted {
+    pub(crate) fn plain(address: u64, next: u64, mnemonic: &str) -> Self {
+        Lifted {
+            address,
+            next,
+            mnemonic: mnemonic.to_string(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            fx: Vec::new(),
+            flow: Flow::Next,
+            reads_are_not_uses: false,
+            feature: None,
+            probes_cpu: false,
+            names_address: None,
+        }
+    }
+}
+
+/// A PLT stub or import thunk: what it jumps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stub {
+    /// An imported symbol, by name.
+    Import(String),
+    /// An import whose name the file does not tell (Mach-O, PE).
+    Unknown,
+    /// An i386 PIC PLT entry, `jmp *disp(%ebx)`: the slot is the caller's GOT base + disp.
+    GotRelative(i64),
+}
+
+/// One architecture's decoder.
+pub(crate) trait Lifter {
+    /// Decodes the instruction at the start of `code` (which starts at `address`).
+    fn lift(&self, code: &[u8], address: u64) -> Option<Lifted>;
+    /// The stack pointer's canonical name.
+    fn sp(&self) -> &'static str;
+    /// Bytes the call pushed (the return address on x86; 0 where it goes to a register).
+    fn return_address_size(&self) -> i64;
+    /// The link register, where calls put the return address.
+    fn link_register(&self) -> Option<&'static str>;
+    /// Recognises a PLT stub / import thunk at `address` from its first bytes.
+    fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub>;
+    /// Canonical name of a model register name (e.g. `eax` in a 64-bit model → `rax`).
+    fn canonical_model(&self, name: &str) -> String;
+    /// `Some(reg)` when the function at `code` is a `__x86.get_pc_thunk.REG`.
+    fn pc_thunk(&self, _code: &[u8]) -> Option<&'static str> {
+        None
+    }
+}
+
+/// The parts of the loaded image the lifters need.
+pub(crate) trait ImageView {
+    /// The name of the imported symbol the loader writes at `addr`, if any.
+    fn import_at(&self, addr: u64) -> Option<String>;
+    /// Pointer-sized relocated value at `addr`.
+    fn pointer(&self, addr: u64) -> Option<u64>;
+}

@@ -1,0 +1,1426 @@
+//! Verifying the machine code of a NIF's entry points against the calling convention the
+//! BEAM calls them with.
+//!
+//! The BEAM calls every NIF function, `nif_init` and the `load`/`upgrade`/`unload`
+//! callbacks through the platform's C convention. A function compiled for another
+//! convention, or hand-written assembly that forgets a callee-saved register, loads fine
+//! and corrupts the VM on the first call. [`analyze`] follows each entry point's code with
+//! capstone and a small abstract interpreter (register and stack-slot values, stack-pointer
+//! offset) and reports what the code does against [`crate::conventions`]:
+//!
+//! * argument registers read before written, against the prototype (a NIF takes three);
+//! * callee-saved registers (and the link register) not holding their entry value at a
+//!   return or a tail call;
+//! * the stack pointer at each return and `ret N` callee cleanup (x86);
+//! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
+//!   Windows);
+//! * the instruction-set floor of all code reachable from the entry points, and whether it
+//!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
+//!
+//! Everything is bounded: [`MAX_FUNCTION_INSNS`] instructions per entry point,
+//! [`MAX_STATES_PER_BLOCK`] states per branch target, [`MAX_LIBRARY_INSNS`] for the
+//! reachability sweep and [`TIME_LIMIT`] for the whole library. A cap that is hit is
+//! reported, and a path the analysis cannot follow (an unresolved indirect jump) is dropped,
+//! never guessed: precision comes first.
+//!
+//! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
+//! cleanup and foreign-convention matching, which no AArch64 convention of the model
+//! distinguishes for three integer arguments). Others are reported as not analysed.
+
+mod aarch64;
+pub mod isa;
+mod lift;
+mod x86;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use object::ReadRef;
+use serde::{Deserialize, Serialize};
+
+use crate::conventions::{self, Cleanup, Convention};
+use crate::entry;
+use crate::inspect::{Binary, Platform};
+use crate::memory::{Fixup, Image, Pointer};
+use crate::report::{Arch, Finding};
+use crate::rules::{self, Severity};
+
+pub use isa::IsaLevel;
+use lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+
+/// Most instructions interpreted for one entry point (counting re-visits).
+pub const MAX_FUNCTION_INSNS: usize = 20_000;
+/// Most distinct states kept per branch target before they are merged.
+pub const MAX_STATES_PER_BLOCK: usize = 4;
+/// Most branch targets explored for one entry point.
+pub const MAX_BLOCKS: usize = 4_096;
+/// Most instructions visited by the reachability sweep of a whole library (ISA floor).
+pub const MAX_LIBRARY_INSNS: usize = 400_000;
+/// Most entries read from one jump table.
+pub const MAX_TABLE_ENTRIES: u64 = 1_024;
+/// Wall-clock budget for one library: a safety net, never reached by real NIFs.
+pub const TIME_LIMIT: Duration = Duration::from_secs(10);
+/// Most instructions looked at to decide whether a local function can return.
+const MAX_RETURN_PROBE_INSNS: usize = 2_000;
+/// Bytes decoded at once.
+const CODE_WINDOW: usize = 16;
+
+/// Imported functions that never return: a call to one ends the path.
+const NORETURN: &[&str] = &[
+    "abort",
+    "exit",
+    "_exit",
+    "_Exit",
+    "quick_exit",
+    "__stack_chk_fail",
+    "__stack_chk_fail_local",
+    "__assert_fail",
+    "__assert_rtn",
+    "__assert_perror_fail",
+    "__cxa_throw",
+    "__cxa_rethrow",
+    "__cxa_bad_cast",
+    "__cxa_bad_typeid",
+    "_Unwind_Resume",
+    "longjmp",
+    "_longjmp",
+    "siglongjmp",
+    "__longjmp_chk",
+    "pthread_exit",
+    "__fortify_fail",
+    "__chk_fail",
+    "err",
+    "errx",
+    "verr",
+    "verrx",
+    "__libc_fatal",
+    "_ZSt9terminatev",
+    "__rust_start_panic",
+    "ExitProcess",
+    "_assert",
+    "_wassert",
+];
+
+/// Imports whose use means the code picks instructions by CPU at run time.
+const CPU_PROBES: &[&str] = &[
+    "getauxval",
+    "__getauxval",
+    "__cpu_model",
+    "__cpu_features",
+    "__cpu_indicator_init",
+    "__get_cpu_features",
+    "_dl_x86_get_cpu_features",
+    "__x86_get_cpuid_feature_leaf",
+    "IsProcessorFeaturePresent",
+    "sysctlbyname",
+    "elf_aux_info",
+];
+
+/// What one entry point's code was observed to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Argument registers (of any convention of the architecture) read before written.
+    pub args_read: Vec<String>,
+    /// Incoming stack slots read, as offsets from the entry stack pointer (x86: 4 = first).
+    pub stack_args_read: Vec<i64>,
+    /// Callee-saved registers (and the link register) not restored on some path to an exit.
+    pub callee_saved_touched: Vec<String>,
+    /// Bytes of arguments popped by the return (`ret N`), the largest seen.
+    pub cleanup: u64,
+    /// Whether every return and tail call leaves the stack pointer where it was at entry.
+    pub stack_balanced: bool,
+    /// Returns and tail calls reached.
+    pub exits: usize,
+}
+
+/// The analysis of one entry point (JSON: one element of a library's `functions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionAnalysis {
+    /// `name/arity` for a NIF function, else `nif_init`, `load`, `upgrade` or `unload`.
+    pub name: String,
+    /// Its address (link-time virtual address; Thumb bit cleared).
+    pub address: u64,
+    /// What the code does.
+    pub observed: Observed,
+    /// The convention the BEAM calls it with (model id).
+    pub expected_convention: String,
+    /// When the code does not fit the expected convention: the model convention it fits
+    /// best (`None`: it fits the expected one, or none of the model).
+    pub matches_best: Option<String>,
+    /// Which cap was hit, if any (`instructions`, `blocks`, `states`, `time`).
+    pub capped: Option<String>,
+    /// Instructions interpreted.
+    pub instructions: usize,
+}
+
+/// One CPU feature the reachable code needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureUse {
+    /// The `/proc/cpuinfo` flag that announces it.
+    pub flag: String,
+    /// The first instruction (lowest address) that needs it.
+    pub address: u64,
+    /// The entry point it was reached from.
+    pub reached_from: String,
+}
+
+/// The instruction-set floor of the code reachable from the entry points.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsaSummary {
+    /// Features needed beyond the architecture's baseline, by flag.
+    pub features: Vec<FeatureUse>,
+    /// For x86-64: the psABI level those features need (1–4).
+    pub x86_64_level: Option<u8>,
+    /// The code probes the CPU (cpuid, xgetbv, getauxval, `__cpu_model`, ID registers), so
+    /// the features may be behind a run-time dispatch.
+    pub guarded: bool,
+    /// What the probe is, at which address.
+    pub guard: Option<String>,
+    /// Instructions visited by the sweep.
+    pub instructions: usize,
+    /// Whether the sweep hit [`MAX_LIBRARY_INSNS`] or the time limit.
+    pub capped: bool,
+}
+
+/// The analysis of one library.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryAnalysis {
+    /// Whether this architecture is analysed at all.
+    pub supported: bool,
+    /// One element per entry point analysed, in entry order (functions, then callbacks).
+    pub functions: Vec<FunctionAnalysis>,
+    /// Findings (rules `foreign-convention`, `callee-saved-clobbered`, …).
+    pub findings: Vec<Finding>,
+    /// The instruction-set floor.
+    pub isa: IsaSummary,
+}
+
+/// The addresses of the `load`, `upgrade` and `unload` callbacks of the entry that `init`
+/// returns, read from the file (none for entries built at run time).
+pub fn callback_addresses<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    init: u64,
+) -> Vec<(&'static str, u64)> {
+    let Ok(located) = entry::locate::locate_entry(&binary.image, binary.arch, init) else {
+        return Vec::new();
+    };
+    let p = u64::from(binary.image.pointer_size());
+    // major, minor, name, num_of_funcs, funcs, load, reload, upgrade, unload (erl_nif.h).
+    let name = 8u64.next_multiple_of(p);
+    let funcs = (name + p + 4).next_multiple_of(p);
+    let load = funcs + p;
+    let upgrade = load + 2 * p;
+    let unload = upgrade + p;
+    [("load", load), ("upgrade", upgrade), ("unload", unload)]
+        .into_iter()
+        .filter_map(
+            |(n, off)| match binary.image.read_pointer(located.address.checked_add(off)?) {
+                Ok(Pointer::Address(a)) if a != 0 => Some((n, a)),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// Analyses every entry point of a NIF library: the function table of `entry`, `nif_init`
+/// at `init_address` and the callbacks, against `convention` (the one the BEAM uses; see
+/// [`conventions::for_binary`]). With `target_isa`, code that needs CPU features the target
+/// lacks is reported.
+pub fn analyze<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    entry: &entry::Decoded,
+    init_address: u64,
+    convention: &'static Convention,
+    target_isa: Option<&IsaLevel>,
+) -> LibraryAnalysis {
+    let mut roots: Vec<(String, u64, usize)> = Vec::new();
+    for (f, addr) in entry.entry.functions.iter().zip(&entry.function_addresses) {
+        if let Some(a) = addr {
+            roots.push((format!("{}/{}", f.name, f.arity), *a, 3));
+        }
+    }
+    let init_args = usize::from(binary.platform == Platform::Windows);
+    roots.push(("nif_init".to_string(), init_address, init_args));
+    for (name, addr) in callback_addresses(binary, init_address) {
+        let n = match name {
+            "upgrade" => 4,
+            "unload" => 2,
+            _ => 3,
+        };
+        roots.push((name.to_string(), addr, n));
+    }
+    analyze_roots(binary, &roots, convention, target_isa)
+}
+
+/// Like [`analyze`], for any list of `(name, address, integer argument count)` entry points.
+pub fn analyze_roots<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    roots: &[(String, u64, usize)],
+    convention: &'static Convention,
+    target_isa: Option<&IsaLevel>,
+) -> LibraryAnalysis {
+    let lifter: Box<dyn Lifter> = match binary.arch {
+        Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        Arch::X86 => match x86::X86::new(false) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        Arch::Aarch64 if binary.bits == 64 => match aarch64::Aarch64::new() {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        _ => return LibraryAnalysis::default(),
+    };
+    let mut ctx = Ctx {
+        image: &binary.image,
+        lifter: lifter.as_ref(),
+        arch: binary.arch,
+        convention,
+        decoded: HashMap::new(),
+        returns: HashMap::new(),
+        tables: HashMap::new(),
+        started: Instant::now(),
+    };
+    let mut out = LibraryAnalysis {
+        supported: true,
+        ..LibraryAnalysis::default()
+    };
+    // The same code reached twice (aliases) is analysed once.
+    let mut seen: BTreeSet<u64> = BTreeSet::new();
+    for (name, addr, nargs) in roots {
+        if !seen.insert(*addr) {
+            continue;
+        }
+        let (fa, mut findings) = ctx.function(name, *addr, *nargs);
+        out.functions.push(fa);
+        out.findings.append(&mut findings);
+    }
+    out.isa = ctx.sweep(roots);
+    if let Some(target) = target_isa {
+        out.findings
+            .extend(isa_findings(&out.isa, target, binary.arch));
+    }
+    out
+}
+
+fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding> {
+    if target.arch != arch {
+        return Vec::new();
+    }
+    let missing: Vec<&FeatureUse> = isa
+        .features
+        .iter()
+        .filter(|f| !target.has(&f.flag))
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let list = missing
+        .iter()
+        .map(|f| {
+            format!(
+                "{} (at {:#x}, reached from {})",
+                f.flag, f.address, f.reached_from
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let level = isa
+        .x86_64_level
+        .map(|l| {
+            format!(
+                " (x86-64-v{l}; the target is v{})",
+                target.x86_64_level.unwrap_or(1)
+            )
+        })
+        .unwrap_or_default();
+    if isa.guarded {
+        vec![rules::ISA_LEVEL.finding_at(
+            Severity::Warning,
+            format!(
+                "code reachable from the NIF uses CPU features the target lacks{level}: {list}; it probes the CPU first ({}), so this is likely a run-time dispatch",
+                isa.guard.as_deref().unwrap_or("cpuid")
+            ),
+            "make sure every use is behind the dispatch, or build for the target's level",
+        )]
+    } else {
+        vec![rules::ISA_LEVEL.finding(
+            format!(
+                "code reachable from the NIF uses CPU features the target lacks{level}: {list}; the first call raises SIGILL and kills the VM"
+            ),
+            "build for the target CPU (e.g. -march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
+        )]
+    }
+}
+
+/// An abstract value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Val {
+    /// The register's own value at entry.
+    Entry(String),
+    /// Entry stack pointer plus an offset.
+    SpPlus(i64),
+    /// A stack address relative to the stack pointer right after a realignment
+    /// (`and rsp, -32`): its alignment is known, its distance to the entry SP is not.
+    AlPlus { align: u64, off: i64 },
+    /// A known constant (an address).
+    Const(u64),
+    /// An entry read from a jump table.
+    TableEntry { table: u64, size: u8, signed: bool },
+    /// A jump-table target: `base + (entry << shift)`.
+    TableTarget {
+        table: u64,
+        size: u8,
+        signed: bool,
+        base: u64,
+        shift: u8,
+    },
+    /// Anything else.
+    Unknown,
+    /// Lost by merging states: never reported.
+    Top,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct State {
+    /// Registers not holding their entry value (absent: `Entry(self)`).
+    regs: BTreeMap<String, Val>,
+    /// Stack slots by frame (0: entry SP, 1: realigned SP) and offset.
+    slots: BTreeMap<(u8, i64), Val>,
+    /// The path went through a call to an import whose name is unknown (Mach-O, PE): if it
+    /// never returns, what follows is another function's code, so exits are not judged.
+    uncertain: bool,
+    /// Where each callee-saved register was last changed.
+    changed_at: BTreeMap<String, u64>,
+    /// The last `cmp reg, imm` and the bound a branch derived from it.
+    cmp: Option<i64>,
+    bound: Option<u64>,
+}
+
+impl State {
+    fn get(&self, r: &str) -> Val {
+        self.regs
+            .get(r)
+            .cloned()
+            .unwrap_or_else(|| Val::Entry(r.to_string()))
+    }
+
+    fn set(&mut self, r: &str, v: Val) {
+        if v == Val::Entry(r.to_string()) {
+            self.regs.remove(r);
+        } else {
+            self.regs.insert(r.to_string(), v);
+        }
+    }
+
+    fn merge(&mut self, other: &State) {
+        let keys: BTreeSet<String> = self.regs.keys().chain(other.regs.keys()).cloned().collect();
+        for k in keys {
+            if self.get(&k) != other.get(&k) {
+                self.regs.insert(k, Val::Top);
+            }
+        }
+        self.slots.retain(|k, v| other.slots.get(k) == Some(v));
+        for (k, a) in &other.changed_at {
+            self.changed_at.entry(k.clone()).or_insert(*a);
+        }
+        if self.bound != other.bound {
+            self.bound = None;
+        }
+        self.uncertain |= other.uncertain;
+    }
+}
+
+struct Ctx<'a, R> {
+    image: &'a Image<R>,
+    lifter: &'a dyn Lifter,
+    arch: Arch,
+    convention: &'static Convention,
+    decoded: HashMap<u64, Option<Lifted>>,
+    returns: HashMap<u64, bool>,
+    tables: HashMap<u64, Vec<u64>>,
+    started: Instant,
+}
+
+impl<'data, R: ReadRef<'data>> ImageView for Image<R> {
+    fn import_at(&self, addr: u64) -> Option<String> {
+        match self.fixup_at(addr)? {
+            Fixup::Symbol { name, .. } => Some(name.clone()),
+            Fixup::Relative(_) => None,
+        }
+    }
+
+    fn pointer(&self, addr: u64) -> Option<u64> {
+        self.read_pointer(addr).ok()?.address()
+    }
+}
+
+/// Per-function accumulators.
+#[derive(Default)]
+struct Acc {
+    args_read: BTreeSet<String>,
+    stack_args: BTreeSet<i64>,
+    clobbered: BTreeMap<String, (u64, u64)>,
+    cleanup: BTreeMap<u64, u64>,
+    unbalanced: BTreeMap<u64, i64>,
+    misaligned: BTreeMap<u64, i64>,
+    reserved: BTreeMap<String, u64>,
+    exits: usize,
+    capped: Option<&'static str>,
+    insns: usize,
+}
+
+enum Target {
+    Import(String),
+    UnknownImport,
+    Local,
+}
+
+impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
+    fn insn(&mut self, addr: u64) -> Option<Lifted> {
+        if let Some(l) = self.decoded.get(&addr) {
+            return l.clone();
+        }
+        let lifted = self
+            .image
+            .read_code(addr, CODE_WINDOW)
+            .ok()
+            .and_then(|code| self.lifter.lift(&code, addr));
+        // The cache is bounded by the instructions the caps let us visit.
+        self.decoded.insert(addr, lifted.clone());
+        lifted
+    }
+
+    fn classify(&self, addr: u64) -> Target {
+        let Ok(code) = self.image.read_code(addr, 32) else {
+            return Target::UnknownImport;
+        };
+        match self.lifter.stub(&code, addr, self.image) {
+            Some(Stub::Import(n)) => Target::Import(n),
+            Some(Stub::Unknown) | Some(Stub::GotRelative(_)) => Target::UnknownImport,
+            None => Target::Local,
+        }
+    }
+
+    /// Whether a call never returns; `got` is the caller's GOT base (i386 PIC `ebx`), which
+    /// names the slot of an i386 PLT entry.
+    fn call_kind(&mut self, target: u64, got: Option<u64>) -> (bool, bool) {
+        match self.classify_with(target, got) {
+            Target::Import(n) => (is_noreturn_name(&n), false),
+            Target::UnknownImport => (false, true),
+            Target::Local => (!self.may_return(target), false),
+        }
+    }
+
+    fn classify_with(&self, addr: u64, got: Option<u64>) -> Target {
+        let Ok(code) = self.image.read_code(addr, 32) else {
+            return Target::UnknownImport;
+        };
+        match self.lifter.stub(&code, addr, self.image) {
+            Some(Stub::Import(n)) => Target::Import(n),
+            Some(Stub::GotRelative(disp)) => {
+                match got.and_then(|g| self.image.import_at(g.wrapping_add_signed(disp))) {
+                    Some(n) => Target::Import(n),
+                    None => Target::UnknownImport,
+                }
+            }
+            Some(Stub::Unknown) => Target::UnknownImport,
+            None => Target::Local,
+        }
+    }
+
+    /// Whether a local function can return: some path reaches a return, a tail call, or
+    /// something not followed. Calls inside count as returning unless to a no-return import.
+    fn may_return(&mut self, start: u64) -> bool {
+        if let Some(r) = self.returns.get(&start) {
+            return *r;
+        }
+        // Assume it returns while probing (recursion).
+        self.returns.insert(start, true);
+        let mut todo = vec![start];
+        let mut seen = BTreeSet::new();
+        let mut budget = MAX_RETURN_PROBE_INSNS;
+        let mut returns = false;
+        'walk: while let Some(mut pc) = todo.pop() {
+            loop {
+                if !seen.insert(pc) {
+                    continue 'walk;
+                }
+                budget = budget.saturating_sub(1);
+                if budget == 0 {
+                    returns = true;
+                    break 'walk;
+                }
+                let Some(i) = self.insn(pc) else {
+                    continue 'walk;
+                };
+                match i.flow {
+                    Flow::Next | Flow::IndirectCall => pc = i.next,
+                    Flow::Call(t) => {
+                        if let Target::Import(n) = self.classify(t) {
+                            if is_noreturn_name(&n) {
+                                continue 'walk;
+                            }
+                        }
+                        pc = i.next;
+                    }
+                    Flow::Jump(t) => match self.classify(t) {
+                        Target::Local => pc = t,
+                        Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
+                        _ => {
+                            returns = true;
+                            break 'walk;
+                        }
+                    },
+                    Flow::Cond(t, _) => {
+                        todo.push(t);
+                        pc = i.next;
+                    }
+                    Flow::Ret { .. } | Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                        returns = true;
+                        break 'walk;
+                    }
+                    Flow::Stop => continue 'walk,
+                }
+            }
+        }
+        self.returns.insert(start, returns);
+        returns
+    }
+
+    fn canon_list(&self, regs: &[&str]) -> BTreeSet<String> {
+        regs.iter()
+            .map(|r| self.lifter.canonical_model(r))
+            .collect()
+    }
+
+    /// Argument registers of every convention of this architecture.
+    fn all_arg_regs(&self) -> BTreeSet<String> {
+        let arch = self.convention.arch;
+        conventions::for_arch(arch)
+            .flat_map(|c| c.int_args.iter())
+            .map(|r| self.lifter.canonical_model(r))
+            .collect()
+    }
+
+    fn reserved_regs(&self) -> Vec<String> {
+        // Registers the platform owns; the model also lists scratch registers with roles
+        // (x16/x17, r11), which are free to write.
+        match self.convention.id {
+            "aarch64-apple" | "aarch64-win" => vec!["x18".to_string()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn function(
+        &mut self,
+        name: &str,
+        start: u64,
+        nargs: usize,
+    ) -> (FunctionAnalysis, Vec<Finding>) {
+        let sp = self.lifter.sp().to_string();
+        let callee_saved: Vec<String> = {
+            let mut v: Vec<String> = self
+                .canon_list(self.convention.callee_saved)
+                .into_iter()
+                .collect();
+            if let Some(lr) = self.lifter.link_register() {
+                v.push(lr.to_string());
+            }
+            v
+        };
+        let caller_saved = self.canon_list(self.convention.caller_saved);
+        let arg_regs = self.all_arg_regs();
+        let reserved = self.reserved_regs();
+        let ra = self.lifter.return_address_size();
+        let align = i64::from(self.convention.stack_align.max(1));
+        let mut acc = Acc::default();
+        let mut init = State {
+            regs: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            changed_at: BTreeMap::new(),
+            cmp: None,
+            bound: None,
+            uncertain: false,
+        };
+        init.set(&sp, Val::SpPlus(0));
+        let mut visited: HashMap<u64, Vec<State>> = HashMap::new();
+        let mut todo: Vec<(u64, State)> = vec![(start, init)];
+        let mut budget = MAX_FUNCTION_INSNS;
+        'paths: while let Some((mut pc, mut st)) = todo.pop() {
+            if acc.capped.is_some() {
+                break;
+            }
+            // Record the state at this branch target; skip it if already seen.
+            let states = visited.entry(pc).or_default();
+            if states.contains(&st) {
+                continue;
+            }
+            if states.len() >= MAX_STATES_PER_BLOCK {
+                let mut merged = states.pop().unwrap_or_else(|| st.clone());
+                merged.merge(&st);
+                if states.contains(&merged) || merged == st && states.is_empty() {
+                    states.push(merged);
+                    continue;
+                }
+                states.push(merged.clone());
+                st = merged;
+            } else {
+                states.push(st.clone());
+            }
+            if visited.len() > MAX_BLOCKS {
+                acc.capped = Some("blocks");
+                break;
+            }
+            loop {
+                if budget == 0 {
+                    acc.capped = Some("instructions");
+                    break 'paths;
+                }
+                budget -= 1;
+                acc.insns += 1;
+                if acc.insns % 1024 == 0 && self.started.elapsed() > TIME_LIMIT {
+                    acc.capped = Some("time");
+                    break 'paths;
+                }
+                let Some(i) = self.insn(pc) else {
+                    continue 'paths;
+                };
+                self.step(
+                    &i,
+                    &mut st,
+                    &arg_regs,
+                    &callee_saved,
+                    &reserved,
+                    &mut acc,
+                    ra,
+                );
+                match i.flow.clone() {
+                    Flow::Next => pc = i.next,
+                    Flow::Jump(t) => match self.classify(t) {
+                        Target::Local => {
+                            todo.push((t, st));
+                            continue 'paths;
+                        }
+                        Target::Import(n) if is_noreturn_name(&n) => continue 'paths,
+                        _ => {
+                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                            continue 'paths;
+                        }
+                    },
+                    Flow::Cond(t, bound) => {
+                        let mut not_taken = st.clone();
+                        if let Some(c) = st.cmp.filter(|c| *c >= 0) {
+                            let b = match bound {
+                                Bound::AtMost => Some(c as u64 + 1),
+                                Bound::Below => Some(c as u64),
+                                Bound::None => None,
+                            };
+                            if b.is_some() {
+                                not_taken.bound = b;
+                            }
+                        }
+                        todo.push((t, st));
+                        todo.push((i.next, not_taken));
+                        continue 'paths;
+                    }
+                    Flow::Call(t) if t == i.next && ra > 0 => {
+                        // `call 1f; 1: pop REG` (i386 PIC): a push of the program counter.
+                        if let Val::SpPlus(k) = st.get(&sp) {
+                            st.set(&sp, Val::SpPlus(k - ra));
+                            st.slots.insert((0, k - ra), Val::Const(t));
+                        } else {
+                            st.set(&sp, Val::Unknown);
+                        }
+                        pc = i.next;
+                    }
+                    Flow::Call(t) => {
+                        if let Some(r) = self
+                            .image
+                            .read_code(t, 8)
+                            .ok()
+                            .and_then(|c| self.lifter.pc_thunk(&c))
+                        {
+                            st.set(r, Val::Const(i.next));
+                            pc = i.next;
+                            continue;
+                        }
+                        let got = match st.get("ebx") {
+                            Val::Const(c) => Some(c),
+                            _ => None,
+                        };
+                        let (noreturn, unknown) = self.call_kind(t, got);
+                        if noreturn {
+                            continue 'paths;
+                        }
+                        if unknown && self.image_names_imports_poorly() {
+                            st.uncertain = true;
+                        }
+                        self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
+                        self.after_call(&mut st, &caller_saved, &i);
+                        pc = i.next;
+                    }
+                    Flow::IndirectCall => {
+                        self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
+                        self.after_call(&mut st, &caller_saved, &i);
+                        pc = i.next;
+                    }
+                    Flow::IndirectReg(r) => {
+                        if let Some(targets) = self.table_targets(&st.get(&r), &st, start) {
+                            self.tables.insert(i.address, targets.clone());
+                            for t in targets {
+                                todo.push((t, st.clone()));
+                            }
+                        } else if st.get(&sp) == Val::SpPlus(0) {
+                            // A tail call through a register.
+                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                        }
+                        continue 'paths;
+                    }
+                    Flow::IndirectMem {
+                        base,
+                        index,
+                        scale,
+                        disp,
+                    } => {
+                        if index && base.is_none() && u64::from(scale) == self.pointer_bytes() {
+                            // `jmp [T + idx*8]`: a table of absolute pointers.
+                            if let Some(n) = st.bound.filter(|n| *n <= MAX_TABLE_ENTRIES) {
+                                let targets: Vec<u64> = (0..n)
+                                    .filter_map(|k| {
+                                        self.image.pointer(
+                                            (disp as u64).wrapping_add(k * u64::from(scale)),
+                                        )
+                                    })
+                                    .filter(|t| near(*t, start))
+                                    .collect();
+                                for t in targets {
+                                    todo.push((t, st.clone()));
+                                }
+                            }
+                        } else if !index && st.get(&sp) == Val::SpPlus(0) {
+                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                        }
+                        continue 'paths;
+                    }
+                    Flow::Ret { pop, via } => {
+                        self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
+                        continue 'paths;
+                    }
+                    Flow::Stop => continue 'paths,
+                }
+            }
+        }
+        self.summarise(name, start, nargs, acc)
+    }
+
+    /// Mach-O and PE images carry no names for their import slots here, so a call to an
+    /// import may be to `abort`.
+    fn image_names_imports_poorly(&self) -> bool {
+        true
+    }
+
+    fn pointer_bytes(&self) -> u64 {
+        u64::from(self.image.pointer_size())
+    }
+
+    fn after_call(&self, st: &mut State, caller_saved: &BTreeSet<String>, i: &Lifted) {
+        for r in caller_saved {
+            st.set(r, Val::Unknown);
+        }
+        for r in &i.writes {
+            if r != self.lifter.sp() {
+                st.set(r, Val::Unknown);
+            }
+        }
+        st.cmp = None;
+    }
+
+    fn check_alignment(
+        &self,
+        i: &Lifted,
+        st: &State,
+        sp: &str,
+        ra: i64,
+        align: i64,
+        acc: &mut Acc,
+    ) {
+        if st.uncertain {
+            return;
+        }
+        let off = match st.get(sp) {
+            // Entry SP is aligned minus the pushed return address.
+            Val::SpPlus(k) => k - ra,
+            Val::AlPlus { align: a, off } if a as i64 >= align => off,
+            _ => return,
+        };
+        if off.rem_euclid(align) != 0 {
+            acc.misaligned.entry(i.address).or_insert(off);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        i: &Lifted,
+        st: &mut State,
+        arg_regs: &BTreeSet<String>,
+        callee_saved: &[String],
+        reserved: &[String],
+        acc: &mut Acc,
+        ra: i64,
+    ) {
+        if !i.reads_are_not_uses {
+            for r in &i.reads {
+                if arg_regs.contains(r) && st.get(r) == Val::Entry(r.clone()) {
+                    acc.args_read.insert(r.clone());
+                }
+            }
+        }
+        let sp = self.lifter.sp();
+        let mut defined: Vec<String> = Vec::new();
+        for fx in &i.fx {
+            match fx {
+                Fx::Copy { dst, src } => {
+                    let v = st.get(src);
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::AddImm { dst, src, imm } => {
+                    let v = match st.get(src) {
+                        Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(*imm)),
+                        Val::Const(c) => Val::Const(c.wrapping_add_signed(*imm)),
+                        Val::AlPlus { align, off } => Val::AlPlus {
+                            align,
+                            off: off.wrapping_add(*imm),
+                        },
+                        Val::Top => Val::Top,
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::AddRegs { dst, a, b, shift } => {
+                    let v = match (st.get(a), st.get(b)) {
+                        (
+                            Val::Const(base),
+                            Val::TableEntry {
+                                table,
+                                size,
+                                signed,
+                            },
+                        )
+                        | (
+                            Val::TableEntry {
+                                table,
+                                size,
+                                signed,
+                            },
+                            Val::Const(base),
+                        ) => Val::TableTarget {
+                            table,
+                            size,
+                            signed,
+                            base,
+                            shift: *shift,
+                        },
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::Const { dst, value } => {
+                    st.set(dst, Val::Const(*value));
+                    defined.push(dst.clone());
+                }
+                Fx::Store { src, base, disp } => {
+                    let key = match st.get(base) {
+                        Val::SpPlus(k) => Some((0, k.wrapping_add(*disp))),
+                        Val::AlPlus { off, .. } => Some((1, off.wrapping_add(*disp))),
+                        _ => None,
+                    };
+                    if let Some(key) = key {
+                        let v = st.get(src);
+                        st.slots.insert(key, v);
+                    }
+                }
+                Fx::Load { dst, base, disp } => {
+                    let v = match st.get(base) {
+                        Val::SpPlus(k) => {
+                            let at = k.wrapping_add(*disp);
+                            if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
+                                acc.stack_args.insert(at);
+                            }
+                            st.slots.get(&(0, at)).cloned().unwrap_or(Val::Unknown)
+                        }
+                        Val::AlPlus { off, .. } => st
+                            .slots
+                            .get(&(1, off.wrapping_add(*disp)))
+                            .cloned()
+                            .unwrap_or(Val::Unknown),
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::LoadIndexed {
+                    dst,
+                    base,
+                    disp,
+                    size,
+                    signed,
+                } => {
+                    let b = if base.is_empty() {
+                        Some(0)
+                    } else {
+                        match st.get(base) {
+                            Val::Const(c) => Some(c),
+                            _ => None,
+                        }
+                    };
+                    let v = b.map_or(Val::Unknown, |b| Val::TableEntry {
+                        table: b.wrapping_add_signed(*disp),
+                        size: *size,
+                        signed: *signed,
+                    });
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::Align { dst, src, align } => {
+                    let v = match st.get(src) {
+                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus {
+                            align: *align,
+                            off: 0,
+                        },
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::CmpImm { imm } => st.cmp = Some(*imm),
+            }
+        }
+        for w in &i.writes {
+            if !defined.contains(w) {
+                st.set(w, Val::Unknown);
+            }
+        }
+        for w in i.writes.iter().chain(defined.iter()) {
+            if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
+                st.changed_at.insert(w.clone(), i.address);
+            }
+            if reserved.contains(w) {
+                acc.reserved.entry(w.clone()).or_insert(i.address);
+            }
+        }
+    }
+
+    fn table_targets(&self, v: &Val, st: &State, start: u64) -> Option<Vec<u64>> {
+        let Val::TableTarget {
+            table,
+            size,
+            signed,
+            base,
+            shift,
+        } = v.clone()
+        else {
+            return None;
+        };
+        let n = st.bound.filter(|n| *n > 0 && *n <= MAX_TABLE_ENTRIES)?;
+        let mut out = Vec::new();
+        for k in 0..n {
+            let bytes = self
+                .image
+                .read_bytes(table + k * u64::from(size), usize::from(size))
+                .ok()?;
+            let mut raw: u64 = 0;
+            let little = !self.image.big_endian();
+            for (j, b) in bytes.iter().enumerate() {
+                let shift = if little {
+                    8 * j
+                } else {
+                    8 * (bytes.len() - 1 - j)
+                };
+                raw |= u64::from(*b) << shift;
+            }
+            let val = if signed {
+                let bits = 8 * u32::from(size);
+                ((raw << (64 - bits)) as i64) >> (64 - bits)
+            } else {
+                raw as i64
+            };
+            let t = base.wrapping_add_signed(val.wrapping_shl(u32::from(shift)));
+            if !near(t, start) || !self.image.is_mapped(t) {
+                return None;
+            }
+            out.push(t);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
+    fn exit(
+        &self,
+        i: &Lifted,
+        st: &State,
+        sp: &str,
+        callee_saved: &[String],
+        acc: &mut Acc,
+        ret: Option<(u64, Option<String>)>,
+    ) {
+        acc.exits += 1;
+        if st.uncertain {
+            return;
+        }
+        match st.get(sp) {
+            Val::SpPlus(0) => {}
+            Val::SpPlus(k) => {
+                acc.unbalanced.entry(i.address).or_insert(k);
+            }
+            _ => {}
+        }
+        if let Some((pop, via)) = &ret {
+            if *pop > 0 {
+                acc.cleanup.entry(i.address).or_insert(*pop);
+            }
+            // A return through another register than lr is only a bug if it is not lr's
+            // entry value.
+            if let Some(v) = via {
+                if Some(v.as_str()) != self.lifter.link_register() {
+                    let ok = st.get(v) == Val::Entry("lr".into());
+                    if !ok {
+                        acc.clobbered
+                            .entry("lr".into())
+                            .or_insert((i.address, i.address));
+                    }
+                }
+            }
+        }
+        for r in callee_saved {
+            // On a tail call lr is the callee's to use: it holds our return address only if
+            // we restored it, which the callee's return then checks.
+            if ret.is_none() && Some(r.as_str()) == self.lifter.link_register() {
+                continue;
+            }
+            if ret.is_some()
+                && Some(r.as_str()) == self.lifter.link_register()
+                && ret.as_ref().and_then(|r| r.1.as_deref()) != self.lifter.link_register()
+            {
+                continue;
+            }
+            match st.get(r) {
+                Val::Top => {}
+                v if v == Val::Entry(r.clone()) => {}
+                _ => {
+                    let at = st.changed_at.get(r).copied().unwrap_or(i.address);
+                    acc.clobbered.entry(r.clone()).or_insert((at, i.address));
+                }
+            }
+        }
+    }
+
+    fn summarise(
+        &self,
+        name: &str,
+        start: u64,
+        nargs: usize,
+        acc: Acc,
+    ) -> (FunctionAnalysis, Vec<Finding>) {
+        let expected = self.convention;
+        let mut findings = Vec::new();
+        let what = describe(name);
+        let cleanup = acc.cleanup.values().copied().max().unwrap_or(0);
+        let (consistent, best) = self.best_match(&acc.args_read, cleanup, nargs);
+        let matches_best = if consistent { None } else { best.clone() };
+        let args: Vec<String> = acc.args_read.iter().cloned().collect();
+        if !consistent {
+            let fit = match &best {
+                Some(b) => format!("it matches {b}"),
+                None => "it matches no convention of the model".to_string(),
+            };
+            let allowed: Vec<String> = expected
+                .int_args
+                .iter()
+                .take(nargs)
+                .map(|r| self.lifter.canonical_model(r))
+                .collect();
+            findings.push(rules::FOREIGN_CONVENTION.finding(
+                format!(
+                    "{what} at {start:#x} reads {} on entry{} (the {} convention passes its {nargs} argument(s) in {}): {fit}, not the {} the BEAM calls it with",
+                    if args.is_empty() { "no argument register".to_string() } else { args.join(", ") },
+                    if cleanup > 0 { format!(" and pops {cleanup} bytes on return") } else { String::new() },
+                    expected.id,
+                    if allowed.is_empty() { "the stack".to_string() } else { allowed.join(", ") },
+                    expected.id,
+                ),
+                "declare the function with the platform's C convention (drop __attribute__((ms_abi/stdcall/fastcall/...)), extern \"C\" in Rust, callconv(.c) in Zig)",
+            ));
+        }
+        if cleanup > 0 && expected.stack_cleanup == Cleanup::Caller {
+            let at = acc.cleanup.keys().next().copied().unwrap_or(start);
+            findings.push(rules::CALLEE_CLEANUP.finding(
+                format!(
+                    "{what} returns with ret {cleanup} at {at:#x}: it pops {cleanup} bytes of arguments the caller also pops, so every call moves the BEAM's stack pointer by {cleanup} bytes (register esp)"
+                ),
+                "compile it as cdecl (no stdcall/fastcall/thiscall/vectorcall attribute, no -mrtd)",
+            ));
+        }
+        for (reg, (changed, exit)) in &acc.clobbered {
+            let role = if Some(reg.as_str()) == self.lifter.link_register() {
+                "the link register (return address)"
+            } else {
+                "callee-saved"
+            };
+            findings.push(rules::CALLEE_SAVED_CLOBBERED.finding(
+                format!(
+                    "{what} changes {reg} at {changed:#x} and reaches the exit at {exit:#x} without restoring it; {reg} is {role} in {}, so the BEAM's value is lost",
+                    expected.id
+                ),
+                format!("save {reg} in the prologue and restore it before every return (or use a caller-saved register)"),
+            ));
+        }
+        for (at, k) in &acc.unbalanced {
+            findings.push(rules::UNBALANCED_STACK.finding(
+                format!(
+                    "{what} leaves at {at:#x} with the stack pointer ({}) {k:+} bytes from where it was at entry",
+                    self.lifter.sp()
+                ),
+                "pop exactly what the function pushed before returning",
+            ));
+        }
+        if let Some((at, k)) = acc.misaligned.iter().next() {
+            findings.push(rules::MISALIGNED_CALL.finding(
+                format!(
+                    "{what} calls at {at:#x} with the stack pointer ({}) misaligned by {} bytes ({} needs {}-byte alignment at calls){}",
+                    self.lifter.sp(),
+                    k.rem_euclid(i64::from(expected.stack_align.max(1))),
+                    expected.id,
+                    expected.stack_align,
+                    if acc.misaligned.len() > 1 { format!(", and at {} other call(s)", acc.misaligned.len() - 1) } else { String::new() }
+                ),
+                "keep the stack aligned at every call (push/sub an even number of slots)",
+            ));
+        }
+        for (reg, at) in &acc.reserved {
+            findings.push(rules::RESERVED_REGISTER.finding(
+                format!("{what} writes {reg} at {at:#x}, which the platform reserves ({})", expected.id),
+                format!("do not use {reg}: compile for the target platform (it reserves the register), or pick another register in assembly"),
+            ));
+        }
+        if let Some(cap) = acc.capped {
+            findings.push(rules::ANALYSIS_CAPPED.finding(
+                format!("the analysis of {what} at {start:#x} stopped at its {cap} cap; paths past it were not checked"),
+                "nothing to fix; very large functions are checked in part",
+            ));
+        }
+        let mut touched: Vec<String> = acc.clobbered.keys().cloned().collect();
+        touched.sort();
+        let fa = FunctionAnalysis {
+            name: name.to_string(),
+            address: start,
+            observed: Observed {
+                args_read: args,
+                stack_args_read: acc.stack_args.iter().copied().collect(),
+                callee_saved_touched: touched,
+                cleanup,
+                stack_balanced: acc.unbalanced.is_empty(),
+                exits: acc.exits,
+            },
+            expected_convention: expected.id.to_string(),
+            matches_best,
+            capped: acc.capped.map(str::to_string),
+            instructions: acc.insns,
+        };
+        (fa, findings)
+    }
+
+    /// Whether the observation fits the expected convention, and the model convention of
+    /// this architecture it fits best.
+    fn best_match(
+        &self,
+        args_read: &BTreeSet<String>,
+        cleanup: u64,
+        nargs: usize,
+    ) -> (bool, Option<String>) {
+        let fits = |c: &Convention| -> Option<usize> {
+            if !c.is_calling_convention {
+                return None;
+            }
+            let regs: BTreeSet<String> = c
+                .int_args
+                .iter()
+                .take(nargs)
+                .map(|r| self.lifter.canonical_model(r))
+                .collect();
+            let saved = self.canon_list(c.callee_saved);
+            if args_read
+                .iter()
+                .any(|r| !regs.contains(r) && !saved.contains(r))
+            {
+                return None;
+            }
+            let on_stack = nargs.saturating_sub(c.int_args.len().min(nargs)) as u64;
+            let want_cleanup = match c.stack_cleanup {
+                Cleanup::Callee => on_stack * u64::from(c.stack_args.slot_size),
+                _ => 0,
+            };
+            if cleanup != want_cleanup {
+                return None;
+            }
+            Some(args_read.intersection(&regs).count() * 2 + usize::from(cleanup > 0))
+        };
+        let consistent = fits(self.convention).is_some();
+        let mut best: Option<(usize, &'static str)> = None;
+        let mut ties: Vec<&'static str> = Vec::new();
+        for c in conventions::for_arch(self.convention.arch) {
+            if c.id == self.convention.id {
+                continue;
+            }
+            if let Some(score) = fits(c) {
+                match best {
+                    Some((s, _)) if s > score => {}
+                    Some((s, _)) if s == score => ties.push(c.id),
+                    _ => {
+                        best = Some((score, c.id));
+                        ties.clear();
+                    }
+                }
+            }
+        }
+        let best = best.map(|(_, id)| {
+            if ties.is_empty() {
+                id.to_string()
+            } else {
+                format!("{id} (or {})", ties.join(", "))
+            }
+        });
+        let _ = self.arch;
+        (consistent, best)
+    }
+
+    /// Reachability sweep from every root: calls and jumps followed (PLT stubs not), for the
+    /// CPU features the code needs and whether it probes the CPU.
+    fn sweep(&mut self, roots: &[(String, u64, usize)]) -> IsaSummary {
+        let mut summary = IsaSummary::default();
+        let mut first: BTreeMap<&'static str, (u64, String)> = BTreeMap::new();
+        let mut seen: BTreeSet<u64> = BTreeSet::new();
+        let mut budget = MAX_LIBRARY_INSNS;
+        for (name, root, _) in roots {
+            let mut todo = vec![*root];
+            'walk: while let Some(mut pc) = todo.pop() {
+                loop {
+                    if !seen.insert(pc) {
+                        continue 'walk;
+                    }
+                    if budget == 0 || (budget % 4096 == 0 && self.started.elapsed() > TIME_LIMIT) {
+                        summary.capped = true;
+                        break 'walk;
+                    }
+                    budget -= 1;
+                    summary.instructions += 1;
+                    let Some(i) = self.insn(pc) else {
+                        continue 'walk;
+                    };
+                    if let Some(f) = i.feature {
+                        let e = first.entry(f).or_insert((i.address, name.clone()));
+                        if i.address < e.0 {
+                            *e = (i.address, name.clone());
+                        }
+                    }
+                    if i.probes_cpu && !summary.guarded {
+                        summary.guarded = true;
+                        summary.guard = Some(format!("{} at {:#x}", i.mnemonic, i.address));
+                    }
+                    if let Some(a) = i.names_address {
+                        if let Some(n) = self.image.import_at(a) {
+                            if CPU_PROBES.contains(&n.as_str()) && !summary.guarded {
+                                summary.guarded = true;
+                                summary.guard = Some(format!("{n} read at {:#x}", i.address));
+                            }
+                        }
+                    }
+                    match i.flow {
+                        Flow::Next | Flow::IndirectCall => pc = i.next,
+                        Flow::Call(t) => {
+                            match self.classify(t) {
+                                Target::Local => {
+                                    todo.push(t);
+                                    if !self.may_return(t) {
+                                        continue 'walk;
+                                    }
+                                }
+                                Target::Import(n) => {
+                                    if CPU_PROBES.contains(&n.as_str()) && !summary.guarded {
+                                        summary.guarded = true;
+                                        summary.guard =
+                                            Some(format!("call to {n} at {:#x}", i.address));
+                                    }
+                                    if is_noreturn_name(&n) {
+                                        continue 'walk;
+                                    }
+                                }
+                                Target::UnknownImport => {}
+                            }
+                            pc = i.next;
+                        }
+                        Flow::Jump(t) => {
+                            if matches!(self.classify(t), Target::Local) {
+                                pc = t;
+                            } else {
+                                continue 'walk;
+                            }
+                        }
+                        Flow::Cond(t, _) => {
+                            todo.push(t);
+                            pc = i.next;
+                        }
+                        Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                            if let Some(ts) = self.tables.get(&i.address) {
+                                todo.extend(ts.iter().copied());
+                            }
+                            continue 'walk;
+                        }
+                        Flow::Ret { .. } | Flow::Stop => continue 'walk,
+                    }
+                }
+            }
+        }
+        summary.features = first
+            .into_iter()
+            .map(|(flag, (address, reached_from))| FeatureUse {
+                flag: flag.to_string(),
+                address,
+                reached_from,
+            })
+            .collect();
+        if self.arch == Arch::X86_64 {
+            summary.x86_64_level = Some(isa::x86_64_level_of(
+                summary.features.iter().map(|f| f.flag.as_str()),
+            ));
+        }
+        summary
+    }
+}
+
+/// Whether `t` is close enough to the function start to be one of its jump-table targets.
+fn near(t: u64, start: u64) -> bool {
+    t.abs_diff(start) < (1 << 24)
+}
+
+fn is_noreturn_name(n: &str) -> bool {
+    // Mach-O spells C names with a leading underscore.
+    let bare = n.strip_prefix('_').unwrap_or(n);
+    NORETURN.contains(&n) || NORETURN.contains(&bare) || n.contains("4core9panicking")
+}
+
+fn describe(name: &str) -> String {
+    if name.contains('/') {
+        format!("NIF {name}")
+    } else {
+        name.to_string()
+    }
+}

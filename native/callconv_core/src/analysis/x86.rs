@@ -1,0 +1,516 @@
+//! x86 and x86-64 lifter.
+
+use capstone::arch::x86::X86OperandType;
+use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::{Capstone, RegId};
+
+use super::isa::x86_feature;
+use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+
+pub(crate) struct X86 {
+    cs: Capstone,
+    wide: bool,
+}
+
+impl X86 {
+    pub(crate) fn new(wide: bool) -> Result<Self, String> {
+        let mode = if wide {
+            arch::x86::ArchMode::Mode64
+        } else {
+            arch::x86::ArchMode::Mode32
+        };
+        let cs = Capstone::new()
+            .x86()
+            .mode(mode)
+            .detail(true)
+            .build()
+            .map_err(|e| format!("capstone: {e}"))?;
+        Ok(X86 { cs, wide })
+    }
+
+    fn name(&self, r: RegId) -> Option<String> {
+        if r.0 == 0 {
+            return None;
+        }
+        self.cs.reg_name(r).map(|n| self.canon(&n))
+    }
+
+    /// The register whose value a name reads or writes: every view of a GPR is the full
+    /// register (`al`, `ax`, `eax` → `rax` / `eax`), every vector view is `xmmN`.
+    fn canon(&self, n: &str) -> String {
+        let gpr = |b: &str| {
+            if self.wide {
+                format!("r{b}")
+            } else {
+                format!("e{b}")
+            }
+        };
+        match n {
+            "al" | "ah" | "ax" | "eax" | "rax" => gpr("ax"),
+            "bl" | "bh" | "bx" | "ebx" | "rbx" => gpr("bx"),
+            "cl" | "ch" | "cx" | "ecx" | "rcx" => gpr("cx"),
+            "dl" | "dh" | "dx" | "edx" | "rdx" => gpr("dx"),
+            "sil" | "si" | "esi" | "rsi" => gpr("si"),
+            "dil" | "di" | "edi" | "rdi" => gpr("di"),
+            "bpl" | "bp" | "ebp" | "rbp" => gpr("bp"),
+            "spl" | "sp" | "esp" | "rsp" => gpr("sp"),
+            "eip" | "rip" | "ip" => "rip".to_string(),
+            _ => {
+                if let Some(rest) = n.strip_prefix('r') {
+                    // r8, r8d, r8w, r8b
+                    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    if !digits.is_empty() {
+                        return format!("r{digits}");
+                    }
+                }
+                for p in ["xmm", "ymm", "zmm"] {
+                    if let Some(d) = n.strip_prefix(p) {
+                        return format!("xmm{d}");
+                    }
+                }
+                n.to_string()
+            }
+        }
+    }
+
+    fn ignored(n: &str) -> bool {
+        matches!(
+            n,
+            "rflags" | "eflags" | "flags" | "rip" | "fpsw" | "fpcw" | "mxcsr"
+        ) || n.ends_with('s') && n.len() == 2 // cs ds es fs gs ss
+    }
+}
+
+enum Operand {
+    Reg(String),
+    Imm(i64),
+    Mem {
+        base: Option<String>,
+        index: Option<String>,
+        scale: i32,
+        disp: i64,
+        size: u8,
+    },
+    Other,
+}
+
+impl Lifter for X86 {
+    fn sp(&self) -> &'static str {
+        if self.wide {
+            "rsp"
+        } else {
+            "esp"
+        }
+    }
+
+    fn return_address_size(&self) -> i64 {
+        if self.wide {
+            8
+        } else {
+            4
+        }
+    }
+
+    fn link_register(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn canonical_model(&self, name: &str) -> String {
+        self.canon(name)
+    }
+
+    fn pc_thunk(&self, code: &[u8]) -> Option<&'static str> {
+        // GCC's __x86.get_pc_thunk.REG: mov (%esp),%REG; ret.
+        if self.wide {
+            return None;
+        }
+        match code.get(..4)? {
+            [0x8b, 0x04, 0x24, 0xc3] => Some("eax"),
+            [0x8b, 0x1c, 0x24, 0xc3] => Some("ebx"),
+            [0x8b, 0x0c, 0x24, 0xc3] => Some("ecx"),
+            [0x8b, 0x14, 0x24, 0xc3] => Some("edx"),
+            [0x8b, 0x34, 0x24, 0xc3] => Some("esi"),
+            [0x8b, 0x3c, 0x24, 0xc3] => Some("edi"),
+            [0x8b, 0x2c, 0x24, 0xc3] => Some("ebp"),
+            _ => None,
+        }
+    }
+
+    fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
+        // [endbr] [bnd] jmp *slot: an ELF PLT entry (.plt.sec), a Mach-O stub, a PE thunk.
+        let mut at = 0usize;
+        if code.get(..4) == Some(&[0xf3, 0x0f, 0x1e, 0xfa][..])
+            || code.get(..4) == Some(&[0xf3, 0x0f, 0x1e, 0xfb][..])
+        {
+            at = 4;
+        }
+        if code.get(at) == Some(&0xf2) {
+            at += 1;
+        }
+        match code.get(at..at + 2)? {
+            [0xff, 0x25] => {
+                let disp = i32::from_le_bytes(code.get(at + 2..at + 6)?.try_into().ok()?);
+                let slot = if self.wide {
+                    address
+                        .wrapping_add(at as u64 + 6)
+                        .wrapping_add_signed(i64::from(disp))
+                } else {
+                    u64::from(disp as u32)
+                };
+                Some(image.import_at(slot).map_or(Stub::Unknown, Stub::Import))
+            }
+            // i386 PIC PLT: jmp *off(%ebx); the GOT base is the caller's, so only the
+            // shape is known here.
+            [0xff, 0xa3] if !self.wide => {
+                let disp = i32::from_le_bytes(code.get(at + 2..at + 6)?.try_into().ok()?);
+                Some(Stub::GotRelative(i64::from(disp)))
+            }
+            _ => None,
+        }
+    }
+
+    fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
+        let insns = self.cs.disasm_count(code, address, 1).ok()?;
+        let insn = insns.iter().next()?;
+        let detail = self.cs.insn_detail(insn).ok()?;
+        let mnemonic = insn.mnemonic().unwrap_or("").to_string();
+        let next = address + insn.len() as u64;
+        let mut out = Lifted::plain(address, next, &mnemonic);
+        let sp = self.sp().to_string();
+        for r in detail.regs_read() {
+            if let Some(n) = self.name(*r) {
+                if !Self::ignored(&n) && n != sp && !out.reads.contains(&n) {
+                    out.reads.push(n);
+                }
+            }
+        }
+        for r in detail.regs_write() {
+            if let Some(n) = self.name(*r) {
+                if !Self::ignored(&n) && !out.writes.contains(&n) {
+                    out.writes.push(n);
+                }
+            }
+        }
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        out.feature = x86_feature(&mnemonic, &groups, self.wide);
+        let ops: Vec<Operand> = detail
+            .arch_detail()
+            .operands()
+            .into_iter()
+            .map(|op| match op {
+                ArchOperand::X86Operand(o) => match o.op_type {
+                    X86OperandType::Reg(r) => self.name(r).map_or(Operand::Other, Operand::Reg),
+                    X86OperandType::Imm(i) => Operand::Imm(i),
+                    X86OperandType::Mem(m) => {
+                        let mut base = self.name(m.base());
+                        let mut disp = m.disp();
+                        if base.as_deref() == Some("rip") {
+                            base = None;
+                            disp = next.wrapping_add_signed(disp) as i64;
+                        }
+                        Operand::Mem {
+                            base,
+                            index: self.name(m.index()),
+                            scale: m.scale(),
+                            disp,
+                            size: o.size,
+                        }
+                    }
+                    X86OperandType::Invalid => Operand::Other,
+                },
+                _ => Operand::Other,
+            })
+            .collect();
+        if let Some(Operand::Mem {
+            base: None,
+            index: None,
+            disp,
+            ..
+        }) = ops.iter().find(|o| matches!(o, Operand::Mem { .. }))
+        {
+            out.names_address = Some(*disp as u64);
+        }
+        let w = self.return_address_size();
+        let m = mnemonic.as_str();
+        let reg = |i: usize| match ops.get(i) {
+            Some(Operand::Reg(r)) => Some(r.clone()),
+            _ => None,
+        };
+        let imm = |i: usize| match ops.get(i) {
+            Some(Operand::Imm(v)) => Some(*v),
+            _ => None,
+        };
+        match m {
+            "ret" | "retq" | "retl" => {
+                // Judged at the return itself: the pop of the return address is not a change.
+                out.writes.retain(|r| *r != sp);
+                out.flow = Flow::Ret {
+                    pop: imm(0).unwrap_or(0) as u64,
+                    via: None,
+                }
+            }
+            "ud2" | "hlt" | "int3" | "ud1" | "ud0" => out.flow = Flow::Stop,
+            "int" if imm(0) == Some(0x29) => out.flow = Flow::Stop, // __fastfail
+            "cpuid" | "xgetbv" => out.probes_cpu = true,
+            "push" => {
+                out.reads_are_not_uses = true;
+                out.fx.push(Fx::AddImm {
+                    dst: sp.clone(),
+                    src: sp.clone(),
+                    imm: -w,
+                });
+                if let Some(r) = reg(0) {
+                    out.fx.push(Fx::Store {
+                        src: r,
+                        base: sp.clone(),
+                        disp: 0,
+                    });
+                }
+            }
+            "pop" => {
+                if let Some(r) = reg(0) {
+                    out.fx.push(Fx::Load {
+                        dst: r,
+                        base: sp.clone(),
+                        disp: 0,
+                    });
+                }
+                out.fx.push(Fx::AddImm {
+                    dst: sp.clone(),
+                    src: sp.clone(),
+                    imm: w,
+                });
+            }
+            "leave" => {
+                let bp = self.canon("ebp");
+                out.fx.push(Fx::Copy {
+                    dst: sp.clone(),
+                    src: bp.clone(),
+                });
+                out.fx.push(Fx::Load {
+                    dst: bp,
+                    base: sp.clone(),
+                    disp: 0,
+                });
+                out.fx.push(Fx::AddImm {
+                    dst: sp.clone(),
+                    src: sp.clone(),
+                    imm: w,
+                });
+            }
+            "call" => {
+                // The callee pops its return address: the stack pointer is unchanged after.
+                out.writes.retain(|r| *r != sp);
+                out.flow = match ops.first() {
+                    Some(Operand::Imm(t)) => Flow::Call(*t as u64),
+                    _ => Flow::IndirectCall,
+                };
+            }
+            "jmp" => {
+                out.flow = match ops.first() {
+                    Some(Operand::Imm(t)) => Flow::Jump(*t as u64),
+                    Some(Operand::Reg(r)) => Flow::IndirectReg(r.clone()),
+                    Some(Operand::Mem {
+                        base,
+                        index,
+                        scale,
+                        disp,
+                        ..
+                    }) => Flow::IndirectMem {
+                        base: base.clone(),
+                        index: index.is_some(),
+                        scale: *scale as u8,
+                        disp: *disp,
+                    },
+                    _ => Flow::Stop,
+                }
+            }
+            _ if m.starts_with('j') || m.starts_with("loop") => {
+                if let Some(t) = imm(0) {
+                    let bound = match m {
+                        "ja" => Bound::AtMost,
+                        "jae" | "jnb" => Bound::Below,
+                        _ => Bound::None,
+                    };
+                    out.flow = Flow::Cond(t as u64, bound);
+                }
+            }
+            "cmp" => {
+                if let (Some(_), Some(v)) = (reg(0), imm(1)) {
+                    out.fx.push(Fx::CmpImm { imm: v });
+                }
+            }
+            "xor" | "sub" | "pxor" | "xorps" | "xorpd" | "vpxor" | "vxorps" | "vxorpd" | "sbb"
+                if ops.len() >= 2
+                    && reg(0).is_some()
+                    && reg(0) == reg(1)
+                    && (ops.len() == 2 || reg(2) == reg(0)) =>
+            {
+                // Dependency-breaking idioms: writes, not reads.
+                out.reads_are_not_uses = true;
+                out.reads.clear();
+                if let Some(r) = reg(0) {
+                    if m != "sbb" {
+                        out.fx.push(Fx::Const { dst: r, value: 0 });
+                    }
+                }
+            }
+            "lea" => {
+                if let (
+                    Some(d),
+                    Some(Operand::Mem {
+                        base, index, disp, ..
+                    }),
+                ) = (reg(0), ops.get(1))
+                {
+                    match (base, index) {
+                        (Some(b), None) => out.fx.push(Fx::AddImm {
+                            dst: d,
+                            src: b.clone(),
+                            imm: *disp,
+                        }),
+                        (None, None) => out.fx.push(Fx::Const {
+                            dst: d,
+                            value: *disp as u64,
+                        }),
+                        _ => {}
+                    }
+                }
+            }
+            "add" | "sub" => match (reg(0), ops.get(1)) {
+                (Some(d), Some(Operand::Imm(v))) => out.fx.push(Fx::AddImm {
+                    dst: d.clone(),
+                    src: d,
+                    imm: if m == "add" { *v } else { v.wrapping_neg() },
+                }),
+                (Some(d), Some(Operand::Reg(s))) if m == "add" => out.fx.push(Fx::AddRegs {
+                    dst: d.clone(),
+                    a: d,
+                    b: s.clone(),
+                    shift: 0,
+                }),
+                _ => {}
+            },
+            "and" => {
+                if let (Some(d), Some(v)) = (reg(0), imm(1)) {
+                    if v < 0 && (v.wrapping_neg() as u64).is_power_of_two() {
+                        out.fx.push(Fx::Align {
+                            dst: d.clone(),
+                            src: d,
+                            align: v.wrapping_neg() as u64,
+                        });
+                    }
+                }
+            }
+            _ if is_move(m) => match (ops.first(), ops.get(1)) {
+                (Some(Operand::Reg(d)), Some(Operand::Reg(s))) if ops.len() == 2 => {
+                    out.fx.push(Fx::Copy {
+                        dst: d.clone(),
+                        src: s.clone(),
+                    })
+                }
+                (Some(Operand::Reg(d)), Some(Operand::Imm(v))) if m == "mov" || m == "movabs" => {
+                    out.fx.push(Fx::Const {
+                        dst: d.clone(),
+                        value: *v as u64,
+                    })
+                }
+                (
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        ..
+                    }),
+                    Some(Operand::Reg(s)),
+                ) => out.fx.push(Fx::Store {
+                    src: s.clone(),
+                    base: b.clone(),
+                    disp: *disp,
+                }),
+                (
+                    Some(Operand::Reg(d)),
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        ..
+                    }),
+                ) => out.fx.push(Fx::Load {
+                    dst: d.clone(),
+                    base: b.clone(),
+                    disp: *disp,
+                }),
+                (
+                    Some(Operand::Reg(d)),
+                    Some(Operand::Mem {
+                        base,
+                        index: Some(_),
+                        disp,
+                        size,
+                        ..
+                    }),
+                ) => {
+                    // A table read: `movsxd rax, [rdx + rax*4]`, `mov eax, [ebx + eax*4 + T]`.
+                    out.fx.push(Fx::LoadIndexed {
+                        dst: d.clone(),
+                        base: base.clone().unwrap_or_default(),
+                        disp: *disp,
+                        size: *size,
+                        signed: m == "movsxd" || m == "movsx" || !self.wide,
+                    })
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        Some(out)
+    }
+}
+
+fn is_move(m: &str) -> bool {
+    matches!(
+        m,
+        "mov"
+            | "movabs"
+            | "movsxd"
+            | "movq"
+            | "movd"
+            | "movaps"
+            | "movups"
+            | "movapd"
+            | "movupd"
+            | "movdqa"
+            | "movdqu"
+            | "vmovaps"
+            | "vmovups"
+            | "vmovapd"
+            | "vmovupd"
+            | "vmovdqa"
+            | "vmovdqu"
+            | "vmovq"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_moves_the_stack_pointer() {
+        let l = X86::new(true).unwrap();
+        let i = l.lift(&[0x53, 0x90], 0x1000).unwrap();
+        assert!(
+            i.fx.contains(&Fx::AddImm {
+                dst: "rsp".into(),
+                src: "rsp".into(),
+                imm: -8
+            }),
+            "{i:?}"
+        );
+    }
+}
