@@ -17,7 +17,16 @@ defmodule Callconv do
 
   alias Callconv.{Native, Report, Target}
 
-  @option_keys [:target, :erts, :otp_release, :nif_version, :module, :functions, :probe]
+  @option_keys [
+    :target,
+    :erts,
+    :otp_release,
+    :nif_version,
+    :module,
+    :functions,
+    :probe,
+    :isolation
+  ]
 
   @typedoc "A path to a `.so`, `.dylib` or `.dll`. Binaries are passed byte for byte."
   @type path :: Path.t()
@@ -42,6 +51,10 @@ defmodule Callconv do
       compare the entry it returns with the static decode (rules `nif-probe-mismatch`,
       `nif-probe-failed`). Host architecture only. Off by default: without it callconv never
       executes anything from the library.
+    * `:isolation` - `:vm` (the default: the NIF, on a dirty scheduler) or `:process`: run
+      the check in callconv's command-line tool, a separate OS process, and read the result
+      back, for zero native risk inside the VM. Same report either way (a test compares the
+      two on the whole fixture corpus); a process start costs a few milliseconds.
   """
   @type option ::
           {:target, Target.t()}
@@ -51,6 +64,7 @@ defmodule Callconv do
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
           | {:probe, boolean()}
+          | {:isolation, :vm | :process}
 
   @doc """
   Checks the library at `path`.
@@ -76,7 +90,12 @@ defmodule Callconv do
     with {:ok, target} <- target_from_opts(opts) do
       {module, functions} = module_from_opts(opts)
       probe = if opts[:probe] == true, do: Native.executable()
-      Native.check(path_binary(path), target, module, functions, probe)
+
+      case Keyword.get(opts, :isolation, :vm) do
+        :vm -> Native.check(path_binary(path), target, module, functions, probe)
+        :process -> Callconv.Isolated.check(path_binary(path), target, module, functions, probe)
+        other -> raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"
+      end
     end
   end
 

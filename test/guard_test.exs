@@ -9,8 +9,10 @@ defmodule Callconv.GuardTest do
   doctest Callconv.Guard
   doctest Callconv.Policy
 
+  # Every refused fixture of the BEAM-agreement suite (test/beam_agreement_test.exs).
   @broken ~w(custom_too_new custom_null_min_erts custom_major_3 custom_v2_5 custom_vm_variant
-             custom_bad_flags custom_duplicate custom_arity)
+             custom_bad_flags custom_duplicate custom_arity custom_hidden_init new_api driver
+             plain_lib)
 
   defp base(name), do: Path.rootname(Fixtures.host(name <> ".so"))
 

@@ -40,6 +40,11 @@ defmodule Mix.Tasks.Callconv.Check do
       implies `--locked`
     * `--nif-version` - check against this NIF version (such as `2.17`)
     * `--otp` - check against this OTP release (such as `27`), from the built-in table
+    * `--isolate` - run each check in callconv's command-line tool, a separate OS process,
+      instead of the NIF inside this VM (same results; zero native code in the VM)
+    * `--probe` - also run each NIF's `nif_init` in a separate, resource-limited process and
+      compare its entry with the static decode (off by default: nothing from the libraries is
+      ever run without it)
     * `--erts` - check against the runtime of this ERTS directory
 
   ## Configuration
@@ -86,7 +91,9 @@ defmodule Mix.Tasks.Callconv.Check do
     lockfile: :string,
     nif_version: :string,
     otp: :string,
-    erts: :string
+    erts: :string,
+    isolate: :boolean,
+    probe: :boolean
   ]
   @aliases [o: :output]
   @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
@@ -232,6 +239,12 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:erts, dir} ->
           [erts: dir]
+
+        {:isolate, true} ->
+          [isolation: :process]
+
+        {:probe, true} ->
+          [probe: true]
 
         _ ->
           []

@@ -11,8 +11,14 @@ use object::ReadRef;
 /// keeps a hostile table from costing more than about 100 MiB.
 pub const MAX_RELOCATIONS: usize = 4 << 20;
 
+/// Largest segment read whole (see `Image::whole_segment`).
+const MAX_WHOLE_SEGMENT: u64 = 256 << 20;
+
 /// Longest C string read from a library (module and function names are short).
 pub const MAX_STRING: usize = 4096;
+
+/// The first read of a C string; a longer string costs a second read.
+const SHORT_STRING: usize = 64;
 
 /// A piece of the file mapped at a virtual address.
 #[derive(Debug, Clone, Copy)]
@@ -151,15 +157,31 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         let mut out = vec![0u8; len];
         if off < seg.file_size {
             let in_file = end.min(seg.file_size) - off;
-            let bytes = self
-                .data
-                .read_bytes_at(seg.file_offset.saturating_add(off), in_file)
-                .map_err(|()| ReadError::PastEof(addr))?;
+            let bytes = match self.whole_segment(seg) {
+                Some(all) => all
+                    .get(off as usize..(off + in_file) as usize)
+                    .ok_or(ReadError::PastEof(addr))?,
+                None => self
+                    .data
+                    .read_bytes_at(seg.file_offset.saturating_add(off), in_file)
+                    .map_err(|()| ReadError::PastEof(addr))?,
+            };
             if let Some(dst) = out.get_mut(..bytes.len()) {
                 dst.copy_from_slice(bytes);
             }
         }
         Ok(out)
+    }
+
+    /// The file bytes of a whole segment, read once: the reader keeps what it read by range, so
+    /// every later read of the segment is a slice, not a system call and another buffer. Code
+    /// analysis makes hundreds of thousands of small reads. `None` for segments too large to
+    /// hold, which are read by range.
+    fn whole_segment(&self, seg: &Segment) -> Option<&'data [u8]> {
+        if seg.file_size > MAX_WHOLE_SEGMENT {
+            return None;
+        }
+        self.data.read_bytes_at(seg.file_offset, seg.file_size).ok()
     }
 
     /// Reads up to `max` bytes of code at `addr`, stopping at the end of its segment.
@@ -223,7 +245,13 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         let seg = self.segment_of(addr).ok_or(ReadError::Unmapped(addr))?;
         let left = seg.vaddr.saturating_add(seg.mem_size) - addr;
         let len = (MAX_STRING as u64).min(left) as usize;
-        let bytes = self.read_bytes(addr, len)?;
+        // Names are short: read a little first, and the rest only when no NUL came. Reading
+        // MAX_STRING bytes for every one of thousands of function names is most of the
+        // parsing time of a large library.
+        let mut bytes = self.read_bytes(addr, len.min(SHORT_STRING))?;
+        if len > bytes.len() && !bytes.contains(&0) {
+            bytes = self.read_bytes(addr, len)?;
+        }
         let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned())
     }

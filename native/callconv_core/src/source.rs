@@ -8,7 +8,7 @@
 //! would kill the VM we are meant to protect.
 
 use std::fs::{File, Metadata};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -48,7 +48,42 @@ pub fn open(path: &Path) -> Result<OpenedFile, Error> {
             limit: MAX_FILE_SIZE,
         });
     }
+    // Refuse what cannot be a library before the whole file is hashed: a multi-gigabyte file
+    // of zeros (sparse, or /dev/zero copied by mistake) must cost one read, not a minute.
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < magic.len() {
+        match (&file).read(magic.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, "read", &e)),
+        }
+    }
+    if !could_be_library(magic.get(..got).unwrap_or_default()) {
+        return Err(Error::UnknownFormat {
+            path: path.to_path_buf(),
+        });
+    }
+    (&file).rewind().map_err(|e| Error::io(path, "read", &e))?;
     Ok(OpenedFile { file, len })
+}
+
+/// Whether `magic` (a file's first bytes, up to 4) starts an ELF, Mach-O (thin or universal)
+/// or PE file: the only formats [`crate::inspect::parse`] accepts, so anything else would be
+/// refused as unknown after hashing anyway.
+pub fn could_be_library(magic: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 8] = [
+        b"\x7fELF",
+        b"MZ",
+        b"\xfe\xed\xfa\xce", // Mach-O 32-bit, big-endian
+        b"\xce\xfa\xed\xfe", // Mach-O 32-bit, little-endian
+        b"\xfe\xed\xfa\xcf", // Mach-O 64-bit, big-endian
+        b"\xcf\xfa\xed\xfe", // Mach-O 64-bit, little-endian
+        b"\xca\xfe\xba\xbe", // universal (fat) Mach-O
+        b"\xca\xfe\xba\xbf", // universal (fat) Mach-O, 64-bit offsets
+    ];
+    MAGICS.iter().any(|m| magic.starts_with(m))
 }
 
 #[cfg(unix)]
@@ -105,21 +140,43 @@ fn describe_file_type(t: &std::fs::FileType) -> &'static str {
 }
 
 /// The SHA-256 of at most `len` bytes of `file` from its start, as lowercase hex. Reads in
-/// fixed chunks, so memory stays flat whatever the size.
+/// fixed chunks, so memory stays flat whatever the size, and at explicit offsets (`pread`),
+/// so it shares no file position with a parser reading the same descriptor, even from
+/// another thread. A file that shrinks meanwhile is hashed as far as it goes.
 pub fn sha256_file(path: &Path, file: &File, len: u64) -> Result<String, Error> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut reader = file.take(len);
-    loop {
-        let n = match reader.read(&mut buf) {
+    let mut buf = vec![0u8; 1 << 18];
+    let mut offset = 0u64;
+    while offset < len {
+        let want = usize::try_from(len - offset).map_or(buf.len(), |left| left.min(buf.len()));
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let n = match read_at(file, chunk, offset) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io(path, "read", &e)),
         };
-        hasher.update(buf.get(..n).unwrap_or_default());
+        hasher.update(chunk.get(..n).unwrap_or_default());
+        offset += n as u64;
     }
     Ok(hex(&hasher.finalize()))
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::io::SeekFrom;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
 }
 
 /// The SHA-256 of an in-memory buffer, as lowercase hex.

@@ -223,6 +223,11 @@ fn trixies_crypto_is_too_new_for_otp25_and_fine_for_its_own_runtime() {
     let otp27 = runtime::read_erts(&root).unwrap();
     let report = callconv::check_path(&crypto, &otp27).unwrap();
     // Only information (the code analysis may note a capped function) on its own runtime.
-    assert_eq!(report.verdict, callconv::report::Verdict::Pass, "{:?}", report.findings);
+    assert_eq!(
+        report.verdict,
+        callconv::report::Verdict::Pass,
+        "{:?}",
+        report.findings
+    );
     assert!(report.findings.iter().all(|f| f.severity == Severity::Info));
 }

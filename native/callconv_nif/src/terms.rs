@@ -174,15 +174,40 @@ impl From<LibraryReport> for ExReport {
 #[module = "Callconv.Error"]
 pub struct ExError {
     reason: Name,
-    path: String,
+    path: PathBytes,
     message: String,
+}
+
+/// A path as the binary the caller passed: byte for byte, valid UTF-8 or not.
+pub struct PathBytes(Vec<u8>);
+
+impl Encoder for PathBytes {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        let mut bin = rustler::NewBinary::new(env, self.0.len());
+        bin.as_mut_slice().copy_from_slice(&self.0);
+        Term::from(bin)
+    }
+}
+
+impl From<&std::path::Path> for PathBytes {
+    fn from(p: &std::path::Path) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            PathBytes(p.as_os_str().as_bytes().to_vec())
+        }
+        #[cfg(not(unix))]
+        {
+            PathBytes(p.to_string_lossy().into_owned().into_bytes())
+        }
+    }
 }
 
 impl From<callconv::Error> for ExError {
     fn from(e: callconv::Error) -> Self {
         ExError {
             reason: Name(e.reason()),
-            path: e.path().to_string_lossy().into_owned(),
+            path: PathBytes::from(e.path()),
             message: e.to_string(),
         }
     }

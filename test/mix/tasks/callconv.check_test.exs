@@ -183,4 +183,11 @@ defmodule Mix.Tasks.Callconv.CheckTest do
 
   defp ok_result({:ok, out}), do: {:ok, out}
   defp ok_result({result, out}), do: {result, out}
+
+  test "--isolate gives the same document as the NIF" do
+    paths = [Fixtures.host("hello_nif.so"), Fixtures.host("custom_duplicate.so")]
+    {result, in_vm} = run_task(["--format", "json" | paths])
+    assert {result, in_vm} == run_task(["--format", "json", "--isolate" | paths])
+    assert in_vm =~ "nif-duplicate-function"
+  end
 end

@@ -62,6 +62,8 @@ pub const MAX_TABLE_ENTRIES: u64 = 1_024;
 pub const TIME_LIMIT: Duration = Duration::from_secs(10);
 /// Most instructions looked at to decide whether a local function can return.
 const MAX_RETURN_PROBE_INSNS: usize = 2_000;
+/// Most decoded instructions kept for reuse across paths and entry points.
+const MAX_DECODE_CACHE: usize = 1 << 16;
 /// Bytes decoded at once.
 const CODE_WINDOW: usize = 16;
 
@@ -489,7 +491,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             .read_code(addr, CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr));
-        // The cache is bounded by the instructions the caps let us visit.
+        // Bounded: a large library's instructions would otherwise all stay decoded (hundreds
+        // of MB for a 50 MB NIF); starting over costs only re-decoding shared code.
+        if self.decoded.len() >= MAX_DECODE_CACHE {
+            self.decoded.clear();
+        }
         self.decoded.insert(addr, lifted.clone());
         lifted
     }

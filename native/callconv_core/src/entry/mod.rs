@@ -94,24 +94,24 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
 ) -> Result<Decoded, String> {
     let err =
         |what: &str, e: crate::memory::ReadError| format!("cannot read the entry's {what}: {e}");
+    let at = |off: u64| -> Result<u64, String> {
+        addr.checked_add(off)
+            .ok_or_else(|| "the entry runs past the end of the address space".to_string())
+    };
     let mut l = Layout::new(image.pointer_size());
-    let major = image
-        .read_u32(addr + l.int())
-        .map_err(|e| err("major", e))? as i32;
-    let minor = image
-        .read_u32(addr + l.int())
-        .map_err(|e| err("minor", e))? as i32;
-    let name_at = addr + l.ptr();
-    let count_at = addr + l.int();
-    let funcs_at = addr + l.ptr();
-    let load_at = addr + l.ptr();
-    let reload_at = addr + l.ptr();
-    let upgrade_at = addr + l.ptr();
-    let unload_at = addr + l.ptr();
-    let vm_variant_at = addr + l.ptr();
-    let options_at = addr + l.int();
-    let _sizeof_resource_init_at = addr + l.ptr();
-    let min_erts_at = addr + l.ptr();
+    let major = image.read_u32(at(l.int())?).map_err(|e| err("major", e))? as i32;
+    let minor = image.read_u32(at(l.int())?).map_err(|e| err("minor", e))? as i32;
+    let name_at = at(l.ptr())?;
+    let count_at = at(l.int())?;
+    let funcs_at = at(l.ptr())?;
+    let load_at = at(l.ptr())?;
+    let reload_at = at(l.ptr())?;
+    let upgrade_at = at(l.ptr())?;
+    let unload_at = at(l.ptr())?;
+    let vm_variant_at = at(l.ptr())?;
+    let options_at = at(l.int())?;
+    let _sizeof_resource_init_at = at(l.ptr())?;
+    let min_erts_at = at(l.ptr())?;
 
     if major == 0 && minor == 0 && image.read_pointer(name_at) == Ok(Pointer::Null) {
         return Err(format!(
@@ -169,9 +169,16 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
         let stride = f.size();
         let count = (declared as usize).min(MAX_FUNCTIONS);
         for i in 0..count as u64 {
-            let base = table + i * stride;
+            let base = i
+                .checked_mul(stride)
+                .and_then(|o| table.checked_add(o))
+                .ok_or("the function table runs past the end of the address space")?;
+            let field = |off: u64| {
+                base.checked_add(off)
+                    .ok_or("the function table runs past the end of the address space")
+            };
             let name = match image
-                .read_pointer(base + name_off)
+                .read_pointer(field(name_off)?)
                 .map_err(|e| err("function name", e))?
             {
                 Pointer::Address(a) => image
@@ -181,13 +188,13 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
                 Pointer::Import(s) => s,
             };
             let arity = image
-                .read_u32(base + arity_off)
+                .read_u32(field(arity_off)?)
                 .map_err(|e| err("arity", e))?;
             let fptr = image
-                .read_pointer(base + fptr_off)
+                .read_pointer(field(fptr_off)?)
                 .map_err(|e| err("fptr", e))?;
             let flags = match flags_off {
-                Some(o) => image.read_u32(base + o).map_err(|e| err("flags", e))?,
+                Some(o) => image.read_u32(field(o)?).map_err(|e| err("flags", e))?,
                 None => 0,
             };
             functions.push(NifFunction { name, arity, flags });

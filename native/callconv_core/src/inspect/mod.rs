@@ -276,16 +276,18 @@ where
     };
     let needed = match file.import_libraries() {
         Ok(iter) => iter
-            .filter_map(|lib| lib.ok())
+            // Count attempts, not successes: object's iterators can repeat one error forever
+            // on a broken table (seen on Mach-O export tries found by the fuzzer).
             .take(MAX_NEEDED)
+            .filter_map(|lib| lib.ok())
             .map(|lib| String::from_utf8_lossy(lib.name()).into_owned())
             .collect(),
         Err(_) => Vec::new(),
     };
     let exports = match file.exports() {
         Ok(iter) => iter
-            .filter_map(|e| e.ok())
             .take(MAX_EXPORTS)
+            .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let address = match e.target() {
                     object::ExportTarget::Address { address } => address,
@@ -304,8 +306,8 @@ where
     };
     let imports = match file.imports() {
         Ok(iter) => iter
-            .filter_map(|i| i.ok())
             .take(MAX_EXPORTS)
+            .filter_map(|i| i.ok())
             .filter_map(|i| {
                 let object::NameOrOrdinal::Name(name) = i.name() else {
                     return None;

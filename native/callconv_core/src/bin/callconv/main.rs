@@ -3,12 +3,14 @@
 //! ```text
 //! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--probe] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
+//! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
 //!
 //! Exit status: 0 when no library fails, 1 when any does, 2 on a usage error.
 
 #[cfg(unix)]
 mod enif_stubs;
+mod isolated;
 #[cfg(unix)]
 mod probe_child;
 
@@ -57,6 +59,13 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 ExitCode::from(4)
             }
         });
+    }
+    if command == "isolated" {
+        use std::io::Write;
+        let term = isolated::run(rest)?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&term).map_err(|e| e.to_string())?;
+        return Ok(ExitCode::SUCCESS);
     }
     if command != "check" {
         return Err(format!("unknown command {command:?}"));

@@ -1,0 +1,125 @@
+defmodule Callconv.Isolated do
+  @moduledoc false
+  # `isolation: :process`: the check runs in callconv's command-line tool, a separate OS
+  # process, and comes back as an external term (binary keys, no atoms made from the file).
+  # Enum values become atoms only through the fixed tables below.
+
+  alias Callconv.{Error, Finding, Nif, Report, Target}
+
+  @atoms %{
+    verdict: ~w(pass warn fail)a,
+    kind: ~w(nif driver library unknown)a,
+    format: [:elf, :macho, :"macho-fat", :pe, :unknown],
+    endian: ~w(little big)a,
+    severity: ~w(error warning info)a,
+    arch: ~w(x86 x86_64 aarch64 arm riscv32 riscv64 powerpc powerpc64 mips mips64 sparc sparc64
+         s390x loongarch64 unknown)a,
+    reason: [
+      :"not-found",
+      :"permission-denied",
+      :io,
+      :"not-regular",
+      :empty,
+      :"too-large",
+      :"unknown-format",
+      :malformed
+    ]
+  }
+
+  @spec check(
+          binary(),
+          Target.t(),
+          String.t() | nil,
+          [{String.t(), arity()}] | nil,
+          String.t() | nil
+        ) :: {:ok, Report.t()} | {:error, Error.t()}
+  def check(path, %Target{} = target, module, functions, probe) do
+    args =
+      ["isolated"] ++
+        target_args(target) ++
+        if(module, do: ["--module", module], else: []) ++
+        Enum.flat_map(functions || [], fn {f, a} -> ["--function", "#{f}/#{a}"] end) ++
+        if(probe, do: ["--probe-exe", probe], else: []) ++ [path]
+
+    case System.cmd(Callconv.Native.executable(), args, stderr_to_stdout: false) do
+      {out, 0} -> decode(:erlang.binary_to_term(out, [:safe]))
+      {out, status} -> raise "callconv's isolated check exited with #{status}: #{out}"
+    end
+  end
+
+  defp target_args(t) do
+    [
+      {"--source", t.source},
+      {"--otp", t.otp_release},
+      {"--erts-version", t.erts_version},
+      {"--nif-version", t.nif_version},
+      {"--arch", t.arch},
+      {"--os", t.os},
+      {"--bits", t.bits},
+      {"--endian", t.endian},
+      {"--libc", t.libc},
+      {"--libc-version", t.libc_version},
+      {"--abi-variant", t.abi_variant},
+      {"--enif-exports", t.enif_exports && Enum.join(t.enif_exports, ",")}
+    ]
+    |> Enum.reject(fn {_, v} -> is_nil(v) end)
+    |> Enum.flat_map(fn {k, v} -> [k, to_string(v)] end)
+  end
+
+  defp decode(%{"ok" => r}) do
+    {:ok,
+     %Report{
+       path: r["path"],
+       sha256: r["sha256"],
+       verdict: atom(:verdict, r["verdict"]),
+       kind: atom(:kind, r["kind"]),
+       format: atom(:format, r["format"]),
+       arch: atom(:arch, r["arch"]),
+       bits: r["bits"],
+       endian: atom(:endian, r["endian"]),
+       abi: r["abi"],
+       needed: r["needed"],
+       nif: nif(r["nif"]),
+       findings: Enum.map(r["findings"], &finding/1)
+     }}
+  end
+
+  defp decode(%{"error" => e}) do
+    {:error, %Error{reason: atom(:reason, e["reason"]), path: e["path"], message: e["message"]}}
+  end
+
+  defp nif(nil), do: nil
+
+  defp nif(n) do
+    %Nif{
+      major: n["major"],
+      minor: n["minor"],
+      module: n["module"],
+      functions:
+        Enum.map(n["functions"], fn f ->
+          %Nif.Function{name: f["name"], arity: f["arity"], flags: f["flags"]}
+        end),
+      load: n["load"],
+      reload: n["reload"],
+      upgrade: n["upgrade"],
+      unload: n["unload"],
+      vm_variant: n["vm_variant"],
+      options: n["options"],
+      min_erts: n["min_erts"],
+      decoded_by: n["decoded_by"]
+    }
+  end
+
+  defp finding(f) do
+    %Finding{
+      rule: f["rule"],
+      severity: atom(:severity, f["severity"]),
+      message: f["message"],
+      hint: f["hint"]
+    }
+  end
+
+  defp atom(kind, value) do
+    Enum.find(Map.fetch!(@atoms, kind), :unknown, &(Atom.to_string(&1) == value))
+  end
+end

@@ -1,0 +1,55 @@
+//! The code analysis on raw machine code: the first byte picks x86-64, x86 or AArch64 and
+//! how many entry points to start from, the rest is mapped as code at 0x1000 (and aliased at
+//! 0x40_0000 so calls and jumps between them are followed).
+#![no_main]
+
+use callconv::inspect::{Binary, Platform};
+use callconv::memory::{Image, Segment};
+use callconv::report::{Arch, Endian, Format};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, code)) = data.split_first() else {
+        return;
+    };
+    let (arch, bits, convention) = match selector % 3 {
+        0 => (Arch::X86_64, 64, "x86_64-sysv"),
+        1 => (Arch::X86, 32, "x86-cdecl-sysv"),
+        _ => (Arch::Aarch64, 64, "aarch64-aapcs64"),
+    };
+    let Some(convention) = callconv::conventions::by_id(convention) else {
+        return;
+    };
+    let len = code.len() as u64;
+    let segments = vec![
+        Segment {
+            vaddr: 0x1000,
+            mem_size: len,
+            file_offset: 0,
+            file_size: len,
+        },
+        Segment {
+            vaddr: 0x40_0000,
+            mem_size: len,
+            file_offset: 0,
+            file_size: len,
+        },
+    ];
+    let binary = Binary {
+        format: Format::Elf,
+        platform: Platform::Unix,
+        arch,
+        bits,
+        endian: Endian::Little,
+        abi_variant: None,
+        needed: Vec::new(),
+        exports: Vec::new(),
+        imports: Vec::new(),
+        init_like_symbols: Vec::new(),
+        image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, false),
+    };
+    let roots: Vec<(String, u64, usize)> = (0..=u64::from(selector >> 5))
+        .map(|i| (format!("f{i}"), 0x1000 + i * 16 % len.max(1), 3))
+        .collect();
+    let _ = callconv::analysis::analyze_roots(&binary, &roots, convention, None);
+});
