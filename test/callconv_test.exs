@@ -154,9 +154,9 @@ defmodule CallconvTest do
       File.chmod!(dir, 0o755)
       File.chmod!(path, 0o000)
 
-      if root?() do
+      if Fixtures.root?() do
         # Root reads anything: run the same check in a VM that runs as nobody.
-        assert unprivileged_check(path) =~ "permission-denied"
+        assert Fixtures.unprivileged_check_reason(path) =~ "permission-denied"
       else
         assert_reason(path, :"permission-denied")
       end
@@ -176,33 +176,5 @@ defmodule CallconvTest do
     assert message =~ path
     # And the VM is still here to say so.
     assert Process.alive?(self())
-  end
-
-  defp root?, do: System.cmd("id", ["-u"]) |> elem(0) |> String.trim() == "0"
-
-  defp unprivileged_check(path) do
-    ebin = :code.lib_dir(:callconv, :ebin) |> List.to_string()
-    elixir_ebin = :code.lib_dir(:elixir, :ebin) |> List.to_string()
-
-    expr =
-      ~s|{error, E} = 'Elixir.Callconv':check(<<"#{path}">>), | <>
-        ~s|io:format("~s", [maps:get(reason, E)]), halt().|
-
-    {out, 0} =
-      System.cmd("setpriv", [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "erl",
-        "-noshell",
-        "-pa",
-        ebin,
-        "-pa",
-        elixir_ebin,
-        "-eval",
-        expr
-      ])
-
-    out
   end
 end

@@ -6,6 +6,35 @@ defmodule Callconv.Fixtures do
 
   def host(name), do: Path.join([@root, "build", "host", name])
 
+  def root?, do: System.cmd("id", ["-u"]) |> elem(0) |> String.trim() == "0"
+
+  # Root reads anything: check `path` from a VM that runs as nobody; returns its error reason.
+  def unprivileged_check_reason(path) do
+    ebin = :code.lib_dir(:callconv, :ebin) |> List.to_string()
+    elixir_ebin = :code.lib_dir(:elixir, :ebin) |> List.to_string()
+
+    expr =
+      ~s|{error, E} = 'Elixir.Callconv':check(<<"#{path}">>), | <>
+        ~s|io:format("~s", [maps:get(reason, E)]), halt().|
+
+    {out, 0} =
+      System.cmd("setpriv", [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "erl",
+        "-noshell",
+        "-pa",
+        ebin,
+        "-pa",
+        elixir_ebin,
+        "-eval",
+        expr
+      ])
+
+    out
+  end
+
   def otp_nif(app_prefix, file) do
     [dir] = Path.wildcard(Path.join(:code.root_dir(), "lib/#{app_prefix}*/priv/lib"))
     Path.join(dir, file)
