@@ -95,7 +95,14 @@ defmodule Callconv.Scan do
     end)
   end
 
+  # An explicit :module (mix callconv.check --module) already says which module loads it.
   defp check_one(path, check_opts, beams) do
+    if Keyword.has_key?(check_opts, :module),
+      do: Callconv.check(path, check_opts),
+      else: check_by_decoded_module(path, check_opts, beams)
+  end
+
+  defp check_by_decoded_module(path, check_opts, beams) do
     case Callconv.check(path, check_opts) do
       {:ok, %Report{nif: %{module: module}}} = first when is_map_key(beams, module) ->
         case beam_functions(Map.fetch!(beams, module)) do

@@ -40,6 +40,11 @@ defmodule Mix.Tasks.Callconv.Check do
       implies `--locked`
     * `--nif-version` - check against this NIF version (such as `2.17`)
     * `--otp` - check against this OTP release (such as `27`), from the built-in table
+    * `--module` - check every library as the NIF that this module (such as `MyApp.Native`)
+      loads with `load_nif/2`: its name and functions must match (`nif-module-mismatch`,
+      `nif-function-not-in-module`)
+    * `--ebin` - also look for compiled modules in this directory (repeatable), for the
+      cross-check of each NIF with the module of the same name
     * `--isolate` - run each check in callconv's command-line tool, a separate OS process,
       instead of the NIF inside this VM (same results; zero native code in the VM)
     * `--probe` - also run each NIF's `nif_init` in a separate, resource-limited process and
@@ -93,7 +98,9 @@ defmodule Mix.Tasks.Callconv.Check do
     otp: :string,
     erts: :string,
     isolate: :boolean,
-    probe: :boolean
+    probe: :boolean,
+    ebin: :keep,
+    module: :string
   ]
   @aliases [o: :output]
   @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
@@ -159,7 +166,8 @@ defmodule Mix.Tasks.Callconv.Check do
 
     check_opts = Keyword.drop(check_opts, [:erts, :otp_release, :nif_version]) ++ [target: target]
     policy = policy(opts, config, root, task)
-    beams = Scan.beam_index(beam_roots)
+    beams = Map.merge(Scan.beam_index(beam_roots), ebin_index(Keyword.get_values(opts, :ebin)))
+    check_opts = check_opts ++ module_opts(opts[:module], beams)
 
     results =
       libraries
@@ -217,6 +225,34 @@ defmodule Mix.Tasks.Callconv.Check do
     end
 
     config
+  end
+
+  # --ebin DIR: modules compiled elsewhere, by name, like the build's own lib/*/ebin.
+  defp ebin_index(dirs) do
+    for dir <- dirs, beam <- Path.wildcard(Path.join(dir, "*.beam")), into: %{} do
+      {Path.basename(beam, ".beam"), beam}
+    end
+  end
+
+  # --module M: every library is checked as the NIF that M loads, against M's functions
+  # when its .beam is known.
+  defp module_opts(nil, _beams), do: []
+
+  defp module_opts(module, beams) do
+    name =
+      if module =~ ~r/^[A-Z]/ and not String.starts_with?(module, "Elixir."),
+        do: "Elixir." <> module,
+        else: module
+
+    functions =
+      with beam when is_binary(beam) <- Map.get(beams, name),
+           {:ok, functions} <- Scan.beam_functions(beam) do
+        [functions: functions]
+      else
+        _ -> []
+      end
+
+    [module: name] ++ functions
   end
 
   defp check_opts(opts, config, erts, task) do

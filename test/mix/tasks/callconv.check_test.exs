@@ -190,4 +190,21 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert {result, in_vm} == run_task(["--format", "json", "--isolate" | paths])
     assert in_vm =~ "nif-duplicate-function"
   end
+
+  @tag :tmp_dir
+  test "--module and --ebin check a NIF against a module compiled elsewhere", %{tmp_dir: dir} do
+    path = Fixtures.host("custom_ok.so")
+    {result, out} = run_task(["--module", "Other.Mod", path])
+    assert result == {:exit, 1}
+    assert out =~ "[nif-module-mismatch]"
+
+    # A Custom module without g/1: the BEAM would say "Function not found".
+    erl = Path.join(dir, "Elixir.Callconv.Fixtures.Custom.erl")
+    File.write!(erl, "-module('Elixir.Callconv.Fixtures.Custom').\n-export([f/0]).\nf() -> 1.\n")
+    {_, 0} = System.cmd("erlc", ["-o", dir, erl])
+    {result, out} = run_task(["--ebin", dir, path])
+    assert result == {:exit, 1}
+    assert out =~ "[nif-function-not-in-module]"
+    assert out =~ "g/1"
+  end
 end
