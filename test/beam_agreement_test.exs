@@ -35,6 +35,9 @@ defmodule Callconv.BeamAgreementTest do
     {"custom_hidden_init.so", @custom, {:bad_lib, "Failed to find library init function"},
      "nif-init-not-exported"},
     {"new_api.so", @custom, {:load_failed, "undefined symbol: enif_set_option"}, "enif-missing"},
+    {"needs_dep_missing.so", @custom, {:load_failed, "cannot open shared object file"},
+     "needed-missing"},
+    {"needs_dep_origin.so", @custom, :ok, nil},
     {"truncated.so", @hello, :refused_or_crash, :malformed}
   ]
 

@@ -12,7 +12,7 @@ defmodule Callconv.GuardTest do
   # Every refused fixture of the BEAM-agreement suite (test/beam_agreement_test.exs).
   @broken ~w(custom_too_new custom_null_min_erts custom_major_3 custom_v2_5 custom_vm_variant
              custom_bad_flags custom_duplicate custom_arity custom_hidden_init new_api driver
-             plain_lib)
+             plain_lib needs_dep_missing)
 
   defp base(name), do: Path.rootname(Fixtures.host(name <> ".so"))
 

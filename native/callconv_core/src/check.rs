@@ -62,7 +62,7 @@ pub fn check_path_with(path: &Path, options: &Options) -> Result<LibraryReport, 
     let opened = source::open(path)?;
     let sha256 = source::sha256_file(path, &opened.file, opened.len)?;
     let cache = ReadCache::new(opened.file);
-    let mut report = check_data(&cache, &path.to_string_lossy(), sha256, options)
+    let mut report = check_data(&cache, Some(path), &path.to_string_lossy(), sha256, options)
         .map_err(|e| e.with_path(path))?;
     if let Some(exe) = &options.probe {
         apply_probe(&mut report, exe, path);
@@ -139,7 +139,7 @@ pub fn check_bytes_with(
     if bytes.is_empty() {
         return Err(Error::Empty { path: label.into() });
     }
-    check_data(bytes, label, source::sha256_bytes(bytes), options)
+    check_data(bytes, None, label, source::sha256_bytes(bytes), options)
         .map_err(|e| e.with_path(Path::new(label)))
 }
 
@@ -167,6 +167,7 @@ pub fn check_paths_with<P: AsRef<Path>>(paths: &[P], options: &Options) -> Docum
 
 fn check_data<'data, R: ReadRef<'data>>(
     data: R,
+    path: Option<&Path>,
     label: &str,
     sha256: String,
     options: &Options,
@@ -175,6 +176,14 @@ fn check_data<'data, R: ReadRef<'data>>(
     let binary = inspect::parse(data, target.arch)?;
     let mut findings = platform_findings(&binary, target);
     findings.extend(rules::link::check(&binary, target));
+    if let Some(path) = path.filter(|_| is_this_machine(target, &binary)) {
+        for name in inspect::resolve::missing(&binary, path) {
+            findings.push(rules::NEEDED_MISSING.finding(
+                format!("{name} is needed but not found where the loader looks (RUNPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"", binary.runpath),
+                format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
+            ));
+        }
+    }
 
     let init = entry::init_symbol(&binary);
     let kind = match init {
@@ -281,6 +290,14 @@ fn no_init_finding<R>(binary: &Binary<R>, kind: Kind, options: &Options) -> crat
             "nothing to do if it is a dependency of a NIF or a driver",
         ),
     }
+}
+
+/// Whether the target is the machine callconv runs on, so its file system is the target's.
+fn is_this_machine<R>(target: &Target, binary: &Binary<R>) -> bool {
+    matches!(target.source, TargetSource::RunningVm | TargetSource::Host)
+        && binary.platform == inspect::Platform::Unix
+        && binary.arch == target.arch
+        && target.os == std::env::consts::OS
 }
 
 fn verdict(findings: &[crate::report::Finding]) -> Verdict {

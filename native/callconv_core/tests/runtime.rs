@@ -231,3 +231,20 @@ fn trixies_crypto_is_too_new_for_otp25_and_fine_for_its_own_runtime() {
     );
     assert!(report.findings.iter().all(|f| f.severity == Severity::Info));
 }
+
+#[test]
+fn a_needed_library_the_loader_cannot_find() {
+    // The running machine is the target: its loader path decides.
+    let mut here = otp25();
+    here.source = callconv::target::TargetSource::RunningVm;
+    let report = callconv::check_path(&host_fixture("needs_dep_missing.so"), &here).unwrap();
+    let ids: Vec<(&str, Severity)> = rules(&report);
+    assert_eq!(ids, vec![("needed-missing", Severity::Error)]);
+    assert!(report.findings[0].message.contains("libcallconv_dep.so.1"));
+    // RUNPATH $ORIGIN/deps finds the same library beside the NIF.
+    let report = callconv::check_path(&host_fixture("needs_dep_origin.so"), &here).unwrap();
+    assert_eq!(rules(&report), vec![]);
+    // Another machine's file system is not this one's: no guess.
+    let report = callconv::check_path(&host_fixture("needs_dep_missing.so"), &otp25()).unwrap();
+    assert_eq!(rules(&report), vec![]);
+}

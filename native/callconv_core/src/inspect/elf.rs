@@ -141,6 +141,7 @@ where
     let big_endian = binary.image.big_endian();
     let pointer_size = binary.image.pointer_size();
     let fixups = dynamic_fixups(file, data, &segments, machine);
+    (binary.runpath, binary.rpath) = search_paths(file);
     binary.image = Image::new(data, segments, fixups, pointer_size, big_endian);
     Ok(binary)
 }
@@ -460,4 +461,36 @@ fn read_word(bytes: &[u8], big_endian: bool) -> u64 {
         }
     }
     v
+}
+
+/// `DT_RUNPATH` and `DT_RPATH`, split on `:`.
+fn search_paths<'data, Elf, R>(file: &ElfFile<'data, Elf, R>) -> (Vec<String>, Vec<String>)
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const DT_RPATH: i64 = 15;
+    const DT_RUNPATH: i64 = 29;
+    let Ok(dynamic) = file.elf_dynamic_table() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut runpath = Vec::new();
+    let mut rpath = Vec::new();
+    for d in dynamic.iter().take(4096) {
+        let list = match d.tag.0 {
+            DT_RUNPATH => &mut runpath,
+            DT_RPATH => &mut rpath,
+            _ => continue,
+        };
+        if let Ok(value) = dynamic.string(d) {
+            let value = String::from_utf8_lossy(value);
+            list.extend(
+                value
+                    .split(':')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    (runpath, rpath)
 }

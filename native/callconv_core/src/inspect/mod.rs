@@ -6,6 +6,7 @@
 
 pub mod elf;
 pub mod libc;
+pub mod resolve;
 
 use object::read::elf::{ElfFile32, ElfFile64};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64, MachOFile32, MachOFile64};
@@ -75,6 +76,10 @@ pub struct Binary<R> {
     pub exports: Vec<Export>,
     /// Imported symbols.
     pub imports: Vec<Import>,
+    /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
+    pub runpath: Vec<String>,
+    /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
+    pub rpath: Vec<String>,
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
@@ -365,6 +370,8 @@ where
         needed,
         exports,
         imports,
+        runpath: Vec::new(),
+        rpath: Vec::new(),
         init_like_symbols,
         image,
     })

@@ -132,6 +132,9 @@ rules! {
     GLIBC_TOO_NEW = "glibc-too-new", Error,
         "The library needs a newer glibc than the target has: dlopen fails with \"version `GLIBC_2.xx' not found\".",
         "Build on (or for) the oldest glibc you deploy to, e.g. in a container of that distribution or with zig cc -target x86_64-linux-gnu.2.28.";
+    NEEDED_MISSING = "needed-missing", Error,
+        "A library the file needs (DT_NEEDED) is found nowhere the dynamic loader looks on the target (RPATH/RUNPATH with $ORIGIN, LD_LIBRARY_PATH, ld.so.conf, the default directories): load_nif fails with \"cannot open shared object file\".",
+        "Install the dependency on the target, ship it beside the NIF with RUNPATH $ORIGIN, or link it statically.";
     NIF_PROBE_MISMATCH = "nif-probe-mismatch", Warning,
         "With the opt-in probe: running nif_init returned another entry than the file holds statically (the library rewrites its entry at init).",
         "The BEAM uses what nif_init returns, so the probe's values are the ones that count; report the library so the static decoder learns the pattern.";
