@@ -45,6 +45,8 @@ fuzz_target!(|data: &[u8]| {
         needed: Vec::new(),
         exports: Vec::new(),
         imports: Vec::new(),
+        runpath: Vec::new(),
+        rpath: Vec::new(),
         init_like_symbols: Vec::new(),
         image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, false),
     };
