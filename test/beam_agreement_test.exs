@@ -38,6 +38,9 @@ defmodule Callconv.BeamAgreementTest do
     {"needs_dep_missing.so", @custom, {:load_failed, "cannot open shared object file"},
      "needed-missing"},
     {"needs_dep_origin.so", @custom, :ok, nil},
+    # Loads on this glibc (2.36); callconv warns (exec-stack, rwx-segment) but does not refuse.
+    {"exec_stack.so", @hello, :ok, nil},
+    {"rwx_segment.so", @hello, :ok, nil},
     {"truncated.so", @hello, :refused_or_crash, :malformed}
   ]
 

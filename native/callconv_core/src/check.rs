@@ -176,6 +176,7 @@ fn check_data<'data, R: ReadRef<'data>>(
     let binary = inspect::parse(data, target.arch)?;
     let mut findings = platform_findings(&binary, target);
     findings.extend(rules::link::check(&binary, target));
+    findings.extend(rules::hardening::check(&binary, target));
     if let Some(path) = path.filter(|_| is_this_machine(target, &binary)) {
         for name in inspect::resolve::missing(&binary, path) {
             findings.push(rules::NEEDED_MISSING.finding(

@@ -248,3 +248,31 @@ fn a_needed_library_the_loader_cannot_find() {
     let report = callconv::check_path(&host_fixture("needs_dep_missing.so"), &otp25()).unwrap();
     assert_eq!(rules(&report), vec![]);
 }
+
+#[test]
+fn hardening_executable_stack_rwx_and_text_relocations() {
+    let report = callconv::check_path(&host_fixture("exec_stack.so"), &otp25()).unwrap();
+    assert_eq!(rules(&report), vec![("exec-stack", Severity::Warning)]);
+    // glibc 2.41 refuses to load it at all.
+    let mut new_glibc = otp25();
+    new_glibc.libc = Some("gnu".into());
+    new_glibc.libc_version = Some("2.41".into());
+    let report = callconv::check_path(&host_fixture("exec_stack.so"), &new_glibc).unwrap();
+    assert_eq!(rules(&report), vec![("exec-stack", Severity::Error)]);
+
+    let report = callconv::check_path(&host_fixture("rwx_segment.so"), &otp25()).unwrap();
+    assert_eq!(rules(&report), vec![("rwx-segment", Severity::Warning)]);
+    let report = callconv::check_path(&host_fixture("textrel.so"), &otp25()).unwrap();
+    assert_eq!(
+        rules(&report),
+        vec![
+            ("textrel", Severity::Warning),
+            ("not-a-nif", Severity::Info)
+        ]
+    );
+    // A normal build has none of them.
+    assert_eq!(
+        rules(&callconv::check_path(&host_fixture("hello_nif.so"), &otp25()).unwrap()),
+        vec![]
+    );
+}

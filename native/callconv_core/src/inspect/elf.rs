@@ -105,9 +105,19 @@ where
         .map_err(|()| Error::malformed("ELF", "could not get the file length"))?;
 
     let mut segments = Vec::new();
+    let mut exec_stack = false;
+    let mut rwx_segments = Vec::new();
     for (index, ph) in file.elf_program_headers().iter().enumerate() {
+        // p_flags: PF_X 1, PF_W 2, PF_R 4.
+        let flags = ph.p_flags(endian).0;
+        if ph.p_type(endian) == elf::PT_GNU_STACK {
+            exec_stack = flags & 1 != 0;
+        }
         if ph.p_type(endian) != elf::PT_LOAD {
             continue;
+        }
+        if flags & 3 == 3 && rwx_segments.len() < MAX_SEGMENTS {
+            rwx_segments.push(ph.p_vaddr(endian).into());
         }
         let (file_offset, file_size) = ph.file_range(endian);
         // A loadable segment that claims bytes the file does not have is what makes the
@@ -142,6 +152,9 @@ where
     let pointer_size = binary.image.pointer_size();
     let fixups = dynamic_fixups(file, data, &segments, machine);
     (binary.runpath, binary.rpath) = search_paths(file);
+    binary.exec_stack = exec_stack;
+    binary.rwx_segments = rwx_segments;
+    binary.textrel = has_textrel(file);
     binary.image = Image::new(data, segments, fixups, pointer_size, big_endian);
     Ok(binary)
 }
@@ -493,4 +506,22 @@ where
         }
     }
     (runpath, rpath)
+}
+
+/// `DT_TEXTREL`, or `DF_TEXTREL` in `DT_FLAGS`.
+fn has_textrel<'data, Elf, R>(file: &ElfFile<'data, Elf, R>) -> bool
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const DT_TEXTREL: i64 = 22;
+    const DT_FLAGS: i64 = 30;
+    const DF_TEXTREL: u64 = 0x4;
+    let Ok(dynamic) = file.elf_dynamic_table() else {
+        return false;
+    };
+    dynamic
+        .iter()
+        .take(4096)
+        .any(|d| d.tag.0 == DT_TEXTREL || (d.tag.0 == DT_FLAGS && d.val & DF_TEXTREL != 0))
 }

@@ -76,6 +76,12 @@ pub struct Binary<R> {
     pub exports: Vec<Export>,
     /// Imported symbols.
     pub imports: Vec<Import>,
+    /// ELF: `PT_GNU_STACK` asks for an executable stack.
+    pub exec_stack: bool,
+    /// ELF: virtual addresses of loadable segments that are writable and executable.
+    pub rwx_segments: Vec<u64>,
+    /// ELF: the library has text relocations (`DT_TEXTREL` or `DF_TEXTREL`).
+    pub textrel: bool,
     /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
     pub runpath: Vec<String>,
     /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
@@ -370,6 +376,9 @@ where
         needed,
         exports,
         imports,
+        exec_stack: false,
+        rwx_segments: Vec::new(),
+        textrel: false,
         runpath: Vec::new(),
         rpath: Vec::new(),
         init_like_symbols,

@@ -4,6 +4,7 @@
 //! Ids are kebab-case and never change meaning; the README's rule catalogue lists each one
 //! (a test keeps the two in step).
 
+pub mod hardening;
 pub mod link;
 pub mod nif;
 
@@ -135,6 +136,15 @@ rules! {
     NEEDED_MISSING = "needed-missing", Error,
         "A library the file needs (DT_NEEDED) is found nowhere the dynamic loader looks on the target (RPATH/RUNPATH with $ORIGIN, LD_LIBRARY_PATH, ld.so.conf, the default directories): load_nif fails with \"cannot open shared object file\".",
         "Install the dependency on the target, ship it beside the NIF with RUNPATH $ORIGIN, or link it statically.";
+    EXEC_STACK = "exec-stack", Warning,
+        "The library asks for an executable stack (PT_GNU_STACK with PF_X): on glibc 2.41 and later dlopen refuses it (an error there); before, loading it makes every thread stack of the VM executable.",
+        "Find the object that lacks a .note.GNU-stack section (usually hand-written assembly) and add one, or link with -Wl,-z,noexecstack.";
+    RWX_SEGMENT = "rwx-segment", Warning,
+        "A loadable segment is writable and executable at once: code that can be rewritten, refused by hardened kernels and W^X policies.",
+        "Keep code and writable data in separate sections (check custom section flags in assembly or linker scripts).";
+    TEXTREL = "textrel", Warning,
+        "The library has text relocations: the loader must write into its code pages, which SELinux and hardened systems refuse and which defeats sharing.",
+        "Compile every object with -fPIC (or fix the assembly's absolute references).";
     NIF_PROBE_MISMATCH = "nif-probe-mismatch", Warning,
         "With the opt-in probe: running nif_init returned another entry than the file holds statically (the library rewrites its entry at init).",
         "The BEAM uses what nif_init returns, so the probe's values are the ones that count; report the library so the static decoder learns the pattern.";
