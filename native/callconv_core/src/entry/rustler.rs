@@ -1349,9 +1349,8 @@ impl Cpu for Aarch64 {
             .iter()
             .map(|i| {
                 let mnemonic = i.mnemonic().unwrap_or("");
-                // capstone 0.14 converts system-register operands with a transmute that
-                // panics (or worse) on registers it does not know: never ask for them.
-                if matches!(mnemonic, "msr" | "mrs" | "sys" | "sysl") {
+                // See crate::disasm: operands of these are never asked for.
+                if !crate::disasm::aarch64_operands_are_safe(mnemonic) {
                     return Ok(Ins {
                         address: i.address(),
                         len: i.len() as u64,
