@@ -370,14 +370,23 @@ fn inventory_table<'data, R: ReadRef<'data>>(
             }
         }
     }
-    // Records of one type share the vtable of their `ErasedNode` impl.
+    // Records of one type share the `submit` method of their `ErasedNode` impl, which names
+    // the type's registry. The vtable itself is not unique: each codegen unit that submits
+    // nodes emits its own copy (callconv's own NIF has two, one per source module).
     let mut groups: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for n in &nodes {
-        groups.entry(n.vtable).or_default().push(n.record);
+        groups
+            .entry(registry_key(image, n.vtable))
+            .or_default()
+            .push(n.record);
     }
     let record_size = 2 * p + 8;
     let mut found: Vec<Vec<(NifFunction, u64)>> = Vec::new();
-    for (vtable, records) in &groups {
+    for (key, records) in &groups {
+        let vtable = nodes
+            .iter()
+            .find(|n| records.first() == Some(&n.record))
+            .map_or(*key, |n| n.vtable);
         let size = image.read_word(vtable + p).ok();
         let align = image.read_word(vtable + 2 * p).ok();
         if size != Some(record_size) || align != Some(p) {
@@ -404,6 +413,16 @@ fn inventory_table<'data, R: ReadRef<'data>>(
     // Constructors push onto a list in .init_array order; iteration starts at the head.
     let (functions, addresses) = table.into_iter().rev().map(|(f, a)| (f, Some(a))).unzip();
     Ok((functions, addresses))
+}
+
+/// What identifies the registry a node is submitted to: the `submit` method in its
+/// `dyn ErasedNode` vtable (`[drop_in_place, size, align, submit]`), else the vtable itself.
+fn registry_key<'data, R: ReadRef<'data>>(image: &Image<R>, vtable: u64) -> u64 {
+    let p = u64::from(image.pointer_size());
+    match image.read_pointer(vtable + 3 * p) {
+        Ok(Pointer::Address(submit)) => submit,
+        _ => vtable,
+    }
 }
 
 /// An `inventory::Node` at `addr`: `{ value: &dyn ErasedNode (data, vtable), next }`.
