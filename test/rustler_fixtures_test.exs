@@ -54,7 +54,12 @@ defmodule Callconv.RustlerFixturesTest do
                    functions: [{"load", 1}, {"module_info", 0}, {"module_info", 1} | functions]
                  )
 
-        assert report.verdict == :pass, inspect(report.findings)
+        # OTP 25 accepts NIF 2.15, so the min_erts that Rustler <= 0.36 lacks is never read.
+        {verdict, rules} =
+          if version == "0.39.0", do: {:pass, []}, else: {:warn, ["nif-entry-short"]}
+
+        assert report.verdict == verdict, inspect(report.findings)
+        assert Enum.map(report.findings, & &1.rule) == rules
         nif = report.nif
         assert nif.module == @module
         assert {nif.major, nif.minor} == {2, 15}

@@ -194,17 +194,73 @@ fn checks_pass_on_otp25() {
     for (version, variant, path) in all_fixtures() {
         let report = callconv::check_path(&path, &target).expect("checks");
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-        assert!(
-            !rules.contains(&"nif-entry-unreadable"),
+        // OTP 25 accepts NIF 2.15, so it never reads the min_erts that ≤ 0.36 lacks: a warning.
+        let (expected_rules, verdict): (&[&str], _) = if short_entry(version) {
+            (&["nif-entry-short"], callconv::report::Verdict::Warn)
+        } else {
+            (&[], callconv::report::Verdict::Pass)
+        };
+        assert_eq!(
+            rules, expected_rules,
             "{version}-{variant}: {:?}",
             report.findings
         );
         assert_eq!(
-            report.verdict,
-            callconv::report::Verdict::Pass,
+            report.verdict, verdict,
             "{version}-{variant}: {:?}",
             report.findings
         );
+    }
+}
+
+/// Rustler ≤ 0.36's `ErlNifEntry` ends at `sizeof_ErlNifResourceTypeInit`; 0.37 added
+/// `min_erts` (rustler_sys `rustler_sys_api.rs`, rustler `src/sys/types.rs`).
+fn short_entry(version: &str) -> bool {
+    let minor: u32 = version.split('.').nth(1).unwrap().parse().unwrap();
+    minor <= 36
+}
+
+#[test]
+fn short_entry_is_an_error_where_the_runtime_finds_it_too_new() {
+    // OTP 21 implements NIF 2.14; every fixture declares 2.15, so erts_load_nif refuses it and
+    // reads min_erts for its message.
+    let otp21 = callconv::target::Target::host()
+        .with_otp(21)
+        .expect("OTP 21");
+    let otp25 = callconv::target::Target::host()
+        .with_otp(25)
+        .expect("OTP 25");
+    for (version, variant, path) in all_fixtures() {
+        let what = format!("{version}-{variant}");
+        let short = |target: &callconv::target::Target| {
+            callconv::check_path(&path, target)
+                .expect("checks")
+                .findings
+                .into_iter()
+                .filter(|f| f.rule == "nif-entry-short")
+                .collect::<Vec<_>>()
+        };
+        let on21 = short(&otp21);
+        let on25 = short(&otp25);
+        if short_entry(version) {
+            assert_eq!(on21.len(), 1, "{what}: {on21:?}");
+            assert_eq!(on21[0].severity, callconv::rules::Severity::Error, "{what}");
+            assert!(
+                on21[0].message.starts_with(&format!("Rustler {version} ")),
+                "{what}: {}",
+                on21[0].message
+            );
+            assert!(on21[0].message.contains("NIF 2.15"), "{what}");
+            assert!(on21[0].hint.contains("nif_version_2_14"), "{what}");
+            assert_eq!(on25.len(), 1, "{what}: {on25:?}");
+            assert_eq!(
+                on25[0].severity,
+                callconv::rules::Severity::Warning,
+                "{what}"
+            );
+        } else {
+            assert!(on21.is_empty() && on25.is_empty(), "{what}: {on21:?}");
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone};
 use capstone::Capstone;
 use object::ReadRef;
 
@@ -142,6 +142,10 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
         declared_functions: declared,
         min_erts_null: fields.min_erts_null,
         vm_variant_null: fields.vm_variant_null,
+        short_entry: fields.short.then(|| match &version {
+            Some(v) => format!("Rustler {v}"),
+            None => "Rustler".to_string(),
+        }),
     })
 }
 
@@ -178,6 +182,8 @@ struct EntryFields {
     options: Option<u32>,
     min_erts: Option<String>,
     min_erts_null: bool,
+    /// The declared version has `min_erts` but `nif_init` never writes it (Rustler ≤ 0.36).
+    short: bool,
 }
 
 impl EntryFields {
@@ -257,17 +263,18 @@ impl EntryFields {
         } else {
             None
         };
-        let (min_erts, min_erts_null) = if at_least(2, 14) {
+        let (min_erts, min_erts_null, short) = if at_least(2, 14) {
             match string(min_erts_at)? {
-                (s, null, true) => (s, null),
+                (s, null, true) => (s, null, false),
                 // Rustler ≤ 0.36: the entry type ends before min_erts, so nif_init never
                 // writes it. The BEAM still reads that word when it finds the library too
                 // new, and gets whatever follows the static at run time; that is not a
-                // NULL min_erts the library declares, so it is not reported as one.
-                (_, _, false) => (None, false),
+                // NULL min_erts the library declares (rule nif-entry-short, not
+                // nif-min-erts-null).
+                (_, _, false) => (None, false, true),
             }
         } else {
-            (None, false)
+            (None, false, false)
         };
         Ok(EntryFields {
             major,
@@ -284,6 +291,7 @@ impl EntryFields {
             options,
             min_erts,
             min_erts_null,
+            short,
         })
     }
 }
@@ -838,6 +846,8 @@ struct Ins {
     len: u64,
     mnemonic: String,
     ops: Vec<Opnd>,
+    /// A pre- or post-indexed access that writes the address back to its base (AArch64).
+    writeback: bool,
 }
 
 trait Cpu {
@@ -1110,6 +1120,7 @@ impl Cpu for X86_64 {
                     len: i.len() as u64,
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
+                    writeback: false,
                 })
             })
             .collect()
@@ -1350,6 +1361,37 @@ impl Aarch64 {
         Some(b.wrapping_add(i).wrapping_add(*disp as u64))
     }
 
+    /// Moves the base register of a pre-indexed (`[xN, #d]!`: base + d) or post-indexed
+    /// (`[xN], #i`: base + i) access, after the access itself.
+    fn write_back(&self, ins: &Ins, mem: &Opnd, state: &mut State) {
+        let Opnd::Mem {
+            base: Some(base),
+            disp,
+            ..
+        } = mem
+        else {
+            return;
+        };
+        let post = ins
+            .ops
+            .iter()
+            .skip_while(|o| *o != mem)
+            .skip(1)
+            .find_map(|o| match o {
+                Opnd::Imm(i) => Some(*i),
+                _ => None,
+            });
+        if !ins.writeback && post.is_none() {
+            return;
+        }
+        let (full, _) = a64_reg(base);
+        let step = post.unwrap_or(*disp) as u64;
+        let moved = state
+            .get(&full)
+            .map(|b| u128::from((b as u64).wrapping_add(step)));
+        state.set(&full, moved);
+    }
+
     fn size_of(op: &Opnd) -> usize {
         match op {
             Opnd::Reg(r, _) => a64_reg(r).1,
@@ -1375,14 +1417,19 @@ impl Cpu for Aarch64 {
                         len: i.len() as u64,
                         mnemonic: mnemonic.to_string(),
                         ops: vec![Opnd::Other],
+                        writeback: false,
                     });
                 }
                 let detail = self
                     .cs
                     .insn_detail(i)
                     .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
+                let arch_detail = detail.arch_detail();
+                let writeback = match &arch_detail {
+                    ArchDetail::Arm64Detail(a) => a.writeback(),
+                    _ => false,
+                };
+                let ops = arch_detail
                     .operands()
                     .into_iter()
                     .map(|op| match op {
@@ -1408,6 +1455,7 @@ impl Cpu for Aarch64 {
                     len: i.len() as u64,
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
+                    writeback,
                 })
             })
             .collect()
@@ -1496,13 +1544,7 @@ impl Cpu for Aarch64 {
                         state.store(a.wrapping_add(size as u64), size, v1);
                     }
                 }
-                // Pre/post-indexed forms move the base; forget it.
-                if ins.ops.len() > if pair { 3 } else { 2 } {
-                    if let Opnd::Mem { base: Some(b), .. } = &mem {
-                        let (full, _) = a64_reg(b);
-                        state.set(&full, None);
-                    }
-                }
+                self.write_back(ins, &mem, state);
             }
             "ldr" | "ldur" | "ldp" => {
                 let pair = m == "ldp";
@@ -1513,9 +1555,12 @@ impl Cpu for Aarch64 {
                     other => self.addr(state, other),
                 };
                 let v0 = at.and_then(|a| image.load(state, a, size));
+                let v1 = pair
+                    .then(|| at.and_then(|a| image.load(state, a.wrapping_add(size as u64), size)))
+                    .flatten();
+                self.write_back(ins, &mem, state);
                 self.set(state, &op(0), v0);
                 if pair {
-                    let v1 = at.and_then(|a| image.load(state, a.wrapping_add(size as u64), size));
                     self.set(state, &op(1), v1);
                 }
             }
