@@ -1,4 +1,5 @@
-//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux).
+//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux, and
+//! aarch64 Linux from build_aarch64.sh in out/aarch64).
 //!
 //! Every expected value below is written from the fixture source (test/fixtures/rustler/
 //! nifs.rs and each version's src/lib.rs) and from Rustler's own code, not from callconv's
@@ -87,8 +88,15 @@ fn decode(path: &Path) -> entry::Decoded {
     let bytes = std::fs::read(path).expect("read fixture");
     let binary =
         callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::X86_64).expect("parses");
-    let (_, init) = entry::init_symbol(&binary).expect("nif_init is exported");
-    entry::decode(&binary, init)
+    decode_binary(&binary, path)
+}
+
+fn decode_binary<'data>(
+    binary: &callconv::inspect::Binary<impl object::ReadRef<'data>>,
+    path: &Path,
+) -> entry::Decoded {
+    let (_, init) = entry::init_symbol(binary).expect("nif_init is exported");
+    entry::decode(binary, init)
         .unwrap_or_else(|e| panic!("{}: entry does not decode: {e}", path.display()))
 }
 
@@ -422,5 +430,92 @@ fn needed_enif_on_rustler_builds() {
             assert!(!imports.is_empty(), "{what}");
             assert_eq!(names, imports, "{what}");
         }
+    }
+}
+
+/// Committed aarch64 builds (build_aarch64.sh): every version stripped, with and without LTO,
+/// and one that keeps its symbol table.
+fn aarch64_fixtures() -> Vec<(&'static str, &'static str, PathBuf)> {
+    let mut out = Vec::new();
+    for v in VERSIONS {
+        for variant in COMMITTED {
+            out.push((
+                v,
+                variant,
+                rustler_dir().join(format!("out/aarch64/{v}-{variant}.so")),
+            ));
+        }
+    }
+    out.push((
+        "0.39.0",
+        "plain",
+        rustler_dir().join("out/aarch64/0.39.0-plain.so"),
+    ));
+    out
+}
+
+#[test]
+fn aarch64_fixtures_decode_as_their_x86_64_twins() {
+    for (version, variant, path) in aarch64_fixtures() {
+        let what = format!("aarch64 {version}-{variant}");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let binary = callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::Aarch64)
+            .expect("parses");
+        assert_eq!(binary.arch, callconv::report::Arch::Aarch64, "{what}");
+        let a = decode_binary(&binary, &path);
+        let x = decode(&fixture(version, variant));
+        let (ae, xe) = (&a.entry, &x.entry);
+        assert_eq!(
+            (ae.major, ae.minor, &ae.module),
+            (xe.major, xe.minor, &xe.module),
+            "{what}"
+        );
+        assert_eq!(
+            (ae.load, ae.reload, ae.upgrade, ae.unload),
+            (xe.load, xe.reload, xe.upgrade, xe.unload),
+            "{what}: callbacks"
+        );
+        assert_eq!(
+            (&ae.vm_variant, ae.options, &ae.min_erts),
+            (&xe.vm_variant, xe.options, &xe.min_erts),
+            "{what}"
+        );
+        assert_eq!(ae.decoded_by, xe.decoded_by, "{what}");
+        assert_eq!(
+            (a.declared_functions, a.min_erts_null, &a.short_entry),
+            (x.declared_functions, x.min_erts_null, &x.short_entry),
+            "{what}"
+        );
+        // The inventory order (0.34+) is the linker's .init_array order, which differs
+        // between the two links; 0.30's static array is in init! list order on both.
+        assert_eq!(
+            sorted(ae.functions.clone()),
+            sorted(xe.functions.clone()),
+            "{what}"
+        );
+        if version == "0.30.0" {
+            assert_eq!(ae.functions, expected_functions(), "{what}");
+        }
+        let mut fptrs: Vec<u64> = a
+            .function_addresses
+            .iter()
+            .map(|f| f.expect("fptr"))
+            .collect();
+        fptrs.sort();
+        fptrs.dedup();
+        assert_eq!(fptrs.len(), 5, "{what}: distinct wrappers");
+        assert!(
+            fptrs.iter().all(|f| binary.image.read_code(*f, 4).is_ok()),
+            "{what}: wrappers are code"
+        );
+        // The enif_* API the library needs: the same imports, or the same dlsym names.
+        let twin_bytes = std::fs::read(fixture(version, variant)).expect("read");
+        let twin = callconv::inspect::parse(twin_bytes.as_slice(), callconv::report::Arch::X86_64)
+            .expect("parses");
+        assert_eq!(
+            callconv::rules::link::needed_enif(&binary),
+            callconv::rules::link::needed_enif(&twin),
+            "{what}: needed enif_*"
+        );
     }
 }
