@@ -28,6 +28,13 @@ const VERSIONS: [&str; 4] = ["0.30.0", "0.34.0", "0.36.2", "0.39.0"];
 /// Committed: the stripped ones. Built on demand: the ones that keep their symbol table.
 const COMMITTED: [&str; 2] = ["strip", "lto-strip"];
 const ON_DEMAND: [&str; 2] = ["plain", "lto"];
+/// Committed for 0.39.0 only: fat LTO, stripped, at opt-level 0, 1, 2 and "s".
+const OPT_LEVELS: [&str; 4] = [
+    "o0-lto-strip",
+    "o1-lto-strip",
+    "o2-lto-strip",
+    "os-lto-strip",
+];
 
 static BUILD: Once = Once::new();
 static HARNESS: Once = Once::new();
@@ -56,6 +63,9 @@ fn all_fixtures() -> Vec<(&'static str, &'static str, PathBuf)> {
         for variant in COMMITTED.iter().chain(ON_DEMAND.iter()) {
             out.push((v, *variant, fixture(v, variant)));
         }
+    }
+    for variant in OPT_LEVELS {
+        out.push(("0.39.0", variant, fixture("0.39.0", variant)));
     }
     out
 }
