@@ -13,6 +13,8 @@ defmodule Callconv.BeamAgreementTest do
 
   @hello {"Elixir.Callconv.Fixtures.Hello", [hello: 0, add: 2, read: 1]}
   @custom {"Elixir.Callconv.Fixtures.Custom", [f: 0, g: 1]}
+  @rustler {"Elixir.Callconv.Fixtures.Rustler",
+            [add: 2, hello: 0, busy: 1, io_wait: 3, renamed: 1]}
 
   # {fixture, calling module, what the real BEAM does, the rule callconv must report}
   @cases [
@@ -41,16 +43,26 @@ defmodule Callconv.BeamAgreementTest do
     # Loads on this glibc (2.36); callconv warns (exec-stack, rwx-segment) but does not refuse.
     {"exec_stack.so", @hello, :ok, nil},
     {"rwx_segment.so", @hello, :ok, nil},
-    {"truncated.so", @hello, :refused_or_crash, :malformed}
+    {"truncated.so", @hello, :refused_or_crash, :malformed},
+    # Rustler 0.34 with nif_version_2_17: its entry ends before min_erts, which OTP 25 reads
+    # (past the entry) to word its "too new" refusal.
+    {{:rustler, "0.34.0-nif2_17-strip.so"}, @rustler, :crash, "nif-entry-short"}
   ]
 
   for {{fixture, {module, functions}, real, rule}, index} <- Enum.with_index(@cases) do
     @tag case: index
-    test "#{fixture} loaded from #{module}: #{inspect(real)}", %{tmp_dir: dir} do
+    name = with {:rustler, so} <- fixture, do: "rustler/#{so}"
+
+    test "#{name} loaded from #{module}: #{inspect(real)}", %{tmp_dir: dir} do
       fixture = unquote(fixture)
       module = unquote(module)
       functions = unquote(functions)
-      path = Fixtures.host(fixture)
+
+      path =
+        case fixture do
+          {:rustler, name} -> Path.expand("fixtures/rustler/out/#{name}", __DIR__)
+          name -> Fixtures.host(name)
+        end
 
       outcome = real_load(dir, module, functions, path)
       verdict = Callconv.check(path, module: module, functions: with_module_info(functions))

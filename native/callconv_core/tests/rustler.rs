@@ -1,4 +1,5 @@
-//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux).
+//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux, and
+//! aarch64 Linux from build_aarch64.sh in out/aarch64).
 //!
 //! Every expected value below is written from the fixture source (test/fixtures/rustler/
 //! nifs.rs and each version's src/lib.rs) and from Rustler's own code, not from callconv's
@@ -27,6 +28,13 @@ const VERSIONS: [&str; 4] = ["0.30.0", "0.34.0", "0.36.2", "0.39.0"];
 /// Committed: the stripped ones. Built on demand: the ones that keep their symbol table.
 const COMMITTED: [&str; 2] = ["strip", "lto-strip"];
 const ON_DEMAND: [&str; 2] = ["plain", "lto"];
+/// Committed for 0.39.0 only: fat LTO, stripped, at opt-level 0, 1, 2 and "s".
+const OPT_LEVELS: [&str; 4] = [
+    "o0-lto-strip",
+    "o1-lto-strip",
+    "o2-lto-strip",
+    "os-lto-strip",
+];
 
 static BUILD: Once = Once::new();
 static HARNESS: Once = Once::new();
@@ -55,6 +63,9 @@ fn all_fixtures() -> Vec<(&'static str, &'static str, PathBuf)> {
         for variant in COMMITTED.iter().chain(ON_DEMAND.iter()) {
             out.push((v, *variant, fixture(v, variant)));
         }
+    }
+    for variant in OPT_LEVELS {
+        out.push(("0.39.0", variant, fixture("0.39.0", variant)));
     }
     out
 }
@@ -87,8 +98,15 @@ fn decode(path: &Path) -> entry::Decoded {
     let bytes = std::fs::read(path).expect("read fixture");
     let binary =
         callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::X86_64).expect("parses");
-    let (_, init) = entry::init_symbol(&binary).expect("nif_init is exported");
-    entry::decode(&binary, init)
+    decode_binary(&binary, path)
+}
+
+fn decode_binary<'data>(
+    binary: &callconv::inspect::Binary<impl object::ReadRef<'data>>,
+    path: &Path,
+) -> entry::Decoded {
+    let (_, init) = entry::init_symbol(binary).expect("nif_init is exported");
+    entry::decode(binary, init)
         .unwrap_or_else(|e| panic!("{}: entry does not decode: {e}", path.display()))
 }
 
@@ -194,17 +212,73 @@ fn checks_pass_on_otp25() {
     for (version, variant, path) in all_fixtures() {
         let report = callconv::check_path(&path, &target).expect("checks");
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-        assert!(
-            !rules.contains(&"nif-entry-unreadable"),
+        // OTP 25 accepts NIF 2.15, so it never reads the min_erts that ≤ 0.36 lacks: a warning.
+        let (expected_rules, verdict): (&[&str], _) = if short_entry(version) {
+            (&["nif-entry-short"], callconv::report::Verdict::Warn)
+        } else {
+            (&[], callconv::report::Verdict::Pass)
+        };
+        assert_eq!(
+            rules, expected_rules,
             "{version}-{variant}: {:?}",
             report.findings
         );
         assert_eq!(
-            report.verdict,
-            callconv::report::Verdict::Pass,
+            report.verdict, verdict,
             "{version}-{variant}: {:?}",
             report.findings
         );
+    }
+}
+
+/// Rustler ≤ 0.36's `ErlNifEntry` ends at `sizeof_ErlNifResourceTypeInit`; 0.37 added
+/// `min_erts` (rustler_sys `rustler_sys_api.rs`, rustler `src/sys/types.rs`).
+fn short_entry(version: &str) -> bool {
+    let minor: u32 = version.split('.').nth(1).unwrap().parse().unwrap();
+    minor <= 36
+}
+
+#[test]
+fn short_entry_is_an_error_where_the_runtime_finds_it_too_new() {
+    // OTP 21 implements NIF 2.14; every fixture declares 2.15, so erts_load_nif refuses it and
+    // reads min_erts for its message.
+    let otp21 = callconv::target::Target::host()
+        .with_otp(21)
+        .expect("OTP 21");
+    let otp25 = callconv::target::Target::host()
+        .with_otp(25)
+        .expect("OTP 25");
+    for (version, variant, path) in all_fixtures() {
+        let what = format!("{version}-{variant}");
+        let short = |target: &callconv::target::Target| {
+            callconv::check_path(&path, target)
+                .expect("checks")
+                .findings
+                .into_iter()
+                .filter(|f| f.rule == "nif-entry-short")
+                .collect::<Vec<_>>()
+        };
+        let on21 = short(&otp21);
+        let on25 = short(&otp25);
+        if short_entry(version) {
+            assert_eq!(on21.len(), 1, "{what}: {on21:?}");
+            assert_eq!(on21[0].severity, callconv::rules::Severity::Error, "{what}");
+            assert!(
+                on21[0].message.starts_with(&format!("Rustler {version} ")),
+                "{what}: {}",
+                on21[0].message
+            );
+            assert!(on21[0].message.contains("NIF 2.15"), "{what}");
+            assert!(on21[0].hint.contains("nif_version_2_14"), "{what}");
+            assert_eq!(on25.len(), 1, "{what}: {on25:?}");
+            assert_eq!(
+                on25[0].severity,
+                callconv::rules::Severity::Warning,
+                "{what}"
+            );
+        } else {
+            assert!(on21.is_empty() && on25.is_empty(), "{what}: {on21:?}");
+        }
     }
 }
 
@@ -366,5 +440,92 @@ fn needed_enif_on_rustler_builds() {
             assert!(!imports.is_empty(), "{what}");
             assert_eq!(names, imports, "{what}");
         }
+    }
+}
+
+/// Committed aarch64 builds (build_aarch64.sh): every version stripped, with and without LTO,
+/// and one that keeps its symbol table.
+fn aarch64_fixtures() -> Vec<(&'static str, &'static str, PathBuf)> {
+    let mut out = Vec::new();
+    for v in VERSIONS {
+        for variant in COMMITTED {
+            out.push((
+                v,
+                variant,
+                rustler_dir().join(format!("out/aarch64/{v}-{variant}.so")),
+            ));
+        }
+    }
+    out.push((
+        "0.39.0",
+        "plain",
+        rustler_dir().join("out/aarch64/0.39.0-plain.so"),
+    ));
+    out
+}
+
+#[test]
+fn aarch64_fixtures_decode_as_their_x86_64_twins() {
+    for (version, variant, path) in aarch64_fixtures() {
+        let what = format!("aarch64 {version}-{variant}");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let binary = callconv::inspect::parse(bytes.as_slice(), callconv::report::Arch::Aarch64)
+            .expect("parses");
+        assert_eq!(binary.arch, callconv::report::Arch::Aarch64, "{what}");
+        let a = decode_binary(&binary, &path);
+        let x = decode(&fixture(version, variant));
+        let (ae, xe) = (&a.entry, &x.entry);
+        assert_eq!(
+            (ae.major, ae.minor, &ae.module),
+            (xe.major, xe.minor, &xe.module),
+            "{what}"
+        );
+        assert_eq!(
+            (ae.load, ae.reload, ae.upgrade, ae.unload),
+            (xe.load, xe.reload, xe.upgrade, xe.unload),
+            "{what}: callbacks"
+        );
+        assert_eq!(
+            (&ae.vm_variant, ae.options, &ae.min_erts),
+            (&xe.vm_variant, xe.options, &xe.min_erts),
+            "{what}"
+        );
+        assert_eq!(ae.decoded_by, xe.decoded_by, "{what}");
+        assert_eq!(
+            (a.declared_functions, a.min_erts_null, &a.short_entry),
+            (x.declared_functions, x.min_erts_null, &x.short_entry),
+            "{what}"
+        );
+        // The inventory order (0.34+) is the linker's .init_array order, which differs
+        // between the two links; 0.30's static array is in init! list order on both.
+        assert_eq!(
+            sorted(ae.functions.clone()),
+            sorted(xe.functions.clone()),
+            "{what}"
+        );
+        if version == "0.30.0" {
+            assert_eq!(ae.functions, expected_functions(), "{what}");
+        }
+        let mut fptrs: Vec<u64> = a
+            .function_addresses
+            .iter()
+            .map(|f| f.expect("fptr"))
+            .collect();
+        fptrs.sort();
+        fptrs.dedup();
+        assert_eq!(fptrs.len(), 5, "{what}: distinct wrappers");
+        assert!(
+            fptrs.iter().all(|f| binary.image.read_code(*f, 4).is_ok()),
+            "{what}: wrappers are code"
+        );
+        // The enif_* API the library needs: the same imports, or the same dlsym names.
+        let twin_bytes = std::fs::read(fixture(version, variant)).expect("read");
+        let twin = callconv::inspect::parse(twin_bytes.as_slice(), callconv::report::Arch::X86_64)
+            .expect("parses");
+        assert_eq!(
+            callconv::rules::link::needed_enif(&binary),
+            callconv::rules::link::needed_enif(&twin),
+            "{what}: needed enif_*"
+        );
     }
 }

@@ -33,6 +33,9 @@ pub struct Decoded {
     pub min_erts_null: bool,
     /// `vm_variant` is present in this version's layout but NULL.
     pub vm_variant_null: bool,
+    /// The generator (e.g. "Rustler 0.34.0") whose entry type ends before `min_erts` although
+    /// the version it declares has that field; None for an entry of the full layout.
+    pub short_entry: Option<String>,
 }
 
 /// Finds the init symbol the BEAM would use: `nif_init`, else `_nif_init`.
@@ -220,6 +223,7 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
         declared_functions: declared,
         min_erts_null,
         vm_variant_null,
+        short_entry: None,
     })
 }
 

@@ -4,7 +4,8 @@
 //! `static mut NIF_ENTRY: Option<ErlNifEntry>` in `.bss` and fills it inside `nif_init`, so
 //! the file holds zeros where a C NIF holds its entry (`shared/reference/beam-nif-abi.md`
 //! §8.1). This module runs `nif_init` symbolically instead: a small evaluator follows its
-//! straight-line path, records every store to a known address (immediates, `lea`-computed
+//! straight-line path and the functions it calls (below opt-level 2 `nif_init` only calls
+//! `<crate>_nif_init`, which fills the entry through `ErlNifEntry::new`), records every store to a known address (immediates, `lea`-computed
 //! addresses, values loaded through the relocated image), and reads the entry's fields out of
 //! those stores once `nif_init` returns the entry's address.
 //!
@@ -27,16 +28,16 @@
 //! `u32`s by value (flags are 0–2); when every value fits both, declaration order (`arity`
 //! before `flags`, which rustc's stable field sort keeps) decides.
 //!
-//! Evaluated architectures: x86-64 (tested on real Rustler builds) and AArch64 (same design,
-//! not tested against a Rustler build: no AArch64 Rust target on the machine this was
-//! written on). The `.init_array` walk reads the ELF headers through the image, so the
-//! inventory path is ELF only.
+//! Evaluated architectures: x86-64 and AArch64, both tested on real Rustler builds
+//! (test/fixtures/rustler: build.sh, and build_aarch64.sh with Debian's rustc 1.85). The
+//! `.init_array` walk reads the ELF headers through the image, so the inventory path is ELF
+//! only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone};
 use capstone::Capstone;
 use object::ReadRef;
 
@@ -45,14 +46,23 @@ use crate::inspect::{Binary, Platform};
 use crate::memory::{Image, Pointer};
 use crate::report::{Arch, NifEntry, NifFunction};
 
-/// Most instructions evaluated in `nif_init` (following jumps, not calls).
-pub const MAX_INIT_INSNS: usize = 512;
+/// Most instructions evaluated in `nif_init`, the functions it calls included.
+pub const MAX_INIT_INSNS: usize = 8192;
+/// Most instructions evaluated in one function `nif_init` calls (and those it calls).
+const MAX_CALL_INSNS: usize = 1024;
+/// How deep calls from `nif_init` are followed. Below opt-level 2, `nif_init` is a wrapper
+/// around `<crate>_nif_init`, which fills the entry through `ErlNifEntry::new` on its stack.
+const MAX_CALL_DEPTH: usize = 4;
 /// Most instructions evaluated in one `.init_array` constructor.
 pub const MAX_CTOR_INSNS: usize = 48;
 /// Most `.init_array` entries examined.
 pub const MAX_CTORS: usize = 16_384;
 /// Most bytes of memory written by evaluated code that are remembered.
 const MAX_STORED_BYTES: usize = 1 << 16;
+/// Most machine states remembered at conditional branches, per evaluated function, and the
+/// most stored bytes such a state may hold (bounds the memory of hostile code).
+const MAX_SNAPSHOTS: usize = 32;
+const MAX_SNAPSHOT_BYTES: usize = 4096;
 /// Most code bytes read at once.
 const MAX_CODE_BYTES: usize = 1024;
 /// Most program headers and dynamic entries read.
@@ -84,7 +94,8 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
         }
     };
     let mut state = State::new(cpu.stack_register());
-    let end = run(cpu.as_ref(), image, init, MAX_INIT_INSNS, &mut state)?;
+    let mut budget = MAX_INIT_INSNS;
+    let end = run(cpu.as_ref(), image, init, &mut budget, &mut state, 0)?;
     if end != End::Returned {
         return Err(format!(
             "nif_init did not return within {MAX_INIT_INSNS} instructions"
@@ -103,7 +114,11 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
         None
     };
     let (functions, addresses, shape) = match (fields.funcs, fields.num_of_funcs) {
-        (Field::Known(table), Field::Known(count)) => {
+        // A table in the file (≤ 0.33). Followed calls can leave the values of a path the
+        // evaluator chose (an empty inventory: count 0, a dangling pointer); those are not one.
+        (Field::Known(table), Field::Known(count))
+            if count as u32 as i32 > 0 && image.is_mapped(table as u64) =>
+        {
             let (f, a) = static_table(image, table as u64, count as u32 as i32)?;
             (f, a, Shape::Slice)
         }
@@ -142,6 +157,10 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
         declared_functions: declared,
         min_erts_null: fields.min_erts_null,
         vm_variant_null: fields.vm_variant_null,
+        short_entry: fields.short.then(|| match &version {
+            Some(v) => format!("Rustler {v}"),
+            None => "Rustler".to_string(),
+        }),
     })
 }
 
@@ -178,6 +197,8 @@ struct EntryFields {
     options: Option<u32>,
     min_erts: Option<String>,
     min_erts_null: bool,
+    /// The declared version has `min_erts` but `nif_init` never writes it (Rustler ≤ 0.36).
+    short: bool,
 }
 
 impl EntryFields {
@@ -257,17 +278,18 @@ impl EntryFields {
         } else {
             None
         };
-        let (min_erts, min_erts_null) = if at_least(2, 14) {
+        let (min_erts, min_erts_null, short) = if at_least(2, 14) {
             match string(min_erts_at)? {
-                (s, null, true) => (s, null),
+                (s, null, true) => (s, null, false),
                 // Rustler ≤ 0.36: the entry type ends before min_erts, so nif_init never
                 // writes it. The BEAM still reads that word when it finds the library too
                 // new, and gets whatever follows the static at run time; that is not a
-                // NULL min_erts the library declares, so it is not reported as one.
-                (_, _, false) => (None, false),
+                // NULL min_erts the library declares (rule nif-entry-short, not
+                // nif-min-erts-null).
+                (_, _, false) => (None, false, true),
             }
         } else {
-            (None, false)
+            (None, false, false)
         };
         Ok(EntryFields {
             major,
@@ -284,6 +306,7 @@ impl EntryFields {
             options,
             min_erts,
             min_erts_null,
+            short,
         })
     }
 }
@@ -363,21 +386,31 @@ fn inventory_table<'data, R: ReadRef<'data>>(
         let mut state = State::new(cpu.stack_register());
         // Constructors that the evaluator cannot follow to the end still name their node
         // before anything it does not understand; what was seen is what counts.
-        let _ = run(cpu, image, ctor, MAX_CTOR_INSNS, &mut state);
+        let mut budget = MAX_CTOR_INSNS;
+        let _ = run(cpu, image, ctor, &mut budget, &mut state, MAX_CALL_DEPTH);
         if let Some(node) = state.refs.iter().find_map(|a| node_at(image, *a)) {
             if !nodes.iter().any(|n| n.record == node.record) {
                 nodes.push(node);
             }
         }
     }
-    // Records of one type share the vtable of their `ErasedNode` impl.
+    // Records of one type share the `submit` method of their `ErasedNode` impl, which names
+    // the type's registry. The vtable itself is not unique: each codegen unit that submits
+    // nodes emits its own copy (callconv's own NIF has two, one per source module).
     let mut groups: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for n in &nodes {
-        groups.entry(n.vtable).or_default().push(n.record);
+        groups
+            .entry(registry_key(image, n.vtable))
+            .or_default()
+            .push(n.record);
     }
     let record_size = 2 * p + 8;
     let mut found: Vec<Vec<(NifFunction, u64)>> = Vec::new();
-    for (vtable, records) in &groups {
+    for (key, records) in &groups {
+        let vtable = nodes
+            .iter()
+            .find(|n| records.first() == Some(&n.record))
+            .map_or(*key, |n| n.vtable);
         let size = image.read_word(vtable + p).ok();
         let align = image.read_word(vtable + 2 * p).ok();
         if size != Some(record_size) || align != Some(p) {
@@ -404,6 +437,16 @@ fn inventory_table<'data, R: ReadRef<'data>>(
     // Constructors push onto a list in .init_array order; iteration starts at the head.
     let (functions, addresses) = table.into_iter().rev().map(|(f, a)| (f, Some(a))).unzip();
     Ok((functions, addresses))
+}
+
+/// What identifies the registry a node is submitted to: the `submit` method in its
+/// `dyn ErasedNode` vtable (`[drop_in_place, size, align, submit]`), else the vtable itself.
+fn registry_key<'data, R: ReadRef<'data>>(image: &Image<R>, vtable: u64) -> u64 {
+    let p = u64::from(image.pointer_size());
+    match image.read_pointer(vtable + 3 * p) {
+        Ok(Pointer::Address(submit)) => submit,
+        _ => vtable,
+    }
 }
 
 /// An `inventory::Node` at `addr`: `{ value: &dyn ErasedNode (data, vtable), next }`.
@@ -662,8 +705,12 @@ impl ElfInfo {
 /// What the evaluator knows: register values (absent = unknown), memory written by the
 /// evaluated code (byte by byte; None = written with an unknown value), and every address
 /// the code computed or accessed.
+#[derive(Clone)]
 struct State {
     regs: HashMap<String, u128>,
+    /// The bytes of a 16-byte vector register loaded from memory that was only partly
+    /// known (a struct copied through XMM registers, with unwritten padding).
+    vectors: HashMap<String, Vec<Option<u8>>>,
     stored: BTreeMap<u64, Option<u8>>,
     refs: Vec<u64>,
 }
@@ -674,6 +721,7 @@ impl State {
         regs.insert(stack.to_string(), u128::from(STACK_TOP));
         State {
             regs,
+            vectors: HashMap::new(),
             stored: BTreeMap::new(),
             refs: Vec::new(),
         }
@@ -684,6 +732,7 @@ impl State {
     }
 
     fn set(&mut self, reg: &str, v: Option<u128>) {
+        self.vectors.remove(reg);
         match v {
             Some(v) => {
                 self.regs.insert(reg.to_string(), v);
@@ -697,6 +746,7 @@ impl State {
     /// Forgets every register but the stack pointer, and every value stored on the stack.
     fn forget_all(&mut self, stack: &str) {
         self.regs.retain(|r, _| r == stack);
+        self.vectors.clear();
         let floor = STACK_TOP - STACK_WINDOW;
         for (_, b) in self.stored.range_mut(floor..=STACK_TOP) {
             *b = None;
@@ -738,6 +788,14 @@ impl State {
             }
         }
         Field::Known(v)
+    }
+
+    /// One byte as the code wrote it, else from the file (None: unknown).
+    fn byte<'data, R: ReadRef<'data>>(&self, image: &Image<R>, addr: u64) -> Option<u8> {
+        match self.stored.get(&addr) {
+            Some(b) => *b,
+            None => image.read_bytes(addr, 1).ok()?.first().copied(),
+        }
     }
 
     /// Loads `size` bytes: from what the code wrote, else from the relocated image.
@@ -785,6 +843,8 @@ impl State {
 enum End {
     Returned,
     OutOfBudget,
+    /// A called function reached code the evaluator cannot follow.
+    Abandoned,
 }
 
 /// What one instruction does to control flow.
@@ -793,9 +853,13 @@ enum Flow {
     /// A conditional branch to this address (the evaluator falls through).
     Branch(u64),
     Jump(u64),
+    /// A call; the target when the evaluator knows it.
+    Call(Option<u64>),
     Return,
-    /// A path the evaluator cannot follow further (a trap, an indirect jump).
+    /// A path the evaluator cannot follow further (an indirect jump, a loop).
     DeadEnd(String),
+    /// A trap (`ud2`, `brk`): the end of a panic path, which a run that returns never takes.
+    Trap(String),
 }
 
 /// An operand.
@@ -819,6 +883,8 @@ struct Ins {
     len: u64,
     mnemonic: String,
     ops: Vec<Opnd>,
+    /// A pre- or post-indexed access that writes the address back to its base (AArch64).
+    writeback: bool,
 }
 
 trait Cpu {
@@ -826,48 +892,67 @@ trait Cpu {
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
     fn result_register(&self) -> &'static str;
     fn stack_register(&self) -> &'static str;
+    /// Sets up the return address of a call from `ret_addr` into a followed function.
+    fn enter_call(&self, state: &mut State, ret_addr: u64);
+    /// Undoes what the callee's `ret` does beyond returning (popping the return address).
+    fn leave_call(&self, state: &mut State);
+    /// Forgets the registers a call may change (the caller-saved ones).
+    fn clobber(&self, state: &mut State);
 }
 
 /// Loads through the state's stores and the image, for one evaluation.
 trait Load {
     fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128>;
+    fn byte(&self, state: &State, addr: u64) -> Option<u8>;
 }
 
 impl<'data, R: ReadRef<'data>> Load for Image<R> {
     fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128> {
         state.load(self, addr, size)
     }
+
+    fn byte(&self, state: &State, addr: u64) -> Option<u8> {
+        state.byte(self, addr)
+    }
 }
 
-/// Evaluates from `start` until a return, or `budget` instructions.
+/// Evaluates from `start` until a return, or until `budget` instructions are spent.
 ///
 /// Conditional branches fall through, and their forward targets are remembered. A jump back
 /// into code already evaluated (a loop), a trap (`ud2`, the code after a call that panics) or
 /// an indirect jump resumes at the most recent remembered target not yet evaluated: the exit
 /// of the loop, or the other side of the branch that led to the dead end. Everything the
-/// skipped path may have changed, registers and stack, becomes unknown there.
+/// skipped path may have changed, registers and stack, becomes unknown there. A trap is
+/// different: the path that led to it (a panic) is the one a run that returns never takes,
+/// so evaluation resumes at the other side of the last branch with the machine state the
+/// branch had, when it was remembered.
+///
+/// Calls to a known address are followed while `depth` is below [`MAX_CALL_DEPTH`]; a
+/// callee that does not return within its budget, or reaches a dead end, is undone and the
+/// call treated as opaque (its caller-saved registers unknown).
 fn run<'data, R: ReadRef<'data>>(
     cpu: &dyn Cpu,
     image: &Image<R>,
     start: u64,
-    budget: usize,
+    budget: &mut usize,
     state: &mut State,
+    depth: usize,
 ) -> Result<End, String> {
     let mut pc = start;
-    let mut left = budget;
     let mut visited: HashSet<u64> = HashSet::new();
-    let mut pending: Vec<u64> = Vec::new();
-    while left > 0 {
+    let mut pending: Vec<(u64, Option<Box<State>>)> = Vec::new();
+    let mut snapshots = 0;
+    while *budget > 0 {
         let code = image
             .read_code(pc, MAX_CODE_BYTES)
             .map_err(|e| format!("cannot read code at {pc:#x}: {e}"))?;
-        let insns = cpu.decode(&code, pc, left.min(64))?;
+        let insns = cpu.decode(&code, pc, (*budget).min(64))?;
         let Some(last) = insns.last() else {
             return Err(format!("no instruction the evaluator knows at {pc:#x}"));
         };
         let mut next = last.address.wrapping_add(last.len);
         for ins in &insns {
-            left = left.saturating_sub(1);
+            *budget = budget.saturating_sub(1);
             let flow = if visited.insert(ins.address) {
                 cpu.step(ins, state, image)?
             } else {
@@ -882,25 +967,75 @@ fn run<'data, R: ReadRef<'data>>(
             match flow {
                 Flow::Next => {}
                 Flow::Branch(t) => {
-                    if t > ins.address && !visited.contains(&t) && pending.len() < budget {
-                        pending.push(t);
+                    if t > ins.address && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS {
+                        let small = state.stored.len() <= MAX_SNAPSHOT_BYTES;
+                        let snapshot = (small && snapshots < MAX_SNAPSHOTS).then(|| {
+                            snapshots += 1;
+                            Box::new(state.clone())
+                        });
+                        pending.push((t, snapshot));
                     }
                 }
                 Flow::Jump(t) => {
                     next = t;
                     break;
                 }
+                Flow::Call(target) => {
+                    let ret_addr = ins.address.wrapping_add(ins.len);
+                    let followed = match target {
+                        Some(t) if depth < MAX_CALL_DEPTH && image.read_code(t, 1).is_ok() => {
+                            let before = state.clone();
+                            cpu.enter_call(state, ret_addr);
+                            let mut callee_budget = (*budget).min(MAX_CALL_INSNS);
+                            let used_before = callee_budget;
+                            let end = run(cpu, image, t, &mut callee_budget, state, depth + 1);
+                            *budget = budget.saturating_sub(used_before - callee_budget);
+                            if matches!(end, Ok(End::Returned)) {
+                                cpu.leave_call(state);
+                                true
+                            } else {
+                                *state = before;
+                                false
+                            }
+                        }
+                        _ => false,
+                    };
+                    if !followed {
+                        cpu.clobber(state);
+                    }
+                }
                 Flow::Return => return Ok(End::Returned),
+                Flow::Trap(why) => {
+                    let resume =
+                        std::iter::from_fn(|| pending.pop()).find(|(t, _)| !visited.contains(t));
+                    next = match resume {
+                        Some((t, Some(snapshot))) => {
+                            *state = *snapshot;
+                            t
+                        }
+                        Some((t, None)) if depth == 0 => {
+                            state.forget_all(cpu.stack_register());
+                            t
+                        }
+                        _ if depth > 0 => return Ok(End::Abandoned),
+                        _ => return Err(format!("evaluation ends at {why} with no other path")),
+                    };
+                    break;
+                }
                 Flow::DeadEnd(why) => {
-                    let resume = std::iter::from_fn(|| pending.pop())
-                        .find(|t| !visited.contains(t))
+                    // A called function's state cannot be forgotten without its caller's.
+                    if depth > 0 {
+                        return Ok(End::Abandoned);
+                    }
+                    let (resume, _) = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, _)| !visited.contains(t))
                         .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
                     state.forget_all(cpu.stack_register());
                     next = resume;
                     break;
                 }
             }
-            if left == 0 {
+            if *budget == 0 {
                 break;
             }
         }
@@ -1091,6 +1226,7 @@ impl Cpu for X86_64 {
                     len: i.len() as u64,
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
+                    writeback: false,
                 })
             })
             .collect()
@@ -1102,6 +1238,30 @@ impl Cpu for X86_64 {
 
     fn stack_register(&self) -> &'static str {
         "rsp"
+    }
+
+    fn enter_call(&self, state: &mut State, ret_addr: u64) {
+        let sp = state.get("rsp").map(|s| (s as u64).wrapping_sub(8));
+        state.set("rsp", sp.map(u128::from));
+        if let Some(sp) = sp {
+            state.store(sp, 8, Some(u128::from(ret_addr)));
+        }
+    }
+
+    fn leave_call(&self, state: &mut State) {
+        let sp = state
+            .get("rsp")
+            .map(|s| u128::from((s as u64).wrapping_add(8)));
+        state.set("rsp", sp);
+    }
+
+    fn clobber(&self, state: &mut State) {
+        for r in X86_CLOBBERED {
+            state.set(r, None);
+        }
+        for i in 0..16 {
+            state.set(&format!("xmm{i}"), None);
+        }
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
@@ -1128,7 +1288,7 @@ impl Cpu for X86_64 {
         match m {
             "ret" => return Ok(Flow::Return),
             "ud2" | "int3" | "hlt" => {
-                return Ok(Flow::DeadEnd(format!("a trap ({m}) at {:#x}", ins.address)))
+                return Ok(Flow::Trap(format!("a trap ({m}) at {:#x}", ins.address)))
             }
             "nop" | "endbr64" | "cmp" | "test" | "bt" | "ucomisd" | "ucomiss" | "comisd"
             | "comiss" | "prefetcht0" | "prefetchnta" | "pause" | "mfence" | "lfence"
@@ -1148,7 +1308,35 @@ impl Cpu for X86_64 {
                     (Opnd::Reg(..), _) if m == "movsd" && matches!(op1, Opnd::Reg(..)) => None,
                     _ => v,
                 };
-                self.write(state, &op0, v, next);
+                // A 16-byte copy keeps what is known byte by byte (struct copies).
+                let vector = match (&op0, &op1) {
+                    (Opnd::Reg(r, 16), Opnd::Mem { size: 16, .. }) if v.is_none() => {
+                        self.addr(state, &op1, next).map(|a| {
+                            (
+                                x86_full(r),
+                                (0..16).map(|i| image.byte(state, a + i)).collect(),
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                let copied = match (&op0, &op1) {
+                    (Opnd::Mem { size: 16, .. }, Opnd::Reg(r, 16)) if v.is_none() => {
+                        state.vectors.get(&x86_full(r)).cloned()
+                    }
+                    _ => None,
+                };
+                match (copied, self.addr(state, &op0, next)) {
+                    (Some(bytes), Some(a)) => {
+                        for (i, b) in bytes.into_iter().enumerate() {
+                            state.store(a + i as u64, 1, b.map(u128::from));
+                        }
+                    }
+                    _ => self.write(state, &op0, v, next),
+                }
+                if let Some((reg, bytes)) = vector {
+                    state.vectors.insert(reg, bytes);
+                }
             }
             "movzx" | "movsxd" | "movsx" => {
                 let src_size = match &op1 {
@@ -1210,23 +1398,14 @@ impl Cpu for X86_64 {
                 self.write(state, &op0, v, next);
             }
             "jmp" => {
-                return match op0 {
-                    Opnd::Imm(t) => Ok(Flow::Jump(t as u64)),
-                    // A tail call through a register or memory: we cannot know the result.
-                    _ => Ok(Flow::DeadEnd(format!(
-                        "an indirect jump at {:#x}",
-                        ins.address
-                    ))),
-                };
+                // Through a register or memory (a tail call through the GOT): followed when
+                // the target is known.
+                return Ok(match load(state, &op0) {
+                    Some(t) => Flow::Jump(t as u64),
+                    None => Flow::DeadEnd(format!("an indirect jump at {:#x}", ins.address)),
+                });
             }
-            "call" => {
-                for r in X86_CLOBBERED {
-                    state.set(r, None);
-                }
-                for i in 0..16 {
-                    state.set(&format!("xmm{i}"), None);
-                }
-            }
+            "call" => return Ok(Flow::Call(load(state, &op0).map(|t| t as u64))),
             "xchg" | "cmpxchg" | "xadd" => {
                 // Both operands may change; the memory one becomes unknown.
                 self.write(state, &op0, None, next);
@@ -1331,6 +1510,37 @@ impl Aarch64 {
         Some(b.wrapping_add(i).wrapping_add(*disp as u64))
     }
 
+    /// Moves the base register of a pre-indexed (`[xN, #d]!`: base + d) or post-indexed
+    /// (`[xN], #i`: base + i) access, after the access itself.
+    fn write_back(&self, ins: &Ins, mem: &Opnd, state: &mut State) {
+        let Opnd::Mem {
+            base: Some(base),
+            disp,
+            ..
+        } = mem
+        else {
+            return;
+        };
+        let post = ins
+            .ops
+            .iter()
+            .skip_while(|o| *o != mem)
+            .skip(1)
+            .find_map(|o| match o {
+                Opnd::Imm(i) => Some(*i),
+                _ => None,
+            });
+        if !ins.writeback && post.is_none() {
+            return;
+        }
+        let (full, _) = a64_reg(base);
+        let step = post.unwrap_or(*disp) as u64;
+        let moved = state
+            .get(&full)
+            .map(|b| u128::from((b as u64).wrapping_add(step)));
+        state.set(&full, moved);
+    }
+
     fn size_of(op: &Opnd) -> usize {
         match op {
             Opnd::Reg(r, _) => a64_reg(r).1,
@@ -1356,14 +1566,19 @@ impl Cpu for Aarch64 {
                         len: i.len() as u64,
                         mnemonic: mnemonic.to_string(),
                         ops: vec![Opnd::Other],
+                        writeback: false,
                     });
                 }
                 let detail = self
                     .cs
                     .insn_detail(i)
                     .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
+                let arch_detail = detail.arch_detail();
+                let writeback = match &arch_detail {
+                    ArchDetail::Arm64Detail(a) => a.writeback(),
+                    _ => false,
+                };
+                let ops = arch_detail
                     .operands()
                     .into_iter()
                     .map(|op| match op {
@@ -1389,6 +1604,7 @@ impl Cpu for Aarch64 {
                     len: i.len() as u64,
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
+                    writeback,
                 })
             })
             .collect()
@@ -1402,6 +1618,21 @@ impl Cpu for Aarch64 {
         "sp"
     }
 
+    fn enter_call(&self, state: &mut State, ret_addr: u64) {
+        state.set("x30", Some(u128::from(ret_addr)));
+    }
+
+    fn leave_call(&self, _state: &mut State) {}
+
+    fn clobber(&self, state: &mut State) {
+        for r in A64_CLOBBERED {
+            state.set(r, None);
+        }
+        for i in 0..32 {
+            state.set(&format!("v{i}"), None);
+        }
+    }
+
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let m = ins.mnemonic.as_str();
         let op = |i: usize| ins.ops.get(i).cloned().unwrap_or(Opnd::Other);
@@ -1413,7 +1644,7 @@ impl Cpu for Aarch64 {
         match m {
             "ret" => return Ok(Flow::Return),
             "brk" | "udf" | "hlt" => {
-                return Ok(Flow::DeadEnd(format!("a trap ({m}) at {:#x}", ins.address)))
+                return Ok(Flow::Trap(format!("a trap ({m}) at {:#x}", ins.address)))
             }
             "nop" | "hint" | "bti" | "paciasp" | "autiasp" | "pacibsp" | "autibsp" | "cmp"
             | "cmn" | "tst" | "prfm" | "dmb" | "dsb" | "isb" => {}
@@ -1477,13 +1708,7 @@ impl Cpu for Aarch64 {
                         state.store(a.wrapping_add(size as u64), size, v1);
                     }
                 }
-                // Pre/post-indexed forms move the base; forget it.
-                if ins.ops.len() > if pair { 3 } else { 2 } {
-                    if let Opnd::Mem { base: Some(b), .. } = &mem {
-                        let (full, _) = a64_reg(b);
-                        state.set(&full, None);
-                    }
-                }
+                self.write_back(ins, &mem, state);
             }
             "ldr" | "ldur" | "ldp" => {
                 let pair = m == "ldp";
@@ -1494,9 +1719,12 @@ impl Cpu for Aarch64 {
                     other => self.addr(state, other),
                 };
                 let v0 = at.and_then(|a| image.load(state, a, size));
+                let v1 = pair
+                    .then(|| at.and_then(|a| image.load(state, a.wrapping_add(size as u64), size)))
+                    .flatten();
+                self.write_back(ins, &mem, state);
                 self.set(state, &op(0), v0);
                 if pair {
-                    let v1 = at.and_then(|a| image.load(state, a.wrapping_add(size as u64), size));
                     self.set(state, &op(1), v1);
                 }
             }
@@ -1510,19 +1738,12 @@ impl Cpu for Aarch64 {
                 }
             }
             "br" => {
-                return Ok(Flow::DeadEnd(format!(
-                    "an indirect branch at {:#x}",
-                    ins.address
-                )))
+                return Ok(match self.reg(state, &op(0)) {
+                    Some(t) => Flow::Jump(t as u64),
+                    None => Flow::DeadEnd(format!("an indirect branch at {:#x}", ins.address)),
+                })
             }
-            "bl" | "blr" => {
-                for r in A64_CLOBBERED {
-                    state.set(r, None);
-                }
-                for i in 0..32 {
-                    state.set(&format!("v{i}"), None);
-                }
-            }
+            "bl" | "blr" => return Ok(Flow::Call(self.reg(state, &op(0)).map(|t| t as u64))),
             _ if m.starts_with("b.") || matches!(m, "cbz" | "cbnz" | "tbz" | "tbnz") => {
                 let target = ins.ops.iter().rev().find_map(|o| match o {
                     Opnd::Imm(t) => Some(*t as u64),

@@ -64,8 +64,14 @@ fn enif_strings(bytes: &[u8]) -> Vec<String> {
             .iter()
             .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'_')
             .count();
-        if preceded_ok && tail.get(len) == Some(&0) && len > 5 {
-            out.push(String::from_utf8_lossy(tail.get(..len).unwrap_or_default()).into_owned());
+        if tail.get(len) == Some(&0) && len > 5 {
+            let name = String::from_utf8_lossy(tail.get(..len).unwrap_or_default()).into_owned();
+            // Rust string literals carry no NUL, so the linker may pack one right before a
+            // name (aarch64 Rustler 0.36: "...string failedenif_priv_data\0"); a name glued
+            // to other text counts only when it is an API function.
+            if preceded_ok || crate::runtime::enif_since(&name).is_some() {
+                out.push(name);
+            }
         }
         start = begin + len.max(1);
     }
@@ -187,5 +193,17 @@ fn abi_variant<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
             format!("the library's ABI is {have}, the target runtime's is {want}"),
             format!("build the library for the {want} ABI"),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn enif_names_glued_to_other_text_count_only_when_they_are_api_functions() {
+        let bytes = b"copy of string failedenif_priv_data\0enif_alloc\0myenif_not_api\0\0enif_x1\0";
+        assert_eq!(
+            super::enif_strings(bytes),
+            vec!["enif_priv_data", "enif_alloc", "enif_x1"]
+        );
     }
 }

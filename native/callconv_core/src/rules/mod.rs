@@ -103,6 +103,9 @@ rules! {
     NIF_MIN_ERTS_NULL = "nif-min-erts-null", Error,
         "The entry's min_erts pointer is NULL; a runtime that finds the library too new prints it with %s and crashes with SIGSEGV (seen on OTP 25).",
         "Fill min_erts (ERL_NIF_MIN_ERTS_VERSION); hand-written or generated entries must set every field of their declared version.";
+    NIF_ENTRY_SHORT = "nif-entry-short", Error,
+        "The entry's type ends before min_erts although the NIF version it declares has that field (Rustler 0.36 and older): a runtime that finds the library too new reads min_erts past the entry, printing garbage or crashing. An error when the target is such a runtime, a warning otherwise.",
+        "Upgrade Rustler to 0.37 or later, or build with a nif_version_2_x feature no newer than the oldest runtime you deploy to.";
     NIF_ILLEGAL_FLAGS = "nif-illegal-flags", Error,
         "A function's flags field is not 0, ERL_NIF_DIRTY_JOB_CPU_BOUND (1) or ERL_NIF_DIRTY_JOB_IO_BOUND (2).",
         "Use only the dirty-scheduler flags in the ErlNifFunc table.";

@@ -69,6 +69,31 @@ pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
             "set min_erts to a string such as \"erts-12.0\" (ERL_NIF_MIN_ERTS_VERSION) in the entry",
         ));
     }
+    if let Some(generator) = &decoded.short_entry {
+        // ERTS reads min_erts only to word the "too new" refusal; then it reads past the end.
+        let (severity, consequence) = if too_new {
+            (
+                Severity::Error,
+                format!("{runtime_name} finds the library too new and reads min_erts from whatever follows the entry in memory: a garbage message, or a crash (SIGSEGV) when that word is NULL"),
+            )
+        } else {
+            (
+                Severity::Warning,
+                "a runtime older than the library would read min_erts from whatever follows the entry in memory, and crash when that word is NULL, instead of refusing it".to_string(),
+            )
+        };
+        let feature = runtime
+            .filter(|_| too_new)
+            .map(|(maj, min)| format!("nif_version_{maj}_{min} or lower"))
+            .unwrap_or_else(|| {
+                "a nif_version_2_x feature every target runtime supports".to_string()
+            });
+        out.push(NIF_ENTRY_SHORT.finding_at(
+            severity,
+            format!("{generator} builds an ErlNifEntry that ends before min_erts, yet declares NIF {version}, whose entry has it; {consequence}"),
+            format!("upgrade Rustler to 0.37 or later (its entry has min_erts), or build with {feature}"),
+        ));
+    }
     match (&e.vm_variant, decoded.vm_variant_null) {
         (Some(v), _) if v != "beam.vanilla" => out.push(NIF_VM_VARIANT.finding(
             format!(
