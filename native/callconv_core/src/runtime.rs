@@ -185,6 +185,15 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         .collect();
     exports.sort();
     exports.dedup();
+    let mut vm_exports: Vec<String> = binary
+        .interposable_exports
+        .iter()
+        .filter(|n| !n.starts_with("enif_") && !n.starts_with("_Z"))
+        .cloned()
+        .collect();
+    vm_exports.sort();
+    vm_exports.dedup();
+    let elf = binary.format == crate::report::Format::Elf;
     Ok(Target {
         source: TargetSource::Explicit,
         otp_release: release.map(|r| r.otp.to_string()),
@@ -203,5 +212,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         libc_version: None,
         abi_variant: binary.abi_variant.clone(),
         enif_exports: Some(exports),
+        vm_exports: elf.then_some(vm_exports),
+        vm_bind_now: elf.then_some(binary.bind_now),
     })
 }

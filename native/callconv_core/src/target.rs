@@ -51,6 +51,13 @@ pub struct Target {
     /// implied by the other fields.
     #[serde(skip)]
     pub enif_exports: Option<Vec<String>>,
+    /// The other functions and objects the runtime's `beam.smp` exports (not `enif_*`, not
+    /// C++ names), sorted: the names a NIF's own exports are interposed by. Not in JSON.
+    #[serde(skip)]
+    pub vm_exports: Option<Vec<String>>,
+    /// Whether the runtime's `beam.smp` is linked with BIND_NOW (full RELRO). Not in JSON.
+    #[serde(skip)]
+    pub vm_bind_now: Option<bool>,
 }
 
 impl Target {
@@ -77,6 +84,8 @@ impl Target {
             libc_version: crate::inspect::libc::host_glibc_version(),
             abi_variant: None,
             enif_exports: None,
+            vm_exports: None,
+            vm_bind_now: None,
         }
     }
 
