@@ -13,6 +13,7 @@ defmodule Callconv.BeamAgreementTest do
 
   @hello {"Elixir.Callconv.Fixtures.Hello", [hello: 0, add: 2, read: 1]}
   @custom {"Elixir.Callconv.Fixtures.Custom", [f: 0, g: 1]}
+  @interposable {"Elixir.Callconv.Fixtures.Interposable", [compress: 1]}
 
   # {fixture, calling module, what the real BEAM does, the rule callconv must report}
   @cases [
@@ -41,7 +42,18 @@ defmodule Callconv.BeamAgreementTest do
     # Loads on this glibc (2.36); callconv warns (exec-stack, rwx-segment) but does not refuse.
     {"exec_stack.so", @hello, :ok, nil},
     {"rwx_segment.so", @hello, :ok, nil},
-    {"truncated.so", @hello, :refused_or_crash, :malformed}
+    {"truncated.so", @hello, :refused_or_crash, :malformed},
+    # NIFs linked as programs: glibc's dlopen refuses executables and PIEs.
+    {"exe_fixed.so", @hello, {:load_failed, "cannot dynamically load executable"},
+     "not-a-shared-object"},
+    {"exe_pie.so", @hello,
+     {:load_failed, "cannot dynamically load position-independent executable"},
+     "not-a-shared-object"},
+    # Loads: exports a bundled library's names (a warning), or has no RELRO (information).
+    {"interposable.so", @interposable, :ok, nil},
+    {"norelro.so", @hello, :ok, nil},
+    # Loads, but its own enif_alloc stub (bound to itself by -Bsymbolic) is what it calls.
+    {"enif_defined.so", @interposable, :ok, "enif-defined"}
   ]
 
   for {{fixture, {module, functions}, real, rule}, index} <- Enum.with_index(@cases) do

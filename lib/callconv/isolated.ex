@@ -62,7 +62,7 @@ defmodule Callconv.Isolated do
       {"--abi-variant", t.abi_variant},
       {"--enif-exports", t.enif_exports && Enum.join(t.enif_exports, ",")},
       # About 70 KB for OTP 25's beam.smp: below Linux's 128 KiB limit for one argument.
-      {"--vm-exports", t.vm_exports && Enum.join(t.vm_exports, ",")},
+      {"--vm-exports", t.vm_exports},
       {"--vm-bind-now", t.vm_bind_now}
     ]
     |> Enum.reject(fn {_, v} -> is_nil(v) end)

@@ -16,8 +16,9 @@ defmodule Callconv.Target do
     * `:abi_variant` - the runtime's ABI variant as its `beam.smp` spells it, or `nil`
     * `:enif_exports` - the exact `enif_*` symbols the runtime exports (read from its
       `beam.smp`, or from the built-in table for an OTP release), or `nil` when unknown
-    * `:vm_exports` - the other functions and objects its `beam.smp` exports (sorted; no
-      `enif_*`, no C++ names), which a NIF's own exports can be interposed by, or `nil`
+    * `:vm_exports` - the other functions and objects its `beam.smp` exports (no `enif_*`,
+      no C++ names), which a NIF's own exports can be interposed by: one binary, one name per
+      line, sorted (a list would cost more to pass to the NIF than the check), or `nil`
     * `:vm_bind_now` - whether its `beam.smp` is linked with BIND_NOW (full RELRO), or `nil`
   """
 
@@ -52,7 +53,7 @@ defmodule Callconv.Target do
           libc_version: String.t() | nil,
           abi_variant: String.t() | nil,
           enif_exports: [String.t()] | nil,
-          vm_exports: [String.t()] | nil,
+          vm_exports: String.t() | nil,
           vm_bind_now: boolean() | nil
         }
 

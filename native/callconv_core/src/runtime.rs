@@ -212,7 +212,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         libc_version: None,
         abi_variant: binary.abi_variant.clone(),
         enif_exports: Some(exports),
-        vm_exports: elf.then_some(vm_exports),
+        vm_exports: elf.then(|| vm_exports.join("\n")),
         vm_bind_now: elf.then_some(binary.bind_now),
     })
 }

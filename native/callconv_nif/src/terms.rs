@@ -261,7 +261,7 @@ pub struct ExTarget {
     libc_version: Option<String>,
     abi_variant: Option<String>,
     enif_exports: Option<Vec<String>>,
-    vm_exports: Option<Vec<String>>,
+    vm_exports: Option<String>,
     vm_bind_now: Option<bool>,
 }
 

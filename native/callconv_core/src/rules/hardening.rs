@@ -191,14 +191,13 @@ fn interposable<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) 
     if binary.symbolic {
         return;
     }
-    let vm = target.vm_exports.as_deref().unwrap_or_default();
     let mut from_vm = 0;
     let mut names: Vec<&str> = Vec::new();
     for name in &binary.interposable_exports {
         if expected_export(name) {
             continue;
         }
-        let in_vm = vm.binary_search(name).is_ok();
+        let in_vm = target.vm_exports_has(name);
         let bundled = BUNDLED_NAMES.contains(&name.as_str())
             || BUNDLED_PREFIXES.iter().any(|p| name.starts_with(p));
         if in_vm || bundled {

@@ -56,15 +56,8 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
                         .collect(),
                 )
             }
-            "--vm-exports" => {
-                let mut names: Vec<String> = value()?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                names.sort();
-                target.vm_exports = Some(names);
-            }
+            // One name per line, as the Elixir target holds them.
+            "--vm-exports" => target.vm_exports = some(value()?),
             "--vm-bind-now" => target.vm_bind_now = Some(value()? == "true"),
             "--module" => options.module = Some(value()?),
             "--function" => {
