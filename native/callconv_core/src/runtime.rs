@@ -128,6 +128,9 @@ impl Target {
         self.erts_version = Some(release.erts.to_string());
         self.nif_version = Some(format!("{}.{}", release.nif.0, release.nif.1));
         self.enif_exports = Some(enif_symbols(release.nif, lp64_unix));
+        // The table knows nothing of that release's beam.smp file.
+        self.vm_exports = None;
+        self.vm_bind_now = None;
         Ok(self)
     }
 }

@@ -108,6 +108,9 @@ fn relro_and_bind_now() {
     // Debian's beam.smp has partial RELRO itself, as do OTP's own NIFs: nothing to say.
     let here = otp25_here();
     assert_eq!(here.vm_bind_now, Some(false));
+    // A release from the built-in table has no beam.smp file to tell.
+    let table = here.clone().with_otp(27).unwrap();
+    assert_eq!((table.vm_bind_now, table.vm_exports), (None, None));
     assert_eq!(rules(&callconv::check_path(&hello, &here).unwrap()), vec![]);
     for (app, file) in [("asn1-", "asn1rt_nif.so"), ("crypto-", "crypto.so")] {
         let report = callconv::check_path(&otp_nif(app, file), &here).unwrap();
