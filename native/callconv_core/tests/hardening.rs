@@ -167,7 +167,10 @@ fn a_library_that_defines_the_nif_api_itself() {
         text.starts_with("the library defines enif_alloc itself"),
         "{text}"
     );
-    assert!(text.contains("as this library is linked"), "{text}");
+    assert!(
+        text.contains("with -Bsymbolic (as this library is linked)"),
+        "{text}"
+    );
 }
 
 fn with_cpu(target: Target, level: u8) -> Options {

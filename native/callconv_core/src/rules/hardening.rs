@@ -141,9 +141,9 @@ fn enif_defined<R>(binary: &Binary<R>, out: &mut Vec<Finding>) {
     }
     out.push(ENIF_DEFINED.finding(
         format!(
-            "the library defines {} itself: the VM provides the NIF API, and depending on how the library is linked its calls run this copy instead of the VM's (always with -Bsymbolic{}), or the VM's where the runtime has the function",
+            "the library defines {} itself, while the VM provides the NIF API: with -Bsymbolic{} or protected visibility its calls run this copy instead of the VM's; otherwise they run the VM's, and this copy wherever the runtime lacks the function",
             name_list(&names),
-            if binary.symbolic { ", as this library is linked" } else { "" }
+            if binary.symbolic { " (as this library is linked)" } else { "" }
         ),
         "remove these definitions (a stub or mock of the NIF API linked in by mistake) and call the API only through erl_nif.h",
     ));
@@ -180,9 +180,8 @@ const BUNDLED_PREFIXES: &[&str] = &[
 
 /// Names a NIF is meant to export.
 fn expected_export(name: &str) -> bool {
-    name == "nif_init"
+    matches!(name, "nif_init" | "driver_init" | "_init" | "_fini")
         || name.ends_with("_nif_init")
-        || name == "driver_init"
         || name.starts_with("enif_")
 }
 
