@@ -15,6 +15,7 @@ defmodule Callconv.BeamAgreementTest do
   @custom {"Elixir.Callconv.Fixtures.Custom", [f: 0, g: 1]}
   @rustler {"Elixir.Callconv.Fixtures.Rustler",
             [add: 2, hello: 0, busy: 1, io_wait: 3, renamed: 1]}
+  @interposable {"Elixir.Callconv.Fixtures.Interposable", [compress: 1]}
 
   # {fixture, calling module, what the real BEAM does, the rule callconv must report}
   @cases [
@@ -46,7 +47,18 @@ defmodule Callconv.BeamAgreementTest do
     {"truncated.so", @hello, :refused_or_crash, :malformed},
     # Rustler 0.34 with nif_version_2_17: its entry ends before min_erts, which OTP 25 reads
     # (past the entry) to word its "too new" refusal.
-    {{:rustler, "0.34.0-nif2_17-strip.so"}, @rustler, :crash, "nif-entry-short"}
+    {{:rustler, "0.34.0-nif2_17-strip.so"}, @rustler, :crash, "nif-entry-short"},
+    # NIFs linked as programs: glibc's dlopen refuses executables and PIEs.
+    {"exe_fixed.so", @hello, {:load_failed, "cannot dynamically load executable"},
+     "not-a-shared-object"},
+    {"exe_pie.so", @hello,
+     {:load_failed, "cannot dynamically load position-independent executable"},
+     "not-a-shared-object"},
+    # Loads: exports a bundled library's names (a warning), or has no RELRO (information).
+    {"interposable.so", @interposable, :ok, nil},
+    {"norelro.so", @hello, :ok, nil},
+    # Loads, but its own enif_alloc stub (bound to itself by -Bsymbolic) is what it calls.
+    {"enif_defined.so", @interposable, :ok, "enif-defined"}
   ]
 
   for {{fixture, {module, functions}, real, rule}, index} <- Enum.with_index(@cases) do

@@ -59,6 +59,38 @@ defmodule CallconvTest do
       assert Fixtures.Hello.hello() == :world
       assert Fixtures.Hello.add(2, 3) == 5
     end
+
+    test "version floors, GNU properties and the VM's own exports reach Elixir, both ways" do
+      cxx = Path.expand("fixtures/cross/x86_64-linux-gnu/cxx_nif.so", __DIR__)
+
+      for opts <- [[], [isolation: :process]] do
+        {:ok, report} = Callconv.check(cxx, opts)
+
+        assert report.floors == %{glibc: "2.14", glibcxx: "3.4.21", cxxabi: "1.3.9", gcc: "3.0"}
+        assert report.gnu_properties == nil
+      end
+
+      # The running VM's beam.smp exports MD5Init, as this NIF does.
+      target = Callconv.Target.current()
+      assert "MD5Init" in String.split(target.vm_exports, "\n")
+      assert is_boolean(target.vm_bind_now)
+      {:ok, report} = Callconv.check(Fixtures.host("interposable.so"))
+
+      assert [%Finding{rule: "interposable-export", severity: :warning, message: message}] =
+               report.findings
+
+      assert message =~ "MD5Init, SSL_new, deflate, inflateEnd, sqlite3_open (1 of them"
+
+      if :erlang.system_info(:system_architecture) |> to_string() =~ "x86_64" do
+        {:ok, report} = Callconv.check(Fixtures.host("isa_v4.so"))
+
+        assert report.gnu_properties == %{
+                 x86_isa_needed: "x86-64-v4",
+                 x86_features: ["ibt", "shstk"],
+                 aarch64_features: []
+               }
+      end
+    end
   end
 
   describe "verdicts against another runtime" do

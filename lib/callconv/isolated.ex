@@ -60,7 +60,10 @@ defmodule Callconv.Isolated do
       {"--libc", t.libc},
       {"--libc-version", t.libc_version},
       {"--abi-variant", t.abi_variant},
-      {"--enif-exports", t.enif_exports && Enum.join(t.enif_exports, ",")}
+      {"--enif-exports", t.enif_exports && Enum.join(t.enif_exports, ",")},
+      # About 70 KB for OTP 25's beam.smp: below Linux's 128 KiB limit for one argument.
+      {"--vm-exports", t.vm_exports},
+      {"--vm-bind-now", t.vm_bind_now}
     ]
     |> Enum.reject(fn {_, v} -> is_nil(v) end)
     |> Enum.flat_map(fn {k, v} -> [k, to_string(v)] end)
@@ -80,7 +83,9 @@ defmodule Callconv.Isolated do
        abi: r["abi"],
        needed: r["needed"],
        nif: nif(r["nif"]),
-       findings: Enum.map(r["findings"], &finding/1)
+       findings: Enum.map(r["findings"], &finding/1),
+       floors: floors(r["floors"]),
+       gnu_properties: gnu_properties(r["gnu_properties"])
      }}
   end
 
@@ -107,6 +112,20 @@ defmodule Callconv.Isolated do
       options: n["options"],
       min_erts: n["min_erts"],
       decoded_by: n["decoded_by"]
+    }
+  end
+
+  defp floors(f) do
+    %{glibc: f["glibc"], glibcxx: f["glibcxx"], cxxabi: f["cxxabi"], gcc: f["gcc"]}
+  end
+
+  defp gnu_properties(nil), do: nil
+
+  defp gnu_properties(p) do
+    %{
+      x86_isa_needed: p["x86_isa_needed"],
+      x86_features: p["x86_features"],
+      aarch64_features: p["aarch64_features"]
     }
   end
 

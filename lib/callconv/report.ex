@@ -16,6 +16,11 @@ defmodule Callconv.Report do
     * `:needed` - the libraries it needs, in file order
     * `:nif` - the decoded entry as a `Callconv.Nif`, or `nil`
     * `:findings` - a list of `Callconv.Finding`, most severe first
+    * `:floors` - the newest version required of each versioned runtime library (ELF
+      `VERNEED`), as `%{glibc: "2.34", glibcxx: nil, cxxabi: nil, gcc: "3.0"}`
+    * `:gnu_properties` - the ELF `.note.gnu.property` markers as
+      `%{x86_isa_needed: "x86-64-v3" | nil, x86_features: ["ibt", "shstk"], aarch64_features: []}`,
+      or `nil` when the file has none
   """
 
   @enforce_keys [:path, :sha256, :verdict, :kind, :format, :arch, :bits, :endian]
@@ -31,7 +36,9 @@ defmodule Callconv.Report do
     :abi,
     needed: [],
     nif: nil,
-    findings: []
+    findings: [],
+    floors: %{glibc: nil, glibcxx: nil, cxxabi: nil, gcc: nil},
+    gnu_properties: nil
   ]
 
   @type verdict :: :pass | :warn | :fail
@@ -47,7 +54,20 @@ defmodule Callconv.Report do
           abi: String.t() | nil,
           needed: [String.t()],
           nif: Callconv.Nif.t() | nil,
-          findings: [Callconv.Finding.t()]
+          findings: [Callconv.Finding.t()],
+          floors: %{
+            glibc: String.t() | nil,
+            glibcxx: String.t() | nil,
+            cxxabi: String.t() | nil,
+            gcc: String.t() | nil
+          },
+          gnu_properties:
+            %{
+              x86_isa_needed: String.t() | nil,
+              x86_features: [String.t()],
+              aarch64_features: [String.t()]
+            }
+            | nil
         }
 
   @doc """

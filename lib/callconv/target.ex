@@ -16,6 +16,10 @@ defmodule Callconv.Target do
     * `:abi_variant` - the runtime's ABI variant as its `beam.smp` spells it, or `nil`
     * `:enif_exports` - the exact `enif_*` symbols the runtime exports (read from its
       `beam.smp`, or from the built-in table for an OTP release), or `nil` when unknown
+    * `:vm_exports` - the other functions and objects its `beam.smp` exports (no `enif_*`,
+      no C++ names), which a NIF's own exports can be interposed by: one binary, one name per
+      line, sorted (a list would cost more to pass to the NIF than the check), or `nil`
+    * `:vm_bind_now` - whether its `beam.smp` is linked with BIND_NOW (full RELRO), or `nil`
   """
 
   @enforce_keys [:arch, :os, :bits, :endian]
@@ -31,6 +35,8 @@ defmodule Callconv.Target do
     :libc_version,
     :abi_variant,
     :enif_exports,
+    :vm_exports,
+    :vm_bind_now,
     source: :explicit
   ]
 
@@ -46,7 +52,9 @@ defmodule Callconv.Target do
           libc: String.t() | nil,
           libc_version: String.t() | nil,
           abi_variant: String.t() | nil,
-          enif_exports: [String.t()] | nil
+          enif_exports: [String.t()] | nil,
+          vm_exports: String.t() | nil,
+          vm_bind_now: boolean() | nil
         }
 
   @doc """
@@ -80,10 +88,10 @@ defmodule Callconv.Target do
     erts_version = List.to_string(:erlang.system_info(:version))
     erts_dir = Path.join(List.to_string(:code.root_dir()), "erts-" <> erts_version)
 
-    {enif_exports, abi_variant} =
+    erts =
       case Callconv.Native.read_erts(erts_dir) do
-        {:ok, erts} -> {erts.enif_exports, erts.abi_variant}
-        {:error, _} -> {nil, nil}
+        {:ok, erts} -> erts
+        {:error, _} -> %{enif_exports: nil, abi_variant: nil, vm_exports: nil, vm_bind_now: nil}
       end
 
     %__MODULE__{
@@ -97,8 +105,10 @@ defmodule Callconv.Target do
       endian: :erlang.system_info(:endian),
       libc: libc,
       libc_version: if(libc == "gnu", do: Callconv.Native.host_libc_version()),
-      abi_variant: abi_variant,
-      enif_exports: enif_exports
+      abi_variant: erts.abi_variant,
+      enif_exports: erts.enif_exports,
+      vm_exports: erts.vm_exports,
+      vm_bind_now: erts.vm_bind_now
     }
   end
 

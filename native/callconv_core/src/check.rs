@@ -177,6 +177,12 @@ fn check_data<'data, R: ReadRef<'data>>(
     let mut findings = platform_findings(&binary, target);
     findings.extend(rules::link::check(&binary, target));
     findings.extend(rules::hardening::check(&binary, target));
+    findings.extend(rules::hardening::check_loading(&binary, target));
+    findings.extend(rules::hardening::check_isa_note(
+        &binary,
+        target,
+        options.target_isa.as_ref(),
+    ));
     if let Some(path) = path.filter(|_| is_this_machine(target, &binary)) {
         for name in inspect::resolve::missing(&binary, path) {
             findings.push(rules::NEEDED_MISSING.finding(
@@ -252,7 +258,42 @@ fn check_data<'data, R: ReadRef<'data>>(
         findings,
         functions,
         isa,
+        floors: floors(&binary),
+        gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
     })
+}
+
+/// The version floors of each versioned runtime the library imports from.
+fn floors<R>(binary: &Binary<R>) -> crate::report::Floors {
+    let of = |prefix: &str| {
+        inspect::libc::floor(binary, prefix)
+            .and_then(|f| f.label.strip_prefix(prefix).map(str::to_string))
+    };
+    crate::report::Floors {
+        glibc: of("GLIBC_"),
+        glibcxx: of("GLIBCXX_"),
+        cxxabi: of("CXXABI_"),
+        gcc: of("GCC_"),
+    }
+}
+
+fn gnu_property_summary(p: &inspect::GnuProperties) -> crate::report::GnuPropertySummary {
+    let bits = |mask: u32, names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, n)| n.to_string())
+            .collect()
+    };
+    crate::report::GnuPropertySummary {
+        x86_isa_needed: p.x86_64_level().map(|l| match l {
+            1 => "x86-64-baseline".to_string(),
+            l => format!("x86-64-v{l}"),
+        }),
+        x86_features: bits(p.x86_features, &["ibt", "shstk", "lam_u48", "lam_u57"]),
+        aarch64_features: bits(p.aarch64_features, &["bti", "pac", "gcs"]),
+    }
 }
 
 /// Why there is no init function, and how bad that is: an error when the init exists but is

@@ -247,6 +247,40 @@ pub struct LibraryReport {
     /// The instruction-set floor of the code reachable from the entry points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isa: Option<crate::analysis::IsaSummary>,
+    /// The newest version required of each versioned runtime library (ELF `VERNEED`).
+    #[serde(default)]
+    pub floors: Floors,
+    /// The ELF `.note.gnu.property` markers; null when the file has none.
+    #[serde(default)]
+    pub gnu_properties: Option<GnuPropertySummary>,
+}
+
+/// The highest version a library asks for from each versioned runtime (its `VERNEED`
+/// entries), as written after the prefix: `glibc` from `GLIBC_`, `glibcxx` from `GLIBCXX_`
+/// (libstdc++), `cxxabi` from `CXXABI_` (the C++ ABI of libstdc++), `gcc` from `GCC_`
+/// (libgcc_s). Null when the library needs none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Floors {
+    /// Such as `"2.34"`.
+    pub glibc: Option<String>,
+    /// Such as `"3.4.30"`.
+    pub glibcxx: Option<String>,
+    /// Such as `"1.3.9"`.
+    pub cxxabi: Option<String>,
+    /// Such as `"4.2.0"`.
+    pub gcc: Option<String>,
+}
+
+/// What the ELF `.note.gnu.property` note asks of the CPU and promises to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GnuPropertySummary {
+    /// `GNU_PROPERTY_X86_ISA_1_NEEDED` as a level: `x86-64-baseline`, `x86-64-v2`,
+    /// `x86-64-v3` or `x86-64-v4`; null when absent.
+    pub x86_isa_needed: Option<String>,
+    /// `GNU_PROPERTY_X86_FEATURE_1_AND`: `ibt`, `shstk`, `lam_u48`, `lam_u57`.
+    pub x86_features: Vec<String>,
+    /// `GNU_PROPERTY_AARCH64_FEATURE_1_AND`: `bti`, `pac`, `gcs`.
+    pub aarch64_features: Vec<String>,
 }
 
 /// Counts over the libraries of a document.

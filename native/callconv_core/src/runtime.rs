@@ -128,6 +128,9 @@ impl Target {
         self.erts_version = Some(release.erts.to_string());
         self.nif_version = Some(format!("{}.{}", release.nif.0, release.nif.1));
         self.enif_exports = Some(enif_symbols(release.nif, lp64_unix));
+        // The table knows nothing of that release's beam.smp file.
+        self.vm_exports = None;
+        self.vm_bind_now = None;
         Ok(self)
     }
 }
@@ -185,6 +188,15 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         .collect();
     exports.sort();
     exports.dedup();
+    let mut vm_exports: Vec<String> = binary
+        .interposable_exports
+        .iter()
+        .filter(|n| !n.starts_with("enif_") && !n.starts_with("_Z"))
+        .cloned()
+        .collect();
+    vm_exports.sort();
+    vm_exports.dedup();
+    let elf = binary.format == crate::report::Format::Elf;
     Ok(Target {
         source: TargetSource::Explicit,
         otp_release: release.map(|r| r.otp.to_string()),
@@ -203,5 +215,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         libc_version: None,
         abi_variant: binary.abi_variant.clone(),
         enif_exports: Some(exports),
+        vm_exports: elf.then(|| vm_exports.join("\n")),
+        vm_bind_now: elf.then_some(binary.bind_now),
     })
 }

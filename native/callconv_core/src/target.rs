@@ -51,6 +51,15 @@ pub struct Target {
     /// implied by the other fields.
     #[serde(skip)]
     pub enif_exports: Option<Vec<String>>,
+    /// The other functions and objects the runtime's `beam.smp` exports (not `enif_*`, not
+    /// C++ names), one per line, sorted: the names a NIF's own exports are interposed by.
+    /// One string rather than a list: it crosses the NIF boundary on every check, and
+    /// decoding 3,000 terms would cost more than the check. Not in JSON.
+    #[serde(skip)]
+    pub vm_exports: Option<String>,
+    /// Whether the runtime's `beam.smp` is linked with BIND_NOW (full RELRO). Not in JSON.
+    #[serde(skip)]
+    pub vm_bind_now: Option<bool>,
 }
 
 impl Target {
@@ -77,12 +86,21 @@ impl Target {
             libc_version: crate::inspect::libc::host_glibc_version(),
             abi_variant: None,
             enif_exports: None,
+            vm_exports: None,
+            vm_bind_now: None,
         }
     }
 
     /// The runtime's NIF version as `(major, minor)`, when known and well formed.
     pub fn nif_version(&self) -> Option<(i32, i32)> {
         parse_major_minor(self.nif_version.as_deref()?)
+    }
+
+    /// Whether the runtime's `beam.smp` is known to export `name` (see `vm_exports`).
+    pub fn vm_exports_has(&self, name: &str) -> bool {
+        self.vm_exports
+            .as_deref()
+            .is_some_and(|all| all.lines().any(|line| line == name))
     }
 
     /// The binary format this target's OS loads.

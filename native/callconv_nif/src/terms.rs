@@ -148,6 +148,27 @@ pub struct ExReport {
     needed: Vec<String>,
     nif: Option<ExNif>,
     findings: Vec<ExFinding>,
+    floors: ExFloors,
+    gnu_properties: Option<ExGnuProperties>,
+}
+
+/// The report's `floors`: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExFloors {
+    glibc: Option<String>,
+    glibcxx: Option<String>,
+    cxxabi: Option<String>,
+    gcc: Option<String>,
+}
+
+/// The report's `gnu_properties`: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExGnuProperties {
+    x86_isa_needed: Option<String>,
+    x86_features: Vec<String>,
+    aarch64_features: Vec<String>,
 }
 
 impl From<LibraryReport> for ExReport {
@@ -165,6 +186,17 @@ impl From<LibraryReport> for ExReport {
             needed: r.needed,
             nif: r.nif.map(Into::into),
             findings: r.findings.into_iter().map(Into::into).collect(),
+            floors: ExFloors {
+                glibc: r.floors.glibc,
+                glibcxx: r.floors.glibcxx,
+                cxxabi: r.floors.cxxabi,
+                gcc: r.floors.gcc,
+            },
+            gnu_properties: r.gnu_properties.map(|p| ExGnuProperties {
+                x86_isa_needed: p.x86_isa_needed,
+                x86_features: p.x86_features,
+                aarch64_features: p.aarch64_features,
+            }),
         }
     }
 }
@@ -229,6 +261,8 @@ pub struct ExTarget {
     libc_version: Option<String>,
     abi_variant: Option<String>,
     enif_exports: Option<Vec<String>>,
+    vm_exports: Option<String>,
+    vm_bind_now: Option<bool>,
 }
 
 impl From<ExTarget> for Target {
@@ -250,6 +284,8 @@ impl From<ExTarget> for Target {
             libc_version: t.libc_version,
             abi_variant: t.abi_variant,
             enif_exports: t.enif_exports,
+            vm_exports: t.vm_exports,
+            vm_bind_now: t.vm_bind_now,
         }
     }
 }
@@ -269,6 +305,8 @@ impl From<Target> for ExTarget {
             libc_version: t.libc_version,
             abi_variant: t.abi_variant,
             enif_exports: t.enif_exports,
+            vm_exports: t.vm_exports,
+            vm_bind_now: t.vm_bind_now,
         }
     }
 }

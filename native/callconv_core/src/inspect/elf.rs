@@ -5,7 +5,9 @@ use object::elf;
 use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, RelrIterator, Sym};
 use object::{Endianness, ReadRef, SymbolIndex};
 
-use super::{inspect_generic, Binary, Platform, MAX_SEGMENTS};
+use super::{
+    inspect_generic, Binary, GnuProperties, NotShared, Platform, MAX_EXPORTS, MAX_SEGMENTS,
+};
 use crate::error::Error;
 use crate::memory::{Fixup, Image, Segment, MAX_RELOCATIONS};
 use crate::report::Format;
@@ -107,11 +109,19 @@ where
     let mut segments = Vec::new();
     let mut exec_stack = false;
     let mut rwx_segments = Vec::new();
+    let mut relro = false;
+    let mut interpreter = None;
     for (index, ph) in file.elf_program_headers().iter().enumerate() {
         // p_flags: PF_X 1, PF_W 2, PF_R 4.
         let flags = ph.p_flags(endian).0;
         if ph.p_type(endian) == elf::PT_GNU_STACK {
             exec_stack = flags & 1 != 0;
+        }
+        if ph.p_type(endian) == elf::PT_GNU_RELRO {
+            relro = true;
+        }
+        if let Ok(Some(path)) = ph.interpreter(endian, data) {
+            interpreter = Some(String::from_utf8_lossy(path).into_owned());
         }
         if ph.p_type(endian) != elf::PT_LOAD {
             continue;
@@ -155,6 +165,19 @@ where
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;
     binary.textrel = has_textrel(file);
+    let dynamic = dynamic_flags(file);
+    binary.relro = relro;
+    binary.bind_now = dynamic.bind_now;
+    binary.symbolic = dynamic.symbolic;
+    binary.not_shared = match header.e_type(endian) {
+        elf::ET_EXEC => Some(NotShared::Fixed),
+        elf::ET_REL => Some(NotShared::Relocatable),
+        _ if dynamic.pie => Some(NotShared::Pie),
+        _ => None,
+    };
+    binary.interpreter = interpreter;
+    binary.gnu_properties = gnu_properties(file, data, machine);
+    binary.interposable_exports = interposable_exports(file);
     binary.image = Image::new(data, segments, fixups, pointer_size, big_endian);
     Ok(binary)
 }
@@ -524,4 +547,130 @@ where
         .iter()
         .take(4096)
         .any(|d| d.tag.0 == DT_TEXTREL || (d.tag.0 == DT_FLAGS && d.val & DF_TEXTREL != 0))
+}
+
+/// What `DT_FLAGS`, `DT_FLAGS_1` and their older single tags say about binding.
+#[derive(Debug, Default, Clone, Copy)]
+struct DynamicFlags {
+    /// `DT_BIND_NOW`, `DF_BIND_NOW` or `DF_1_NOW`: every symbol bound at load, so RELRO can
+    /// cover the PLT's GOT too.
+    bind_now: bool,
+    /// `DT_SYMBOLIC` or `DF_SYMBOLIC` (`-Bsymbolic`): the library's own references bind to
+    /// its own definitions first.
+    symbolic: bool,
+    /// `DF_1_PIE`: a position-independent executable.
+    pie: bool,
+}
+
+fn dynamic_flags<'data, Elf, R>(file: &ElfFile<'data, Elf, R>) -> DynamicFlags
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const DT_SYMBOLIC: i64 = 16;
+    const DT_BIND_NOW: i64 = 24;
+    const DT_FLAGS: i64 = 30;
+    const DT_FLAGS_1: i64 = 0x6fff_fffb;
+    const DF_SYMBOLIC: u64 = 0x2;
+    const DF_BIND_NOW: u64 = 0x8;
+    const DF_1_NOW: u64 = 0x1;
+    const DF_1_PIE: u64 = 0x0800_0000;
+    let mut flags = DynamicFlags::default();
+    let Ok(dynamic) = file.elf_dynamic_table() else {
+        return flags;
+    };
+    for d in dynamic.iter().take(4096) {
+        match d.tag.0 {
+            DT_BIND_NOW => flags.bind_now = true,
+            DT_SYMBOLIC => flags.symbolic = true,
+            DT_FLAGS => {
+                flags.bind_now |= d.val & DF_BIND_NOW != 0;
+                flags.symbolic |= d.val & DF_SYMBOLIC != 0;
+            }
+            DT_FLAGS_1 => {
+                flags.bind_now |= d.val & DF_1_NOW != 0;
+                flags.pie |= d.val & DF_1_PIE != 0;
+            }
+            _ => {}
+        }
+    }
+    flags
+}
+
+/// Most notes, and properties per note, read from the note segments.
+const MAX_NOTES: usize = 256;
+
+/// The `NT_GNU_PROPERTY_TYPE_0` note's x86 and AArch64 properties, from the `PT_NOTE`
+/// segments (linkers put `.note.gnu.property` in one, as well as in `PT_GNU_PROPERTY`).
+/// `None` when the file has no such note. Properties are 4-byte aligned in ELFCLASS32 and
+/// 8-byte aligned in ELFCLASS64 (x86-64 psABI); `object`'s iterator follows the class.
+fn gnu_properties<'data, Elf, R>(
+    file: &ElfFile<'data, Elf, R>,
+    data: R,
+    machine: u16,
+) -> Option<GnuProperties>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let mut found: Option<GnuProperties> = None;
+    for ph in file.elf_program_headers().iter().take(MAX_SEGMENTS) {
+        let Ok(Some(notes)) = ph.notes(endian, data) else {
+            continue;
+        };
+        for note in notes.take(MAX_NOTES) {
+            let Ok(note) = note else { break };
+            let Some(properties) = note.gnu_properties(endian) else {
+                continue;
+            };
+            let props = found.get_or_insert_with(GnuProperties::default);
+            for property in properties.take(MAX_NOTES) {
+                let Ok(property) = property else { break };
+                let Ok(value) = property.data_u32(endian) else {
+                    continue;
+                };
+                match (machine, property.pr_type()) {
+                    (EM_X86_64 | EM_386, elf::GNU_PROPERTY_X86_ISA_1_NEEDED) => {
+                        props.x86_isa_needed |= value
+                    }
+                    (EM_X86_64 | EM_386, elf::GNU_PROPERTY_X86_FEATURE_1_AND) => {
+                        props.x86_features |= value
+                    }
+                    (EM_AARCH64, elf::GNU_PROPERTY_AARCH64_FEATURE_1_AND) => {
+                        props.aarch64_features |= value
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Defined dynamic symbols that another object can interpose: global or weak binding,
+/// default visibility, a function or data object.
+fn interposable_exports<'data, Elf, R>(file: &ElfFile<'data, Elf, R>) -> Vec<String>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let table = file.elf_dynamic_symbol_table();
+    let mut out = Vec::new();
+    for sym in table.symbols().iter().take(MAX_EXPORTS) {
+        let bind = sym.st_bind();
+        let kind = sym.st_type();
+        if sym.is_undefined(endian)
+            || sym.st_visibility() != elf::STV_DEFAULT
+            || !(bind == elf::STB_GLOBAL || bind == elf::STB_WEAK)
+            || !(kind == elf::STT_FUNC || kind == elf::STT_OBJECT || kind == elf::STT_GNU_IFUNC)
+        {
+            continue;
+        }
+        if let Ok(name) = table.symbol_name(endian, sym) {
+            out.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+    out
 }

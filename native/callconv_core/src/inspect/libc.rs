@@ -30,6 +30,16 @@ pub fn flavour<R>(binary: &Binary<R>) -> Option<&'static str> {
         }
         Platform::Unix => {}
     }
+    // The program interpreter is the C library's own loader, when the file names one.
+    if let Some(interp) = binary.interpreter.as_deref() {
+        let name = interp.rsplit('/').next().unwrap_or(interp);
+        if name.starts_with("ld-musl-") {
+            return Some("musl");
+        }
+        if name.starts_with("ld-linux") || name.starts_with("ld64.so") {
+            return Some("gnu");
+        }
+    }
     let glibc_versions = binary.imports.iter().any(|i| {
         i.version
             .as_deref()

@@ -55,6 +55,38 @@ pub struct Import {
     pub version: Option<String>,
 }
 
+/// Why an ELF file is not a shared library, which is all `dlopen` loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotShared {
+    /// `ET_EXEC`: an executable linked at a fixed address.
+    Fixed,
+    /// `ET_DYN` with `DF_1_PIE`: a position-independent executable.
+    Pie,
+    /// `ET_REL`: an object file, never linked.
+    Relocatable,
+}
+
+/// The bits of an ELF `NT_GNU_PROPERTY_TYPE_0` note that callconv reads (bit masks as the
+/// psABIs define them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GnuProperties {
+    /// `GNU_PROPERTY_X86_ISA_1_NEEDED`: 1 baseline, 2 v2, 4 v3, 8 v4.
+    pub x86_isa_needed: u32,
+    /// `GNU_PROPERTY_X86_FEATURE_1_AND`: 1 IBT, 2 SHSTK.
+    pub x86_features: u32,
+    /// `GNU_PROPERTY_AARCH64_FEATURE_1_AND`: 1 BTI, 2 PAC.
+    pub aarch64_features: u32,
+}
+
+impl GnuProperties {
+    /// The highest x86-64 psABI level the ISA marker needs (1 = baseline), if any bit is set.
+    pub fn x86_64_level(&self) -> Option<u8> {
+        (1..=4u8)
+            .rev()
+            .find(|level| self.x86_isa_needed & (1 << (level - 1)) != 0)
+    }
+}
+
 /// Everything the checks need to know about one library (one slice of a universal file).
 #[derive(Debug)]
 pub struct Binary<R> {
@@ -82,6 +114,22 @@ pub struct Binary<R> {
     pub rwx_segments: Vec<u64>,
     /// ELF: the library has text relocations (`DT_TEXTREL` or `DF_TEXTREL`).
     pub textrel: bool,
+    /// ELF: a `PT_GNU_RELRO` segment makes part of the data read-only after relocation.
+    pub relro: bool,
+    /// ELF: every symbol is bound at load (`DT_BIND_NOW`, `DF_BIND_NOW`, `DF_1_NOW`).
+    pub bind_now: bool,
+    /// ELF: `DT_SYMBOLIC`/`DF_SYMBOLIC` (`-Bsymbolic`): its own references bind locally.
+    pub symbolic: bool,
+    /// ELF: the file is not a shared object (an executable, a PIE, an object file), which
+    /// `dlopen` refuses.
+    pub not_shared: Option<NotShared>,
+    /// ELF: the program interpreter named by `PT_INTERP`.
+    pub interpreter: Option<String>,
+    /// ELF: the properties of the `.note.gnu.property` note, when it has one.
+    pub gnu_properties: Option<GnuProperties>,
+    /// ELF: defined dynamic symbols of default visibility (global or weak functions and
+    /// objects), which a definition earlier in the lookup order can interpose.
+    pub interposable_exports: Vec<String>,
     /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
     pub runpath: Vec<String>,
     /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
@@ -379,6 +427,13 @@ where
         exec_stack: false,
         rwx_segments: Vec::new(),
         textrel: false,
+        relro: false,
+        bind_now: false,
+        symbolic: false,
+        not_shared: None,
+        interpreter: None,
+        gnu_properties: None,
+        interposable_exports: Vec::new(),
         runpath: Vec::new(),
         rpath: Vec::new(),
         init_like_symbols,

@@ -181,6 +181,24 @@ rules! {
     ANALYSIS_CAPPED = "analysis-capped", Info,
         "The machine-code analysis of an entry point stopped at one of its caps (instructions, branch targets, time); the paths past the cap were not checked.",
         "Nothing to fix; the checks ran on the part that was analysed.";
+    NO_RELRO = "no-relro", Info,
+        "The ELF library has no PT_GNU_RELRO segment: its GOT, .dynamic and constructor tables stay writable for the life of the VM.",
+        "Link with -Wl,-z,relro (the default of GNU ld and lld on Linux; check for -z norelro, an old toolchain, or lld on MIPS).";
+    NO_BIND_NOW = "no-bind-now", Info,
+        "Partial RELRO: the library is not linked with BIND_NOW, so the PLT's GOT stays writable. Reported only when the target's beam.smp itself binds now (the BEAM dlopens with RTLD_NOW, so nothing else changes).",
+        "Link with -Wl,-z,now (with -z relro: full RELRO).";
+    NOT_A_SHARED_OBJECT = "not-a-shared-object", Error,
+        "The ELF file is an executable (ET_EXEC, or a PIE with DF_1_PIE) or an unlinked object file (ET_REL), not a shared library: dlopen refuses it (\"cannot dynamically load executable\", \"cannot dynamically load position-independent executable\", \"only ET_DYN and ET_EXEC can be loaded\").",
+        "Link the NIF with -shared (and compile with -fPIC); a Rust NIF needs crate-type = [\"cdylib\"].";
+    ENIF_DEFINED = "enif-defined", Error,
+        "The library defines enif_* functions itself. The BEAM dlopens NIFs with RTLD_NOW and without RTLD_GLOBAL: with -Bsymbolic or protected visibility the library's calls run its own copy instead of the VM's, otherwise they go to the VM's and silently fall back to the copy on a runtime that lacks the function.",
+        "Remove the definitions (a stub or mock of the NIF API linked in by mistake); call the API only through erl_nif.h.";
+    INTERPOSABLE_EXPORT = "interposable-export", Warning,
+        "The library exports functions or data under names that the VM's beam.smp, a library the VM loads (zlib, the C allocator) or another bundled library (OpenSSL, SQLite, zstd, ...) also defines. Symbol lookup searches the VM and its libraries first, so the library's own calls can run those definitions instead of its bundled copy.",
+        "Export only nif_init: build with -fvisibility=hidden, link bundled static libraries with -Wl,--exclude-libs,ALL or a version script, or link with -Wl,-Bsymbolic.";
+    ISA_NOTE_LEVEL = "isa-note-level", Error,
+        "The library's .note.gnu.property marks it as needing an x86-64 ISA level (GNU_PROPERTY_X86_ISA_1_NEEDED) above the target CPU's: glibc 2.33 and later refuse to load it (\"CPU ISA level is lower than required\"). A warning on other C libraries, which ignore the marker but will run the code.",
+        "Build for the oldest CPU you deploy to (-march=x86-64-v2 or lower, no -Wl,-z,x86-64-v3), or deploy to CPUs of that level.";
 }
 
 /// Finds a rule by id.

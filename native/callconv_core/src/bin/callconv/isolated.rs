@@ -56,6 +56,9 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
                         .collect(),
                 )
             }
+            // One name per line, as the Elixir target holds them.
+            "--vm-exports" => target.vm_exports = some(value()?),
+            "--vm-bind-now" => target.vm_bind_now = Some(value()? == "true"),
             "--module" => options.module = Some(value()?),
             "--function" => {
                 let v = value()?;
