@@ -55,6 +55,18 @@ pub struct Import {
     pub version: Option<String>,
 }
 
+/// A symbol version the library requires from one of its needed libraries (ELF `VERNEED`):
+/// the dynamic loader refuses the library when the resolved file does not define it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionNeed {
+    /// The needed library it is asked of (`vn_file`), such as `libstdc++.so.6`.
+    pub file: String,
+    /// The version name, such as `GLIBCXX_3.4.32`.
+    pub version: String,
+    /// `VER_FLG_WEAK`: the loader only warns when it is missing.
+    pub weak: bool,
+}
+
 /// Everything the checks need to know about one library (one slice of a universal file).
 #[derive(Debug)]
 pub struct Binary<R> {
@@ -86,6 +98,8 @@ pub struct Binary<R> {
     pub runpath: Vec<String>,
     /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
     pub rpath: Vec<String>,
+    /// ELF: the versions required of needed libraries (`VERNEED`), in file order.
+    pub version_needs: Vec<VersionNeed>,
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
@@ -381,6 +395,7 @@ where
         textrel: false,
         runpath: Vec::new(),
         rpath: Vec::new(),
+        version_needs: Vec::new(),
         init_like_symbols,
         image,
     })

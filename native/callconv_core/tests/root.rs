@@ -1,0 +1,225 @@
+//! Needed libraries resolved under a target root (a sysroot or a release directory), and the
+//! symbol versions the resolved files define.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use callconv::report::LibraryReport;
+use callconv::rules::Severity;
+use callconv::Options;
+use common::{host_fixture, otp25, repo};
+
+/// A fresh, empty directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("callconv-root-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Copies `from` to `root`/`to` (an absolute path inside the root), making directories.
+fn place(root: &Path, to: &str, from: &Path) {
+    let dest = root.join(to.trim_start_matches('/'));
+    fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    fs::copy(from, dest).unwrap();
+}
+
+fn check_under(library: &Path, root: &Path) -> LibraryReport {
+    // otp25() is an explicit target, not this machine: without a root nothing is resolved.
+    let options = Options {
+        root: Some(root.to_path_buf()),
+        ..Options::new(otp25())
+    };
+    callconv::check_path_with(library, &options).unwrap()
+}
+
+fn rules(report: &LibraryReport) -> Vec<(&str, Severity)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity))
+        .collect()
+}
+
+fn ver(release: u32) -> PathBuf {
+    host_fixture(&format!("ver{release}/libcallconv_ver.so.1"))
+}
+
+#[test]
+fn a_root_with_the_older_release_lacks_the_symbol_version() {
+    let nif = host_fixture("needs_ver.so");
+    let root = scratch("older");
+    place(&root, "/usr/lib/libcallconv_ver.so.1", &ver(1));
+    let report = check_under(&nif, &root);
+    assert_eq!(
+        rules(&report),
+        vec![("symbol-version-missing", Severity::Error)]
+    );
+    let message = &report.findings[0].message;
+    assert!(message.contains("CALLCONV_2.0"), "{message}");
+    assert!(!message.contains("CALLCONV_1.0"), "{message}");
+    assert!(
+        message.contains(
+            &root
+                .join("usr/lib/libcallconv_ver.so.1")
+                .display()
+                .to_string()
+        ),
+        "{message}"
+    );
+
+    // The newer release defines it.
+    let root = scratch("newer");
+    place(&root, "/usr/lib/libcallconv_ver.so.1", &ver(2));
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+
+    // Without a root, another machine's libraries are not guessed at.
+    assert_eq!(
+        rules(&callconv::check_path(&nif, &otp25()).unwrap()),
+        vec![]
+    );
+}
+
+#[test]
+fn a_library_absent_from_the_root_is_missing_even_for_another_machine() {
+    let nif = host_fixture("needs_ver.so");
+    let root = scratch("empty");
+    let report = check_under(&nif, &root);
+    assert_eq!(rules(&report), vec![("needed-missing", Severity::Error)]);
+    let message = &report.findings[0].message;
+    assert!(message.contains("libcallconv_ver.so.1"), "{message}");
+    assert!(message.contains(&root.display().to_string()), "{message}");
+}
+
+#[test]
+fn links_inside_the_root_resolve_inside_the_root() {
+    let nif = host_fixture("needs_ver.so");
+    // An absolute link target is a path of the root, not of this machine.
+    let root = scratch("link-inside");
+    place(&root, "/opt/ver/libcallconv_ver.so.1", &ver(2));
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    symlink(
+        "/opt/ver/libcallconv_ver.so.1",
+        root.join("usr/lib/libcallconv_ver.so.1"),
+    )
+    .unwrap();
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+
+    // A link to this machine's copy (which exists here) does not count: it is not in the root.
+    let root = scratch("link-host");
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    let host_copy = fs::canonicalize(ver(2)).unwrap();
+    symlink(&host_copy, root.join("usr/lib/libcallconv_ver.so.1")).unwrap();
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+
+    // Nor does climbing out with "..": it stops at the root.
+    let root = scratch("link-dotdot");
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    let climb = format!("{}{}", "../".repeat(32), host_copy.display());
+    symlink(&climb, root.join("usr/lib/libcallconv_ver.so.1")).unwrap();
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+
+    // A link loop ends.
+    let root = scratch("link-loop");
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    symlink("/usr/lib/b", root.join("usr/lib/libcallconv_ver.so.1")).unwrap();
+    symlink("/usr/lib/libcallconv_ver.so.1", root.join("usr/lib/b")).unwrap();
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+}
+
+#[test]
+fn the_roots_own_ld_so_conf_and_its_includes_are_searched() {
+    let nif = host_fixture("needs_ver.so");
+    let root = scratch("conf");
+    place(&root, "/opt/custom/lib/libcallconv_ver.so.1", &ver(2));
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+    fs::create_dir_all(root.join("etc/ld.so.conf.d")).unwrap();
+    fs::write(
+        root.join("etc/ld.so.conf"),
+        "# as Debian writes it\ninclude /etc/ld.so.conf.d/*.conf\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("etc/ld.so.conf.d/custom.conf"),
+        "/opt/custom/lib\n",
+    )
+    .unwrap();
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+    // An include that includes itself stops at the depth cap.
+    fs::write(
+        root.join("etc/ld.so.conf.d/self.conf"),
+        "include /etc/ld.so.conf.d/*.conf\n",
+    )
+    .unwrap();
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+}
+
+#[test]
+fn a_file_of_another_architecture_is_passed_over() {
+    let nif = host_fixture("needs_ver.so");
+    let root = scratch("foreign");
+    // The first directory searched holds an AArch64 file of that name: ld.so skips it.
+    let foreign = repo().join("test/fixtures/cross/aarch64-linux-gnu/plain_lib.so");
+    place(
+        &root,
+        "/lib/x86_64-linux-gnu/libcallconv_ver.so.1",
+        &foreign,
+    );
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+    place(&root, "/usr/lib/libcallconv_ver.so.1", &ver(2));
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+}
+
+/// A directory laid out as `mix release` writes one, with `nif` in an application's priv.
+fn release_with(nif: &Path, dep: Option<&Path>) -> (PathBuf, PathBuf) {
+    let rel = scratch(&format!(
+        "release-{}",
+        nif.file_stem().unwrap().to_string_lossy()
+    ));
+    fs::create_dir_all(rel.join("releases/0.1.0")).unwrap();
+    fs::create_dir_all(rel.join("erts-13.1.5/bin")).unwrap();
+    let priv_dir = rel.join("lib/my_app-0.1.0/priv");
+    fs::create_dir_all(&priv_dir).unwrap();
+    let copy = priv_dir.join(nif.file_name().unwrap());
+    fs::copy(nif, &copy).unwrap();
+    if let Some(dep) = dep {
+        fs::create_dir_all(priv_dir.join("deps")).unwrap();
+        fs::copy(dep, priv_dir.join("deps/libcallconv_dep.so.1")).unwrap();
+    }
+    (rel, copy)
+}
+
+#[test]
+fn a_release_finds_what_ships_beside_the_nif_and_the_system_libraries() {
+    let dep = host_fixture("deps/libcallconv_dep.so.1");
+    // RUNPATH $ORIGIN/deps, the dependency shipped there: found; libc.so.6 from this machine.
+    let (rel, nif) = release_with(&host_fixture("needs_dep_origin.so"), Some(&dep));
+    assert_eq!(rules(&check_under(&nif, &rel)), vec![]);
+
+    // The same release without the dependency.
+    let (rel, nif) = release_with(&host_fixture("needs_dep_origin.so"), None);
+    let report = check_under(&nif, &rel);
+    assert_eq!(rules(&report), vec![("needed-missing", Severity::Error)]);
+    let message = &report.findings[0].message;
+    assert!(message.contains("libcallconv_dep.so.1"), "{message}");
+    assert!(message.contains("in the release"), "{message}");
+    assert!(message.contains(&rel.display().to_string()), "{message}");
+}
