@@ -295,10 +295,11 @@ fn dependency_findings<R>(
                 if let Some(first) = lacking.first() {
                     out.push(rules::SYMBOL_VERSION_MISSING.finding(
                         format!(
-                            "{name} resolves to {} {}, which does not define {}: load_nif fails with \"version `{first}' not found\"",
+                            "{name} resolves to {} {}, which does not define {}: load_nif fails with \"version `{first}' not found (required by {})\"",
                             found.display(),
                             root.place(),
-                            lacking.join(", ")
+                            lacking.join(", "),
+                            path.display()
                         ),
                         format!("build against the {name} the target has (an older distribution or toolchain), or ship the newer {name} beside the NIF with RUNPATH $ORIGIN"),
                     ));

@@ -223,3 +223,145 @@ fn a_release_finds_what_ships_beside_the_nif_and_the_system_libraries() {
     assert!(message.contains("in the release"), "{message}");
     assert!(message.contains(&rel.display().to_string()), "{message}");
 }
+
+/// A file of trixie's OTP 27 tree, by the start of its directory under `usr/lib/erlang/lib`.
+fn trixie_file(root: &Path, app: &str, rest: &str) -> PathBuf {
+    let lib = root.join("usr/lib/erlang/lib");
+    fs::read_dir(&lib)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with(app))
+        .unwrap_or_else(|| panic!("no {app}* under {}", lib.display()))
+        .path()
+        .join(rest)
+}
+
+/// What each needed library of `library` resolves to under `root`.
+fn resolved(library: &Path, root: callconv::inspect::resolve::SearchRoot) -> Vec<(String, Lookup)> {
+    let bytes = fs::read(library).unwrap();
+    let binary = callconv::inspect::parse(&bytes[..], callconv::report::Arch::X86_64).unwrap();
+    callconv::inspect::resolve::resolve(&binary, library, root)
+        .into_iter()
+        .map(|r| (r.name, r.lookup))
+        .collect()
+}
+
+use callconv::inspect::resolve::{Lookup, SearchRoot};
+
+#[test]
+fn debian_trixies_crypto_resolves_in_its_own_tree_and_lacks_openssl_3_4_on_bookworm() {
+    let Some(root) = common::trixie_root() else {
+        return;
+    };
+    let crypto = trixie_file(&root, "crypto-", "priv/lib/crypto.so");
+
+    // In its own tree: both needed libraries found there, through the root's ld.so.conf.
+    let found = resolved(&crypto, SearchRoot::Sysroot(&root));
+    assert_eq!(
+        found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        vec!["libcrypto.so.3", "libc.so.6"]
+    );
+    for (name, lookup) in &found {
+        let Lookup::Found { path, versions } = lookup else {
+            panic!("{name}: {lookup:?}")
+        };
+        assert!(path.starts_with(&root), "{name} at {}", path.display());
+        assert!(versions.as_ref().is_some_and(|v| !v.is_empty()), "{name}");
+    }
+    let report = check_under(&crypto, &root);
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(!ids.contains(&"needed-missing"), "{:?}", report.findings);
+    assert!(
+        !ids.contains(&"symbol-version-missing"),
+        "{:?}",
+        report.findings
+    );
+
+    // On this machine (Debian 12, OpenSSL 3.0): libcrypto.so.3 is there, OPENSSL_3.4.0 is not.
+    let report = check_under(&crypto, Path::new("/"));
+    let lacking: Vec<&callconv::report::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "symbol-version-missing")
+        .collect();
+    assert_eq!(lacking.len(), 1, "{:?}", report.findings);
+    assert_eq!(lacking[0].severity, Severity::Error);
+    assert!(
+        lacking[0].message.contains("OPENSSL_3.4.0"),
+        "{}",
+        lacking[0].message
+    );
+    assert!(
+        lacking[0].message.contains("libcrypto.so.3"),
+        "{}",
+        lacking[0].message
+    );
+    assert!(
+        !lacking[0].message.contains("OPENSSL_3.0.0"),
+        "{}",
+        lacking[0].message
+    );
+
+    // This machine's OTP 25 crypto.so is fine in the newer tree.
+    let here = common::otp_nif("crypto-", "crypto.so");
+    let report = check_under(&here, &root);
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(!ids.contains(&"needed-missing"), "{:?}", report.findings);
+    assert!(
+        !ids.contains(&"symbol-version-missing"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn glibc_versions_are_reported_once() {
+    let Some(root) = common::trixie_root() else {
+        return;
+    };
+    // trixie's beam.smp needs GLIBC_2.38; this machine has glibc 2.36.
+    let beam = fs::read_dir(root.join("usr/lib/erlang"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with("erts-"))
+        .unwrap()
+        .path()
+        .join("bin/beam.smp");
+    let with_libc = |version: Option<&str>| {
+        let mut target = otp25();
+        target.libc = Some("gnu".into());
+        target.libc_version = version.map(str::to_string);
+        let options = Options {
+            root: Some(PathBuf::from("/")),
+            ..Options::new(target)
+        };
+        callconv::check_path_with(&beam, &options).unwrap()
+    };
+    let glibc_lacking = |report: &LibraryReport| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.message.contains("GLIBC_2.38"))
+            .map(|f| f.rule.clone())
+            .collect::<Vec<_>>()
+    };
+    // The target's glibc is known: glibc-too-new says it, and only it.
+    let report = with_libc(Some("2.36"));
+    assert_eq!(
+        glibc_lacking(&report),
+        vec!["glibc-too-new"],
+        "{:?}",
+        report.findings
+    );
+    // Unknown: the resolved libc.so.6 says it.
+    let report = with_libc(None);
+    let rules = glibc_lacking(&report);
+    assert!(!rules.is_empty(), "{:?}", report.findings);
+    assert!(
+        rules.iter().all(|r| r == "symbol-version-missing"),
+        "{rules:?}"
+    );
+    assert!(report.findings.iter().any(
+        |f| f.message.starts_with("libc.so.6 resolves to ") && f.message.contains("GLIBC_2.38")
+    ));
+}
