@@ -276,13 +276,23 @@ fn dependency_findings<R>(
     for resolved in resolve::resolve(binary, path, root) {
         let name = &resolved.name;
         match &resolved.lookup {
-            Lookup::Missing => out.push(rules::NEEDED_MISSING.finding(
-                format!(
-                    "{name} is needed but not found {} (RUNPATH {:?}, RPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"",
-                    root.describe(), binary.runpath, binary.rpath
-                ),
-                format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
-            )),
+            Lookup::Missing => out.push(if binary.platform == inspect::Platform::Darwin {
+                rules::NEEDED_MISSING.finding(
+                    format!(
+                        "{name} is needed but not found {} (LC_RPATH {:?}, @loader_path being the library's directory): load_nif fails with \"Library not loaded: {name}\"",
+                        root.describe(), binary.rpath
+                    ),
+                    format!("ship {} beside the NIF and link with -Wl,-rpath,@loader_path, or link it statically", name.rsplit('/').next().unwrap_or(name)),
+                )
+            } else {
+                rules::NEEDED_MISSING.finding(
+                    format!(
+                        "{name} is needed but not found {} (RUNPATH {:?}, RPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"",
+                        root.describe(), binary.runpath, binary.rpath
+                    ),
+                    format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
+                )
+            }),
             Lookup::Found { path: found, versions: Some(defined) } => {
                 let lacking: Vec<&str> = binary
                     .version_needs

@@ -236,10 +236,19 @@ fn trixie_file(root: &Path, app: &str, rest: &str) -> PathBuf {
         .join(rest)
 }
 
+/// What each needed library of `library` (an x86-64 file) resolves to under `root`.
+fn resolved(library: &Path, root: SearchRoot) -> Vec<(String, Lookup)> {
+    resolved_as(library, root, callconv::report::Arch::X86_64)
+}
+
 /// What each needed library of `library` resolves to under `root`.
-fn resolved(library: &Path, root: callconv::inspect::resolve::SearchRoot) -> Vec<(String, Lookup)> {
+fn resolved_as(
+    library: &Path,
+    root: SearchRoot,
+    arch: callconv::report::Arch,
+) -> Vec<(String, Lookup)> {
     let bytes = fs::read(library).unwrap();
-    let binary = callconv::inspect::parse(&bytes[..], callconv::report::Arch::X86_64).unwrap();
+    let binary = callconv::inspect::parse(&bytes[..], arch).unwrap();
     callconv::inspect::resolve::resolve(&binary, library, root)
         .into_iter()
         .map(|r| (r.name, r.lookup))
@@ -364,4 +373,77 @@ fn glibc_versions_are_reported_once() {
     assert!(report.findings.iter().any(
         |f| f.message.starts_with("libc.so.6 resolves to ") && f.message.contains("GLIBC_2.38")
     ));
+}
+
+#[test]
+fn mach_o_rpath_and_loader_path_are_followed_under_a_root() {
+    let cross = repo().join("test/fixtures/cross");
+    let nif_file = cross.join("aarch64-macos/needs_dep_rpath.so");
+    let bytes = fs::read(&nif_file).unwrap();
+    let binary = callconv::inspect::parse(&bytes[..], callconv::report::Arch::Aarch64).unwrap();
+    assert_eq!(binary.rpath, vec!["@loader_path/deps".to_string()]);
+    assert!(binary
+        .needed
+        .contains(&"@rpath/libcallconv_dep.1.dylib".to_string()));
+
+    let missing = |report: &LibraryReport| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "needed-missing")
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    let lay_out = |name: &str, dep: Option<&Path>| -> (PathBuf, PathBuf) {
+        let root = scratch(name);
+        let nif = root.join("app/needs_dep_rpath.so");
+        fs::create_dir_all(root.join("app/deps")).unwrap();
+        fs::copy(&nif_file, &nif).unwrap();
+        if let Some(dep) = dep {
+            fs::copy(dep, root.join("app/deps/libcallconv_dep.1.dylib")).unwrap();
+        }
+        (root, nif)
+    };
+
+    // @rpath/ through LC_RPATH @loader_path/deps: found. libSystem lives in the dyld shared
+    // cache, not on disk: left unchecked, not missing.
+    let (root, nif) = lay_out(
+        "macho",
+        Some(&cross.join("aarch64-macos/libcallconv_dep.1.dylib")),
+    );
+    let found = resolved_as(
+        &nif,
+        SearchRoot::Sysroot(&root),
+        callconv::report::Arch::Aarch64,
+    );
+    assert_eq!(
+        found,
+        vec![
+            ("/usr/lib/libSystem.B.dylib".to_string(), Lookup::Unchecked),
+            (
+                "@rpath/libcallconv_dep.1.dylib".to_string(),
+                Lookup::Found {
+                    path: root.join("app/deps/libcallconv_dep.1.dylib"),
+                    versions: None
+                }
+            ),
+        ]
+    );
+    assert_eq!(missing(&check_under(&nif, &root)), Vec::<String>::new());
+
+    // Absent, or of another architecture (an x86-64 dylib): missing.
+    for (name, dep) in [
+        ("macho-absent", None),
+        ("macho-x86", Some(cross.join("x86_64-macos/plain_lib.so"))),
+    ] {
+        let (root, nif) = lay_out(name, dep.as_deref());
+        let messages = missing(&check_under(&nif, &root));
+        assert_eq!(messages.len(), 1, "{name}: {messages:?}");
+        assert!(
+            messages[0].contains("@rpath/libcallconv_dep.1.dylib"),
+            "{}",
+            messages[0]
+        );
+        assert!(messages[0].contains("@loader_path/deps"), "{}", messages[0]);
+    }
 }

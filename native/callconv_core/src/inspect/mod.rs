@@ -6,6 +6,7 @@
 
 pub mod elf;
 pub mod libc;
+pub mod macho;
 pub mod resolve;
 
 use object::read::elf::{ElfFile32, ElfFile64};
@@ -96,7 +97,8 @@ pub struct Binary<R> {
     pub textrel: bool,
     /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
     pub runpath: Vec<String>,
-    /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
+    /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`);
+    /// Mach-O: the `LC_RPATH` entries (`@loader_path` unexpanded).
     pub rpath: Vec<String>,
     /// ELF: the versions required of needed libraries (`VERNEED`), in file order.
     pub version_needs: Vec<VersionNeed>,
@@ -214,12 +216,16 @@ fn parse_thin<'data, R: ReadRef<'data>>(data: Window<R>) -> Result<Binary<Window
         Ok(FileKind::MachO32) => {
             let file =
                 MachOFile32::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
+            binary.rpath = macho::rpaths(&file);
+            Ok(binary)
         }
         Ok(FileKind::MachO64) => {
             let file =
                 MachOFile64::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
+            binary.rpath = macho::rpaths(&file);
+            Ok(binary)
         }
         Ok(FileKind::Pe32) => {
             let file = PeFile32::parse(data).map_err(|e| malformed("PE", e))?;

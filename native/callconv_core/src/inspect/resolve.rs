@@ -4,6 +4,11 @@
 //! then the default directories), with `$ORIGIN` expanded to the library's own directory.
 //! A file found with another ELF class, byte order or machine is passed over, as ld.so does.
 //!
+//! Mach-O install names are followed as dyld follows them: `@loader_path` is the library's
+//! directory and `@rpath/` tries each `LC_RPATH` entry; `@executable_path` and the system
+//! libraries of `/usr/lib` and `/System` (in the dyld shared cache, not on disk) are left
+//! unchecked. PE's DLL search is not modelled.
+//!
 //! Under a sysroot every absolute path (default directories, `ld.so.conf` and its includes,
 //! absolute `RPATH`/`RUNPATH` entries, symbolic links with absolute targets) is looked up
 //! inside the root, never on this machine, and `..` stops at the root.
@@ -110,45 +115,120 @@ enum Dir {
 }
 
 /// Resolves every needed library of `binary` (the file at `library_path`) under `root`.
-/// ELF only: other formats give an empty list.
+/// ELF and Mach-O; PE (the DLL search order) gives an empty list.
 pub fn resolve<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> Vec<Resolved> {
-    if binary.platform != super::Platform::Unix {
-        return Vec::new();
-    }
-    let dirs = search_dirs(binary, library_path, root);
     let mut budget = MAX_LOOKUPS;
-    binary
-        .needed
-        .iter()
-        .map(|name| Resolved {
-            name: name.clone(),
-            lookup: find(binary, name, &dirs, root, &mut budget),
+    match binary.platform {
+        super::Platform::Unix => {
+            let dirs = search_dirs(binary, library_path, root);
+            binary
+                .needed
+                .iter()
+                .map(|name| Resolved {
+                    name: name.clone(),
+                    lookup: first_found(
+                        binary,
+                        elf_candidates(name, &dirs, root),
+                        root,
+                        &mut budget,
+                    ),
+                })
+                .collect()
+        }
+        super::Platform::Darwin => binary
+            .needed
+            .iter()
+            .map(|name| Resolved {
+                name: name.clone(),
+                lookup: {
+                    let (candidates, complete) =
+                        darwin_candidates(binary, library_path, name, root);
+                    match first_found(binary, candidates, root, &mut budget) {
+                        Lookup::Missing if !complete => Lookup::Unchecked,
+                        lookup => lookup,
+                    }
+                },
+            })
+            .collect(),
+        super::Platform::Windows => Vec::new(),
+    }
+}
+
+/// Where ld.so looks for `name`, in order.
+fn elf_candidates(name: &str, dirs: &[Dir], root: SearchRoot) -> Vec<Dir> {
+    // A name with a slash is opened as it is, relative to the working directory or absolute.
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return match root {
+            SearchRoot::Sysroot(_) if path.is_absolute() => vec![Dir::InRoot(path)],
+            _ => vec![Dir::Host(path)],
+        };
+    }
+    dirs.iter()
+        .map(|d| match d {
+            Dir::Host(p) => Dir::Host(p.join(name)),
+            Dir::InRoot(p) => Dir::InRoot(p.join(name)),
         })
         .collect()
 }
 
-fn find<R>(
+/// Where dyld looks for the install name `name`: `@loader_path` is the library's directory,
+/// `@rpath` each `LC_RPATH` entry in turn. `None` when it cannot be told from the files:
+/// `@executable_path` (beam.smp's directory, unknown here) and the system libraries under
+/// `/usr/lib` and `/System`, which macOS 11 and later keep only in the dyld shared cache.
+/// The flag says whether every place dyld would try is among the candidates.
+fn darwin_candidates<R>(
     binary: &Binary<R>,
+    library_path: &Path,
     name: &str,
-    dirs: &[Dir],
+    root: SearchRoot,
+) -> (Vec<Dir>, bool) {
+    let loader = library_path.parent().unwrap_or(Path::new(""));
+    let expand = |path: &str| -> Option<Dir> {
+        if let Some(rest) = path.strip_prefix("@loader_path") {
+            let host = loader.join(rest.trim_start_matches('/'));
+            return Some(match root {
+                SearchRoot::Sysroot(root) => match strip_root(root, &host) {
+                    Some(inside) => Dir::InRoot(inside),
+                    None => Dir::Host(host),
+                },
+                _ => Dir::Host(host),
+            });
+        }
+        if path.starts_with('/') {
+            if path.starts_with("/usr/lib/") || path.starts_with("/System/") {
+                return None;
+            }
+            return Some(match root {
+                SearchRoot::Sysroot(_) => Dir::InRoot(PathBuf::from(path)),
+                _ => Dir::Host(PathBuf::from(path)),
+            });
+        }
+        None
+    };
+    if let Some(rest) = name.strip_prefix("@rpath/") {
+        let tried: Vec<Option<Dir>> = binary
+            .rpath
+            .iter()
+            .take(MAX_SEARCH_DIRS)
+            .map(|entry| expand(&format!("{}/{rest}", entry.trim_end_matches('/'))))
+            .collect();
+        let complete = tried.iter().all(Option::is_some);
+        return (tried.into_iter().flatten().collect(), complete);
+    }
+    match expand(name) {
+        Some(dir) => (vec![dir], true),
+        None => (Vec::new(), false),
+    }
+}
+
+/// The first candidate that exists and is a library the loader would take for `binary`.
+fn first_found<R>(
+    binary: &Binary<R>,
+    candidates: Vec<Dir>,
     root: SearchRoot,
     budget: &mut usize,
 ) -> Lookup {
-    // A name with a slash is opened as it is, relative to the working directory or absolute.
-    let candidates: Vec<Dir> = if name.contains('/') {
-        let path = PathBuf::from(name);
-        match root {
-            SearchRoot::Sysroot(_) if path.is_absolute() => vec![Dir::InRoot(path)],
-            _ => vec![Dir::Host(path)],
-        }
-    } else {
-        dirs.iter()
-            .map(|d| match d {
-                Dir::Host(p) => Dir::Host(p.join(name)),
-                Dir::InRoot(p) => Dir::InRoot(p.join(name)),
-            })
-            .collect()
-    };
     for candidate in candidates {
         if *budget == 0 {
             return Lookup::Unchecked;
@@ -267,8 +347,9 @@ fn multiarch(arch: Arch, bits: u32, endian: Endian) -> &'static [&'static str] {
     }
 }
 
-/// Whether the file at `path` is a library the loader would take for `binary` (same ELF
-/// class, byte order and machine), and if so the versions it defines.
+/// Whether the file at `path` is a library the loader would take for `binary` (same format,
+/// word size, byte order and machine; for a universal Mach-O, a slice of that machine), and if
+/// so the versions it defines (ELF `VERDEF`; Mach-O has none).
 fn read_candidate<R>(path: &Path, binary: &Binary<R>) -> Option<Option<Vec<String>>> {
     let opened = crate::source::open(path).ok()?;
     let cache = ReadCache::new(opened.file);
@@ -279,16 +360,23 @@ fn read_candidate<R>(path: &Path, binary: &Binary<R>) -> Option<Option<Vec<Strin
             && (binary.bits == 64) == is_64
             && (binary.endian == Endian::Little) == little
     };
-    match FileKind::parse(data).ok()? {
-        FileKind::Elf32 => {
+    match (FileKind::parse(data).ok()?, binary.platform) {
+        (FileKind::Elf32, super::Platform::Unix) => {
             let file = ElfFile32::<Endianness, _>::parse(data).ok()?;
             check(file.architecture(), false, file.is_little_endian())
                 .then(|| elf::version_definitions(&file, data))
         }
-        FileKind::Elf64 => {
+        (FileKind::Elf64, super::Platform::Unix) => {
             let file = ElfFile64::<Endianness, _>::parse(data).ok()?;
             check(file.architecture(), true, file.is_little_endian())
                 .then(|| elf::version_definitions(&file, data))
+        }
+        (
+            FileKind::MachO32 | FileKind::MachO64 | FileKind::MachOFat32 | FileKind::MachOFat64,
+            super::Platform::Darwin,
+        ) => {
+            let found = super::parse(data, binary.arch).ok()?;
+            (found.arch == binary.arch && found.bits == binary.bits).then_some(None)
         }
         _ => None,
     }
