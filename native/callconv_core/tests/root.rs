@@ -447,3 +447,33 @@ fn mach_o_rpath_and_loader_path_are_followed_under_a_root() {
         assert!(messages[0].contains("@loader_path/deps"), "{}", messages[0]);
     }
 }
+
+#[test]
+fn a_hostile_root_cannot_block_or_escape() {
+    let nif = host_fixture("needs_ver.so");
+    let root = scratch("hostile");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::create_dir_all(root.join("usr/lib")).unwrap();
+    // FIFOs where the configuration and the library are expected: never opened.
+    for fifo in ["etc/ld.so.conf", "usr/lib/libcallconv_ver.so.1"] {
+        let path = std::ffi::CString::new(root.join(fifo).to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc_mkfifo(path.as_ptr(), 0o644) }, 0);
+    }
+    assert_eq!(
+        rules(&check_under(&nif, &root)),
+        vec![("needed-missing", Severity::Error)]
+    );
+    // A configuration reached through an absolute link is read inside the root.
+    fs::remove_file(root.join("etc/ld.so.conf")).unwrap();
+    fs::remove_file(root.join("usr/lib/libcallconv_ver.so.1")).unwrap();
+    place(&root, "/opt/custom/libcallconv_ver.so.1", &ver(2));
+    fs::write(root.join("etc/real.conf"), "/opt/custom\n").unwrap();
+    symlink("/etc/real.conf", root.join("etc/ld.so.conf")).unwrap();
+    assert_eq!(rules(&check_under(&nif, &root)), vec![]);
+}
+
+extern "C" {
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}

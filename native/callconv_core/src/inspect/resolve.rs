@@ -459,7 +459,11 @@ fn read_conf(root: Option<&Path>, path: &Path) -> Option<String> {
         Some(root) => in_root(root, path)?,
         None => path.to_path_buf(),
     };
-    let file = std::fs::File::open(&host).ok()?;
+    // Regular files only, checked before and after the open: a FIFO would block the read.
+    if !std::fs::metadata(&host).ok()?.is_file() {
+        return None;
+    }
+    let file = crate::source::open_nonblocking(&host).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
