@@ -94,7 +94,8 @@ pub enum Lookup {
     },
     /// Found nowhere the loader looks.
     Missing,
-    /// Not looked for: the lookup budget ran out.
+    /// Not decided: the lookup budget ran out, or (Mach-O) a place the files cannot tell,
+    /// such as `@executable_path` or the dyld shared cache.
     Unchecked,
 }
 
@@ -107,9 +108,10 @@ pub struct Resolved {
     pub lookup: Lookup,
 }
 
-/// A directory to search, on this machine or inside the root.
+/// A directory to search, or a file to try: a path on this machine, or an absolute path
+/// inside the sysroot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Dir {
+enum Place {
     Host(PathBuf),
     InRoot(PathBuf),
 }
@@ -155,19 +157,19 @@ pub fn resolve<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
 }
 
 /// Where ld.so looks for `name`, in order.
-fn elf_candidates(name: &str, dirs: &[Dir], root: SearchRoot) -> Vec<Dir> {
+fn elf_candidates(name: &str, dirs: &[Place], root: SearchRoot) -> Vec<Place> {
     // A name with a slash is opened as it is, relative to the working directory or absolute.
     if name.contains('/') {
         let path = PathBuf::from(name);
         return match root {
-            SearchRoot::Sysroot(_) if path.is_absolute() => vec![Dir::InRoot(path)],
-            _ => vec![Dir::Host(path)],
+            SearchRoot::Sysroot(_) if path.is_absolute() => vec![Place::InRoot(path)],
+            _ => vec![Place::Host(path)],
         };
     }
     dirs.iter()
         .map(|d| match d {
-            Dir::Host(p) => Dir::Host(p.join(name)),
-            Dir::InRoot(p) => Dir::InRoot(p.join(name)),
+            Place::Host(p) => Place::Host(p.join(name)),
+            Place::InRoot(p) => Place::InRoot(p.join(name)),
         })
         .collect()
 }
@@ -182,17 +184,17 @@ fn darwin_candidates<R>(
     library_path: &Path,
     name: &str,
     root: SearchRoot,
-) -> (Vec<Dir>, bool) {
+) -> (Vec<Place>, bool) {
     let loader = library_path.parent().unwrap_or(Path::new(""));
-    let expand = |path: &str| -> Option<Dir> {
+    let expand = |path: &str| -> Option<Place> {
         if let Some(rest) = path.strip_prefix("@loader_path") {
             let host = loader.join(rest.trim_start_matches('/'));
             return Some(match root {
                 SearchRoot::Sysroot(root) => match strip_root(root, &host) {
-                    Some(inside) => Dir::InRoot(inside),
-                    None => Dir::Host(host),
+                    Some(inside) => Place::InRoot(inside),
+                    None => Place::Host(host),
                 },
-                _ => Dir::Host(host),
+                _ => Place::Host(host),
             });
         }
         if path.starts_with('/') {
@@ -200,14 +202,14 @@ fn darwin_candidates<R>(
                 return None;
             }
             return Some(match root {
-                SearchRoot::Sysroot(_) => Dir::InRoot(PathBuf::from(path)),
-                _ => Dir::Host(PathBuf::from(path)),
+                SearchRoot::Sysroot(_) => Place::InRoot(PathBuf::from(path)),
+                _ => Place::Host(PathBuf::from(path)),
             });
         }
         None
     };
     if let Some(rest) = name.strip_prefix("@rpath/") {
-        let tried: Vec<Option<Dir>> = binary
+        let tried: Vec<Option<Place>> = binary
             .rpath
             .iter()
             .take(MAX_SEARCH_DIRS)
@@ -225,7 +227,7 @@ fn darwin_candidates<R>(
 /// The first candidate that exists and is a library the loader would take for `binary`.
 fn first_found<R>(
     binary: &Binary<R>,
-    candidates: Vec<Dir>,
+    candidates: Vec<Place>,
     root: SearchRoot,
     budget: &mut usize,
 ) -> Lookup {
@@ -235,9 +237,9 @@ fn first_found<R>(
         }
         *budget -= 1;
         let host_path = match (&candidate, root) {
-            (Dir::Host(p), _) => p.is_file().then(|| p.clone()),
-            (Dir::InRoot(p), SearchRoot::Sysroot(root)) => in_root(root, p),
-            (Dir::InRoot(p), _) => p.is_file().then(|| p.clone()),
+            (Place::Host(p), _) => p.is_file().then(|| p.clone()),
+            (Place::InRoot(p), SearchRoot::Sysroot(root)) => in_root(root, p),
+            (Place::InRoot(p), _) => p.is_file().then(|| p.clone()),
         };
         let Some(path) = host_path else { continue };
         if let Some(versions) = read_candidate(&path, binary) {
@@ -248,12 +250,12 @@ fn first_found<R>(
 }
 
 /// The search directories in the loader's order, capped.
-fn search_dirs<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> Vec<Dir> {
+fn search_dirs<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> Vec<Place> {
     let origin = library_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let origin_dir = |entry: &str| -> Option<Dir> {
+    let origin_dir = |entry: &str| -> Option<Place> {
         let origin = origin.to_string_lossy();
         let expanded = entry
             .replace("${ORIGIN}", &origin)
@@ -265,18 +267,18 @@ fn search_dirs<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
                 // The library may itself lie inside the root: then its neighbours are root
                 // paths too, and their links must stay inside it.
                 match strip_root(root, &path) {
-                    Some(inside) => Dir::InRoot(inside),
-                    None => Dir::Host(path),
+                    Some(inside) => Place::InRoot(inside),
+                    None => Place::Host(path),
                 },
             ),
-            SearchRoot::Sysroot(_) if path.is_absolute() => Some(Dir::InRoot(path)),
+            SearchRoot::Sysroot(_) if path.is_absolute() => Some(Place::InRoot(path)),
             // A relative entry is relative to the working directory: nothing to say for
             // another machine.
             SearchRoot::Sysroot(_) => None,
-            _ => Some(Dir::Host(path)),
+            _ => Some(Place::Host(path)),
         }
     };
-    let mut dirs: Vec<Dir> = Vec::new();
+    let mut dirs: Vec<Place> = Vec::new();
     if binary.runpath.is_empty() {
         dirs.extend(binary.rpath.iter().filter_map(|d| origin_dir(d)));
     }
@@ -285,14 +287,14 @@ fn search_dirs<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
             dirs.extend(
                 std::env::split_paths(&env)
                     .filter(|p| !p.as_os_str().is_empty())
-                    .map(Dir::Host),
+                    .map(Place::Host),
             );
         }
     }
     dirs.extend(binary.runpath.iter().filter_map(|d| origin_dir(d)));
     let system = |p: PathBuf| match root {
-        SearchRoot::Sysroot(_) => Dir::InRoot(p),
-        _ => Dir::Host(p),
+        SearchRoot::Sysroot(_) => Place::InRoot(p),
+        _ => Place::Host(p),
     };
     let conf_root = match root {
         SearchRoot::Sysroot(r) => Some(r),
