@@ -25,7 +25,8 @@ defmodule Callconv do
     :module,
     :functions,
     :probe,
-    :isolation
+    :isolation,
+    :root
   ]
 
   @typedoc "A path to a `.so`, `.dylib` or `.dll`. Binaries are passed byte for byte."
@@ -55,6 +56,13 @@ defmodule Callconv do
       the check in callconv's command-line tool, a separate OS process, and read the result
       back, for zero native risk inside the VM. Same report either way (a test compares the
       two on the whole fixture corpus); a process start costs a few milliseconds.
+    * `:root` - the target's file system, to resolve the library's dependencies in: a
+      sysroot (an unpacked root file system such as a `docker export`; every absolute path
+      and link is looked up inside it) or a release directory (it holds `lib/` and
+      `releases/`: what the NIF's `$ORIGIN` paths find in it, then this machine's system
+      libraries). Missing dependencies (`needed-missing`) and symbol versions the resolved
+      files lack (`symbol-version-missing`) are then reported whatever the target. Without
+      it, dependencies are resolved only when the target is this machine.
   """
   @type option ::
           {:target, Target.t()}
@@ -65,6 +73,7 @@ defmodule Callconv do
           | {:functions, [{atom() | String.t(), arity()}]}
           | {:probe, boolean()}
           | {:isolation, :vm | :process}
+          | {:root, Path.t()}
 
   @doc """
   Checks the library at `path`.
@@ -90,11 +99,17 @@ defmodule Callconv do
     with {:ok, target} <- target_from_opts(opts) do
       {module, functions} = module_from_opts(opts)
       probe = if opts[:probe] == true, do: Native.executable()
+      root = root_from_opts(opts)
 
       case Keyword.get(opts, :isolation, :vm) do
-        :vm -> Native.check(path_binary(path), target, module, functions, probe)
-        :process -> Callconv.Isolated.check(path_binary(path), target, module, functions, probe)
-        other -> raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"
+        :vm ->
+          Native.check(path_binary(path), target, module, functions, probe, root)
+
+        :process ->
+          Callconv.Isolated.check(path_binary(path), target, module, functions, probe, root)
+
+        other ->
+          raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"
       end
     end
   end
@@ -147,7 +162,12 @@ defmodule Callconv do
       end
 
     {output, checked, passed, warned, failed} =
-      Native.check_document(Enum.map(paths, &path_binary/1), target, Atom.to_string(format))
+      Native.check_document(
+        Enum.map(paths, &path_binary/1),
+        target,
+        Atom.to_string(format),
+        root_from_opts(opts)
+      )
 
     {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
   end
@@ -188,7 +208,7 @@ defmodule Callconv do
   def target(opts \\ []) do
     opts
     |> Keyword.validate!(@option_keys)
-    |> Keyword.drop([:module, :functions])
+    |> Keyword.drop([:module, :functions, :root])
     |> target_from_opts()
   end
 
@@ -386,6 +406,22 @@ defmodule Callconv do
   defp loaded_functions(module) do
     if :erlang.module_loaded(module) do
       for {f, a} <- :erlang.get_module_info(module, :functions), do: {Atom.to_string(f), a}
+    end
+  end
+
+  defp root_from_opts(opts) do
+    case opts[:root] do
+      nil ->
+        nil
+
+      dir ->
+        dir = path_binary(dir)
+
+        unless File.dir?(dir) do
+          raise ArgumentError, ":root must be a directory, got: #{inspect(dir)}"
+        end
+
+        dir
     end
   end
 

@@ -94,12 +94,42 @@ defmodule Callconv.BeamAgreementTest do
     assert {:ok, %{verdict: :pass}} = Callconv.check(Fixtures.host("new_api.so"), otp_release: 26)
   end
 
+  # The real loader's symbol-version check against callconv's under a root holding the same
+  # library: the BEAM finds libcallconv_ver.so.1 through LD_LIBRARY_PATH, callconv in the root.
+  test "needs_ver.so: version `CALLCONV_2.0' not found with release 1, loads with release 2",
+       %{tmp_dir: dir} do
+    {module, functions} = @custom
+    path = Fixtures.host("needs_ver.so")
+
+    for {release, real, rule} <- [
+          {1, {:load_failed, "version `CALLCONV_2.0' not found"}, "symbol-version-missing"},
+          {2, :ok, nil}
+        ] do
+      lib_dir = Path.dirname(Fixtures.host("ver#{release}/libcallconv_ver.so.1"))
+      root = Path.join(dir, "root#{release}")
+      File.mkdir_p!(Path.join(root, "usr/lib"))
+
+      File.cp!(
+        Path.join(lib_dir, "libcallconv_ver.so.1"),
+        Path.join(root, "usr/lib/libcallconv_ver.so.1")
+      )
+
+      outcome = real_load(dir, module, functions, path, [{"LD_LIBRARY_PATH", lib_dir}])
+
+      verdict =
+        Callconv.check(path, module: module, functions: with_module_info(functions), root: root)
+
+      assert_outcome(outcome, real)
+      assert_verdict(verdict, rule)
+    end
+  end
+
   defp with_module_info(functions) do
     functions ++ [load: 1, module_info: 0, module_info: 1]
   end
 
   # Compiles the calling module and runs load_nif in a fresh VM, which may crash.
-  defp real_load(dir, module, functions, path) do
+  defp real_load(dir, module, functions, path, env \\ []) do
     exports = Enum.map_join([{:load, 1} | functions], ", ", fn {f, a} -> "#{f}/#{a}" end)
 
     stubs =
@@ -121,7 +151,10 @@ defmodule Callconv.BeamAgreementTest do
 
     expr = "R = '#{module}':load(\"#{Path.rootname(path)}\"), io:format(\"~p~n\", [R]), halt()."
 
-    case System.cmd("erl", ["-noshell", "-pa", dir, "-eval", expr], stderr_to_stdout: true) do
+    case System.cmd("erl", ["-noshell", "-pa", dir, "-eval", expr],
+           stderr_to_stdout: true,
+           env: env
+         ) do
       {out, 0} -> parse_outcome(out)
       {_out, status} when status > 128 -> {:crash, status - 128}
       {out, status} -> flunk("erl exited with #{status}: #{out}")

@@ -31,11 +31,13 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(_path, _target, _module, _functions, _probe), do: :erlang.nif_error(:nif_not_loaded)
+  def check(_path, _target, _module, _functions, _probe, _root),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   def read_erts(_dir), do: :erlang.nif_error(:nif_not_loaded)
   def target_with_otp(_target, _otp), do: :erlang.nif_error(:nif_not_loaded)
   def host_libc_version, do: :erlang.nif_error(:nif_not_loaded)
-  def check_document(_paths, _target, _format), do: :erlang.nif_error(:nif_not_loaded)
+  def check_document(_paths, _target, _format, _root), do: :erlang.nif_error(:nif_not_loaded)
   def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)
   def conventions_chart(_arch, _format), do: :erlang.nif_error(:nif_not_loaded)
 

@@ -7,7 +7,7 @@ defmodule Mix.Tasks.Callconv.Check do
       $ mix callconv.check [PATH...] [--format text|json|sarif|github] [--output FILE]
                            [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
                            [--locked] [--lockfile FILE]
-                           [--nif-version X.Y] [--otp N] [--erts DIR]
+                           [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR]
 
   ## What is checked
 
@@ -51,6 +51,12 @@ defmodule Mix.Tasks.Callconv.Check do
       compare its entry with the static decode (off by default: nothing from the libraries is
       ever run without it)
     * `--erts` - check against the runtime of this ERTS directory
+    * `--root` - resolve each library's dependencies in this target root: a sysroot (an
+      unpacked root file system; every absolute path and link is looked up inside it) or a
+      release directory (its `$ORIGIN` paths, then this machine's system libraries), and
+      report missing ones (`needed-missing`) and symbol versions the resolved files lack
+      (`symbol-version-missing`) whatever the target. Without it, dependencies are resolved
+      only when the target is this machine
 
   ## Configuration
 
@@ -63,7 +69,8 @@ defmodule Mix.Tasks.Callconv.Check do
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
             locked: true,                # lockfile: "callconv.lock"
-            target: [otp_release: "26"]  # or nif_version: / erts:
+            target: [otp_release: "26"], # or nif_version: / erts:
+            root: "/srv/images/bookworm" # resolve dependencies there (like --root)
           ]
         ]
       end
@@ -100,7 +107,8 @@ defmodule Mix.Tasks.Callconv.Check do
     isolate: :boolean,
     probe: :boolean,
     ebin: :keep,
-    module: :string
+    module: :string,
+    root: :string
   ]
   @aliases [o: :output]
   @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
@@ -282,12 +290,27 @@ defmodule Mix.Tasks.Callconv.Check do
         {:probe, true} ->
           [probe: true]
 
+        {:root, dir} ->
+          [root: root_dir!(dir, task)]
+
         _ ->
           []
       end)
 
+    from_config =
+      case config[:root] do
+        nil -> from_config
+        dir -> from_config ++ [root: root_dir!(dir, task)]
+      end
+
     from_release = if erts, do: [erts: erts], else: []
     Keyword.merge(from_config, from_release) |> Keyword.merge(from_args)
+  end
+
+  defp root_dir!(dir, task) do
+    if File.dir?(dir),
+      do: dir,
+      else: usage_error(task, "--root #{dir} is not a directory")
   end
 
   defp policy(opts, config, root, task) do

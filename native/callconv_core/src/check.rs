@@ -28,6 +28,10 @@ pub struct Options {
     pub probe: Option<std::path::PathBuf>,
     /// The CPU the library must run on, for the `isa-level` rule; `None` skips that rule.
     pub target_isa: Option<crate::analysis::IsaLevel>,
+    /// The target's file system, for resolving needed libraries: a sysroot (an unpacked
+    /// root file system) or a release directory. `None`: this machine's, and only when the
+    /// target is this machine.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -41,6 +45,7 @@ impl Options {
             module: None,
             functions: None,
             probe: None,
+            root: None,
             target_isa: if here {
                 crate::analysis::IsaLevel::host()
             } else {
@@ -183,13 +188,8 @@ fn check_data<'data, R: ReadRef<'data>>(
         target,
         options.target_isa.as_ref(),
     ));
-    if let Some(path) = path.filter(|_| is_this_machine(target, &binary)) {
-        for name in inspect::resolve::missing(&binary, path) {
-            findings.push(rules::NEEDED_MISSING.finding(
-                format!("{name} is needed but not found where the loader looks (RUNPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"", binary.runpath),
-                format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
-            ));
-        }
+    if let Some(path) = path {
+        findings.extend(dependency_findings(&binary, path, options, &findings));
     }
 
     let init = entry::init_symbol(&binary);
@@ -294,6 +294,73 @@ fn gnu_property_summary(p: &inspect::GnuProperties) -> crate::report::GnuPropert
         x86_features: bits(p.x86_features, &["ibt", "shstk", "lam_u48", "lam_u57"]),
         aarch64_features: bits(p.aarch64_features, &["bti", "pac", "gcs"]),
     }
+}
+
+/// Resolves the needed libraries on the target's file system (the root given, or this
+/// machine when it is the target) and reports those missing (`needed-missing`) and the
+/// symbol versions the resolved files lack (`symbol-version-missing`). `so_far` are the
+/// findings already made: a glibc version that `glibc-too-new` reports is not reported again.
+fn dependency_findings<R>(
+    binary: &Binary<R>,
+    path: &Path,
+    options: &Options,
+    so_far: &[crate::report::Finding],
+) -> Vec<crate::report::Finding> {
+    use inspect::resolve::{self, Lookup, SearchRoot};
+    let root = match &options.root {
+        Some(dir) => SearchRoot::for_dir(dir),
+        None if is_this_machine(&options.target, binary) => SearchRoot::Host,
+        None => return Vec::new(),
+    };
+    let glibc_reported = so_far.iter().any(|f| f.rule == rules::GLIBC_TOO_NEW.id);
+    let mut out = Vec::new();
+    for resolved in resolve::resolve(binary, path, root) {
+        let name = &resolved.name;
+        match &resolved.lookup {
+            Lookup::Missing => out.push(if binary.platform == inspect::Platform::Darwin {
+                rules::NEEDED_MISSING.finding(
+                    format!(
+                        "{name} is needed but not found {} (LC_RPATH {:?}, @loader_path being the library's directory): load_nif fails with \"Library not loaded: {name}\"",
+                        root.describe(), binary.rpath
+                    ),
+                    format!("ship {} beside the NIF and link with -Wl,-rpath,@loader_path, or link it statically", name.rsplit('/').next().unwrap_or(name)),
+                )
+            } else {
+                rules::NEEDED_MISSING.finding(
+                    format!(
+                        "{name} is needed but not found {} (RUNPATH {:?}, RPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"",
+                        root.describe(), binary.runpath, binary.rpath
+                    ),
+                    format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
+                )
+            }),
+            Lookup::Found { path: found, versions: Some(defined) } => {
+                let lacking: Vec<&str> = binary
+                    .version_needs
+                    .iter()
+                    .filter(|n| &n.file == name && !n.weak)
+                    .filter(|n| !(glibc_reported && n.version.starts_with("GLIBC_")))
+                    .filter(|n| !defined.contains(&n.version))
+                    .map(|n| n.version.as_str())
+                    .collect();
+                if let Some(first) = lacking.first() {
+                    out.push(rules::SYMBOL_VERSION_MISSING.finding(
+                        format!(
+                            "{name} resolves to {} {}, which does not define {}: load_nif fails with \"version `{first}' not found (required by {})\"",
+                            found.display(),
+                            root.place(),
+                            lacking.join(", "),
+                            path.display()
+                        ),
+                        format!("build against the {name} the target has (an older distribution or toolchain), or ship the newer {name} beside the NIF with RUNPATH $ORIGIN"),
+                    ));
+                }
+            }
+            // No version definitions: the loader only warns. Unchecked: out of budget.
+            Lookup::Found { versions: None, .. } | Lookup::Unchecked => {}
+        }
+    }
+    out
 }
 
 /// Why there is no init function, and how bad that is: an error when the init exists but is

@@ -87,7 +87,7 @@ pub fn could_be_library(magic: &[u8]) -> bool {
 }
 
 #[cfg(unix)]
-fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: if a FIFO is swapped in after the stat, open returns at once.
     std::fs::OpenOptions::new()
@@ -97,7 +97,7 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 }
 
 #[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 

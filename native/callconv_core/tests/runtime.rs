@@ -168,19 +168,7 @@ fn a_hidden_init_is_not_a_missing_one() {
 
 /// Debian trixie's OTP 27, unpacked by test/fixtures/trixie.sh (fetched on first use).
 fn trixie() -> Option<std::path::PathBuf> {
-    let root = common::repo().join("test/fixtures/cache/trixie/root/usr/lib/erlang");
-    if !root.join("lib").exists() {
-        let status = std::process::Command::new("bash")
-            .arg(common::repo().join("test/fixtures/trixie.sh"))
-            .status();
-        if !root.join("lib").exists() {
-            eprintln!(
-                "SKIPPED: trixie's OTP 27 could not be fetched ({status:?}); no network or apt?"
-            );
-            return None;
-        }
-    }
-    Some(root)
+    common::trixie_root().map(|root| root.join("usr/lib/erlang"))
 }
 
 #[test]

@@ -30,11 +30,13 @@ fn options(
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
     probe: Option<Binary>,
+    root: Option<Binary>,
 ) -> Options {
     Options {
         module,
         functions,
         probe: probe.as_ref().map(path_of),
+        root: root.as_ref().map(path_of),
         ..Options::new(target.into())
     }
 }
@@ -47,10 +49,14 @@ fn check(
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
     probe: Option<Binary>,
+    root: Option<Binary>,
 ) -> Result<ExReport, ExError> {
-    callconv::check_path_with(&path_of(&path), &options(target, module, functions, probe))
-        .map(ExReport::from)
-        .map_err(ExError::from)
+    callconv::check_path_with(
+        &path_of(&path),
+        &options(target, module, functions, probe, root),
+    )
+    .map(ExReport::from)
+    .map_err(ExError::from)
 }
 
 /// The runtime of an ERTS directory (its `beam.smp` is read, not run).
@@ -81,9 +87,10 @@ fn check_document<'a>(
     paths: Vec<Binary>,
     target: ExTarget,
     format: String,
+    root: Option<Binary>,
 ) -> NifResult<Term<'a>> {
     let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None));
+    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, root));
     let output = match format.as_str() {
         "json" => doc.to_json(),
         "text" => callconv::render::text(&doc),

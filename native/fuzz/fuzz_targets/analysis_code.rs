@@ -57,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
         interposable_exports: Vec::new(),
         runpath: Vec::new(),
         rpath: Vec::new(),
+        version_needs: Vec::new(),
         init_like_symbols: Vec::new(),
         image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, false),
     };

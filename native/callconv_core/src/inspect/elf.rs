@@ -6,7 +6,8 @@ use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, Relr
 use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::{
-    inspect_generic, Binary, GnuProperties, NotShared, Platform, MAX_EXPORTS, MAX_SEGMENTS,
+    inspect_generic, Binary, GnuProperties, NotShared, Platform, VersionNeed, MAX_EXPORTS,
+    MAX_NEEDED, MAX_SEGMENTS,
 };
 use crate::error::Error;
 use crate::memory::{Fixup, Image, Segment, MAX_RELOCATIONS};
@@ -162,6 +163,7 @@ where
     let pointer_size = binary.image.pointer_size();
     let fixups = dynamic_fixups(file, data, &segments, machine);
     (binary.runpath, binary.rpath) = search_paths(file);
+    binary.version_needs = version_needs(file, data);
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;
     binary.textrel = has_textrel(file);
@@ -673,4 +675,80 @@ where
         }
     }
     out
+}
+
+/// Most `VERNEED`/`VERDEF` entries read from one file (libstdc++ defines about 150).
+pub const MAX_VERSIONS: usize = 4096;
+
+/// The versions the file requires of its needed libraries (`SHT_GNU_VERNEED`).
+fn version_needs<'data, Elf, R>(file: &ElfFile<'data, Elf, R>, data: R) -> Vec<VersionNeed>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const VER_FLG_WEAK: u16 = 0x2;
+    let endian = file.endian();
+    let sections = file.elf_section_table();
+    let Ok(Some((needs, link))) = sections.gnu_verneed(endian, data) else {
+        return Vec::new();
+    };
+    let Ok(strings) = sections.strings(endian, data, link) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // Count attempts: a broken table repeats nothing (the iterators stop on error), but a
+    // hostile count is capped all the same.
+    for need in needs.take(MAX_NEEDED) {
+        let Ok((need, auxes)) = need else { break };
+        let Ok(library) = need.file(endian, strings) else {
+            continue;
+        };
+        let library = String::from_utf8_lossy(library).into_owned();
+        for aux in auxes.take(MAX_VERSIONS) {
+            let Ok(aux) = aux else { break };
+            if out.len() >= MAX_VERSIONS {
+                return out;
+            }
+            if let Ok(name) = aux.name(endian, strings) {
+                out.push(VersionNeed {
+                    file: library.clone(),
+                    version: String::from_utf8_lossy(name).into_owned(),
+                    weak: aux.vna_flags.get(endian).0 & VER_FLG_WEAK != 0,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The versions an ELF file defines (`SHT_GNU_VERDEF`, each entry's own name, without the
+/// file's base entry), or `None` when it has no version definitions (the loader then only
+/// warns, "no version information available").
+pub fn version_definitions<'data, Elf, R>(
+    file: &ElfFile<'data, Elf, R>,
+    data: R,
+) -> Option<Vec<String>>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const VER_FLG_BASE: u16 = 0x1;
+    let endian = file.endian();
+    let sections = file.elf_section_table();
+    let (defs, link) = sections.gnu_verdef(endian, data).ok()??;
+    let strings = sections.strings(endian, data, link).ok()?;
+    let mut out = Vec::new();
+    for def in defs.take(MAX_VERSIONS) {
+        let Ok((def, mut auxes)) = def else { break };
+        if def.vd_flags.get(endian).0 & VER_FLG_BASE != 0 {
+            continue;
+        }
+        // The first auxiliary entry names the version; the others name its parents.
+        if let Ok(Some(aux)) = auxes.next() {
+            if let Ok(name) = aux.name(endian, strings) {
+                out.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
+    Some(out)
 }

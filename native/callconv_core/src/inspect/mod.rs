@@ -6,6 +6,7 @@
 
 pub mod elf;
 pub mod libc;
+pub mod macho;
 pub mod resolve;
 
 use object::read::elf::{ElfFile32, ElfFile64};
@@ -87,6 +88,18 @@ impl GnuProperties {
     }
 }
 
+/// A symbol version the library requires from one of its needed libraries (ELF `VERNEED`):
+/// the dynamic loader refuses the library when the resolved file does not define it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionNeed {
+    /// The needed library it is asked of (`vn_file`), such as `libstdc++.so.6`.
+    pub file: String,
+    /// The version name, such as `GLIBCXX_3.4.32`.
+    pub version: String,
+    /// `VER_FLG_WEAK`: the loader only warns when it is missing.
+    pub weak: bool,
+}
+
 /// Everything the checks need to know about one library (one slice of a universal file).
 #[derive(Debug)]
 pub struct Binary<R> {
@@ -132,8 +145,11 @@ pub struct Binary<R> {
     pub interposable_exports: Vec<String>,
     /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
     pub runpath: Vec<String>,
-    /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`).
+    /// `DT_RPATH` directories, as written (searched only when there is no `DT_RUNPATH`);
+    /// Mach-O: the `LC_RPATH` entries (`@loader_path` unexpanded).
     pub rpath: Vec<String>,
+    /// ELF: the versions required of needed libraries (`VERNEED`), in file order.
+    pub version_needs: Vec<VersionNeed>,
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
@@ -248,12 +264,16 @@ fn parse_thin<'data, R: ReadRef<'data>>(data: Window<R>) -> Result<Binary<Window
         Ok(FileKind::MachO32) => {
             let file =
                 MachOFile32::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
+            binary.rpath = macho::rpaths(&file);
+            Ok(binary)
         }
         Ok(FileKind::MachO64) => {
             let file =
                 MachOFile64::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            inspect_generic(&file, data, Format::Macho, Platform::Darwin)
+            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
+            binary.rpath = macho::rpaths(&file);
+            Ok(binary)
         }
         Ok(FileKind::Pe32) => {
             let file = PeFile32::parse(data).map_err(|e| malformed("PE", e))?;
@@ -436,6 +456,7 @@ where
         interposable_exports: Vec::new(),
         runpath: Vec::new(),
         rpath: Vec::new(),
+        version_needs: Vec::new(),
         init_like_symbols,
         image,
     })

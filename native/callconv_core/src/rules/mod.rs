@@ -137,8 +137,11 @@ rules! {
         "The library needs a newer glibc than the target has: dlopen fails with \"version `GLIBC_2.xx' not found\".",
         "Build on (or for) the oldest glibc you deploy to, e.g. in a container of that distribution or with zig cc -target x86_64-linux-gnu.2.28.";
     NEEDED_MISSING = "needed-missing", Error,
-        "A library the file needs (DT_NEEDED) is found nowhere the dynamic loader looks on the target (RPATH/RUNPATH with $ORIGIN, LD_LIBRARY_PATH, ld.so.conf, the default directories): load_nif fails with \"cannot open shared object file\".",
+        "A library the file needs (DT_NEEDED; Mach-O: an @rpath/@loader_path install name) is found nowhere the dynamic loader looks on the target, this machine or the target root given (RPATH/RUNPATH with $ORIGIN, LD_LIBRARY_PATH on this machine only, ld.so.conf, the default directories): load_nif fails with \"cannot open shared object file\".",
         "Install the dependency on the target, ship it beside the NIF with RUNPATH $ORIGIN, or link it statically.";
+    SYMBOL_VERSION_MISSING = "symbol-version-missing", Error,
+        "A needed library resolves (on this machine or under the target root), but the file found does not define a symbol version the library requires of it (VERNEED against its VERDEF): load_nif fails with \"version `GLIBCXX_3.4.32' not found\".",
+        "Build against the oldest version of the dependency you deploy to (an older distribution or toolchain), or ship the newer library beside the NIF with RUNPATH $ORIGIN.";
     EXEC_STACK = "exec-stack", Warning,
         "The library asks for an executable stack (PT_GNU_STACK with PF_X): on glibc 2.41 and later dlopen refuses it (an error there); before, loading it makes every thread stack of the VM executable.",
         "Find the object that lacks a .note.GNU-stack section (usually hand-written assembly) and add one, or link with -Wl,-z,noexecstack.";

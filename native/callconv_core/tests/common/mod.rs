@@ -49,3 +49,28 @@ pub fn otp25() -> Target {
         ..Target::host()
     }
 }
+
+/// Debian 13 (trixie)'s tree, unpacked by `test/fixtures/trixie.sh` (run on first use): OTP 27
+/// and the system libraries it needs, a real sysroot. `None`, with a note, when it cannot be
+/// fetched (no network or not root).
+pub fn trixie_root() -> Option<PathBuf> {
+    let root = repo().join("test/fixtures/cache/trixie/root");
+    let complete = |root: &Path| {
+        root.join("usr/lib/erlang/lib").exists()
+            && root
+                .join("usr/lib/x86_64-linux-gnu/libcrypto.so.3")
+                .exists()
+    };
+    if !complete(&root) {
+        let status = std::process::Command::new("bash")
+            .arg(repo().join("test/fixtures/trixie.sh"))
+            .status();
+        if !complete(&root) {
+            eprintln!(
+                "SKIPPED: trixie's tree could not be fetched ({status:?}); no network or apt?"
+            );
+            return None;
+        }
+    }
+    Some(root)
+}

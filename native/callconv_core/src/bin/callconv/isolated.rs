@@ -5,7 +5,7 @@
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
 //! --endian E --libc L --libc-version V --abi-variant V --enif-exports a,b,c --module M
-//! --function name/arity (repeatable) --probe-exe PATH`.
+//! --function name/arity (repeatable) --probe-exe PATH --root DIR`.
 
 use std::path::PathBuf;
 
@@ -72,6 +72,7 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
                     .push((name, arity));
             }
             "--probe-exe" => options.probe = Some(PathBuf::from(value()?)),
+            "--root" => options.root = Some(PathBuf::from(value()?)),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             p => path = Some(p.to_string()),
         }
@@ -80,10 +81,12 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
     let module = options.module.take();
     let functions = options.functions.take();
     let probe = options.probe.take();
+    let root = options.root.take();
     let options = callconv::Options {
         module,
         functions,
         probe,
+        root,
         ..callconv::Options::new(target)
     };
     let result = match callconv::check_path_with(std::path::Path::new(&path), &options) {

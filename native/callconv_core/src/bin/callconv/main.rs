@@ -1,7 +1,7 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--probe] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR] [--probe] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
@@ -27,7 +27,7 @@ use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
 const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] PATH...";
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR] [--probe] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,6 +73,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut format = "text".to_string();
     let mut target = Target::host();
     let mut probe = None;
+    let mut root = None;
     let mut paths = Vec::new();
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
@@ -105,6 +106,13 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
             }
+            "--root" => {
+                let dir = std::path::PathBuf::from(value("--root")?);
+                if !dir.is_dir() {
+                    return Err(format!("--root {} is not a directory", dir.display()));
+                }
+                root = Some(dir);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(ExitCode::SUCCESS);
@@ -118,6 +126,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let options = callconv::Options {
         probe,
+        root,
         ..callconv::Options::new(target)
     };
     let doc = callconv::check_paths_with(&paths, &options);
