@@ -28,6 +28,7 @@
 //! distinguishes for three integer arguments). Others are reported as not analysed.
 
 mod aarch64;
+mod arm;
 pub mod isa;
 mod lift;
 mod x86;
@@ -274,6 +275,10 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
+        Arch::Arm => match arm::Arm::new(binary.image.big_endian()) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
@@ -488,7 +493,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         let lifted = self
             .image
-            .read_code(addr, CODE_WINDOW)
+            .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr));
         // Bounded: a large library's instructions would otherwise all stay decoded (hundreds
@@ -501,7 +506,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     fn classify(&self, addr: u64) -> Target {
-        let Ok(code) = self.image.read_code(addr, 32) else {
+        let Ok(code) = self.image.read_code(self.lifter.code_address(addr), 32) else {
             return Target::UnknownImport;
         };
         match self.lifter.stub(&code, addr, self.image) {
@@ -522,7 +527,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     fn classify_with(&self, addr: u64, got: Option<u64>) -> Target {
-        let Ok(code) = self.image.read_code(addr, 32) else {
+        let Ok(code) = self.image.read_code(self.lifter.code_address(addr), 32) else {
             return Target::UnknownImport;
         };
         match self.lifter.stub(&code, addr, self.image) {
@@ -746,7 +751,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     Flow::Call(t) => {
                         if let Some(r) = self
                             .image
-                            .read_code(t, 8)
+                            .read_code(self.lifter.code_address(t), 8)
                             .ok()
                             .and_then(|c| self.lifter.pc_thunk(&c))
                         {
@@ -1136,6 +1141,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         nargs: usize,
         acc: Acc,
     ) -> (FunctionAnalysis, Vec<Finding>) {
+        let start = self.lifter.code_address(start);
         let expected = self.convention;
         let mut findings = Vec::new();
         let what = describe(name);
