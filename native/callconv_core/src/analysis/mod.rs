@@ -31,6 +31,7 @@ mod aarch64;
 mod arm;
 pub mod isa;
 mod lift;
+mod riscv;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -276,6 +277,10 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Err(_) => return LibraryAnalysis::default(),
         },
         Arch::Arm => match arm::Arm::new(binary.image.big_endian()) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        Arch::Riscv64 | Arch::Riscv32 => match riscv::Riscv::new(binary.arch == Arch::Riscv64) {
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
@@ -622,6 +627,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         // (x16/x17, r11), which are free to write.
         match self.convention.id {
             "aarch64-apple" | "aarch64-win" => vec!["x18".to_string()],
+            // RISC-V gp is set once by the executable's startup (linker relaxation against
+            // __global_pointer$), tp by the thread library.
+            _ if self.convention.arch.starts_with("riscv") => {
+                vec!["gp".to_string(), "tp".to_string()]
+            }
             _ => Vec::new(),
         }
     }
