@@ -681,9 +681,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 continue;
             }
             if states.len() >= MAX_STATES_PER_BLOCK {
-                let mut merged = states.pop().unwrap_or_else(|| st.clone());
+                let popped = states.pop().unwrap_or_else(|| st.clone());
+                let mut merged = popped.clone();
                 merged.merge(&st);
-                if states.contains(&merged) || merged == st && states.is_empty() {
+                // A merge that changes nothing was explored already: without this check a
+                // loop whose state alternates (a stack slot stored as unknown, then dropped
+                // by the merge) re-runs until the instruction cap.
+                if merged == popped || states.contains(&merged) || merged == st && states.is_empty()
+                {
                     states.push(merged);
                     continue;
                 }
