@@ -264,7 +264,14 @@ impl Lifter for Arm {
         // Under an assumption, an instruction of that condition (or its opposite) runs or
         // not; one of another condition forks anew.
         let holds = address & COND_HOLDS != 0;
-        let opposite = |c: usize| if c % 2 == 1 { c + 1 } else { c - 1 };
+        // Capstone numbers the conditions in opposite pairs: eq/ne = 1/2, hs/lo = 3/4, ...
+        let opposite = |c: usize| {
+            if c % 2 == 1 {
+                c + 1
+            } else {
+                c.saturating_sub(1)
+            }
+        };
         let runs = if !conditional {
             true
         } else if cc == assumed {

@@ -159,7 +159,7 @@ impl Lifter for Riscv {
         let mut it = insns.iter();
         let insn = it.next()?;
         let mnemonic = insn.mnemonic().unwrap_or("").to_string();
-        let next = address + insn.len() as u64;
+        let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &mnemonic);
         let detail = self.cs.insn_detail(insn).ok()?;
         let ops = self.ops(&detail);
@@ -296,7 +296,7 @@ impl Lifter for Riscv {
                             if let Some((rd, rs, off)) = parts {
                                 if rs == d {
                                     let t = value.wrapping_add_signed(off);
-                                    out.next = next + j.len() as u64;
+                                    out.next = next.wrapping_add(j.len() as u64);
                                     out.mnemonic = format!("auipc+{jm}");
                                     out.flow = if rd == "zero" {
                                         Flow::Jump(t)
