@@ -3,6 +3,7 @@
 //! `call`/`tail` are `auipc` + `jalr` pairs when the linker did not relax them into `jal`:
 //! the `auipc` is lifted together with the `jalr` that uses its result, as one direct call or
 //! jump, so calls to no-return functions and local tail calls are followed like `jal` ones.
+//! Calls of `-msave-restore` millicode (`jal t0, __riscv_save_N`) end the path unchecked.
 
 use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode};
@@ -239,6 +240,11 @@ impl Lifter for Riscv {
                     };
                     out.flow = match rd.as_deref() {
                         Some("zero") => Flow::Jump(t),
+                        // `jal t0, __riscv_save_N` (gcc -msave-restore): millicode that moves
+                        // sp by a computed amount and saves ra and s0.. on the stack, undone by
+                        // a tail call to __riscv_restore_N. Not modelled: the path is dropped
+                        // rather than guessed.
+                        Some("t0") => Flow::Stop,
                         _ => Flow::Call(t),
                     };
                 }
