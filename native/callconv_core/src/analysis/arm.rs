@@ -256,10 +256,7 @@ impl Lifter for Arm {
         let assumed = ((address >> COND_SHIFT) & 0xf) as usize;
         if conditional && assumed == 0 {
             // Fork: the same instruction with its condition assumed to hold, and not.
-            let tag = pc | ((cc as u64) << COND_SHIFT);
-            let mut out = Lifted::plain(pc, tag, &mnemonic);
-            out.flow = Flow::Cond(tag | COND_HOLDS, bound_of(cc));
-            return Some(out);
+            return Some(fork(pc, cc, &mnemonic));
         }
         // Under an assumption, an instruction of that condition (or its opposite) runs or
         // not; one of another condition forks anew.
@@ -279,10 +276,7 @@ impl Lifter for Arm {
         } else if cc == opposite(assumed) {
             !holds
         } else {
-            let tag = pc | ((cc as u64) << COND_SHIFT);
-            let mut out = Lifted::plain(pc, tag, &mnemonic);
-            out.flow = Flow::Cond(tag | COND_HOLDS, Bound::None);
-            return Some(out);
+            return Some(fork(pc, cc, &mnemonic));
         };
         let sets_flags = arm.update_flags()
             || matches!(m.as_str(), "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr")
@@ -312,11 +306,20 @@ impl Lifter for Arm {
             canon_all(&n).into_iter().next()
         };
         let mut ops: Vec<Op> = Vec::new();
+        // The immediate shift of each operand (`r0, lsl #2`), by operand index.
+        let mut shifts: Vec<u32> = Vec::new();
         for op in arch_detail.operands() {
             let ArchOperand::ArmOperand(o) = op else {
                 ops.push(Op::Other);
+                shifts.push(0);
                 continue;
             };
+            shifts.push(match o.shift {
+                ArmShift::Lsl(k) => k,
+                ArmShift::Invalid => 0,
+                // Other shifts never form a table index.
+                _ => u32::MAX,
+            });
             if let ArmShift::AsrReg(r)
             | ArmShift::LslReg(r)
             | ArmShift::LsrReg(r)
@@ -564,6 +567,24 @@ impl Lifter for Arm {
             "add" | "adds" | "addw" | "sub" | "subs" | "subw" => {
                 let negate = m.starts_with("sub");
                 match (reg(0), reg(1), ops.get(2), ops.len()) {
+                    // `add pc, r1, r0` after `ldr r0, [r1, r0, lsl #2]`: a table of offsets
+                    // from its own address (clang's A32 jump tables).
+                    (Some(d), Some(a), Some(Op::Reg(b, _)), 3)
+                        if d == "pc" && !negate && a != "pc" && b != "pc" =>
+                    {
+                        match shifts.get(2).copied() {
+                            Some(shift @ 0..=3) => {
+                                out.fx.push(Fx::AddRegs {
+                                    dst: "pc.target".into(),
+                                    a,
+                                    b: b.clone(),
+                                    shift: shift as u8,
+                                });
+                                out.flow = Flow::IndirectReg("pc.target".into());
+                            }
+                            _ => out.flow = Flow::Stop,
+                        }
+                    }
                     (Some(d), _, _, _) if d == "pc" => out.flow = Flow::Stop,
                     (Some(d), Some(s), Some(Op::Imm(v)), 3) if s == "pc" => {
                         let v = if negate { -*v } else { *v };
@@ -599,7 +620,12 @@ impl Lifter for Arm {
                 }
             }
             _ if is_load_store(&m) => {
-                lift_load_store(&mut out, &m, &ops, writeback);
+                let index_shift = ops
+                    .iter()
+                    .position(|o| matches!(o, Op::Mem { .. }))
+                    .and_then(|k| shifts.get(k).copied())
+                    .unwrap_or(u32::MAX);
+                lift_load_store(&mut out, &m, &ops, writeback, pc_value, index_shift);
             }
             // Anything else that writes sp (`bic` realignment, `sub sp, sp, r0`) leaves it
             // unknown, through its write list.
@@ -615,6 +641,21 @@ impl Lifter for Arm {
         }
         Some(out)
     }
+}
+
+/// A conditional A32 instruction as a fork into its two paths. The engine learns a table
+/// bound on the fall-through path, so that is the one where `ls`/`lo` hold (`ldrls pc, ...`)
+/// and where `hi`/`hs` do not.
+fn fork(pc: u64, cc: usize, mnemonic: &str) -> Lifted {
+    let tag = pc | ((cc as u64) << COND_SHIFT);
+    let (taken, fallthrough, bound) = match CONDITIONS.get(cc).copied() {
+        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost),
+        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below),
+        _ => (tag | COND_HOLDS, tag, bound_of(cc)),
+    };
+    let mut out = Lifted::plain(pc, fallthrough, mnemonic);
+    out.flow = Flow::Cond(taken, bound);
+    out
 }
 
 /// What a branch taken on condition `cc` tells about a preceding `cmp reg, imm` when not
@@ -750,7 +791,15 @@ fn is_load_store(m: &str) -> bool {
     )
 }
 
-fn lift_load_store(out: &mut Lifted, m: &str, ops: &[Op], writeback: bool) {
+/// `pc_value` is what reading pc gives here; `index_shift` the `lsl` of a register index.
+fn lift_load_store(
+    out: &mut Lifted,
+    m: &str,
+    ops: &[Op],
+    writeback: bool,
+    pc_value: u64,
+    index_shift: u32,
+) {
     let Some(mem_at) = ops.iter().position(|o| matches!(o, Op::Mem { .. })) else {
         return;
     };
@@ -775,19 +824,51 @@ fn lift_load_store(out: &mut Lifted, m: &str, ops: &[Op], writeback: bool) {
         _ => None,
     });
     let loads_pc = !store && regs.iter().any(|r| r == "pc");
+    if index.is_some() && !store && !writeback {
+        // `ldr r0, [r1, r0, lsl #2]`: a jump-table read when the index is scaled by the entry
+        // size; `ldr pc, [pc, r0, lsl #2]`: a table of absolute addresses right after it.
+        let (entry, signed) = match m {
+            "ldr" => (4u8, false),
+            "ldrh" => (2, false),
+            "ldrsh" => (2, true),
+            "ldrb" => (1, false),
+            "ldrsb" => (1, true),
+            _ => (0, false),
+        };
+        let scaled = entry > 0 && index_shift < 8 && 1u32 << index_shift == u32::from(entry);
+        let table_disp = if base == "pc" { pc_value as i64 } else { 0 } + *disp;
+        match regs.first() {
+            Some(r) if r == "pc" => {
+                out.flow = if base == "pc" && scaled && entry == 4 {
+                    Flow::IndirectMem {
+                        base: None,
+                        index: true,
+                        scale: 4,
+                        disp: table_disp,
+                    }
+                } else {
+                    Flow::Stop
+                };
+            }
+            Some(r) if scaled => out.fx.push(Fx::LoadIndexed {
+                dst: r.clone(),
+                base: if base == "pc" {
+                    String::new()
+                } else {
+                    base.clone()
+                },
+                disp: table_disp,
+                size: entry,
+                signed,
+            }),
+            _ => {}
+        }
+        return;
+    }
     if index.is_some() || base == "pc" {
-        // Register offsets and literal-pool loads: the value is not tracked.
+        // Other register offsets and literal-pool loads: the value is not tracked.
         if loads_pc {
-            out.flow = if base == "pc" || index.is_some() {
-                Flow::Stop
-            } else {
-                Flow::IndirectMem {
-                    base: Some(base.clone()),
-                    index: true,
-                    scale: 4,
-                    disp: *disp,
-                }
-            };
+            out.flow = Flow::Stop;
         }
         return;
     }
