@@ -120,6 +120,95 @@ impl Riscv {
     }
 }
 
+/// A jump-table read: its effect, reads, writes and the bytes it spans.
+type TableRead = (Fx, Vec<String>, Vec<String>, u64);
+
+impl Riscv {
+    /// `bltu t, i, L` (or `bgtu i, t`) right after `li t, N`: not taken means i <= N; `bgeu i,
+    /// t, L` (or `bleu t, i`): i < N. The flow, the index register and the branch's size.
+    fn bound_branch(&self, j: &capstone::Insn, t: &str) -> Option<(Flow, String, u64)> {
+        let jm = j.mnemonic()?;
+        let d = self.cs.insn_detail(j).ok()?;
+        let ops = self.ops(&d);
+        let [Op::Reg(a), Op::Reg(b), Op::Imm(off)] = ops.as_slice() else {
+            return None;
+        };
+        let (bound, index) = match jm {
+            "bltu" if a == t => (Bound::AtMost, b),
+            "bgtu" if b == t => (Bound::AtMost, a),
+            "bgeu" if b == t => (Bound::Below, a),
+            "bleu" if a == t => (Bound::Below, b),
+            _ => return None,
+        };
+        Some((
+            Flow::Cond(j.address().wrapping_add_signed(*off), bound),
+            index.clone(),
+            j.len() as u64,
+        ))
+    }
+
+    /// `slli x, i, s; add x, x, b; lw d, off(x)` with 1 << s the entry size: `d` is entry `i`
+    /// of the table at `b + off` (gcc's jump tables; the target is then `add d, d, b`).
+    fn table_read(&self, ops: &[Op], following: &[&capstone::Insn]) -> Option<TableRead> {
+        let (x, index, shift) = match ops {
+            [Op::Reg(x), Op::Reg(i), Op::Imm(s)] => (x, i, *s),
+            [Op::Reg(x), Op::Imm(s)] => (x, x, *s),
+            _ => return None,
+        };
+        let (add, load) = (following.first()?, following.get(1)?);
+        let add_ops = self.ops(&self.cs.insn_detail(add).ok()?);
+        let base = match (add.mnemonic()?, add_ops.as_slice()) {
+            ("add" | "c.add", [Op::Reg(d), Op::Reg(b)]) if d == x => b,
+            ("add" | "c.add", [Op::Reg(d), Op::Reg(p), Op::Reg(q)]) if d == x => {
+                if p == x {
+                    q
+                } else if q == x {
+                    p
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        };
+        let lm = load.mnemonic()?;
+        let (size, signed) = match lm.strip_prefix("c.").unwrap_or(lm) {
+            "lb" => (1u8, true),
+            "lbu" => (1, false),
+            "lh" => (2, true),
+            "lhu" => (2, false),
+            "lw" => (4, true),
+            "lwu" => (4, false),
+            "ld" => (8, true),
+            _ => return None,
+        };
+        if !(0..8).contains(&shift) || 1i64 << shift != i64::from(size) {
+            return None;
+        }
+        let load_ops = self.ops(&self.cs.insn_detail(load).ok()?);
+        let (dst, disp) = match load_ops.as_slice() {
+            [Op::Reg(d), Op::Mem { base: m, disp }] if m == x => (d, *disp),
+            [Op::Reg(d), Op::Imm(disp), Op::Reg(m)] if m == x => (d, *disp),
+            _ => return None,
+        };
+        let fx = Fx::LoadIndexed {
+            dst: dst.clone(),
+            base: base.clone(),
+            disp,
+            size,
+            signed,
+        };
+        let mut reads = vec![index.clone()];
+        if base != index {
+            reads.push(base.clone());
+        }
+        let mut writes = vec![x.clone()];
+        if dst != x {
+            writes.push(dst.clone());
+        }
+        Some((fx, reads, writes, (add.len() + load.len()) as u64))
+    }
+}
+
 impl Lifter for Riscv {
     fn sp(&self) -> &'static str {
         "sp"
@@ -156,9 +245,10 @@ impl Lifter for Riscv {
     }
 
     fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
-        let insns = self.cs.disasm_count(code, address, 2).ok()?;
-        let mut it = insns.iter();
-        let insn = it.next()?;
+        // Up to three: `call`/`tail` pairs and jump-table sequences are lifted as one.
+        let insns = self.cs.disasm_count(code, address, 3).ok()?;
+        let insn = insns.iter().next()?;
+        let following: Vec<&capstone::Insn> = insns.iter().skip(1).collect();
         let mnemonic = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &mnemonic);
@@ -290,7 +380,7 @@ impl Lifter for Riscv {
                         value,
                     });
                     // `call`/`tail`: the jalr right after that jumps through this register.
-                    if let Some(j) = it.next() {
+                    if let Some(j) = following.first() {
                         let jm = j.mnemonic().unwrap_or("");
                         if jm == "jalr" || jm == "jr" {
                             let jd = self.cs.insn_detail(j).ok()?;
@@ -329,17 +419,56 @@ impl Lifter for Riscv {
             "li" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
                     out.fx.push(Fx::Const {
-                        dst: d,
+                        dst: d.clone(),
                         value: v as u64,
                     });
+                    // `li t, N; bltu t, i, default`: the bound of a jump table.
+                    if let Some((flow, index, len)) =
+                        following.first().and_then(|j| self.bound_branch(j, &d))
+                    {
+                        out.fx.push(Fx::CmpImm { imm: v });
+                        out.flow = flow;
+                        out.next = next.wrapping_add(len);
+                        if index != "zero" && !out.reads.contains(&index) {
+                            out.reads.push(index);
+                        }
+                    }
                 }
             }
+            "slli" => {
+                if let Some(table) = self.table_read(&ops, &following) {
+                    let (fx, reads, writes, len) = table;
+                    out.fx.push(fx);
+                    out.reads = reads;
+                    out.writes = writes;
+                    out.next = next.wrapping_add(len);
+                }
+            }
+            "add" => match ops.as_slice() {
+                [Op::Reg(d), Op::Reg(a), Op::Reg(b)] => out.fx.push(Fx::AddRegs {
+                    dst: d.clone(),
+                    a: a.clone(),
+                    b: b.clone(),
+                    shift: 0,
+                }),
+                [Op::Reg(d), Op::Reg(b)] => out.fx.push(Fx::AddRegs {
+                    dst: d.clone(),
+                    a: d.clone(),
+                    b: b.clone(),
+                    shift: 0,
+                }),
+                _ => {}
+            },
             "mv" => {
                 if let (Some(d), Some(s)) = (reg(0), reg(1)) {
                     out.fx.push(Fx::Copy { dst: d, src: s });
                 }
             }
             "addi" | "addi16sp" | "addi4spn" | "nop" => match (reg(0), reg(1), last_imm) {
+                (Some(d), Some(s), Some(v)) if s == "zero" => out.fx.push(Fx::Const {
+                    dst: d,
+                    value: v as u64,
+                }),
                 (Some(d), Some(s), Some(0)) => {
                     out.fx.push(Fx::Copy { dst: d, src: s });
                 }
