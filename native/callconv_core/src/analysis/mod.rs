@@ -30,16 +30,17 @@
 //!
 //! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
 //!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
-//!   `ldm`/`stm`, `vpush`/`vpop`, `ldr pc` returns and tail jumps, `tbb`/`tbh` tables and the
-//!   GNU ld/lld PLT shapes. Checked: argument registers (r0–r3: only a read of r3 by a
-//!   three-argument function can tell conventions apart), r4–r11 and d8–d15 (any `s`/`q`
-//!   view), lr, stack balance, 8-byte alignment at calls. Not checked: the instruction-set
-//!   floor, and A32 jump tables (`ldr pc, [pc, rN]`, `add pc, pc, rN`), whose paths are dropped.
+//!   `ldm`/`stm`, `vpush`/`vpop`, `ldr pc` returns and tail jumps, `tbb`/`tbh` and clang's A32
+//!   jump tables, and the GNU ld/lld PLT shapes. Checked: argument registers (r0–r3: only a
+//!   read of r3 by a three-argument function can tell conventions apart), r4–r11 and d8–d15
+//!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls. Not checked: the
+//!   instruction-set floor, and gcc's A32 branch tables (`addls pc, pc, rN, lsl #2`), whose
+//!   paths are dropped.
 //! * RISC-V (`riscv.rs`; RV64GC, and RV32GC without fixtures): compressed instructions,
-//!   `call`/`tail` pairs, the PLT stub. Checked: a0–a7, s0–s11 and fs0–fs11 (LP64D/LP64F;
-//!   s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls, writes of gp and tp
-//!   (reserved-register). Not checked: the instruction-set floor (V, Zb*), jump tables
-//!   (`jr` to a computed address) and `-msave-restore` millicode, whose paths are dropped.
+//!   `call`/`tail` pairs, gcc's jump tables, the PLT stub. Checked: a0–a7, s0–s11 and
+//!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
+//!   writes of gp and tp (reserved-register). Not checked: the instruction-set floor (V,
+//!   Zb*), other jump-table shapes and `-msave-restore` millicode, whose paths are dropped.
 
 mod aarch64;
 mod arm;
