@@ -958,3 +958,54 @@ fn it_block(pc: u64, h: u16) -> Lifted {
     };
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumb_bit_and_it_blocks() {
+        let arm = Arm::new(false).unwrap();
+        // Thumb `bx lr` at a Thumb address: a return, reported without the Thumb bit.
+        let bx = arm.lift(&[0x70, 0x47], 0x1001).unwrap();
+        assert_eq!(bx.address, 0x1000);
+        assert_eq!(bx.next, 0x1003);
+        assert!(matches!(bx.flow, Flow::Ret { .. }));
+        assert_eq!(arm.code_address(bx.next), 0x1002);
+        // `ite eq`: the path where eq holds runs the first instruction, the other the second.
+        let it = arm.lift(&[0x0c, 0xbf], 0x2001).unwrap();
+        let tag = |mask: u64| 0x2003 | (2 << IT_COUNT_SHIFT) | (mask << IT_MASK_SHIFT);
+        assert_eq!(it.flow, Flow::Cond(tag(0b01), Bound::None));
+        assert_eq!(it.next, tag(0b10));
+        // On the eq path `moveq r0, #1` (0x2001) runs and `movne r0, #2` (0x2002) is skipped.
+        let first = arm.lift(&[0x01, 0x20], tag(0b01)).unwrap();
+        assert_eq!(
+            first.fx,
+            vec![Fx::Const {
+                dst: "r0".into(),
+                value: 1
+            }]
+        );
+        let skipped = arm.lift(&[0x02, 0x20], first.next).unwrap();
+        assert!(skipped.fx.is_empty() && skipped.writes.is_empty());
+        assert_eq!(skipped.next, 0x2007);
+    }
+
+    #[test]
+    fn a32_conditions_fork_and_stay_together() {
+        let arm = Arm::new(false).unwrap();
+        // `popeq {r4, pc}`: a fork into "eq holds" and "eq does not hold".
+        let pop = [0x10, 0x80, 0xbd, 0x08];
+        let fork = arm.lift(&pop, 0x3000).unwrap();
+        let eq = 0x3000 | ((ArmCC::ARM_CC_EQ as u64) << COND_SHIFT);
+        assert_eq!(fork.flow, Flow::Cond(eq | COND_HOLDS, Bound::None));
+        assert_eq!(fork.next, eq);
+        let taken = arm.lift(&pop, eq | COND_HOLDS).unwrap();
+        assert!(matches!(taken.flow, Flow::Ret { .. }));
+        let skipped = arm.lift(&pop, eq).unwrap();
+        assert_eq!(skipped.flow, Flow::Next);
+        // `blx #imm` from A32 enters Thumb code.
+        let blx = arm.lift(&[0x00, 0x00, 0x00, 0xfa], 0x4000).unwrap();
+        assert_eq!(blx.flow, Flow::Call(0x4008 | THUMB));
+    }
+}

@@ -571,3 +571,23 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod flow_tests {
+    use super::*;
+
+    /// Branch targets are relative to the instruction (objdump of riscv64-gcc-O2.so).
+    #[test]
+    fn branch_and_jump_targets() {
+        let r = Riscv::new(true).unwrap();
+        let cbeqz = r.lift(&[0x91, 0xc3], 0xb28).unwrap();
+        assert_eq!(cbeqz.flow, Flow::Cond(0xb2c, Bound::None));
+        let cj = r.lift(&[0xc5, 0xbf], 0xbc4).unwrap();
+        assert_eq!(cj.flow, Flow::Jump(0xbb4));
+        let jal = r.lift(&[0xef, 0xf0, 0xff, 0xce], 0xd42).unwrap();
+        assert_eq!(jal.flow, Flow::Call(0xa30));
+        let ret = r.lift(&[0x82, 0x80], 0xb00).unwrap();
+        assert!(matches!(ret.flow, Flow::Ret { .. }), "{:?}", ret.flow);
+        assert!(ret.writes.is_empty(), "{:?}", ret.writes);
+    }
+}
