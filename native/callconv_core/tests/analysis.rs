@@ -53,6 +53,11 @@ fn wrong_conventions_are_all_caught() {
             }
         }
     }
+    for w in &want {
+        if !dir.join("out/bad").join(&w[0]).exists() {
+            missed.push(format!("{} (no such fixture)", w.join(" ")));
+        }
+    }
     eprintln!("recall: {caught} of {} expected findings", want.len());
     assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
     assert!(

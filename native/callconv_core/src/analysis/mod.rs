@@ -36,7 +36,7 @@
 //!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls. Not checked: the
 //!   instruction-set floor, and gcc's A32 branch tables (`addls pc, pc, rN, lsl #2`), whose
 //!   paths are dropped.
-//! * RISC-V (`riscv.rs`; RV64GC, and RV32GC without fixtures): compressed instructions,
+//! * RISC-V (`riscv.rs`; RV64GC and RV32GC): compressed instructions,
 //!   `call`/`tail` pairs, gcc's jump tables, the PLT stub. Checked: a0–a7, s0–s11 and
 //!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
 //!   writes of gp and tp (reserved-register). Not checked: the instruction-set floor (V,
