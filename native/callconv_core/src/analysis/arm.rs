@@ -21,6 +21,7 @@ use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
 use capstone::{AccessType, Capstone, Endian, RegId};
 
+use super::isa::arm_feature;
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 /// Thumb state, in the low bit of an address.
@@ -294,6 +295,12 @@ impl Lifter for Arm {
             return Some(Lifted::plain(pc, next, "(skipped)"));
         }
         let mut out = Lifted::plain(pc, next, &mnemonic);
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| cs.group_name(*g))
+            .collect();
+        out.feature = arm_feature(&m, &groups, thumb);
         let writeback = arm.writeback();
         let name = |r: RegId| -> Option<String> {
             if r.0 == 0 {

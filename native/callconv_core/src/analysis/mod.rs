@@ -33,9 +33,9 @@
 //!   `ldm`/`stm`, `vpush`/`vpop`, `ldr pc` returns and tail jumps, `tbb`/`tbh` and clang's A32
 //!   jump tables, and the GNU ld/lld PLT shapes. Checked: argument registers (r0–r3: only a
 //!   read of r3 by a three-argument function can tell conventions apart), r4–r11 and d8–d15
-//!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls. Not checked: the
-//!   instruction-set floor, and gcc's A32 branch tables (`addls pc, pc, rN, lsl #2`), whose
-//!   paths are dropped.
+//!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls, the instruction-set
+//!   floor (VFP, VFPv3/v4, NEON, divider, crypto, CRC32 flags). Not checked: gcc's A32 branch
+//!   tables (`addls pc, pc, rN, lsl #2`), whose paths are dropped.
 //! * RISC-V (`riscv.rs`; RV64GC and RV32GC): compressed instructions,
 //!   `call`/`tail` pairs, gcc's jump tables, the PLT stub. Checked: a0–a7, s0–s11 and
 //!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
