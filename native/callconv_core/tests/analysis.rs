@@ -12,6 +12,7 @@ mod analysis_support;
 
 use analysis_support::{analyse, errors, files, root};
 use callconv::analysis::IsaLevel;
+use callconv::report::Arch;
 
 #[test]
 fn wrong_conventions_are_all_caught() {
@@ -53,6 +54,11 @@ fn wrong_conventions_are_all_caught() {
             }
         }
     }
+    for w in &want {
+        if !dir.join("out/bad").join(&w[0]).exists() {
+            missed.push(format!("{} (no such fixture)", w.join(" ")));
+        }
+    }
     eprintln!("recall: {caught} of {} expected findings", want.len());
     assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
     assert!(
@@ -78,6 +84,46 @@ fn isa_floor_against_the_target() {
     let base = root().join("test/fixtures/analysis/out/good/x86_64-gcc-O2.so");
     let a = analyse(&base, Some(&IsaLevel::x86_64(1))).expect("analysed");
     assert_eq!(a.isa.x86_64_level, Some(1), "{:?}", a.isa.features);
+}
+
+/// zig's default armhf CPU emits NEON (`vmov.i32`) and VFPv3 (`vmov.f64` immediates), which
+/// Debian's armhf floor (VFPv3-D16, no NEON) and an ARMv6 Raspberry Pi (VFPv2) lack.
+#[test]
+fn arm_isa_floor_against_the_target() {
+    let path = root().join("test/fixtures/analysis/out/good/armhf-clang-O2.so");
+    let pi_zero = IsaLevel::from_cpuinfo(
+        Arch::Arm,
+        "processor\t: 0\nFeatures\t: half thumb fastmult vfp edsp java tls\n",
+    );
+    let a = analyse(&path, Some(&pi_zero)).expect("analysed");
+    let flags: Vec<&str> = a.isa.features.iter().map(|f| f.flag.as_str()).collect();
+    assert_eq!(flags, ["neon", "vfp", "vfpv3"], "{:?}", a.isa);
+    let isa = a
+        .findings
+        .iter()
+        .find(|f| f.rule == "isa-level")
+        .expect("isa-level");
+    assert!(
+        isa.message.contains("neon") && isa.message.contains("vfpv3"),
+        "{}",
+        isa.message
+    );
+    assert!(!isa.message.contains("vfp (at"), "{}", isa.message);
+    let cortex_a8 = IsaLevel::from_flags(Arch::Arm, ["half", "thumb", "vfp", "vfpv3", "neon"]);
+    let a = analyse(&path, Some(&cortex_a8)).expect("analysed");
+    assert!(
+        !a.findings.iter().any(|f| f.rule == "isa-level"),
+        "{:?}",
+        a.findings
+    );
+    // GCC's armhf output needs VFP only where the code is floating point.
+    let gcc = root().join("test/fixtures/analysis/out/good/armhf-gcc-O2-arm-fp-ssp.so");
+    let a = analyse(&gcc, Some(&pi_zero)).expect("analysed");
+    assert!(
+        !a.findings.iter().any(|f| f.rule == "isa-level"),
+        "{:?}",
+        a.findings
+    );
 }
 
 #[test]

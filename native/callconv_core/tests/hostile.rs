@@ -169,6 +169,7 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
     for rel in [
         "aarch64-linux-gnu/hello_nif.so",
         "arm-linux-gnueabihf/hello_nif.so",
+        "riscv64-linux-gnu/hello_nif.so",
         "x86-linux-gnu/hello_nif.so",
         "powerpc64-linux-gnu/hello_nif.so",
         "mips-linux-gnu/hello_nif.so",

@@ -458,6 +458,12 @@ fn debian_nifs_of_other_architectures() {
             endian: Little,
         },
         Distro {
+            arch: "armhf",
+            expect_arch: Arch::Arm,
+            bits: 32,
+            endian: Little,
+        },
+        Distro {
             arch: "mips64el",
             expect_arch: Arch::Mips64,
             bits: 64,

@@ -1,6 +1,7 @@
-//! The code analysis on raw machine code: the first byte picks x86-64, x86 or AArch64 and
-//! how many entry points to start from, the rest is mapped as code at 0x1000 (and aliased at
-//! 0x40_0000 so calls and jumps between them are followed).
+//! The code analysis on raw machine code: the first byte picks x86-64, x86, AArch64, 32-bit
+//! Arm (A32, or Thumb roots when bit 4 is set) or RISC-V 64 and how many entry points to
+//! start from, the rest is mapped as code at 0x1000 (and aliased at 0x40_0000 so calls and
+//! jumps between them are followed).
 #![no_main]
 
 use callconv::inspect::{Binary, Platform};
@@ -12,11 +13,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, code)) = data.split_first() else {
         return;
     };
-    let (arch, bits, convention) = match selector % 3 {
+    let (arch, bits, convention) = match selector % 5 {
         0 => (Arch::X86_64, 64, "x86_64-sysv"),
         1 => (Arch::X86, 32, "x86-cdecl-sysv"),
-        _ => (Arch::Aarch64, 64, "aarch64-aapcs64"),
+        2 => (Arch::Aarch64, 64, "aarch64-aapcs64"),
+        3 => (Arch::Arm, 32, "arm-aapcs-vfp"),
+        _ => (Arch::Riscv64, 64, "riscv64-lp64d"),
     };
+    let thumb = u64::from(arch == Arch::Arm && selector & 0x10 != 0);
     let Some(convention) = callconv::conventions::by_id(convention) else {
         return;
     };
@@ -62,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
         image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, false),
     };
     let roots: Vec<(String, u64, usize)> = (0..=u64::from(selector >> 5))
-        .map(|i| (format!("f{i}"), 0x1000 + i * 16 % len.max(1), 3))
+        .map(|i| (format!("f{i}"), (0x1000 + i * 16 % len.max(1)) | thumb, 3))
         .collect();
     let _ = callconv::analysis::analyze_roots(&binary, &roots, convention, None);
 });

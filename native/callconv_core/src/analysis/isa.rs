@@ -215,6 +215,45 @@ pub(crate) fn aarch64_feature(mnemonic: &str, groups: &[String]) -> Option<&'sta
     None
 }
 
+/// The `/proc/cpuinfo` flag a 32-bit Arm instruction needs beyond ARMv5TE without FP (the
+/// armel floor): VFP generations, NEON, the integer divider, the ARMv8 crypto and CRC32
+/// instructions. `thumb`: the divider has one flag per instruction set.
+pub(crate) fn arm_feature(mnemonic: &str, groups: &[String], thumb: bool) -> Option<&'static str> {
+    let m = mnemonic;
+    let has = |g: &str| groups.iter().any(|x| x == g);
+    if has("crypto") {
+        return Some(if m.starts_with("sha1") {
+            "sha1"
+        } else if m.starts_with("sha256") {
+            "sha2"
+        } else if m.starts_with("vmull") {
+            "pmull"
+        } else {
+            "aes"
+        });
+    }
+    if has("crc") || m.starts_with("crc32") {
+        return Some("crc32");
+    }
+    if has("divide") || matches!(m, "sdiv" | "udiv") {
+        return Some(if thumb { "idivt" } else { "idiva" });
+    }
+    if has("neon") {
+        return Some("neon");
+    }
+    // ARMv8 FP instructions (vrint*, vsel, vmaxnm) have no flag of their own on Linux.
+    if has("vfp4") {
+        return Some("vfpv4");
+    }
+    if has("vfp3") {
+        return Some("vfpv3");
+    }
+    if has("vfp2") {
+        return Some("vfp");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,12 @@ pub(crate) trait Lifter {
     fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub>;
     /// Canonical name of a model register name (e.g. `eax` in a 64-bit model → `rax`).
     fn canonical_model(&self, name: &str) -> String;
+    /// Where the bytes of the instruction at `address` are: the engine's addresses may carry
+    /// decoding state in bits the architecture does not use (32-bit Arm: the Thumb bit and
+    /// IT-block state), which this strips.
+    fn code_address(&self, address: u64) -> u64 {
+        address
+    }
     /// `Some(reg)` when the function at `code` is a `__x86.get_pc_thunk.REG`.
     fn pc_thunk(&self, _code: &[u8]) -> Option<&'static str> {
         None

@@ -25,11 +25,28 @@
 //!
 //! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments). Others are reported as not analysed.
+//! distinguishes for three integer arguments), 32-bit Arm and RISC-V (below). Others are
+//! reported as not analysed.
+//!
+//! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
+//!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
+//!   `ldm`/`stm`, `vpush`/`vpop`, `ldr pc` returns and tail jumps, `tbb`/`tbh` and clang's A32
+//!   jump tables, and the GNU ld/lld PLT shapes. Checked: argument registers (r0–r3: only a
+//!   read of r3 by a three-argument function can tell conventions apart), r4–r11 and d8–d15
+//!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls, the instruction-set
+//!   floor (VFP, VFPv3/v4, NEON, divider, crypto, CRC32 flags). Not checked: gcc's A32 branch
+//!   tables (`addls pc, pc, rN, lsl #2`), whose paths are dropped.
+//! * RISC-V (`riscv.rs`; RV64GC and RV32GC): compressed instructions,
+//!   `call`/`tail` pairs, gcc's jump tables, the PLT stub. Checked: a0–a7, s0–s11 and
+//!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
+//!   writes of gp and tp (reserved-register). Not checked: the instruction-set floor (V,
+//!   Zb*), other jump-table shapes and `-msave-restore` millicode, whose paths are dropped.
 
 mod aarch64;
+mod arm;
 pub mod isa;
 mod lift;
+mod riscv;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -274,6 +291,14 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
+        Arch::Arm => match arm::Arm::new(binary.image.big_endian()) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        Arch::Riscv64 | Arch::Riscv32 => match riscv::Riscv::new(binary.arch == Arch::Riscv64) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
@@ -488,7 +513,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         let lifted = self
             .image
-            .read_code(addr, CODE_WINDOW)
+            .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr));
         // Bounded: a large library's instructions would otherwise all stay decoded (hundreds
@@ -501,7 +526,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     fn classify(&self, addr: u64) -> Target {
-        let Ok(code) = self.image.read_code(addr, 32) else {
+        let Ok(code) = self.image.read_code(self.lifter.code_address(addr), 32) else {
             return Target::UnknownImport;
         };
         match self.lifter.stub(&code, addr, self.image) {
@@ -522,7 +547,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     fn classify_with(&self, addr: u64, got: Option<u64>) -> Target {
-        let Ok(code) = self.image.read_code(addr, 32) else {
+        let Ok(code) = self.image.read_code(self.lifter.code_address(addr), 32) else {
             return Target::UnknownImport;
         };
         match self.lifter.stub(&code, addr, self.image) {
@@ -617,6 +642,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         // (x16/x17, r11), which are free to write.
         match self.convention.id {
             "aarch64-apple" | "aarch64-win" => vec!["x18".to_string()],
+            // RISC-V gp is set once by the executable's startup (linker relaxation against
+            // __global_pointer$), tp by the thread library.
+            _ if self.convention.arch.starts_with("riscv") => {
+                vec!["gp".to_string(), "tp".to_string()]
+            }
             _ => Vec::new(),
         }
     }
@@ -666,9 +696,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 continue;
             }
             if states.len() >= MAX_STATES_PER_BLOCK {
-                let mut merged = states.pop().unwrap_or_else(|| st.clone());
+                let popped = states.pop().unwrap_or_else(|| st.clone());
+                let mut merged = popped.clone();
                 merged.merge(&st);
-                if states.contains(&merged) || merged == st && states.is_empty() {
+                // A merge that changes nothing was explored already: without this check a
+                // loop whose state alternates (a stack slot stored as unknown, then dropped
+                // by the merge) re-runs until the instruction cap.
+                if merged == popped || states.contains(&merged) || merged == st && states.is_empty()
+                {
                     states.push(merged);
                     continue;
                 }
@@ -746,7 +781,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     Flow::Call(t) => {
                         if let Some(r) = self
                             .image
-                            .read_code(t, 8)
+                            .read_code(self.lifter.code_address(t), 8)
                             .ok()
                             .and_then(|c| self.lifter.pc_thunk(&c))
                         {
@@ -1136,6 +1171,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         nargs: usize,
         acc: Acc,
     ) -> (FunctionAnalysis, Vec<Finding>) {
+        let start = self.lifter.code_address(start);
         let expected = self.convention;
         let mut findings = Vec::new();
         let what = describe(name);

@@ -1,0 +1,1018 @@
+//! 32-bit Arm lifter: A32 and Thumb/Thumb-2 code.
+//!
+//! The engine walks addresses; this lifter tags them with the state the decoding needs (a
+//! 32-bit address leaves the high bits free):
+//!
+//! * bit 0 set: Thumb code, as in ELF symbol values, function pointers and `bx`/`blx`
+//!   targets; `blx <imm>` switches the mode of its target;
+//! * bits 32–38 (Thumb): the rest of an IT block on one path. An `it` forks the path (its
+//!   condition holds or not, like a conditional branch) and the tag says which of the next
+//!   one to four instructions execute on it; skipped ones do nothing;
+//! * bits 41–45 (A32): a condition assumed on this path and whether it holds. A conditional
+//!   A32 instruction forks the path the same way; the assumption then carries over to the
+//!   following instructions until one sets the flags, so `addeq sp, sp, #8; popeq {r4, pc}`
+//!   (or `moveq`/`movne` pairs) execute together, never one without the other.
+//!
+//! [`Lifter::code_address`] strips the tags where bytes are read and addresses reported.
+//! IT blocks are decoded here, not by capstone: its IT state lives in the handle and would
+//! leak into the next, unrelated decode.
+
+use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
+use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
+use capstone::{AccessType, Capstone, Endian, RegId};
+
+use super::isa::arm_feature;
+use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+
+/// Thumb state, in the low bit of an address.
+const THUMB: u64 = 1;
+/// A32: the condition code (capstone's numbering, 1–14) assumed on this path ...
+const COND_SHIFT: u32 = 41;
+/// ... and whether it holds.
+const COND_HOLDS: u64 = 1 << 45;
+/// IT block state: execute mask of the remaining instructions (bit 0: this one) at bit 32,
+/// their count at bit 36.
+const IT_MASK_SHIFT: u32 = 32;
+const IT_COUNT_SHIFT: u32 = 36;
+/// The bits of a tagged address that are the address.
+const ADDRESS_BITS: u64 = 0xffff_fffe;
+
+pub(crate) struct Arm {
+    a32: Capstone,
+    thumb: Capstone,
+    big_endian: bool,
+}
+
+impl Arm {
+    pub(crate) fn new(big_endian: bool) -> Result<Self, String> {
+        let build = |mode| {
+            Capstone::new()
+                .arm()
+                .mode(mode)
+                .endian(if big_endian {
+                    Endian::Big
+                } else {
+                    Endian::Little
+                })
+                .detail(true)
+                .build()
+                .map_err(|e| format!("capstone: {e}"))
+        };
+        Ok(Arm {
+            a32: build(arch::arm::ArchMode::Arm)?,
+            thumb: build(arch::arm::ArchMode::Thumb)?,
+            big_endian,
+        })
+    }
+
+    fn half(&self, code: &[u8], at: usize) -> Option<u16> {
+        let b: [u8; 2] = code.get(at..at + 2)?.try_into().ok()?;
+        Some(if self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+
+    fn word(&self, code: &[u8], at: usize) -> Option<u32> {
+        let b: [u8; 4] = code.get(at..at + 4)?.try_into().ok()?;
+        Some(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+}
+
+/// Canonical names: `sb`/`sl`/`fp`/`ip` → `r9`–`r12`; every view of a VFP register → the
+/// `dN` that holds it (`s17` → `d8`, `q4` → `d8` and `d9`); flags and `pc` → none.
+fn canon_all(n: &str) -> Vec<String> {
+    let num = |p: &str| {
+        n.strip_prefix(p)
+            .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse::<u32>().ok())
+    };
+    if let Some(k) = num("s") {
+        return vec![format!("d{}", k / 2)];
+    }
+    if let Some(k) = num("q") {
+        return vec![format!("d{}", 2 * k), format!("d{}", 2 * k + 1)];
+    }
+    if let Some(k) = num("r") {
+        return vec![match k {
+            13 => "sp".into(),
+            14 => "lr".into(),
+            15 => return Vec::new(),
+            _ => format!("r{k}"),
+        }];
+    }
+    match n {
+        "sb" => vec!["r9".into()],
+        "sl" => vec!["r10".into()],
+        "fp" => vec!["r11".into()],
+        "ip" => vec!["r12".into()],
+        "sp" | "lr" => vec![n.to_string()],
+        _ if num("d").is_some() => vec![n.to_string()],
+        // pc, cpsr, apsr*, fpscr, itstate and the like.
+        _ => Vec::new(),
+    }
+}
+
+fn canon(n: &str) -> String {
+    canon_all(n)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| n.to_string())
+}
+
+/// The value of an A32 modified immediate (8 bits rotated right by twice the rotation).
+fn a32_imm(insn: u32) -> u64 {
+    u64::from((insn & 0xff).rotate_right(2 * ((insn >> 8) & 0xf)))
+}
+
+#[derive(Debug)]
+enum Op {
+    /// A register (canonical name, or `pc`), with its access.
+    Reg(String, Option<AccessType>),
+    Imm(i64),
+    Mem {
+        base: String,
+        index: Option<String>,
+        disp: i64,
+    },
+    Other,
+}
+
+const CONDITIONS: [&str; 16] = [
+    "", "eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "",
+];
+
+/// The mnemonic without condition and width suffixes (`popeq` → `pop`, `ldr.w` → `ldr`).
+fn base_mnemonic(m: &str, cc: usize) -> String {
+    let m = m
+        .strip_suffix(".w")
+        .or_else(|| m.strip_suffix(".n"))
+        .unwrap_or(m);
+    let suffix = CONDITIONS.get(cc).copied().unwrap_or("");
+    if suffix.is_empty() {
+        return m.to_string();
+    }
+    // UAL puts the condition before a data-type suffix (`vmoveq.f64`).
+    match m.split_once('.') {
+        Some((head, tail)) => format!("{}.{tail}", head.strip_suffix(suffix).unwrap_or(head)),
+        None => m.strip_suffix(suffix).unwrap_or(m).to_string(),
+    }
+}
+
+impl Lifter for Arm {
+    fn sp(&self) -> &'static str {
+        "sp"
+    }
+
+    fn return_address_size(&self) -> i64 {
+        0
+    }
+
+    fn link_register(&self) -> Option<&'static str> {
+        Some("lr")
+    }
+
+    fn canonical_model(&self, name: &str) -> String {
+        canon(name)
+    }
+
+    fn code_address(&self, address: u64) -> u64 {
+        address & ADDRESS_BITS
+    }
+
+    fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
+        let mut at = 0usize;
+        let mut pc = address & ADDRESS_BITS;
+        // GNU ld's Thumb entry in front of an A32 PLT entry: `bx pc; nop`.
+        if self.half(code, 0)? == 0x4778 && self.half(code, 2)? == 0x46c0 {
+            at = 4;
+            pc += 4;
+        }
+        let w = |k: usize| self.word(code, at + 4 * k);
+        // lld's long entry: ldr ip, [pc, #4]; add ip, ip, pc; ldr pc, [ip]; .word off.
+        if w(0)? == 0xe59f_c004 && w(1)? == 0xe08c_c00f && w(2)? == 0xe59c_f000 {
+            let slot = pc.wrapping_add(12).wrapping_add(u64::from(w(3)?)) & 0xffff_ffff;
+            return Some(image.import_at(slot).map_or(Stub::Unknown, Stub::Import));
+        }
+        // GNU ld and lld: add ip, pc, #a; add ip, ip, #b [; add ip, ip, #c];
+        // ldr pc, [ip, #d]!
+        let first = w(0)?;
+        if first & 0xffff_f000 != 0xe28f_c000 {
+            return None;
+        }
+        let mut slot = pc.wrapping_add(8).wrapping_add(a32_imm(first));
+        for k in 1..4 {
+            let insn = w(k)?;
+            if insn & 0xffff_f000 == 0xe28c_c000 {
+                slot = slot.wrapping_add(a32_imm(insn));
+            } else if insn & 0xffff_f000 == 0xe5bc_f000 {
+                let slot = slot.wrapping_add(u64::from(insn & 0xfff)) & 0xffff_ffff;
+                return Some(image.import_at(slot).map_or(Stub::Unknown, Stub::Import));
+            } else {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
+        let thumb = address & THUMB != 0;
+        let pc = address & ADDRESS_BITS;
+        let it_count = (address >> IT_COUNT_SHIFT) & 7;
+        let it_mask = (address >> IT_MASK_SHIFT) & 0xf;
+        if thumb {
+            // An IT block is decoded here (see the module doc).
+            let h = self.half(code, 0)?;
+            if it_count == 0 && h & 0xff00 == 0xbf00 && h & 0xf != 0 {
+                return Some(it_block(pc, h));
+            }
+        }
+        let cs = if thumb { &self.thumb } else { &self.a32 };
+        let insns = cs.disasm_count(code, pc, 1).ok()?;
+        let insn = insns.iter().next()?;
+        let size = insn.len() as u64;
+        let mode = if thumb { THUMB } else { 0 };
+        let plain_next = (pc + size) | mode;
+        let next = if it_count > 1 {
+            plain_next | ((it_count - 1) << IT_COUNT_SHIFT) | ((it_mask >> 1) << IT_MASK_SHIFT)
+        } else {
+            plain_next
+        };
+        let mnemonic = insn.mnemonic().unwrap_or("").to_string();
+        if it_count > 0 && it_mask & 1 == 0 {
+            // Skipped on this path of the IT block.
+            return Some(Lifted::plain(pc, next, "(skipped)"));
+        }
+        let detail = cs.insn_detail(insn).ok()?;
+        let arch_detail = detail.arch_detail();
+        let arm = arch_detail.arm()?;
+        let cc = arm.cc() as usize;
+        let conditional = !thumb && cc != ArmCC::ARM_CC_AL as usize && cc != 0;
+        let m = base_mnemonic(&mnemonic, if thumb && it_count > 0 { 0 } else { cc });
+        let assumed = ((address >> COND_SHIFT) & 0xf) as usize;
+        if conditional && assumed == 0 {
+            // Fork: the same instruction with its condition assumed to hold, and not.
+            return Some(fork(pc, cc, &mnemonic));
+        }
+        // Under an assumption, an instruction of that condition (or its opposite) runs or
+        // not; one of another condition forks anew.
+        let holds = address & COND_HOLDS != 0;
+        // Capstone numbers the conditions in opposite pairs: eq/ne = 1/2, hs/lo = 3/4, ...
+        let opposite = |c: usize| {
+            if c % 2 == 1 {
+                c + 1
+            } else {
+                c.saturating_sub(1)
+            }
+        };
+        let runs = if !conditional {
+            true
+        } else if cc == assumed {
+            holds
+        } else if cc == opposite(assumed) {
+            !holds
+        } else {
+            return Some(fork(pc, cc, &mnemonic));
+        };
+        let sets_flags = arm.update_flags()
+            || matches!(m.as_str(), "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr")
+            || detail
+                .regs_write()
+                .iter()
+                .any(|r| cs.reg_name(*r).is_some_and(|n| n.contains("psr")));
+        // The assumption lasts until the flags change.
+        let next = if assumed != 0 && !sets_flags {
+            next | (address & (0xf << COND_SHIFT | COND_HOLDS))
+        } else {
+            next
+        };
+        if !runs {
+            return Some(Lifted::plain(pc, next, "(skipped)"));
+        }
+        let mut out = Lifted::plain(pc, next, &mnemonic);
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| cs.group_name(*g))
+            .collect();
+        out.feature = arm_feature(&m, &groups, thumb);
+        let writeback = arm.writeback();
+        let name = |r: RegId| -> Option<String> {
+            if r.0 == 0 {
+                return None;
+            }
+            let n = cs.reg_name(r)?;
+            if n == "pc" || n == "r15" {
+                return Some("pc".into());
+            }
+            canon_all(&n).into_iter().next()
+        };
+        let mut ops: Vec<Op> = Vec::new();
+        // The immediate shift of each operand (`r0, lsl #2`), by operand index.
+        let mut shifts: Vec<u32> = Vec::new();
+        for op in arch_detail.operands() {
+            let ArchOperand::ArmOperand(o) = op else {
+                ops.push(Op::Other);
+                shifts.push(0);
+                continue;
+            };
+            shifts.push(match o.shift {
+                ArmShift::Lsl(k) => k,
+                ArmShift::Invalid => 0,
+                // Other shifts never form a table index.
+                _ => u32::MAX,
+            });
+            if let ArmShift::AsrReg(r)
+            | ArmShift::LslReg(r)
+            | ArmShift::LsrReg(r)
+            | ArmShift::RorReg(r)
+            | ArmShift::RrxReg(r) = o.shift
+            {
+                push_read(&mut out, name(r));
+            }
+            ops.push(match o.op_type {
+                ArmOperandType::Reg(r) => {
+                    let raw = cs.reg_name(r).unwrap_or_default();
+                    let all = if raw == "pc" || raw == "r15" {
+                        vec!["pc".to_string()]
+                    } else {
+                        canon_all(&raw)
+                    };
+                    let reads =
+                        matches!(o.access, Some(AccessType::ReadOnly | AccessType::ReadWrite));
+                    let writes = matches!(
+                        o.access,
+                        Some(AccessType::WriteOnly | AccessType::ReadWrite)
+                    );
+                    for r in &all {
+                        if reads {
+                            push_read(&mut out, Some(r.clone()));
+                        }
+                        if writes && r != "pc" && !out.writes.contains(r) {
+                            out.writes.push(r.clone());
+                        }
+                    }
+                    match all.into_iter().next() {
+                        Some(r) => Op::Reg(r, o.access),
+                        None => Op::Other,
+                    }
+                }
+                ArmOperandType::Imm(v) | ArmOperandType::Pimm(v) | ArmOperandType::Cimm(v) => {
+                    Op::Imm(i64::from(v))
+                }
+                ArmOperandType::Mem(mm) => {
+                    let base = name(mm.base());
+                    let index = name(mm.index());
+                    push_read(&mut out, base.clone());
+                    push_read(&mut out, index.clone());
+                    match base {
+                        Some(base) => Op::Mem {
+                            base,
+                            index,
+                            disp: if o.subtracted && mm.disp() > 0 {
+                                -i64::from(mm.disp())
+                            } else {
+                                i64::from(mm.disp())
+                            },
+                        },
+                        None => Op::Other,
+                    }
+                }
+                _ => Op::Other,
+            });
+        }
+        for r in detail.regs_read() {
+            push_read(&mut out, name(*r));
+        }
+        for r in detail.regs_write() {
+            if let Some(n) = name(*r) {
+                if n != "pc" && !out.writes.contains(&n) {
+                    out.writes.push(n);
+                }
+            }
+        }
+        // Reading pc gives the instruction's address + 8 (A32) or + 4 (Thumb).
+        let pc_value = pc + if thumb { 4 } else { 8 };
+        let reg = |i: usize| match ops.get(i) {
+            Some(Op::Reg(r, _)) => Some(r.clone()),
+            _ => None,
+        };
+        let imm = |i: usize| match ops.get(i) {
+            Some(Op::Imm(v)) => Some(*v),
+            _ => None,
+        };
+        let target = ops.iter().rev().find_map(|o| match o {
+            Op::Imm(v) => Some(*v as u32 as u64),
+            _ => None,
+        });
+        let regs_list = |from: usize| -> Vec<String> {
+            ops.iter()
+                .skip(from)
+                .filter_map(|o| match o {
+                    Op::Reg(r, _) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        match m.as_str() {
+            "udf" | "bkpt" | "hlt" | "trap" => out.flow = Flow::Stop,
+            "b" => {
+                if let Some(t) = target {
+                    let t = t | mode;
+                    let has_cc = cc != ArmCC::ARM_CC_AL as usize && cc != 0;
+                    let taken_always = !has_cc || assumed != 0 || it_count > 0;
+                    out.flow = if taken_always {
+                        Flow::Jump(t)
+                    } else {
+                        Flow::Cond(t, bound_of(cc))
+                    };
+                }
+            }
+            "cbz" | "cbnz" => {
+                if let Some(t) = target {
+                    out.flow = Flow::Cond(t | THUMB, Bound::None);
+                }
+            }
+            "bl" => {
+                if let Some(t) = target {
+                    out.flow = Flow::Call(t | mode);
+                }
+            }
+            "blx" => match (ops.first(), target) {
+                (Some(Op::Imm(_)), Some(t)) => {
+                    // Switches mode: Thumb → A32 (word-aligned), A32 → Thumb.
+                    out.flow = Flow::Call(if thumb { t & !3 } else { t | THUMB });
+                }
+                _ => out.flow = Flow::IndirectCall,
+            },
+            "bx" => {
+                out.flow = match reg(0).as_deref() {
+                    Some("lr") => Flow::Ret {
+                        pop: 0,
+                        via: Some("lr".into()),
+                    },
+                    Some(r) => Flow::IndirectReg(r.to_string()),
+                    None => Flow::Stop,
+                };
+            }
+            "cmp" => {
+                if let Some(v) = imm(1) {
+                    out.fx.push(Fx::CmpImm { imm: v });
+                }
+            }
+            "tbb" | "tbh" => {
+                // Table of halfword offsets from pc: target = pc + 2 * entry.
+                if let Some(Op::Mem {
+                    base,
+                    index: Some(_),
+                    ..
+                }) = ops.first()
+                {
+                    if base == "pc" {
+                        out.fx.push(Fx::LoadIndexed {
+                            dst: "tb.entry".into(),
+                            base: String::new(),
+                            disp: pc_value as i64,
+                            size: if m == "tbb" { 1 } else { 2 },
+                            signed: false,
+                        });
+                        out.fx.push(Fx::Const {
+                            dst: "tb.base".into(),
+                            value: pc_value | THUMB,
+                        });
+                        out.fx.push(Fx::AddRegs {
+                            dst: "tb.target".into(),
+                            a: "tb.base".into(),
+                            b: "tb.entry".into(),
+                            shift: 1,
+                        });
+                        out.flow = Flow::IndirectReg("tb.target".into());
+                        return Some(out);
+                    }
+                }
+                out.flow = Flow::Stop;
+            }
+            "push" | "vpush" => {
+                let regs = regs_list(0);
+                push_multiple(
+                    &mut out,
+                    &regs,
+                    "sp",
+                    true,
+                    true,
+                    true,
+                    m == "vpush" && is_single(&mnemonic, insn.op_str()),
+                );
+            }
+            "pop" | "vpop" => {
+                let regs = regs_list(0);
+                push_multiple(
+                    &mut out,
+                    &regs,
+                    "sp",
+                    false,
+                    false,
+                    true,
+                    m == "vpop" && is_single(&mnemonic, insn.op_str()),
+                );
+            }
+            _ if is_multiple(&m) => {
+                if let Some(base) = reg(0) {
+                    let regs = regs_list(1);
+                    let store = m.starts_with("stm") || m.starts_with("vstm");
+                    let before = m.ends_with("db")
+                        || m.ends_with("fd") && store
+                        || m.ends_with("ea") && !store;
+                    let single = m.starts_with('v') && is_single(&mnemonic, insn.op_str());
+                    // Only the common shapes: increment after, decrement before.
+                    if m.ends_with("ib") || m.ends_with("da") {
+                        out.writes
+                            .extend(regs.iter().filter(|r| !store && *r != "pc").cloned());
+                        if regs.iter().any(|r| r == "pc") && !store {
+                            out.flow = Flow::Stop;
+                        }
+                    } else {
+                        push_multiple(&mut out, &regs, &base, store, before, writeback, single);
+                    }
+                    if !store && regs.iter().any(|r| r == "pc") && base != "sp" {
+                        out.flow = Flow::Stop;
+                    }
+                    if store && base == "sp" && before {
+                        out.reads_are_not_uses = true;
+                    }
+                }
+            }
+            "mov" | "movs" | "mov.w" | "movw" | "cpy" => match (reg(0), ops.get(1)) {
+                (Some(d), Some(Op::Reg(s, _))) if d == "pc" => {
+                    out.flow = if s == "lr" {
+                        Flow::Ret {
+                            pop: 0,
+                            via: Some("lr".into()),
+                        }
+                    } else {
+                        Flow::IndirectReg(s.clone())
+                    };
+                }
+                (Some(d), Some(Op::Reg(s, _))) if s != "pc" && ops.len() == 2 => {
+                    out.fx.push(Fx::Copy {
+                        dst: d,
+                        src: s.clone(),
+                    })
+                }
+                (Some(d), Some(Op::Imm(v))) if d != "pc" => out.fx.push(Fx::Const {
+                    dst: d,
+                    value: *v as u32 as u64,
+                }),
+                (Some(d), _) if d == "pc" => out.flow = Flow::Stop,
+                _ => {}
+            },
+            "add" | "adds" | "addw" | "sub" | "subs" | "subw" => {
+                let negate = m.starts_with("sub");
+                match (reg(0), reg(1), ops.get(2), ops.len()) {
+                    // `add pc, r1, r0` after `ldr r0, [r1, r0, lsl #2]`: a table of offsets
+                    // from its own address (clang's A32 jump tables).
+                    (Some(d), Some(a), Some(Op::Reg(b, _)), 3)
+                        if d == "pc" && !negate && a != "pc" && b != "pc" =>
+                    {
+                        match shifts.get(2).copied() {
+                            Some(shift @ 0..=3) => {
+                                out.fx.push(Fx::AddRegs {
+                                    dst: "pc.target".into(),
+                                    a,
+                                    b: b.clone(),
+                                    shift: shift as u8,
+                                });
+                                out.flow = Flow::IndirectReg("pc.target".into());
+                            }
+                            _ => out.flow = Flow::Stop,
+                        }
+                    }
+                    (Some(d), _, _, _) if d == "pc" => out.flow = Flow::Stop,
+                    (Some(d), Some(s), Some(Op::Imm(v)), 3) if s == "pc" => {
+                        let v = if negate { -*v } else { *v };
+                        out.fx.push(Fx::Const {
+                            dst: d,
+                            value: (pc_value & !3).wrapping_add_signed(v) & 0xffff_ffff,
+                        })
+                    }
+                    (Some(d), Some(s), Some(Op::Imm(v)), 3) => out.fx.push(Fx::AddImm {
+                        dst: d,
+                        src: s,
+                        imm: if negate { -*v } else { *v },
+                    }),
+                    // Thumb two-operand form: `add sp, #8`, `sub sp, #16`.
+                    (Some(d), _, _, 2) => {
+                        if let Some(v) = imm(1) {
+                            out.fx.push(Fx::AddImm {
+                                dst: d.clone(),
+                                src: d,
+                                imm: if negate { -v } else { v },
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "adr" => {
+                if let (Some(d), Some(v)) = (reg(0), imm(1)) {
+                    out.fx.push(Fx::Const {
+                        dst: d,
+                        value: (pc_value & !3).wrapping_add_signed(v) & 0xffff_ffff,
+                    });
+                }
+            }
+            _ if is_load_store(&m) => {
+                let index_shift = ops
+                    .iter()
+                    .position(|o| matches!(o, Op::Mem { .. }))
+                    .and_then(|k| shifts.get(k).copied())
+                    .unwrap_or(u32::MAX);
+                lift_load_store(&mut out, &m, &ops, writeback, pc_value, index_shift);
+            }
+            // Anything else that writes sp (`bic` realignment, `sub sp, sp, r0`) leaves it
+            // unknown, through its write list.
+            _ => {}
+        }
+        // Writes of pc by instructions not handled above end the path: never guessed.
+        if matches!(out.flow, Flow::Next)
+            && ops
+                .first()
+                .is_some_and(|o| matches!(o, Op::Reg(r, Some(AccessType::WriteOnly | AccessType::ReadWrite)) if r == "pc"))
+        {
+            out.flow = Flow::Stop;
+        }
+        Some(out)
+    }
+}
+
+/// A conditional A32 instruction as a fork into its two paths. The engine learns a table
+/// bound on the fall-through path, so that is the one where `ls`/`lo` hold (`ldrls pc, ...`)
+/// and where `hi`/`hs` do not.
+fn fork(pc: u64, cc: usize, mnemonic: &str) -> Lifted {
+    let tag = pc | ((cc as u64) << COND_SHIFT);
+    let (taken, fallthrough, bound) = match CONDITIONS.get(cc).copied() {
+        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost),
+        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below),
+        _ => (tag | COND_HOLDS, tag, bound_of(cc)),
+    };
+    let mut out = Lifted::plain(pc, fallthrough, mnemonic);
+    out.flow = Flow::Cond(taken, bound);
+    out
+}
+
+/// What a branch taken on condition `cc` tells about a preceding `cmp reg, imm` when not
+/// taken.
+fn bound_of(cc: usize) -> Bound {
+    match CONDITIONS.get(cc).copied() {
+        Some("hi") => Bound::AtMost,
+        Some("hs") => Bound::Below,
+        _ => Bound::None,
+    }
+}
+
+fn push_read(out: &mut Lifted, r: Option<String>) {
+    if let Some(r) = r {
+        if r != "sp" && r != "pc" && !out.reads.contains(&r) {
+            out.reads.push(r);
+        }
+    }
+}
+
+/// `vpush {s16-s17}` moves 4-byte registers; `vpush {d8}` 8-byte ones.
+fn is_single(_mnemonic: &str, op_str: Option<&str>) -> bool {
+    op_str.is_some_and(|s| s.trim_start_matches('{').trim_start().starts_with('s'))
+        && !op_str.is_some_and(|s| s.contains("sp!") && s.contains('d'))
+}
+
+fn is_multiple(m: &str) -> bool {
+    let stem = m.split('.').next().unwrap_or(m);
+    matches!(
+        stem,
+        "ldm"
+            | "ldmia"
+            | "ldmfd"
+            | "ldmdb"
+            | "ldmea"
+            | "ldmib"
+            | "ldmed"
+            | "ldmda"
+            | "ldmfa"
+            | "stm"
+            | "stmia"
+            | "stmea"
+            | "stmdb"
+            | "stmfd"
+            | "stmib"
+            | "stmfa"
+            | "stmda"
+            | "stmed"
+            | "vldmia"
+            | "vldmdb"
+            | "vstmia"
+            | "vstmdb"
+            | "vldm"
+            | "vstm"
+    )
+}
+
+/// A store or load of several registers at `base`: `before` for decrement-before (the
+/// registers go below the base), else increment-after; `writeback` moves the base.
+#[allow(clippy::too_many_arguments)]
+fn push_multiple(
+    out: &mut Lifted,
+    regs: &[String],
+    base: &str,
+    store: bool,
+    before: bool,
+    writeback: bool,
+    single: bool,
+) {
+    // VFP lists name d registers (8 bytes) or s registers (4 bytes, both map to one dN).
+    let vfp = regs.iter().all(|r| r.starts_with('d')) && !regs.is_empty();
+    let size: i64 = if vfp && !single { 8 } else { 4 };
+    let total = size * regs.len() as i64;
+    let start = if before { -total } else { 0 };
+    if store {
+        out.reads_are_not_uses = base == "sp";
+        out.writes.retain(|w| w == base);
+    } else {
+        out.writes.retain(|w| w == base || regs.contains(w));
+    }
+    let mut off = start;
+    for r in regs {
+        if store {
+            out.fx.push(Fx::Store {
+                src: r.clone(),
+                base: base.to_string(),
+                disp: off,
+            });
+        } else {
+            out.fx.push(Fx::Load {
+                dst: r.clone(),
+                base: base.to_string(),
+                disp: off,
+            });
+        }
+        off += size;
+    }
+    if writeback {
+        out.fx.push(Fx::AddImm {
+            dst: base.to_string(),
+            src: base.to_string(),
+            imm: if before { -total } else { total },
+        });
+    }
+    if !store && regs.iter().any(|r| r == "pc") {
+        out.flow = if base == "sp" {
+            Flow::Ret {
+                pop: 0,
+                via: Some("pc".into()),
+            }
+        } else {
+            Flow::Stop
+        };
+    }
+}
+
+fn is_load_store(m: &str) -> bool {
+    let stem = m.split('.').next().unwrap_or(m);
+    matches!(
+        stem,
+        "ldr"
+            | "ldrb"
+            | "ldrh"
+            | "ldrsb"
+            | "ldrsh"
+            | "ldrd"
+            | "str"
+            | "strb"
+            | "strh"
+            | "strd"
+            | "vldr"
+            | "vstr"
+    )
+}
+
+/// `pc_value` is what reading pc gives here; `index_shift` the `lsl` of a register index.
+fn lift_load_store(
+    out: &mut Lifted,
+    m: &str,
+    ops: &[Op],
+    writeback: bool,
+    pc_value: u64,
+    index_shift: u32,
+) {
+    let Some(mem_at) = ops.iter().position(|o| matches!(o, Op::Mem { .. })) else {
+        return;
+    };
+    let Some(Op::Mem { base, index, disp }) = ops.get(mem_at) else {
+        return;
+    };
+    let store = m.starts_with("st") || m.starts_with("vst");
+    let regs: Vec<String> = ops[..mem_at]
+        .iter()
+        .filter_map(|o| match o {
+            Op::Reg(r, _) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    let size: i64 = if m.starts_with('v') && regs.first().is_some_and(|r| r.starts_with('d')) {
+        8
+    } else {
+        4
+    };
+    let post = ops.get(mem_at + 1).and_then(|o| match o {
+        Op::Imm(v) => Some(*v),
+        _ => None,
+    });
+    let loads_pc = !store && regs.iter().any(|r| r == "pc");
+    if index.is_some() && !store && !writeback {
+        // `ldr r0, [r1, r0, lsl #2]`: a jump-table read when the index is scaled by the entry
+        // size; `ldr pc, [pc, r0, lsl #2]`: a table of absolute addresses right after it.
+        let (entry, signed) = match m {
+            "ldr" => (4u8, false),
+            "ldrh" => (2, false),
+            "ldrsh" => (2, true),
+            "ldrb" => (1, false),
+            "ldrsb" => (1, true),
+            _ => (0, false),
+        };
+        let scaled = entry > 0 && index_shift < 8 && 1u32 << index_shift == u32::from(entry);
+        let table_disp = if base == "pc" { pc_value as i64 } else { 0 } + *disp;
+        match regs.first() {
+            Some(r) if r == "pc" => {
+                out.flow = if base == "pc" && scaled && entry == 4 {
+                    Flow::IndirectMem {
+                        base: None,
+                        index: true,
+                        scale: 4,
+                        disp: table_disp,
+                    }
+                } else {
+                    Flow::Stop
+                };
+            }
+            Some(r) if scaled => out.fx.push(Fx::LoadIndexed {
+                dst: r.clone(),
+                base: if base == "pc" {
+                    String::new()
+                } else {
+                    base.clone()
+                },
+                disp: table_disp,
+                size: entry,
+                signed,
+            }),
+            _ => {}
+        }
+        return;
+    }
+    if index.is_some() || base == "pc" {
+        // Other register offsets and literal-pool loads: the value is not tracked.
+        if loads_pc {
+            out.flow = Flow::Stop;
+        }
+        return;
+    }
+    // Post-index (`ldr r0, [sp], #4`): access at the base, then move it; pre-index with
+    // writeback (`str r4, [sp, #-4]!`): move first.
+    let (access, pre, post_add) = match (writeback, post) {
+        (true, Some(p)) => (0, 0, p),
+        (false, Some(p)) => (0, 0, p),
+        (true, None) => (0, *disp, 0),
+        (false, None) => (*disp, 0, 0),
+    };
+    if loads_pc && base != "sp" {
+        // `ldr pc, [ip, #8]!` or `ldr pc, [r3]`: a jump through memory (a tail call).
+        out.flow = Flow::IndirectMem {
+            base: Some(base.clone()),
+            index: false,
+            scale: 1,
+            disp: *disp,
+        };
+        return;
+    }
+    if pre != 0 {
+        out.fx.push(Fx::AddImm {
+            dst: base.clone(),
+            src: base.clone(),
+            imm: pre,
+        });
+    }
+    let mut off = access;
+    for r in &regs {
+        if store {
+            out.fx.push(Fx::Store {
+                src: r.clone(),
+                base: base.clone(),
+                disp: off,
+            });
+        } else {
+            out.fx.push(Fx::Load {
+                dst: r.clone(),
+                base: base.clone(),
+                disp: off,
+            });
+        }
+        off += size;
+    }
+    if store {
+        out.writes.retain(|w| w == base);
+    }
+    if post_add != 0 {
+        out.fx.push(Fx::AddImm {
+            dst: base.clone(),
+            src: base.clone(),
+            imm: post_add,
+        });
+    }
+    if loads_pc {
+        out.flow = Flow::Ret {
+            pop: 0,
+            via: Some("pc".into()),
+        };
+    }
+}
+
+/// The `it` instruction `h`: a fork into the path where its condition holds and the one where
+/// it does not, each tagged with which of the next instructions execute.
+fn it_block(pc: u64, h: u16) -> Lifted {
+    let firstcond = (h >> 4) & 0xf;
+    let mask = h & 0xf;
+    let count = 4 - u64::from(mask.trailing_zeros());
+    let fc0 = firstcond & 1;
+    let mut then_mask = 0u64;
+    for i in 0..count {
+        let bit = if i == 0 { fc0 } else { (mask >> (4 - i)) & 1 };
+        if bit == fc0 {
+            then_mask |= 1 << i;
+        }
+    }
+    let all = (1u64 << count) - 1;
+    let tag = |m: u64| ((pc + 2) | THUMB) | (count << IT_COUNT_SHIFT) | (m << IT_MASK_SHIFT);
+    let mut out = Lifted::plain(pc, tag(all & !then_mask), "it");
+    // IT AL: every instruction executes.
+    out.flow = if firstcond == 0xe {
+        out.next = tag(all);
+        Flow::Next
+    } else {
+        Flow::Cond(tag(then_mask), Bound::None)
+    };
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumb_bit_and_it_blocks() {
+        let arm = Arm::new(false).unwrap();
+        // Thumb `bx lr` at a Thumb address: a return, reported without the Thumb bit.
+        let bx = arm.lift(&[0x70, 0x47], 0x1001).unwrap();
+        assert_eq!(bx.address, 0x1000);
+        assert_eq!(bx.next, 0x1003);
+        assert!(matches!(bx.flow, Flow::Ret { .. }));
+        assert_eq!(arm.code_address(bx.next), 0x1002);
+        // `ite eq`: the path where eq holds runs the first instruction, the other the second.
+        let it = arm.lift(&[0x0c, 0xbf], 0x2001).unwrap();
+        let tag = |mask: u64| 0x2003 | (2 << IT_COUNT_SHIFT) | (mask << IT_MASK_SHIFT);
+        assert_eq!(it.flow, Flow::Cond(tag(0b01), Bound::None));
+        assert_eq!(it.next, tag(0b10));
+        // On the eq path `moveq r0, #1` (0x2001) runs and `movne r0, #2` (0x2002) is skipped.
+        let first = arm.lift(&[0x01, 0x20], tag(0b01)).unwrap();
+        assert_eq!(
+            first.fx,
+            vec![Fx::Const {
+                dst: "r0".into(),
+                value: 1
+            }]
+        );
+        let skipped = arm.lift(&[0x02, 0x20], first.next).unwrap();
+        assert!(skipped.fx.is_empty() && skipped.writes.is_empty());
+        assert_eq!(skipped.next, 0x2007);
+    }
+
+    #[test]
+    fn a32_conditions_fork_and_stay_together() {
+        let arm = Arm::new(false).unwrap();
+        // `popeq {r4, pc}`: a fork into "eq holds" and "eq does not hold".
+        let pop = [0x10, 0x80, 0xbd, 0x08];
+        let fork = arm.lift(&pop, 0x3000).unwrap();
+        let eq = 0x3000 | ((ArmCC::ARM_CC_EQ as u64) << COND_SHIFT);
+        assert_eq!(fork.flow, Flow::Cond(eq | COND_HOLDS, Bound::None));
+        assert_eq!(fork.next, eq);
+        let taken = arm.lift(&pop, eq | COND_HOLDS).unwrap();
+        assert!(matches!(taken.flow, Flow::Ret { .. }));
+        let skipped = arm.lift(&pop, eq).unwrap();
+        assert_eq!(skipped.flow, Flow::Next);
+        // `blx #imm` from A32 enters Thumb code.
+        let blx = arm.lift(&[0x00, 0x00, 0x00, 0xfa], 0x4000).unwrap();
+        assert_eq!(blx.flow, Flow::Call(0x4008 | THUMB));
+    }
+}
