@@ -30,6 +30,7 @@
 mod aarch64;
 pub mod isa;
 mod lift;
+mod ppc64;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -261,6 +262,9 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     convention: &'static Convention,
     target_isa: Option<&IsaLevel>,
 ) -> LibraryAnalysis {
+    // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
+    let ppc64_roots;
+    let mut roots = roots;
     let lifter: Box<dyn Lifter> = match binary.arch {
         Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
             Ok(l) => Box::new(l),
@@ -274,6 +278,16 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
+        Arch::Powerpc64 if binary.bits == 64 => {
+            let (code, toc) = ppc64::code_roots(&binary.image, roots);
+            ppc64_roots = code;
+            roots = &ppc64_roots;
+            let elfv1 = convention.id == "ppc64-elfv1";
+            match ppc64::Ppc64::new(binary.image.big_endian(), elfv1, toc) {
+                Ok(l) => Box::new(l),
+                Err(_) => return LibraryAnalysis::default(),
+            }
+        }
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
@@ -585,7 +599,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         todo.push(t);
                         pc = i.next;
                     }
-                    Flow::Ret { .. } | Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                    Flow::Ret { .. }
+                    | Flow::CondRet { .. }
+                    | Flow::IndirectReg(_)
+                    | Flow::IndirectMem { .. } => {
                         returns = true;
                         break 'walk;
                     }
@@ -617,6 +634,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         // (x16/x17, r11), which are free to write.
         match self.convention.id {
             "aarch64-apple" | "aarch64-win" => vec!["x18".to_string()],
+            // The TOC pointer; its protocol writes are marked by the lifter.
+            "ppc64-elfv2" | "ppc64-elfv1" => vec!["r2".to_string()],
             _ => Vec::new(),
         }
     }
@@ -815,6 +834,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     Flow::Ret { pop, via } => {
                         self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
                         continue 'paths;
+                    }
+                    Flow::CondRet { via } => {
+                        self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((0, via)));
+                        pc = i.next;
                     }
                     Flow::Stop => continue 'paths,
                 }
@@ -1018,7 +1041,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
                 st.changed_at.insert(w.clone(), i.address);
             }
-            if reserved.contains(w) {
+            if reserved.contains(w) && !i.protocol_write {
                 acc.reserved.entry(w.clone()).or_insert(i.address);
             }
         }
@@ -1350,7 +1373,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         }
                     }
                     match i.flow {
-                        Flow::Next | Flow::IndirectCall => pc = i.next,
+                        Flow::Next | Flow::IndirectCall | Flow::CondRet { .. } => pc = i.next,
                         Flow::Call(t) => {
                             match self.classify(t) {
                                 Target::Local => {
