@@ -31,6 +31,7 @@ mod aarch64;
 pub mod isa;
 mod lift;
 mod ppc64;
+mod s390x;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -288,6 +289,10 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
                 Err(_) => return LibraryAnalysis::default(),
             }
         }
+        Arch::S390x => match s390x::S390x::new() {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
