@@ -13,7 +13,7 @@
 //!   return or a tail call;
 //! * the stack pointer at each return and `ret N` callee cleanup (x86);
 //! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
-//!   Windows);
+//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore);
 //! * the instruction-set floor of all code reachable from the entry points, and whether it
 //!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
 //!
@@ -25,7 +25,11 @@
 //!
 //! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments). Others are reported as not analysed.
+//! distinguishes for three integer arguments), PowerPC 64 ELFv2 and ELFv1 (`ppc64.rs`:
+//! r14–r31, f14–f31 and lr, r2, stack balance and alignment, argument reads; not the CR
+//! fields, v20–v31, jump tables or the ISA floor) and s390x (`s390x.rs`: r6–r13, f8–f15,
+//! r14 as the link register, r15, alignment, argument reads; not the ISA floor). Others are
+//! reported as not analysed.
 
 mod aarch64;
 pub mod isa;

@@ -607,6 +607,14 @@ impl Lifter for Ppc64 {
             }
             _ => {}
         }
+        // `ori r2,r2,0` (gcc's group-ending nop), `mr r1,r1` (priority hints): no change.
+        if let [Fx::Copy { dst, src }] = out.fx.as_slice() {
+            if dst == src {
+                out.fx.clear();
+                out.writes.clear();
+                out.reads.clear();
+            }
+        }
         Some(out)
     }
 }
