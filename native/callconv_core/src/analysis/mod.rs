@@ -694,9 +694,12 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 continue;
             }
             if states.len() >= MAX_STATES_PER_BLOCK {
-                let mut merged = states.pop().unwrap_or_else(|| st.clone());
+                let popped = states.pop().unwrap_or_else(|| st.clone());
+                let mut merged = popped.clone();
                 merged.merge(&st);
-                if states.contains(&merged) || merged == st && states.is_empty() {
+                // Nothing new (the loop has reached its fixed point): do not walk it again.
+                if merged == popped || states.contains(&merged) || merged == st && states.is_empty()
+                {
                     states.push(merged);
                     continue;
                 }
