@@ -270,7 +270,7 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
     let ppc64_roots;
     let mut roots = roots;
-    let lifter: Box<dyn Lifter> = match binary.arch {
+    let lifter: Box<dyn Lifter + '_> = match binary.arch {
         Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
@@ -288,7 +288,7 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             ppc64_roots = code;
             roots = &ppc64_roots;
             let elfv1 = convention.id == "ppc64-elfv1";
-            match ppc64::Ppc64::new(binary.image.big_endian(), elfv1, toc) {
+            match ppc64::Ppc64::new(&binary.image, elfv1, toc) {
                 Ok(l) => Box::new(l),
                 Err(_) => return LibraryAnalysis::default(),
             }

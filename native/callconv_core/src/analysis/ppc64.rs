@@ -15,7 +15,9 @@
 //! as a whole with `mfcr`/`mtocrf`) and the AltiVec registers v20–v31 (saved with indexed
 //! stores the engine does not model). Writes to them are left out, so they are never
 //! reported. Jump tables are not resolved (they are TOC-relative, and ELFv1 code does not
-//! know its TOC): a `bctr` inside a frame ends the path unchecked.
+//! know its TOC): a `bctr` inside a frame ends the path unchecked. A call to an out-of-line
+//! register save routine (gcc -Os `bl _savegpr0_N`) is replaced by the routine's stores; the
+//! restore routine is reached by a jump and followed like any code.
 
 use capstone::arch::ppc::PpcOperand;
 use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
@@ -26,7 +28,8 @@ use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 use crate::entry::locate::ppc64_descriptor;
 use crate::memory::Image;
 
-pub(crate) struct Ppc64 {
+pub(crate) struct Ppc64<'a, R> {
+    image: &'a Image<R>,
     cs: Capstone,
     big_endian: bool,
     /// ELFv1: TOC save slot at 40(r1) and descriptor TOC loads; ELFv2: 24(r1).
@@ -92,8 +95,13 @@ fn word(code: &[u8], i: usize, big: bool) -> Option<u32> {
     })
 }
 
-impl Ppc64 {
-    pub(crate) fn new(big_endian: bool, elfv1: bool, toc: Option<u64>) -> Result<Self, String> {
+/// Most instructions of an out-of-line register save routine (`_savegpr0_14`: 18 stores, the
+/// lr store and `blr`).
+const MAX_SAVE_ROUTINE_INSNS: usize = 40;
+
+impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
+    pub(crate) fn new(image: &'a Image<R>, elfv1: bool, toc: Option<u64>) -> Result<Self, String> {
+        let big_endian = image.big_endian();
         let cs = Capstone::new()
             .ppc()
             .mode(arch::ppc::ArchMode::Mode64)
@@ -106,6 +114,7 @@ impl Ppc64 {
             .build()
             .map_err(|e| format!("capstone: {e}"))?;
         Ok(Ppc64 {
+            image,
             cs,
             big_endian,
             elfv1,
@@ -118,6 +127,36 @@ impl Ppc64 {
             return None;
         }
         self.cs.reg_name(r).map(|n| canon(&n))
+    }
+
+    /// The effect of calling `target` when it is an out-of-line register save or restore
+    /// routine (gcc -Os: `bl _savegpr0_27` stores r27–r31 below r1 and lr's copy in r0 at
+    /// 16(r1); `_savefpr_N`, `_savegpr1_N` likewise): only stores and loads, then `blr`.
+    /// The engine does not follow calls, so the stores are applied at the call site.
+    fn save_routine(&self, target: u64) -> Option<(Vec<Fx>, Vec<String>)> {
+        let code = self
+            .image
+            .read_code(target, 4 * MAX_SAVE_ROUTINE_INSNS)
+            .ok()?;
+        let mut fx = Vec::new();
+        let mut writes = Vec::new();
+        for k in 0..MAX_SAVE_ROUTINE_INSNS {
+            let i = self.lift_at(code.get(4 * k..)?, target + 4 * k as u64, false)?;
+            match i.flow {
+                Flow::Ret { .. } if !fx.is_empty() => return Some((fx, writes)),
+                Flow::Next
+                    if !i.fx.is_empty()
+                        && i.fx
+                            .iter()
+                            .all(|f| matches!(f, Fx::Store { .. } | Fx::Load { .. })) =>
+                {
+                    fx.extend(i.fx);
+                    writes.extend(i.writes);
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// The TOC save slot the caller restores r2 from after a call.
@@ -166,7 +205,7 @@ const CONDITIONS: &[&str] = &[
     "so", "ns", "un", "nu", "c",
 ];
 
-impl Lifter for Ppc64 {
+impl<'data, R: ReadRef<'data>> Lifter for Ppc64<'_, R> {
     fn sp(&self) -> &'static str {
         "r1"
     }
@@ -218,6 +257,14 @@ impl Lifter for Ppc64 {
     }
 
     fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
+        self.lift_at(code, address, true)
+    }
+}
+
+impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
+    /// Lifts one instruction; with `inline_saves`, a call to a register save routine becomes
+    /// its stores (not inside such a routine, so the look-ahead is one level deep).
+    fn lift_at(&self, code: &[u8], address: u64, inline_saves: bool) -> Option<Lifted> {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
         let insn = insns.iter().next()?;
         let full = insn.mnemonic().unwrap_or("").to_string();
@@ -299,6 +346,17 @@ impl Lifter for Ppc64 {
             }
             out.flow = match (conditional, form) {
                 (false, "" | "a") => target.map_or(Flow::Stop, Flow::Jump),
+                (false, "l") if inline_saves => {
+                    out.writes.push("lr".into());
+                    match target.and_then(|t| self.save_routine(t)) {
+                        Some((fx, writes)) => {
+                            out.fx = fx;
+                            out.writes.extend(writes);
+                            Flow::Next
+                        }
+                        None => target.map_or(Flow::IndirectCall, Flow::Call),
+                    }
+                }
                 (_, "l" | "la") => {
                     out.writes.push("lr".into());
                     target.map_or(Flow::IndirectCall, Flow::Call)
