@@ -27,7 +27,7 @@
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
 //! distinguishes for three integer arguments), PowerPC 64 ELFv2 and ELFv1 (`ppc64.rs`:
 //! r14–r31, f14–f31 and lr, r2, stack balance and alignment, argument reads; not the CR
-//! fields, v20–v31, jump tables or the ISA floor) and s390x (`s390x.rs`: r6–r13, f8–f15,
+//! fields, v20–v31 or the ISA floor) and s390x (`s390x.rs`: r6–r13, f8–f15,
 //! r14 as the link register, r15, alignment, argument reads; not the ISA floor). Others are
 //! reported as not analysed.
 

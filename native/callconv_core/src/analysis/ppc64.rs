@@ -14,8 +14,9 @@
 //! Not tracked: the condition-register fields (cr2–cr4 are callee-saved, but they are saved
 //! as a whole with `mfcr`/`mtocrf`) and the AltiVec registers v20–v31 (saved with indexed
 //! stores the engine does not model). Writes to them are left out, so they are never
-//! reported. Jump tables are not resolved (they are TOC-relative, and ELFv1 code does not
-//! know its TOC): a `bctr` inside a frame ends the path unchecked. A call to an out-of-line
+//! reported. Jump tables are followed in their TOC-relative form (`addis rT,r2; addi rT,rT;
+//! lwax; add; mtctr; bctr`): r2 is the constant the ELFv2 global entry computes, or the
+//! ELFv1 descriptor's TOC; a table the analysis cannot read ends the path. A call to an out-of-line
 //! register save routine (gcc -Os `bl _savegpr0_N`) is replaced by the routine's stores; the
 //! restore routine is reached by a jump and followed like any code.
 
@@ -615,10 +616,18 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                         "subi" => v.wrapping_neg(),
                         _ => v,
                     };
+                    // ELFv1 code runs with r2 = the module's TOC (the descriptor's second
+                    // word); ELFv2 code gets it from its global entry, which is lifted.
+                    let toc = self.toc.filter(|_| self.elfv1 && s == "r2");
                     if s == "r0" {
                         out.fx.push(Fx::Const {
                             dst,
                             value: v as u64,
+                        });
+                    } else if let Some(t) = toc {
+                        out.fx.push(Fx::Const {
+                            dst,
+                            value: t.wrapping_add_signed(v),
                         });
                     } else {
                         out.fx.push(Fx::AddImm {
@@ -627,6 +636,16 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                             imm: v,
                         });
                     }
+                }
+            }
+            "add" => {
+                if let (Some(a), Some(b)) = (reg(1), reg(2)) {
+                    out.fx.push(Fx::AddRegs {
+                        dst,
+                        a,
+                        b,
+                        shift: 0,
+                    });
                 }
             }
             "mr" | "fmr" => {
@@ -661,6 +680,17 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                     if let Some(b) = reg(1) {
                         add_write(&mut out, &b);
                     }
+                } else if let (Some(base), Some(size)) = (reg(1), indexed_load_size(m)) {
+                    // `lwax rD,rA,rB` with rA the table (gcc: `addis rA,r2,..; addi rA,rA,..`).
+                    if base != "r0" {
+                        out.fx.push(Fx::LoadIndexed {
+                            dst,
+                            base,
+                            disp: 0,
+                            size,
+                            signed: m.starts_with("lwa") || m.starts_with("lha"),
+                        });
+                    }
                 }
             }
             _ => {}
@@ -674,6 +704,17 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
             }
         }
         Some(out)
+    }
+}
+
+/// Bytes an indexed integer load reads (`lwax`, `lwzx`, `ldx`, …).
+fn indexed_load_size(m: &str) -> Option<u8> {
+    match m {
+        "lbzx" => Some(1),
+        "lhzx" | "lhax" => Some(2),
+        "lwzx" | "lwax" => Some(4),
+        "ldx" => Some(8),
+        _ => None,
     }
 }
 
