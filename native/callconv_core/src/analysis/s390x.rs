@@ -253,11 +253,24 @@ impl Lifter for S390x {
         }
         match m {
             "brasl" | "bras" => {
-                if let Some(l) = reg(0) {
-                    push_write(&mut out, &l);
+                let link = reg(0);
+                if let Some(l) = &link {
+                    push_write(&mut out, l);
                 }
                 if let Some(t) = last_imm {
-                    out.flow = Flow::Call(t as u64);
+                    out.flow = if link.as_deref() == Some("r14") {
+                        Flow::Call(t as u64)
+                    } else {
+                        // `bras %r13,.Lover` jumps over inline data (a literal pool) and
+                        // leaves its address in r13: not a call.
+                        if let Some(l) = link {
+                            out.fx.push(Fx::Const {
+                                dst: l,
+                                value: next,
+                            });
+                        }
+                        Flow::Jump(t as u64)
+                    };
                 }
                 return Some(out);
             }
