@@ -142,7 +142,7 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
         let mut fx = Vec::new();
         let mut writes = Vec::new();
         for k in 0..MAX_SAVE_ROUTINE_INSNS {
-            let i = self.lift_at(code.get(4 * k..)?, target + 4 * k as u64, false)?;
+            let i = self.lift_at(code.get(4 * k..)?, target.wrapping_add(4 * k as u64), false)?;
             match i.flow {
                 Flow::Ret { .. } if !fx.is_empty() => return Some((fx, writes)),
                 Flow::Next
@@ -269,7 +269,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
         let insn = insns.iter().next()?;
         let full = insn.mnemonic().unwrap_or("").to_string();
-        let next = address + insn.len() as u64;
+        let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &full);
         // Branch-prediction hints (`beq+`) and record forms (`add.`, which set cr0) behave
         // like the plain instruction for what is tracked.

@@ -167,7 +167,7 @@ impl Lifter for S390x {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
         let insn = insns.iter().next()?;
         let m = insn.mnemonic().unwrap_or("").to_string();
-        let next = address + insn.len() as u64;
+        let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &m);
         let detail = self.cs.insn_detail(insn).ok()?;
         let ops: Vec<Operand> = detail
