@@ -730,3 +730,106 @@ fn is_branch(m: &str) -> bool {
             .iter()
             .any(|c| rest.strip_prefix(c).is_some_and(form))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lifts one little-endian instruction word at `address` (ELFv2).
+    fn lift(word: u32, address: u64) -> Lifted {
+        let image = Image::new(&[][..], Vec::new(), Vec::new(), 8, false);
+        let l = Ppc64::new(&image, false, None).expect("capstone");
+        l.lift(&word.to_le_bytes(), address).expect("decodes")
+    }
+
+    #[test]
+    fn branches() {
+        assert_eq!(
+            lift(0x4d82_0020, 0x100).flow,
+            Flow::CondRet {
+                via: Some("lr".into())
+            }
+        ); // beqlr
+        assert_eq!(
+            lift(0x4e80_0020, 0x100).flow,
+            Flow::Ret {
+                pop: 0,
+                via: Some("lr".into())
+            }
+        ); // blr
+        assert_eq!(lift(0x4e80_0421, 0x100).flow, Flow::IndirectCall); // bctrl
+        assert_eq!(
+            lift(0x4e80_0420, 0x100).flow,
+            Flow::IndirectReg("ctr".into())
+        ); // bctr
+        assert_eq!(lift(0x4800_0009, 0x100).flow, Flow::Call(0x108)); // bl .+8
+        assert_eq!(
+            lift(0x4080_0008, 0x100).flow,
+            Flow::Cond(0x108, Bound::Below)
+        ); // bge .+8
+        assert_eq!(
+            lift(0x4181_0008, 0x100).flow,
+            Flow::Cond(0x108, Bound::AtMost)
+        ); // bgt .+8
+        let bdnz = lift(0x4200_0008, 0x100);
+        assert_eq!(bdnz.flow, Flow::Cond(0x108, Bound::None));
+        assert!(bdnz.writes.contains(&"ctr".to_string()));
+    }
+
+    #[test]
+    fn toc_pointer_protocol() {
+        // addis r2,r12,2 at the global entry: r2 = entry + 0x20000, not a misuse.
+        let setup = lift(0x3c4c_0002, 0x1000);
+        assert!(setup.protocol_write);
+        assert_eq!(
+            setup.fx,
+            vec![Fx::Const {
+                dst: "r2".into(),
+                value: 0x21000
+            }]
+        );
+        // ld r2,24(r1): the restore after a call keeps r2's value.
+        let restore = lift(0xe841_0018, 0x1000);
+        assert!(restore.writes.is_empty() && restore.fx.is_empty());
+        // li r2,0: a write the check reports.
+        let misuse = lift(0x3840_0000, 0x1000);
+        assert!(!misuse.protocol_write);
+        assert_eq!(misuse.writes, vec!["r2".to_string()]);
+        // ori r2,r2,0: gcc's group-ending nop changes nothing.
+        assert!(lift(0x6042_0000, 0x1000).writes.is_empty());
+    }
+
+    #[test]
+    fn link_register_and_frame() {
+        assert_eq!(
+            lift(0x7c08_02a6, 0).fx,
+            vec![Fx::Copy {
+                dst: "r0".into(),
+                src: "lr".into()
+            }]
+        ); // mflr r0
+        assert_eq!(
+            lift(0x7c08_03a6, 0).fx,
+            vec![Fx::Copy {
+                dst: "lr".into(),
+                src: "r0".into()
+            }]
+        ); // mtlr r0
+           // stdu r1,-48(r1): the back chain at the new r1, then the allocation.
+        assert_eq!(
+            lift(0xf821_ffd1, 0).fx,
+            vec![
+                Fx::Store {
+                    src: "r1".into(),
+                    base: "r1".into(),
+                    disp: -48
+                },
+                Fx::AddImm {
+                    dst: "r1".into(),
+                    src: "r1".into(),
+                    imm: -48
+                }
+            ]
+        );
+    }
+}

@@ -598,3 +598,78 @@ impl Lifter for S390x {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lift(code: &[u8], address: u64) -> Lifted {
+        S390x::new()
+            .expect("capstone")
+            .lift(code, address)
+            .expect("decodes")
+    }
+
+    #[test]
+    fn branches() {
+        let r14 = Some("r14".to_string());
+        assert_eq!(
+            lift(&[0x07, 0xfe], 0).flow,
+            Flow::Ret {
+                pop: 0,
+                via: r14.clone()
+            }
+        ); // br %r14
+        assert_eq!(lift(&[0x07, 0x8e], 0).flow, Flow::CondRet { via: r14 }); // ber %r14
+        assert_eq!(lift(&[0x07, 0x07], 0).flow, Flow::Next); // bcr 0,%r7: a nop
+                                                             // jg .+16 (unconditional) and jge .+16 (jump long if equal, not "greater or equal").
+        assert_eq!(
+            lift(&[0xc0, 0xf4, 0, 0, 0, 8], 0x100).flow,
+            Flow::Jump(0x110)
+        );
+        assert_eq!(
+            lift(&[0xc0, 0x84, 0, 0, 0, 8], 0x100).flow,
+            Flow::Cond(0x110, Bound::None)
+        );
+        // brasl %r14,.+16 is a call; bras %r13,.+6 jumps over data and sets r13.
+        assert_eq!(
+            lift(&[0xc0, 0xe5, 0, 0, 0, 8], 0x100).flow,
+            Flow::Call(0x110)
+        );
+        let pool = lift(&[0xa7, 0xd5, 0x00, 0x03], 0x100);
+        assert_eq!(pool.flow, Flow::Jump(0x106));
+        assert_eq!(
+            pool.fx,
+            vec![Fx::Const {
+                dst: "r13".into(),
+                value: 0x104
+            }]
+        );
+    }
+
+    #[test]
+    fn register_save_area() {
+        // stmg %r6,%r15,48(%r15): ten stores into the caller's save area, not argument uses.
+        let save = lift(&[0xeb, 0x6f, 0xf0, 0x30, 0x00, 0x24], 0);
+        assert!(save.reads_are_not_uses);
+        assert_eq!(save.fx.len(), 10);
+        assert_eq!(
+            save.fx[0],
+            Fx::Store {
+                src: "r6".into(),
+                base: "r15".into(),
+                disp: 48
+            }
+        );
+        // lmg %r11,%r15,88(%r11): r11 is the base, so it is loaded last.
+        let restore = lift(&[0xeb, 0xbf, 0xb0, 0x58, 0x00, 0x04], 0);
+        assert_eq!(
+            restore.fx.last(),
+            Some(&Fx::Load {
+                dst: "r11".into(),
+                base: "r11".into(),
+                disp: 88
+            })
+        );
+    }
+}
