@@ -146,7 +146,8 @@ pub struct Observed {
 pub struct FunctionAnalysis {
     /// `name/arity` for a NIF function, else `nif_init`, `load`, `upgrade` or `unload`.
     pub name: String,
-    /// Its address (link-time virtual address; Thumb bit cleared).
+    /// Its address (link-time virtual address; Thumb bit cleared; on PPC64 ELFv1 the code
+    /// address its `.opd` descriptor holds).
     pub address: u64,
     /// What the code does.
     pub observed: Observed,
