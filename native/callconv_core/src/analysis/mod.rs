@@ -294,7 +294,7 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
                 Err(_) => return LibraryAnalysis::default(),
             }
         }
-        Arch::S390x => match s390x::S390x::new() {
+        Arch::S390x if binary.bits == 64 => match s390x::S390x::new() {
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
