@@ -11,14 +11,16 @@
 //! descriptor (`ld r2,8(rX)`) before `bctrl`. Those writes are the platform's protocol
 //! ([`Lifted::protocol_write`]); any other write to r2 is a `reserved-register` finding.
 //!
+//! Jump tables are followed in their TOC-relative form (`addis rT,r2; addi rT,rT; lwax;
+//! add; mtctr; bctr`): r2 is the constant the ELFv2 global entry computes, or the ELFv1
+//! descriptor's TOC; a table the analysis cannot read ends the path. A call to an
+//! out-of-line register save routine (gcc -Os `bl _savegpr0_N`) is replaced by the routine's
+//! stores; the restore routine is reached by a jump and followed like any code.
+//!
 //! Not tracked: the condition-register fields (cr2–cr4 are callee-saved, but they are saved
 //! as a whole with `mfcr`/`mtocrf`) and the AltiVec registers v20–v31 (saved with indexed
 //! stores the engine does not model). Writes to them are left out, so they are never
-//! reported. Jump tables are followed in their TOC-relative form (`addis rT,r2; addi rT,rT;
-//! lwax; add; mtctr; bctr`): r2 is the constant the ELFv2 global entry computes, or the
-//! ELFv1 descriptor's TOC; a table the analysis cannot read ends the path. A call to an out-of-line
-//! register save routine (gcc -Os `bl _savegpr0_N`) is replaced by the routine's stores; the
-//! restore routine is reached by a jump and followed like any code.
+//! reported.
 
 use capstone::arch::ppc::PpcOperand;
 use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
@@ -223,12 +225,11 @@ impl<'data, R: ReadRef<'data>> Lifter for Ppc64<'_, R> {
         canon(name)
     }
 
-    fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
+    fn stub(&self, code: &[u8], _address: u64, image: &dyn ImageView) -> Option<Stub> {
         // ELFv2: [std r2,24(r1)] [addis r12,r2,hi] ld r12,lo(r12|r2); mtctr r12; bctr
         // ELFv1: [std r2,40(r1)] [addis r11,r2,hi] ld r12,lo(r11); mtctr r12;
         //        ld r2,lo+8(r11); [ld r11,lo+16(r11)]; bctr
         let big = self.big_endian;
-        let _ = address;
         let mut i = 0;
         let w = word(code, i, big)?;
         // std r2, d(r1)
@@ -744,36 +745,21 @@ mod tests {
 
     #[test]
     fn branches() {
-        assert_eq!(
-            lift(0x4d82_0020, 0x100).flow,
-            Flow::CondRet {
-                via: Some("lr".into())
-            }
-        ); // beqlr
-        assert_eq!(
-            lift(0x4e80_0020, 0x100).flow,
-            Flow::Ret {
-                pop: 0,
-                via: Some("lr".into())
-            }
-        ); // blr
-        assert_eq!(lift(0x4e80_0421, 0x100).flow, Flow::IndirectCall); // bctrl
-        assert_eq!(
-            lift(0x4e80_0420, 0x100).flow,
-            Flow::IndirectReg("ctr".into())
-        ); // bctr
-        assert_eq!(lift(0x4800_0009, 0x100).flow, Flow::Call(0x108)); // bl .+8
-        assert_eq!(
-            lift(0x4080_0008, 0x100).flow,
-            Flow::Cond(0x108, Bound::Below)
-        ); // bge .+8
-        assert_eq!(
-            lift(0x4181_0008, 0x100).flow,
-            Flow::Cond(0x108, Bound::AtMost)
-        ); // bgt .+8
-        let bdnz = lift(0x4200_0008, 0x100);
-        assert_eq!(bdnz.flow, Flow::Cond(0x108, Bound::None));
-        assert!(bdnz.writes.contains(&"ctr".to_string()));
+        let lr = || Some("lr".to_string());
+        let cases = [
+            ("beqlr", 0x4d82_0020, Flow::CondRet { via: lr() }),
+            ("blr", 0x4e80_0020, Flow::Ret { pop: 0, via: lr() }),
+            ("bctrl", 0x4e80_0421, Flow::IndirectCall),
+            ("bctr", 0x4e80_0420, Flow::IndirectReg("ctr".into())),
+            ("bl .+8", 0x4800_0009, Flow::Call(0x108)),
+            ("bge .+8", 0x4080_0008, Flow::Cond(0x108, Bound::Below)),
+            ("bgt .+8", 0x4181_0008, Flow::Cond(0x108, Bound::AtMost)),
+            ("bdnz .+8", 0x4200_0008, Flow::Cond(0x108, Bound::None)),
+        ];
+        for (text, word, flow) in cases {
+            assert_eq!(lift(word, 0x100).flow, flow, "{text}");
+        }
+        assert!(lift(0x4200_0008, 0x100).writes.contains(&"ctr".to_string()));
     }
 
     #[test]

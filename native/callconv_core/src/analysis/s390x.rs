@@ -621,8 +621,9 @@ mod tests {
             }
         ); // br %r14
         assert_eq!(lift(&[0x07, 0x8e], 0).flow, Flow::CondRet { via: r14 }); // ber %r14
-        assert_eq!(lift(&[0x07, 0x07], 0).flow, Flow::Next); // bcr 0,%r7: a nop
-                                                             // jg .+16 (unconditional) and jge .+16 (jump long if equal, not "greater or equal").
+                                                                             // bcr 0,%r7: a nop.
+        assert_eq!(lift(&[0x07, 0x07], 0).flow, Flow::Next);
+        // jg .+16 (unconditional) and jge .+16 (jump long if equal, not greater or equal).
         assert_eq!(
             lift(&[0xc0, 0xf4, 0, 0, 0, 8], 0x100).flow,
             Flow::Jump(0x110)
