@@ -130,6 +130,67 @@ fn compare_and_branch(m: &str) -> Option<(bool, &str)> {
     None
 }
 
+/// Whether a mnemonic only compares (sets the condition code or traps) and writes no
+/// register: `c`/`cl` (logical) with an operand-form suffix, and the FP compares `c?b`,
+/// `k?b`. Conversions (`cfdbr`, `cdgbr`, `cvb`), compare-and-swap (`cs`, `cds`) and string
+/// instructions (`clst`) write registers and are not in this set.
+fn is_compare(m: &str) -> bool {
+    let body = match m.strip_prefix('c').or_else(|| m.strip_prefix('k')) {
+        Some(b) if m.starts_with('k') => {
+            return matches!(b, "eb" | "db" | "xb" | "ebr" | "dbr" | "xbr")
+        }
+        Some(b) => b,
+        None => return false,
+    };
+    let body = body.strip_prefix('l').unwrap_or(body);
+    matches!(
+        body,
+        "" | "y"
+            | "g"
+            | "gf"
+            | "r"
+            | "gr"
+            | "gfr"
+            | "h"
+            | "hy"
+            | "gh"
+            | "i"
+            | "iy"
+            | "hi"
+            | "ghi"
+            | "fi"
+            | "gfi"
+            | "hsi"
+            | "ghsi"
+            | "hhsi"
+            | "fhsi"
+            | "hf"
+            | "ih"
+            | "hhr"
+            | "hlr"
+            | "c"
+            | "m"
+            | "my"
+            | "mh"
+            | "rl"
+            | "grl"
+            | "hrl"
+            | "ghrl"
+            | "gfrl"
+            | "eb"
+            | "db"
+            | "xb"
+            | "ebr"
+            | "dbr"
+            | "xbr"
+            | "rt"
+            | "grt"
+            | "it"
+            | "git"
+            | "fit"
+    )
+}
+
 impl Lifter for S390x {
     fn sp(&self) -> &'static str {
         "r15"
@@ -394,13 +455,7 @@ impl Lifter for S390x {
         }
         let is_store =
             m.starts_with("st") || m.starts_with("mv") || m == "xc" || m == "nc" || m == "oc";
-        let is_compare = (m.starts_with('c')
-            && !m.starts_with("cs")
-            && !m.starts_with("cds")
-            && !m.starts_with("cv"))
-            || m.starts_with("tm")
-            || m == "ltdbr"
-            || m == "ltebr";
+        let is_compare = is_compare(m) || m.starts_with("tm") || m == "ltdbr" || m == "ltebr";
         if is_store || is_compare {
             push_reads(&mut out, &named);
             if is_compare {
@@ -646,6 +701,20 @@ mod tests {
                 value: 0x104
             }]
         );
+    }
+
+    #[test]
+    fn compares_write_nothing_conversions_do() {
+        for m in [
+            "c", "cg", "cgr", "clgfi", "clfi", "chi", "cli", "clc", "cdbr", "kdbr", "cgit",
+        ] {
+            assert!(is_compare(m), "{m}");
+        }
+        for m in [
+            "cfdbr", "cgdbr", "cdgbr", "cvb", "cs", "csg", "cds", "clst", "cpsdr", "cksm",
+        ] {
+            assert!(!is_compare(m), "{m}");
+        }
     }
 
     #[test]
