@@ -402,8 +402,8 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
             _ => {}
         }
 
-        // --- compares: they write CR fields only ---------------------------------------------
-        if m.starts_with("cmp")
+        // --- compares: they write CR fields only (not cmpb, which writes a GPR) -----------
+        if (m.starts_with("cmp") && m != "cmpb")
             || m.starts_with("fcmp")
             || m.starts_with("tw")
             || m.starts_with("td")
