@@ -475,6 +475,12 @@ fn debian_nifs_of_other_architectures() {
             bits: 64,
             endian: Big,
         },
+        Distro {
+            arch: "ppc64el",
+            expect_arch: Arch::Powerpc64,
+            bits: 64,
+            endian: Little,
+        },
     ];
     if distros
         .iter()

@@ -1,7 +1,7 @@
 //! The code analysis on raw machine code: the first byte picks x86-64, x86, AArch64, 32-bit
-//! Arm (A32, or Thumb roots when bit 4 is set) or RISC-V 64 and how many entry points to
-//! start from, the rest is mapped as code at 0x1000 (and aliased at 0x40_0000 so calls and
-//! jumps between them are followed).
+//! Arm (A32, or Thumb roots when bit 4 is set), RISC-V 64, ppc64le (ELFv2), big-endian ppc64
+//! (ELFv1) or s390x, and how many entry points to start from; the rest is mapped as code at
+//! 0x1000 (and aliased at 0x40_0000 so calls and jumps between them are followed).
 #![no_main]
 
 use callconv::inspect::{Binary, Platform};
@@ -13,12 +13,15 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, code)) = data.split_first() else {
         return;
     };
-    let (arch, bits, convention) = match selector % 5 {
-        0 => (Arch::X86_64, 64, "x86_64-sysv"),
-        1 => (Arch::X86, 32, "x86-cdecl-sysv"),
-        2 => (Arch::Aarch64, 64, "aarch64-aapcs64"),
-        3 => (Arch::Arm, 32, "arm-aapcs-vfp"),
-        _ => (Arch::Riscv64, 64, "riscv64-lp64d"),
+    let (arch, bits, convention, big) = match selector % 8 {
+        0 => (Arch::X86_64, 64, "x86_64-sysv", false),
+        1 => (Arch::X86, 32, "x86-cdecl-sysv", false),
+        2 => (Arch::Aarch64, 64, "aarch64-aapcs64", false),
+        3 => (Arch::Arm, 32, "arm-aapcs-vfp", false),
+        4 => (Arch::Riscv64, 64, "riscv64-lp64d", false),
+        5 => (Arch::Powerpc64, 64, "ppc64-elfv2", false),
+        6 => (Arch::Powerpc64, 64, "ppc64-elfv1", true),
+        _ => (Arch::S390x, 64, "s390x-elf", true),
     };
     let thumb = u64::from(arch == Arch::Arm && selector & 0x10 != 0);
     let Some(convention) = callconv::conventions::by_id(convention) else {
@@ -44,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         platform: Platform::Unix,
         arch,
         bits,
-        endian: Endian::Little,
+        endian: if big { Endian::Big } else { Endian::Little },
         abi_variant: None,
         needed: Vec::new(),
         exports: Vec::new(),
@@ -63,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
         rpath: Vec::new(),
         version_needs: Vec::new(),
         init_like_symbols: Vec::new(),
-        image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, false),
+        image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, big),
     };
     let roots: Vec<(String, u64, usize)> = (0..=u64::from(selector >> 5))
         .map(|i| (format!("f{i}"), (0x1000 + i * 16 % len.max(1)) | thumb, 3))

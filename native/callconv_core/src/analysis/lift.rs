@@ -81,6 +81,9 @@ pub(crate) enum Flow {
         scale: u8,
         disp: i64,
     },
+    /// A conditional return (PPC64 `beqlr`): the path both returns and goes on to the next
+    /// instruction.
+    CondRet { via: Option<String> },
     /// A return that pops `pop` bytes of arguments (x86 `ret N`; 0 elsewhere).
     Ret { pop: u64, via: Option<String> },
     /// A trap or an undecodable instruction: the path ends without returning.
@@ -108,6 +111,9 @@ pub(crate) struct Lifted {
     /// An absolute address this instruction reads or names (RIP-relative, `adrp`), to spot
     /// reads of `__cpu_model` and friends through the GOT.
     pub names_address: Option<u64>,
+    /// Its writes to a platform-reserved register are the platform's own protocol, not a
+    /// misuse (PPC64: the TOC setup at the global entry and the r2 restore after a call).
+    pub protocol_write: bool,
 }
 
 impl Lifted {
@@ -124,6 +130,7 @@ impl Lifted {
             feature: None,
             probes_cpu: false,
             names_address: None,
+            protocol_write: false,
         }
     }
 }

@@ -13,7 +13,7 @@
 //!   return or a tail call;
 //! * the stack pointer at each return and `ret N` callee cleanup (x86);
 //! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
-//!   Windows);
+//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore);
 //! * the instruction-set floor of all code reachable from the entry points, and whether it
 //!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
 //!
@@ -25,8 +25,8 @@
 //!
 //! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments), 32-bit Arm and RISC-V (below). Others are
-//! reported as not analysed.
+//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64 and s390x
+//! (below). Others are reported as not analysed.
 //!
 //! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
 //!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
@@ -41,12 +41,19 @@
 //!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
 //!   writes of gp and tp (reserved-register). Not checked: the instruction-set floor (V,
 //!   Zb*), other jump-table shapes and `-msave-restore` millicode, whose paths are dropped.
+//! * PowerPC 64 ELFv2 and ELFv1 (`ppc64.rs`): r14–r31, f14–f31 and lr, r2 (reserved but for
+//!   the TOC protocol), stack balance and alignment, argument reads. Not checked: the CR
+//!   fields, v20–v31, the instruction-set floor.
+//! * s390x (`s390x.rs`): r6–r13, f8–f15, r14 as the link register, r15, alignment,
+//!   argument reads. Not checked: the instruction-set floor.
 
 mod aarch64;
 mod arm;
 pub mod isa;
 mod lift;
+mod ppc64;
 mod riscv;
+mod s390x;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -157,7 +164,8 @@ pub struct Observed {
 pub struct FunctionAnalysis {
     /// `name/arity` for a NIF function, else `nif_init`, `load`, `upgrade` or `unload`.
     pub name: String,
-    /// Its address (link-time virtual address; Thumb bit cleared).
+    /// Its address (link-time virtual address; Thumb bit cleared; on PPC64 ELFv1 the code
+    /// address its `.opd` descriptor holds).
     pub address: u64,
     /// What the code does.
     pub observed: Observed,
@@ -278,7 +286,10 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     convention: &'static Convention,
     target_isa: Option<&IsaLevel>,
 ) -> LibraryAnalysis {
-    let lifter: Box<dyn Lifter> = match binary.arch {
+    // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
+    let ppc64_roots;
+    let mut roots = roots;
+    let lifter: Box<dyn Lifter + '_> = match binary.arch {
         Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
@@ -296,6 +307,20 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Err(_) => return LibraryAnalysis::default(),
         },
         Arch::Riscv64 | Arch::Riscv32 => match riscv::Riscv::new(binary.arch == Arch::Riscv64) {
+            Ok(l) => Box::new(l),
+            Err(_) => return LibraryAnalysis::default(),
+        },
+        Arch::Powerpc64 if binary.bits == 64 => {
+            let (code, toc) = ppc64::code_roots(&binary.image, roots);
+            ppc64_roots = code;
+            roots = &ppc64_roots;
+            let elfv1 = convention.id == "ppc64-elfv1";
+            match ppc64::Ppc64::new(&binary.image, elfv1, toc) {
+                Ok(l) => Box::new(l),
+                Err(_) => return LibraryAnalysis::default(),
+            }
+        }
+        Arch::S390x if binary.bits == 64 => match s390x::S390x::new() {
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
@@ -610,7 +635,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         todo.push(t);
                         pc = i.next;
                     }
-                    Flow::Ret { .. } | Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                    Flow::Ret { .. }
+                    | Flow::CondRet { .. }
+                    | Flow::IndirectReg(_)
+                    | Flow::IndirectMem { .. } => {
                         returns = true;
                         break 'walk;
                     }
@@ -647,6 +675,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             _ if self.convention.arch.starts_with("riscv") => {
                 vec!["gp".to_string(), "tp".to_string()]
             }
+            // The TOC pointer; its protocol writes are marked by the lifter.
+            "ppc64-elfv2" | "ppc64-elfv1" => vec!["r2".to_string()],
             _ => Vec::new(),
         }
     }
@@ -851,6 +881,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
                         continue 'paths;
                     }
+                    Flow::CondRet { via } => {
+                        self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((0, via)));
+                        pc = i.next;
+                    }
                     Flow::Stop => continue 'paths,
                 }
             }
@@ -1053,7 +1087,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
                 st.changed_at.insert(w.clone(), i.address);
             }
-            if reserved.contains(w) {
+            if reserved.contains(w) && !i.protocol_write {
                 acc.reserved.entry(w.clone()).or_insert(i.address);
             }
         }
@@ -1386,7 +1420,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         }
                     }
                     match i.flow {
-                        Flow::Next | Flow::IndirectCall => pc = i.next,
+                        Flow::Next | Flow::IndirectCall | Flow::CondRet { .. } => pc = i.next,
                         Flow::Call(t) => {
                             match self.classify(t) {
                                 Target::Local => {

@@ -26,6 +26,8 @@ mod s390x;
 mod sparc;
 mod x86;
 
+pub(crate) use ppc::descriptor as ppc64_descriptor;
+
 use std::collections::HashMap;
 
 use object::ReadRef;

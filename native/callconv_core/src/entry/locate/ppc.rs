@@ -26,7 +26,7 @@ use crate::memory::{Fixup, Image, Pointer};
 
 /// The code address and TOC of the ELFv1 descriptor at `symbol`, if it is one: its first two
 /// words are relocated pointers to mapped memory (ELFv2 code there is not relocated).
-pub(super) fn descriptor<'data, R: ReadRef<'data>>(
+pub(crate) fn descriptor<'data, R: ReadRef<'data>>(
     image: &Image<R>,
     symbol: u64,
 ) -> Option<(u64, u64)> {
