@@ -60,11 +60,14 @@ defmodule CallconvTest do
       assert Fixtures.Hello.add(2, 3) == 5
     end
 
-    test "version floors, GNU properties and the VM's own exports reach Elixir, both ways" do
+    test "libc, version floors, GNU properties and the VM's own exports reach Elixir, both ways" do
       cxx = Path.expand("fixtures/cross/x86_64-linux-gnu/cxx_nif.so", __DIR__)
+      musl = Path.expand("fixtures/cross/x86_64-linux-musl/libc_user.so", __DIR__)
 
       for opts <- [[], [isolation: :process]] do
         {:ok, report} = Callconv.check(cxx, opts)
+        assert report.libc == "gnu"
+        assert {:ok, %Callconv.Report{libc: "musl"}} = Callconv.check(musl, opts)
 
         assert report.floors == %{glibc: "2.14", glibcxx: "3.4.21", cxxabi: "1.3.9", gcc: "3.0"}
         assert report.gnu_properties == nil

@@ -86,6 +86,7 @@ defmodule Callconv.Isolated do
        needed: r["needed"],
        nif: nif(r["nif"]),
        findings: Enum.map(r["findings"], &finding/1),
+       libc: r["libc"],
        floors: floors(r["floors"]),
        gnu_properties: gnu_properties(r["gnu_properties"])
      }}

@@ -16,6 +16,8 @@ defmodule Callconv.Report do
     * `:needed` - the libraries it needs, in file order
     * `:nif` - the decoded entry as a `Callconv.Nif`, or `nil`
     * `:findings` - a list of `Callconv.Finding`, most severe first
+    * `:libc` - the C library it was linked against: `"gnu"` (glibc), `"musl"`, `"macos"`,
+      `"ucrt"` or `"msvcrt"` (Windows), or `nil` when it needs none callconv knows
     * `:floors` - the newest version required of each versioned runtime library (ELF
       `VERNEED`), as `%{glibc: "2.34", glibcxx: nil, cxxabi: nil, gcc: "3.0"}`
     * `:gnu_properties` - the ELF `.note.gnu.property` markers as
@@ -37,6 +39,7 @@ defmodule Callconv.Report do
     needed: [],
     nif: nil,
     findings: [],
+    libc: nil,
     floors: %{glibc: nil, glibcxx: nil, cxxabi: nil, gcc: nil},
     gnu_properties: nil
   ]
@@ -55,6 +58,7 @@ defmodule Callconv.Report do
           needed: [String.t()],
           nif: Callconv.Nif.t() | nil,
           findings: [Callconv.Finding.t()],
+          libc: String.t() | nil,
           floors: %{
             glibc: String.t() | nil,
             glibcxx: String.t() | nil,

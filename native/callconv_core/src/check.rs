@@ -258,6 +258,7 @@ fn check_data<'data, R: ReadRef<'data>>(
         findings,
         functions,
         isa,
+        libc: inspect::libc::flavour(&binary).map(str::to_string),
         floors: floors(&binary),
         gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
     })

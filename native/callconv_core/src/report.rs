@@ -247,6 +247,10 @@ pub struct LibraryReport {
     /// The instruction-set floor of the code reachable from the entry points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isa: Option<crate::analysis::IsaSummary>,
+    /// The C library it was linked against: `gnu` (glibc), `musl`, `macos`, `ucrt` or
+    /// `msvcrt` (Windows); null when it needs none or names none callconv knows.
+    #[serde(default)]
+    pub libc: Option<String>,
     /// The newest version required of each versioned runtime library (ELF `VERNEED`).
     #[serde(default)]
     pub floors: Floors,

@@ -389,6 +389,81 @@ fn every_cross_fixture_is_read_exactly() {
     assert_eq!(seen, 19);
 }
 
+/// `libc_user.c` calls the C library (`reallocarray` with glibc, `realloc` elsewhere), so each
+/// target shows its libc flavour and glibc floor: `reallocarray` is `GLIBC_2.26`, or the
+/// architecture's first glibc where that is newer (riscv64 2.27, loongarch64 2.36).
+#[test]
+fn libc_flavour_and_floor_of_every_target() {
+    const GNU: &[&str] = &["libc.so.6"];
+    // (target, file, libc, glibc floor, needed)
+    let table: [(&str, &str, Option<&str>, Option<&str>, &[&str]); 19] = [
+        ("x86_64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("x86-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("aarch64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("arm-linux-gnueabihf", "so", Some("gnu"), Some("2.26"), GNU),
+        ("arm-linux-gnueabi", "so", Some("gnu"), Some("2.26"), GNU),
+        ("riscv64-linux-gnu", "so", Some("gnu"), Some("2.27"), GNU),
+        (
+            "powerpc64le-linux-gnu",
+            "so",
+            Some("gnu"),
+            Some("2.26"),
+            GNU,
+        ),
+        ("powerpc64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("mips-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("mipsel-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        (
+            "mips64el-linux-gnuabi64",
+            "so",
+            Some("gnu"),
+            Some("2.26"),
+            GNU,
+        ),
+        ("s390x-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        (
+            "loongarch64-linux-gnu",
+            "so",
+            Some("gnu"),
+            Some("2.36"),
+            GNU,
+        ),
+        ("sparc64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
+        ("x86_64-linux-musl", "so", Some("musl"), None, &["libc.so"]),
+        ("aarch64-macos", "so", Some("macos"), None, MACOS),
+        ("x86_64-macos", "so", Some("macos"), None, MACOS),
+        ("x86_64-windows-gnu", "dll", Some("ucrt"), None, WINDOWS),
+        ("aarch64-windows-gnu", "dll", Some("ucrt"), None, WINDOWS),
+    ];
+    let mut bad = Vec::new();
+    for (dir, ext, libc, glibc, needed) in table {
+        let path = fixtures().join(format!("cross/{dir}/libc_user.{ext}"));
+        let report = match callconv::check_path(&path, &Target::host()) {
+            Ok(r) => r,
+            Err(err) => {
+                bad.push(format!("{dir}: {err}"));
+                continue;
+            }
+        };
+        let floors = &report.floors;
+        let got = (
+            report.libc.as_deref(),
+            floors.glibc.as_deref(),
+            sorted(&report.needed),
+        );
+        let mut want_needed: Vec<String> = needed.iter().map(|n| n.to_string()).collect();
+        want_needed.sort();
+        if got != (libc, glibc, want_needed)
+            || floors.glibcxx.is_some()
+            || floors.cxxabi.is_some()
+            || floors.gcc.is_some()
+        {
+            bad.push(format!("{dir}: libc {got:?}, floors {floors:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
+}
+
 #[test]
 fn every_committed_target_is_in_the_matrix() {
     let known: Vec<&str> = matrix().iter().map(|e| e.dir).collect();

@@ -148,6 +148,7 @@ pub struct ExReport {
     needed: Vec<String>,
     nif: Option<ExNif>,
     findings: Vec<ExFinding>,
+    libc: Option<String>,
     floors: ExFloors,
     gnu_properties: Option<ExGnuProperties>,
 }
@@ -186,6 +187,7 @@ impl From<LibraryReport> for ExReport {
             needed: r.needed,
             nif: r.nif.map(Into::into),
             findings: r.findings.into_iter().map(Into::into).collect(),
+            libc: r.libc,
             floors: ExFloors {
                 glibc: r.floors.glibc,
                 glibcxx: r.floors.glibcxx,
