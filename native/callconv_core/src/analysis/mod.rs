@@ -949,8 +949,17 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         ra: i64,
     ) {
         if !i.reads_are_not_uses {
+            // Storing a callee-saved register's entry value (Win64 saves rsi/rdi into its home
+            // space with mov) saves it; it does not use it as an argument.
+            let saves_only = !i.fx.is_empty()
+                && i.fx
+                    .iter()
+                    .all(|fx| matches!(fx, Fx::Store { src, .. } if callee_saved.contains(src)));
             for r in &i.reads {
-                if arg_regs.contains(r) && st.get(r) == Val::Entry(r.clone()) {
+                if arg_regs.contains(r)
+                    && st.get(r) == Val::Entry(r.clone())
+                    && !(saves_only && callee_saved.contains(r))
+                {
                     acc.args_read.insert(r.clone());
                 }
             }
@@ -1349,7 +1358,32 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
             Some(args_read.intersection(&regs).count() * 2 + usize::from(cleanup > 0))
         };
-        let consistent = fits(self.convention).is_some();
+        // Reading a register the expected convention has callee-saved fits it (the code may
+        // read what it saves), unless another convention passes arguments in exactly the
+        // registers read: then the code takes its arguments there (sysv_abi on Windows reads
+        // rdi and rsi, which Win64 keeps callee-saved).
+        let expected_args: BTreeSet<String> = self
+            .convention
+            .int_args
+            .iter()
+            .take(nargs)
+            .map(|r| self.lifter.canonical_model(r))
+            .collect();
+        let borrows_saved = args_read.iter().any(|r| !expected_args.contains(r));
+        let read_as_arguments_elsewhere = || {
+            conventions::for_arch(self.convention.arch).any(|c| {
+                c.id != self.convention.id
+                    && c.is_calling_convention
+                    && args_read.iter().all(|r| {
+                        c.int_args
+                            .iter()
+                            .take(nargs)
+                            .any(|a| self.lifter.canonical_model(a) == *r)
+                    })
+            })
+        };
+        let consistent =
+            fits(self.convention).is_some() && !(borrows_saved && read_as_arguments_elsewhere());
         let mut best: Option<(usize, &'static str)> = None;
         let mut ties: Vec<&'static str> = Vec::new();
         for c in conventions::for_arch(self.convention.arch) {
