@@ -214,6 +214,7 @@ fn json_document_follows_schema_v1() {
             "gnu_properties",
             "isa",
             "kind",
+            "libc",
             "needed",
             "nif",
             "path",
