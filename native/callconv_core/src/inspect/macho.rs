@@ -172,10 +172,12 @@ fn chained_fixups<'data, R: ReadRef<'data>>(
                     }
                 }
                 // Kernel-cache and segmented formats: never in a library dyld loads.
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "segment {index} uses pointer format {}, which dyld does not load in a library",
                     segment.header().pointer_format.get(endian).0
-                )),
+                ))
+                }
             };
             fixups.push((at, fixup));
         }

@@ -1,0 +1,113 @@
+//! PE fixups: the base-relocated slots and the import address table, against what LLVM's
+//! llvm-readobj reads in the committed Windows cross fixtures (`test/fixtures/pe/expected/`,
+//! written by `test/fixtures/pe/expect.sh`), and the NIF entry's pointer slots among them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use callconv::memory::{Fixup, Pointer};
+use callconv::report::Arch;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures")
+}
+
+const TARGETS: [(&str, Arch); 2] = [
+    ("x86_64-windows-gnu", Arch::X86_64),
+    ("aarch64-windows-gnu", Arch::Aarch64),
+];
+
+#[test]
+fn every_fixup_matches_llvm_readobj() {
+    let mut files = 0;
+    let mut mismatches = Vec::new();
+    for (dir, arch) in TARGETS {
+        for base in ["hello_nif", "plain_lib"] {
+            let expected =
+                std::fs::read_to_string(fixtures().join(format!("pe/expected/{dir}-{base}.txt")))
+                    .expect("committed expectations");
+            let expected: BTreeMap<u64, String> = expected
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| {
+                    let (address, what) = l.split_once(' ').unwrap();
+                    let address =
+                        u64::from_str_radix(address.trim_start_matches("0x"), 16).unwrap();
+                    // Only whole-pointer relocations are kept; the fixtures have no other.
+                    (address, what.replace("reloc DIR64", "reloc"))
+                })
+                .collect();
+            let bytes = std::fs::read(fixtures().join(format!("cross/{dir}/{base}.dll"))).unwrap();
+            let binary = callconv::inspect::parse(bytes.as_slice(), arch).unwrap();
+            let got: BTreeMap<u64, String> = binary
+                .image
+                .fixups()
+                .iter()
+                .map(|(address, fixup)| {
+                    let what = match fixup {
+                        Fixup::Relative(target) => {
+                            // At the preferred base the slot already holds its target.
+                            assert_eq!(binary.image.read_word(*address), Ok(*target));
+                            "reloc".to_string()
+                        }
+                        Fixup::Symbol { name, .. } => format!("import {name}"),
+                    };
+                    (*address, what)
+                })
+                .collect();
+            assert!(expected.values().any(|w| w == "reloc"));
+            assert!(expected.values().any(|w| w.starts_with("import ")));
+            if got != expected {
+                mismatches.push(format!(
+                    "{dir}/{base}:\n  want {expected:?}\n  have {got:?}"
+                ));
+            }
+            files += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(files, 4);
+}
+
+/// Every non-NULL pointer field of the entry and of its function table is a slot the loader
+/// relocates, and a NULL one is not.
+#[test]
+fn the_entry_pointer_slots_are_base_relocated() {
+    for (dir, arch) in TARGETS {
+        let bytes = std::fs::read(fixtures().join(format!("cross/{dir}/hello_nif.dll"))).unwrap();
+        let binary = callconv::inspect::parse(bytes.as_slice(), arch).unwrap();
+        let image = &binary.image;
+        let (_, init) = callconv::entry::init_symbol(&binary).expect("nif_init");
+        let entry = callconv::entry::locate::locate_entry(image, arch, init)
+            .expect("located")
+            .address;
+        // ErlNifEntry (LLP64, NIF 2.16): name 8, funcs 24, load 32, reload 40, upgrade 48,
+        // unload 56, vm_variant 64, min_erts 88.
+        let mut relocated = 0;
+        let mut check = |slot: u64| match image.read_pointer(slot).unwrap() {
+            Pointer::Null => assert_eq!(image.fixup_at(slot), None, "{dir} {slot:#x}"),
+            Pointer::Address(target) => {
+                assert_eq!(
+                    image.fixup_at(slot),
+                    Some(&Fixup::Relative(target)),
+                    "{dir} {slot:#x}"
+                );
+                relocated += 1;
+            }
+            Pointer::Import(name) => panic!("{dir} {slot:#x} imports {name}"),
+        };
+        for offset in [8, 24, 32, 40, 48, 56, 64, 88] {
+            check(entry + offset);
+        }
+        let funcs = image.read_pointer(entry + 24).unwrap().address().unwrap();
+        let count = image.read_u32(entry + 16).unwrap();
+        assert_eq!(count, 3);
+        // ErlNifFunc: name 0, arity 8, fptr 16, flags 24; 32 bytes.
+        for i in 0..u64::from(count) {
+            check(funcs + 32 * i);
+            check(funcs + 32 * i + 16);
+        }
+        // name, funcs, load, upgrade, unload, vm_variant, min_erts; 2 per function.
+        assert_eq!(relocated, 7 + 2 * 3, "{dir}");
+    }
+}
