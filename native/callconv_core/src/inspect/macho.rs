@@ -19,6 +19,17 @@ use crate::report::Format;
 /// Most imports read from a chained-fixups imports table (its ordinals are 24 bits at most).
 pub const MAX_CHAINED_IMPORTS: u32 = 1 << 20;
 
+/// The chained pointer formats of libraries and bundles that dyld loads (the others are for
+/// kernel caches, firmware and the shared cache).
+const LIBRARY_POINTER_FORMATS: [macho::DyldChainedPtrFormat; 6] = [
+    macho::DYLD_CHAINED_PTR_64,
+    macho::DYLD_CHAINED_PTR_64_OFFSET,
+    macho::DYLD_CHAINED_PTR_32,
+    macho::DYLD_CHAINED_PTR_ARM64E,
+    macho::DYLD_CHAINED_PTR_ARM64E_USERLAND,
+    macho::DYLD_CHAINED_PTR_ARM64E_USERLAND24,
+];
+
 /// Inspects a thin Mach-O file.
 pub fn inspect<'data, Mach, R>(
     file: &MachOFile<'data, Mach, R>,
@@ -133,6 +144,13 @@ fn chained_fixups<'data, R: ReadRef<'data>>(
         let seg = segments
             .get(index as usize)
             .ok_or_else(|| format!("chain starts name segment {index}, which does not exist"))?;
+        let format = segment.header().pointer_format.get(endian);
+        if !LIBRARY_POINTER_FORMATS.contains(&format) {
+            return Err(format!(
+                "segment {index} uses pointer format {}, which dyld does not load in a library",
+                format.0
+            ));
+        }
         let bytes = data
             .read_bytes_at(seg.file_offset, seg.file_size)
             .map_err(|()| format!("segment {index} lies past the end of the file"))?;
@@ -171,13 +189,8 @@ fn chained_fixups<'data, R: ReadRef<'data>>(
                         addend: addend.wrapping_add(i64::from(bind.addend)),
                     }
                 }
-                // Kernel-cache and segmented formats: never in a library dyld loads.
-                _ => {
-                    return Err(format!(
-                    "segment {index} uses pointer format {}, which dyld does not load in a library",
-                    segment.header().pointer_format.get(endian).0
-                ))
-                }
+                // Only the kernel-cache and segmented formats, refused above, decode so.
+                _ => return Err(format!("segment {index}: a fixup of a kernel-cache format")),
             };
             fixups.push((at, fixup));
         }
