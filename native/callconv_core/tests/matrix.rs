@@ -255,6 +255,13 @@ fn matrix() -> Vec<Expect> {
             ext: "dll",
             needed: WINDOWS,
             custom: false,
+            ..elf("x86-windows-gnu", Arch::X86, 32, Little, None, "static:x86")
+        },
+        Expect {
+            format: Format::Pe,
+            ext: "dll",
+            needed: WINDOWS,
+            custom: false,
             ..elf(
                 "aarch64-windows-gnu",
                 Arch::Aarch64,
@@ -412,7 +419,7 @@ fn every_cross_fixture_is_read_exactly() {
         bad.len(),
         bad.join("\n")
     );
-    assert_eq!(seen, 21);
+    assert_eq!(seen, 22);
 }
 
 #[test]

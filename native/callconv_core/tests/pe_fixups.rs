@@ -12,9 +12,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures")
 }
 
-const TARGETS: [(&str, Arch); 2] = [
+const TARGETS: [(&str, Arch); 3] = [
     ("x86_64-windows-gnu", Arch::X86_64),
     ("aarch64-windows-gnu", Arch::Aarch64),
+    ("x86-windows-gnu", Arch::X86),
 ];
 
 #[test]
@@ -34,7 +35,10 @@ fn every_fixup_matches_llvm_readobj() {
                     let address =
                         u64::from_str_radix(address.trim_start_matches("0x"), 16).unwrap();
                     // Only whole-pointer relocations are kept; the fixtures have no other.
-                    (address, what.replace("reloc DIR64", "reloc"))
+                    let what = what
+                        .replace("reloc DIR64", "reloc")
+                        .replace("reloc HIGHLOW", "reloc");
+                    (address, what)
                 })
                 .collect();
             let bytes = std::fs::read(fixtures().join(format!("cross/{dir}/{base}.dll"))).unwrap();
@@ -66,7 +70,7 @@ fn every_fixup_matches_llvm_readobj() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    assert_eq!(files, 4);
+    assert_eq!(files, 6);
 }
 
 /// Every non-NULL pointer field of the entry and of its function table is a slot the loader
@@ -81,8 +85,11 @@ fn the_entry_pointer_slots_are_base_relocated() {
         let entry = callconv::entry::locate::locate_entry(image, arch, init)
             .expect("located")
             .address;
-        // ErlNifEntry (LLP64, NIF 2.16): name 8, funcs 24, load 32, reload 40, upgrade 48,
-        // unload 56, vm_variant 64, min_erts 88.
+        // ErlNifEntry (NIF 2.16), in pointer-sized fields but for the ints: major, minor,
+        // name, num_of_funcs, funcs, load, reload, upgrade, unload, vm_variant, options,
+        // sizeof_ErlNifResourceTypeInit, min_erts. ErlNifFunc: name, arity, fptr, flags.
+        let p = u64::from(image.pointer_size());
+        let (name, count_at, funcs_at) = (8, if p == 8 { 16 } else { 12 }, 2 * p + 8);
         let mut relocated = 0;
         let mut check = |slot: u64| match image.read_pointer(slot).unwrap() {
             Pointer::Null => assert_eq!(image.fixup_at(slot), None, "{dir} {slot:#x}"),
@@ -96,16 +103,26 @@ fn the_entry_pointer_slots_are_base_relocated() {
             }
             Pointer::Import(name) => panic!("{dir} {slot:#x} imports {name}"),
         };
-        for offset in [8, 24, 32, 40, 48, 56, 64, 88] {
+        let callbacks = (0..5).map(|i| funcs_at + p * (1 + i));
+        let min_erts = funcs_at + 7 * p + p.max(4);
+        for offset in [name, funcs_at]
+            .into_iter()
+            .chain(callbacks)
+            .chain([min_erts])
+        {
             check(entry + offset);
         }
-        let funcs = image.read_pointer(entry + 24).unwrap().address().unwrap();
-        let count = image.read_u32(entry + 16).unwrap();
+        let funcs = image
+            .read_pointer(entry + funcs_at)
+            .unwrap()
+            .address()
+            .unwrap();
+        let count = image.read_u32(entry + count_at).unwrap();
         assert_eq!(count, 3);
-        // ErlNifFunc: name 0, arity 8, fptr 16, flags 24; 32 bytes.
+        let func_size = 4 * p;
         for i in 0..u64::from(count) {
-            check(funcs + 32 * i);
-            check(funcs + 32 * i + 16);
+            check(funcs + func_size * i);
+            check(funcs + func_size * i + 2 * p);
         }
         // name, funcs, load, upgrade, unload, vm_variant, min_erts; 2 per function.
         assert_eq!(relocated, 7 + 2 * 3, "{dir}");
