@@ -128,3 +128,41 @@ fn the_entry_pointer_slots_are_base_relocated() {
         assert_eq!(relocated, 7 + 2 * 3, "{dir}");
     }
 }
+
+/// A broken base-relocation table is skipped from where it breaks, as ELF's tables are: the
+/// library still reads, with the import slots and the relocations before the break.
+#[test]
+fn a_broken_relocation_table_keeps_what_came_before() {
+    use object::read::pe::PeFile64;
+    let path = fixtures().join("cross/x86_64-windows-gnu/hello_nif.dll");
+    let original = std::fs::read(path).unwrap();
+    let file = PeFile64::parse(original.as_slice()).unwrap();
+    let (reloc_at, _) = file
+        .data_directory(object::pe::IMAGE_DIRECTORY_ENTRY_BASERELOC)
+        .unwrap()
+        .file_range(&file.section_table())
+        .unwrap();
+    let reloc_at = reloc_at as usize;
+    let first_block = u32::from_le_bytes(original[reloc_at + 4..reloc_at + 8].try_into().unwrap());
+    let count = |bytes: &[u8]| {
+        let binary = callconv::inspect::parse(bytes, Arch::X86_64).unwrap();
+        let fixups = binary.image.fixups();
+        let relocs = fixups
+            .iter()
+            .filter(|(_, f)| matches!(f, Fixup::Relative(_)))
+            .count();
+        (relocs, fixups.len() - relocs)
+    };
+    let (relocs, imports) = count(&original);
+    assert!(relocs > 10 && imports > 10, "{relocs} {imports}");
+
+    // The second block's size is not a multiple of 4: the table ends after the first.
+    let mut bytes = original.clone();
+    let second = reloc_at + first_block as usize;
+    bytes[second + 4..second + 8].copy_from_slice(&3u32.to_le_bytes());
+    let first_count = (first_block as usize - 8) / 2;
+    let (kept, kept_imports) = count(&bytes);
+    assert!(kept < relocs && kept <= first_count, "{kept} of {relocs}");
+    assert!(kept > 0);
+    assert_eq!(kept_imports, imports);
+}

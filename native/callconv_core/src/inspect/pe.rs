@@ -24,8 +24,10 @@ where
 {
     let mut binary = inspect_generic(file, data, Format::Pe, Platform::Windows)?;
     let image_base = file.nt_headers().optional_header().image_base();
-    let mut fixups = import_fixups(file, image_base)
-        .map_err(|e| Error::malformed("PE", format!("its import table cannot be read: {e}")))?;
+    // As for ELF's tables, an unreadable table is skipped from where it breaks, not an
+    // error: `object` reads these more strictly than a loader has to.
+    let mut fixups = Vec::new();
+    let _ = import_fixups(file, image_base, &mut fixups);
     let pointer_size = binary.image.pointer_size();
     let provisional = Image::new(
         data,
@@ -34,8 +36,7 @@ where
         pointer_size,
         false,
     );
-    base_relocations(file, data, image_base, &provisional, &mut fixups)
-        .map_err(|e| Error::malformed("PE", format!("its base relocations cannot be read: {e}")))?;
+    let _ = base_relocations(file, data, image_base, &provisional, &mut fixups);
     binary.image = Image::new(
         data,
         binary.image.segments().to_vec(),
@@ -50,14 +51,14 @@ where
 fn import_fixups<'data, Pe, R>(
     file: &PeFile<'data, Pe, R>,
     image_base: u64,
-) -> Result<Vec<(u64, Fixup)>, String>
+    fixups: &mut Vec<(u64, Fixup)>,
+) -> Result<(), String>
 where
     Pe: ImageNtHeaders,
     R: ReadRef<'data>,
 {
-    let mut fixups = Vec::new();
     let Some(table) = file.import_table().map_err(|e| e.to_string())? else {
-        return Ok(fixups);
+        return Ok(());
     };
     let thunk_size = std::mem::size_of::<Pe::ImageThunkData>() as u64;
     let descriptors = table.descriptors().map_err(|e| e.to_string())?;
@@ -91,7 +92,7 @@ where
             slot = slot.wrapping_add(thunk_size);
         }
     }
-    Ok(fixups)
+    Ok(())
 }
 
 /// The slots the base relocations name as whole pointers (`IMAGE_REL_BASED_DIR64` in a
