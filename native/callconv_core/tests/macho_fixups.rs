@@ -22,8 +22,10 @@ fn fixtures() -> PathBuf {
 
 /// The library an expectations file describes.
 fn library_of(expected: &str) -> PathBuf {
-    if expected == "apple-ld-libgfortran" {
-        return fixtures().join("macho/apple-ld/libgfortran.5.dylib");
+    match expected {
+        "apple-ld-libgfortran" => return fixtures().join("macho/apple-ld/libgfortran.5.dylib"),
+        "lld-weak_defs" => return fixtures().join("macho/weak_defs.dylib"),
+        _ => {}
     }
     let (dir, base) = expected
         .rsplit_once('-')
@@ -93,8 +95,8 @@ fn every_fixup_matches_llvm_objdump() {
         files += 1;
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    // Apple ld's libgfortran, 3 + 3 ld64.lld and 3 + 3 zig libraries.
-    assert_eq!(files, 13);
+    // Apple ld's libgfortran, weak_defs, 3 + 3 ld64.lld and 3 + 3 zig libraries.
+    assert_eq!(files, 14);
     // 168 in libgfortran, 13 + 8 in each pair of lld NIFs: their targets were compared.
     assert_eq!(chained_rebases, 168 + 2 * (13 + 8));
 }
@@ -123,6 +125,29 @@ fn apple_ld_library_binds_and_rebases_decode() {
         .unwrap();
     let target = image.read_pointer(*slot).unwrap().address().unwrap();
     assert!(image.is_mapped(target), "{target:#x}");
+}
+
+/// A bind through dyld's weak lookup to a symbol the library defines reads as that
+/// definition, as a pointer to it would once dyld found no other definition first.
+#[test]
+fn weak_binds_to_own_definitions_read_as_addresses() {
+    let bytes = std::fs::read(fixtures().join("macho/weak_defs.dylib")).unwrap();
+    let binary = callconv::inspect::parse(bytes.as_slice(), Arch::Aarch64).unwrap();
+    for (reference, target) in [("_counter_ref", "_weak_counter"), ("_fn_ref", "_weak_fn")] {
+        let slot = binary.export(reference).unwrap().address;
+        let want = binary.export(target).unwrap().address;
+        assert_eq!(
+            binary.image.fixup_at(slot),
+            Some(&Fixup::Symbol {
+                name: target.to_string(),
+                value: Some(want),
+                addend: 0
+            })
+        );
+        // The file holds a chain entry (bind bit set), not the address.
+        assert_ne!(binary.image.read_word(slot).unwrap(), want);
+        assert_eq!(binary.image.read_pointer(slot), Ok(Pointer::Address(want)));
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 //! [`Fixup::Symbol`] naming the imported symbol (with its leading underscore), so the image
 //! answers for Mach-O what it answers for ELF.
 
+use std::collections::HashMap;
+
 use object::macho;
 use object::read::macho::{DyldChainedFixups, FixupRebase, MachHeader, MachOFile};
 use object::{Endian, Endianness, Object, ObjectSegment, ReadRef};
@@ -72,6 +74,7 @@ where
     R: ReadRef<'data>,
 {
     let endian = file.endian();
+    let exports = exports_by_name(exports);
     let segments: Vec<MachSegment> = file
         .segments()
         .take(MAX_SEGMENTS)
@@ -90,10 +93,10 @@ where
             let chained = linkedit
                 .chained_fixups(endian, data)
                 .map_err(|e| e.to_string())?;
-            return chained_fixups(&chained, endian, data, &segments, exports);
+            return chained_fixups(&chained, endian, data, &segments, &exports);
         }
         if let Some(info) = command.dyld_info().map_err(|e| e.to_string())? {
-            return dyld_info_fixups(info, endian, data, &segments, pointer_size, exports);
+            return dyld_info_fixups(info, endian, data, &segments, pointer_size, &exports);
         }
     }
     Ok(Vec::new())
@@ -101,12 +104,24 @@ where
 
 /// The address a bound symbol takes when the library binds to itself (a weak definition or
 /// an explicit self bind), as ELF's fixups carry the value of a symbol the library defines.
-fn own_value(dylib: macho::BindDylib, name: &str, exports: &[Export]) -> Option<u64> {
+fn own_value(dylib: macho::BindDylib, name: &str, exports: &Exports<'_>) -> Option<u64> {
     let to_self =
         dylib == macho::BIND_SPECIAL_DYLIB_SELF || dylib == macho::BIND_SPECIAL_DYLIB_WEAK_LOOKUP;
-    to_self
-        .then(|| exports.iter().find(|e| e.name == name).map(|e| e.address))
-        .flatten()
+    to_self.then(|| exports.get(name).copied()).flatten()
+}
+
+/// The library's exports by name (the first of a name wins), so that millions of binds cost
+/// one look-up each, not a scan of millions of exports.
+type Exports<'a> = HashMap<&'a str, u64>;
+
+fn exports_by_name(exports: &[Export]) -> Exports<'_> {
+    let mut by_name = HashMap::with_capacity(exports.len());
+    for export in exports {
+        by_name
+            .entry(export.name.as_str())
+            .or_insert(export.address);
+    }
+    by_name
 }
 
 /// Walks every chain of an `LC_DYLD_CHAINED_FIXUPS` payload.
@@ -115,7 +130,7 @@ fn chained_fixups<'data, R: ReadRef<'data>>(
     endian: Endianness,
     data: R,
     segments: &[MachSegment],
-    exports: &[Export],
+    exports: &Exports<'_>,
 ) -> Result<Vec<(u64, Fixup)>, String> {
     let count = chained.header().imports_count.get(endian);
     if count > MAX_CHAINED_IMPORTS {
@@ -206,7 +221,7 @@ fn dyld_info_fixups<'data, R: ReadRef<'data>>(
     data: R,
     segments: &[MachSegment],
     pointer_size: u8,
-    exports: &[Export],
+    exports: &Exports<'_>,
 ) -> Result<Vec<(u64, Fixup)>, String> {
     let address = |segment: u8, offset: u64| -> Result<u64, String> {
         let seg = segments
