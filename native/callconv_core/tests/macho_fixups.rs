@@ -355,3 +355,53 @@ fn broken_chains_are_errors() {
     // And the original reads.
     parse(&original).unwrap();
 }
+
+/// The chains of each slice of a universal file are read relative to that slice: the same
+/// fixups and the same entry as the thin files.
+#[test]
+fn chains_in_a_universal_file_are_read_per_slice() {
+    let thin: Vec<(Arch, Vec<u8>)> = [
+        (Arch::X86_64, "x86_64-macos-chained"),
+        (Arch::Aarch64, "aarch64-macos-chained"),
+    ]
+    .into_iter()
+    .map(|(arch, dir)| {
+        let path = fixtures().join("cross").join(dir).join("hello_nif.so");
+        (arch, std::fs::read(path).unwrap())
+    })
+    .collect();
+    // fat_header and fat_arch (big-endian), slices aligned to 2^14, as lipo writes them.
+    let align = 1usize << 14;
+    let mut fat = Vec::new();
+    fat.extend_from_slice(&0xcafe_babe_u32.to_be_bytes());
+    fat.extend_from_slice(&(thin.len() as u32).to_be_bytes());
+    let mut offset = 8 + 20 * thin.len();
+    let mut body = Vec::new();
+    for (_, bytes) in &thin {
+        offset = offset.div_ceil(align) * align;
+        // cputype and cpusubtype, from the thin header.
+        for word in [4, 8] {
+            let v = u32::from_le_bytes(bytes[word..word + 4].try_into().unwrap());
+            fat.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [offset, bytes.len(), 14] {
+            fat.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        body.resize(offset - 8 - 20 * thin.len(), 0);
+        body.extend_from_slice(bytes);
+        offset += bytes.len();
+    }
+    fat.extend_from_slice(&body);
+
+    for (arch, bytes) in &thin {
+        let universal = callconv::inspect::parse(fat.as_slice(), *arch).unwrap();
+        assert_eq!(universal.arch, *arch);
+        let alone = callconv::inspect::parse(bytes.as_slice(), *arch).unwrap();
+        assert!(!alone.image.fixups().is_empty());
+        assert_eq!(universal.image.fixups(), alone.image.fixups(), "{arch:?}");
+        let (_, init) = callconv::entry::init_symbol(&universal).unwrap();
+        let entry = callconv::entry::decode(&universal, init).unwrap().entry;
+        assert_eq!(entry.module, "Elixir.Callconv.Fixtures.Hello");
+        assert_eq!(entry.functions.len(), 3);
+    }
+}
