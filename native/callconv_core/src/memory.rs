@@ -217,6 +217,11 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         })
     }
 
+    /// Every fixup, by address (one per address: the first given to [`Image::new`]).
+    pub fn fixups(&self) -> &[(u64, Fixup)] {
+        &self.fixups
+    }
+
     /// The fixup the loader applies at `addr`, if any.
     pub fn fixup_at(&self, addr: u64) -> Option<&Fixup> {
         let idx = self.fixups.binary_search_by_key(&addr, |(a, _)| *a).ok()?;

@@ -175,6 +175,8 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         "mips-linux-gnu/hello_nif.so",
         "aarch64-macos/hello_nif.so",
         "x86_64-macos/hello_nif.so",
+        "aarch64-macos-chained/hello_nif.so",
+        "x86_64-macos-chained/hello_nif.so",
         "universal-macos/hello_nif.so",
         "x86_64-windows-gnu/hello_nif.dll",
         "aarch64-windows-gnu/hello_nif.dll",
@@ -650,6 +652,177 @@ fn cyclic_and_wild_nif_init() {
                 report.findings
             );
         }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Mach-O chained fixups: the payload of LC_DYLD_CHAINED_FIXUPS and the chains themselves.
+
+/// The file offsets of a chained-fixups library's payload (`dyld_chained_fixups_header`),
+/// of each `dyld_chained_starts_in_segment`, and of each chain entry.
+fn chained_layout(bytes: &[u8]) -> (usize, Vec<usize>, Vec<usize>) {
+    use object::read::macho::MachOFile64;
+    let file = MachOFile64::<object::Endianness, _>::parse(bytes).unwrap();
+    let endian = file.endian();
+    let segments: Vec<u64> = file
+        .segments()
+        .map(|s| object::ObjectSegment::file_range(&s).0)
+        .collect();
+    let mut commands = file.macho_load_commands().unwrap();
+    while let Some(command) = commands.next().unwrap() {
+        let Some(linkedit) = command.dyld_chained_fixups().unwrap() else {
+            continue;
+        };
+        let payload = linkedit.dataoff.get(endian) as usize;
+        let chained = linkedit.chained_fixups(endian, bytes).unwrap();
+        let mut starts = Vec::new();
+        let mut entries = Vec::new();
+        for segment in chained.segments(endian).unwrap() {
+            let segment = segment.unwrap();
+            let header = segment.header();
+            starts.push(std::ptr::from_ref(header) as usize - bytes.as_ptr() as usize);
+            let data = segments[segment.index() as usize];
+            for fixup in segment.fixups(endian, 0, &bytes[data as usize..]) {
+                entries.push(data as usize + fixup.unwrap().0 as usize);
+            }
+        }
+        return (payload, starts, entries);
+    }
+    panic!("no LC_DYLD_CHAINED_FIXUPS");
+}
+
+#[test]
+fn broken_chained_fixups() {
+    isolated("broken_chained_fixups", || {
+        let path = repo().join("test/fixtures/cross/aarch64-macos-chained/hello_nif.so");
+        let original = std::fs::read(path).unwrap();
+        let (payload, starts, entries) = chained_layout(&original);
+        assert!(!starts.is_empty() && entries.len() > 10);
+        let with = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = original.clone();
+            f(&mut b);
+            b
+        };
+        let every_start = |f: &dyn Fn(&mut Vec<u8>, usize)| {
+            with(&|b| {
+                for &at in &starts {
+                    f(b, at);
+                }
+            })
+        };
+        let every_entry = |f: &dyn Fn(u64) -> u64| {
+            with(&|b| {
+                for &at in &entries {
+                    let v = f(u64_at(b, at));
+                    put_u64(b, at, v);
+                }
+            })
+        };
+        let starts_offset = payload + u32_at(&original, payload + 4) as usize;
+        let cases: Vec<(String, Vec<u8>)> = vec![
+            ("fixups_version 1".into(), with(&|b| put_u32(b, payload, 1))),
+            (
+                "starts_offset past the payload".into(),
+                with(&|b| put_u32(b, payload + 4, u32::MAX - 3)),
+            ),
+            (
+                "imports_offset past the payload".into(),
+                with(&|b| put_u32(b, payload + 8, u32::MAX - 3)),
+            ),
+            (
+                "symbols_offset past the payload".into(),
+                with(&|b| put_u32(b, payload + 12, u32::MAX - 3)),
+            ),
+            (
+                "imports_count u32::MAX".into(),
+                with(&|b| put_u32(b, payload + 16, u32::MAX)),
+            ),
+            (
+                "imports_count just under the cap".into(),
+                with(&|b| {
+                    put_u32(
+                        b,
+                        payload + 16,
+                        callconv::inspect::macho::MAX_CHAINED_IMPORTS,
+                    )
+                }),
+            ),
+            (
+                "an unknown imports_format".into(),
+                with(&|b| put_u32(b, payload + 20, 99)),
+            ),
+            (
+                "compressed symbols".into(),
+                with(&|b| put_u32(b, payload + 24, 1)),
+            ),
+            (
+                "seg_count u32::MAX".into(),
+                with(&|b| put_u32(b, starts_offset, u32::MAX)),
+            ),
+            (
+                "page_count 0xffff".into(),
+                every_start(&|b, at| put_u16(b, at + 20, 0xffff)),
+            ),
+            (
+                "page_size 0: every page starts at the first".into(),
+                every_start(&|b, at| put_u16(b, at + 4, 0)),
+            ),
+            (
+                "an unknown pointer format".into(),
+                every_start(&|b, at| put_u16(b, at + 6, 0xffff)),
+            ),
+            (
+                "the starts size smaller than the header".into(),
+                every_start(&|b, at| put_u32(b, at, 1)),
+            ),
+            (
+                "a page start past the page".into(),
+                every_start(&|b, at| put_u16(b, at + 22, 0x7ff8)),
+            ),
+            (
+                "every entry points on by the most".into(),
+                every_entry(&|v| v | (0xfff << 51)),
+            ),
+            (
+                "every entry points on by one stride".into(),
+                every_entry(&|v| (v & !(0xfff << 51)) | (1 << 51)),
+            ),
+            (
+                "every entry a bind of the last ordinal".into(),
+                every_entry(&|v| (v & (0xfff << 51)) | (1 << 63) | 0xff_ffff),
+            ),
+            (
+                "every entry a bind with the largest addend".into(),
+                every_entry(&|v| (v & (0xfff << 51)) | (1 << 63) | (0xff << 24)),
+            ),
+            (
+                "every entry a rebase to the top of the address space".into(),
+                every_entry(&|v| (v & (0xfff << 51)) | 0xff_ffff_ffff_ffff & !(0xfff << 51)),
+            ),
+        ];
+        // A table or chain dyld would refuse is an error naming the fixups; the rest only
+        // make entries that are wrong but well formed.
+        let well_formed = [
+            "page_size 0: every page starts at the first",
+            "every entry points on by one stride",
+            "every entry a bind with the largest addend",
+            "every entry a rebase to the top of the address space",
+        ];
+        for (name, bytes) in &cases {
+            let result = callconv::check_bytes(bytes, "chained.so", &otp25());
+            match result {
+                Err(e) if !well_formed.contains(&name.as_str()) => {
+                    assert!(
+                        e.to_string().contains("fixups cannot be read"),
+                        "{name}: {e}"
+                    )
+                }
+                Ok(_) if well_formed.contains(&name.as_str()) => {}
+                other => panic!("{name}: {:?}", other.map(|r| r.verdict)),
+            }
+        }
+        let ran = guarded("chained-fixups", cases, check_any);
+        assert_eq!(ran, 19);
     });
 }
 

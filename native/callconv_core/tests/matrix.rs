@@ -210,6 +210,32 @@ fn matrix() -> Vec<Expect> {
                 "static:x86_64",
             )
         },
+        // The same sources linked by ld64.lld with chained fixups: the entry and its function
+        // table hold chain entries, not addresses, until dyld (or our image) applies them.
+        Expect {
+            format: Format::Macho,
+            needed: MACOS,
+            ..elf(
+                "aarch64-macos-chained",
+                Arch::Aarch64,
+                64,
+                Little,
+                None,
+                "static:aarch64",
+            )
+        },
+        Expect {
+            format: Format::Macho,
+            needed: MACOS,
+            ..elf(
+                "x86_64-macos-chained",
+                Arch::X86_64,
+                64,
+                Little,
+                None,
+                "static:x86_64",
+            )
+        },
         Expect {
             format: Format::Pe,
             ext: "dll",
@@ -223,6 +249,13 @@ fn matrix() -> Vec<Expect> {
                 None,
                 "static:x86_64",
             )
+        },
+        Expect {
+            format: Format::Pe,
+            ext: "dll",
+            needed: WINDOWS,
+            custom: false,
+            ..elf("x86-windows-gnu", Arch::X86, 32, Little, None, "static:x86")
         },
         Expect {
             format: Format::Pe,
@@ -386,7 +419,7 @@ fn every_cross_fixture_is_read_exactly() {
         bad.len(),
         bad.join("\n")
     );
-    assert_eq!(seen, 19);
+    assert_eq!(seen, 22);
 }
 
 /// `libc_user.c` calls the C library (`reallocarray` with glibc, `realloc` elsewhere), so each
@@ -396,7 +429,7 @@ fn every_cross_fixture_is_read_exactly() {
 fn libc_flavour_and_floor_of_every_target() {
     const GNU: &[&str] = &["libc.so.6"];
     // (target, file, libc, glibc floor, needed)
-    let table: [(&str, &str, Option<&str>, Option<&str>, &[&str]); 19] = [
+    let table: [(&str, &str, Option<&str>, Option<&str>, &[&str]); 22] = [
         ("x86_64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
         ("x86-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
         ("aarch64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
@@ -434,6 +467,9 @@ fn libc_flavour_and_floor_of_every_target() {
         ("x86_64-macos", "so", Some("macos"), None, MACOS),
         ("x86_64-windows-gnu", "dll", Some("ucrt"), None, WINDOWS),
         ("aarch64-windows-gnu", "dll", Some("ucrt"), None, WINDOWS),
+        ("x86-windows-gnu", "dll", Some("ucrt"), None, WINDOWS),
+        ("aarch64-macos-chained", "so", Some("macos"), None, MACOS),
+        ("x86_64-macos-chained", "so", Some("macos"), None, MACOS),
     ];
     let mut bad = Vec::new();
     for (dir, ext, libc, glibc, needed) in table {

@@ -487,7 +487,7 @@ fn mips64el_info(generic_sym: u32, generic_type: u32) -> (u32, u32) {
     ((fixed >> 32) as u32, fixed as u32)
 }
 
-fn read_word(bytes: &[u8], big_endian: bool) -> u64 {
+pub(crate) fn read_word(bytes: &[u8], big_endian: bool) -> u64 {
     let mut v: u64 = 0;
     if big_endian {
         for b in bytes {

@@ -1,8 +1,62 @@
-//! What only Mach-O has that the checks use: the `LC_RPATH` search paths.
+//! What only Mach-O has: the `LC_RPATH` search paths, and the fixups dyld applies, from `LC_DYLD_CHAINED_FIXUPS` (the chains
+//! that Apple's linker writes for recent deployment targets, with the encoded entries in place
+//! of the pointers) or from `LC_DYLD_INFO(_ONLY)` (rebase and bind opcode streams, where the
+//! data already holds the link-time addresses).
+//!
+//! Rebases become [`Fixup::Relative`] with the link-time target address, binds become
+//! [`Fixup::Symbol`] naming the imported symbol (with its leading underscore), so the image
+//! answers for Mach-O what it answers for ELF.
 
-use object::macho::LC_RPATH;
-use object::read::macho::{LoadCommandVariant, MachHeader, MachOFile};
-use object::ReadRef;
+use std::collections::HashMap;
+
+use object::macho;
+use object::read::macho::{
+    DyldChainedFixups, FixupRebase, LoadCommandVariant, MachHeader, MachOFile,
+};
+use object::{Endian, Endianness, Object, ObjectSegment, ReadRef};
+
+use super::{inspect_generic, Binary, Export, Platform, MAX_SEGMENTS};
+use crate::error::Error;
+use crate::memory::{Fixup, Image, MAX_RELOCATIONS};
+use crate::report::Format;
+
+/// Most imports read from a chained-fixups imports table (its ordinals are 24 bits at most).
+pub const MAX_CHAINED_IMPORTS: u32 = 1 << 20;
+
+/// The chained pointer formats of libraries and bundles that dyld loads (the others are for
+/// kernel caches, firmware and the shared cache).
+const LIBRARY_POINTER_FORMATS: [macho::DyldChainedPtrFormat; 6] = [
+    macho::DYLD_CHAINED_PTR_64,
+    macho::DYLD_CHAINED_PTR_64_OFFSET,
+    macho::DYLD_CHAINED_PTR_32,
+    macho::DYLD_CHAINED_PTR_ARM64E,
+    macho::DYLD_CHAINED_PTR_ARM64E_USERLAND,
+    macho::DYLD_CHAINED_PTR_ARM64E_USERLAND24,
+];
+
+/// Inspects a thin Mach-O file.
+pub fn inspect<'data, Mach, R>(
+    file: &MachOFile<'data, Mach, R>,
+    data: R,
+) -> Result<Binary<R>, Error>
+where
+    Mach: MachHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let mut binary = inspect_generic(file, data, Format::Macho, Platform::Darwin)?;
+    binary.rpath = rpaths(file);
+    let pointer_size = binary.image.pointer_size();
+    let fixups = fixups(file, data, pointer_size, &binary.exports)
+        .map_err(|e| Error::malformed("Mach-O", format!("its fixups cannot be read: {e}")))?;
+    binary.image = Image::new(
+        data,
+        binary.image.segments().to_vec(),
+        fixups,
+        pointer_size,
+        binary.image.big_endian(),
+    );
+    Ok(binary)
+}
 
 /// Most load commands read.
 const MAX_LOAD_COMMANDS: usize = 4096;
@@ -22,7 +76,7 @@ where
         let Ok(Some(command)) = commands.next() else {
             break;
         };
-        if command.cmd() != LC_RPATH {
+        if command.cmd() != macho::LC_RPATH {
             continue;
         }
         if let Ok(LoadCommandVariant::Rpath(rpath)) = command.variant() {
@@ -32,4 +86,241 @@ where
         }
     }
     out
+}
+
+/// A segment as dyld's fixup formats number them: by load command order.
+struct MachSegment {
+    vaddr: u64,
+    file_offset: u64,
+    file_size: u64,
+}
+
+/// The fixups of the first `LC_DYLD_CHAINED_FIXUPS` or `LC_DYLD_INFO(_ONLY)` command.
+fn fixups<'data, Mach, R>(
+    file: &MachOFile<'data, Mach, R>,
+    data: R,
+    pointer_size: u8,
+    exports: &[Export],
+) -> Result<Vec<(u64, Fixup)>, String>
+where
+    Mach: MachHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let exports = exports_by_name(exports);
+    let segments: Vec<MachSegment> = file
+        .segments()
+        .take(MAX_SEGMENTS)
+        .map(|s| {
+            let (file_offset, file_size) = s.file_range();
+            MachSegment {
+                vaddr: s.address(),
+                file_offset,
+                file_size,
+            }
+        })
+        .collect();
+    let mut commands = file.macho_load_commands().map_err(|e| e.to_string())?;
+    while let Some(command) = commands.next().map_err(|e| e.to_string())? {
+        if let Some(linkedit) = command.dyld_chained_fixups().map_err(|e| e.to_string())? {
+            let chained = linkedit
+                .chained_fixups(endian, data)
+                .map_err(|e| e.to_string())?;
+            return chained_fixups(&chained, endian, data, &segments, &exports);
+        }
+        if let Some(info) = command.dyld_info().map_err(|e| e.to_string())? {
+            return dyld_info_fixups(info, endian, data, &segments, pointer_size, &exports);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// The address a bound symbol takes when the library binds to itself (a weak definition or
+/// an explicit self bind), as ELF's fixups carry the value of a symbol the library defines.
+fn own_value(dylib: macho::BindDylib, name: &str, exports: &Exports<'_>) -> Option<u64> {
+    let to_self =
+        dylib == macho::BIND_SPECIAL_DYLIB_SELF || dylib == macho::BIND_SPECIAL_DYLIB_WEAK_LOOKUP;
+    to_self.then(|| exports.get(name).copied()).flatten()
+}
+
+/// The library's exports by name (the first of a name wins), so that millions of binds cost
+/// one look-up each, not a scan of millions of exports.
+type Exports<'a> = HashMap<&'a str, u64>;
+
+fn exports_by_name(exports: &[Export]) -> Exports<'_> {
+    let mut by_name = HashMap::with_capacity(exports.len());
+    for export in exports {
+        by_name
+            .entry(export.name.as_str())
+            .or_insert(export.address);
+    }
+    by_name
+}
+
+/// Walks every chain of an `LC_DYLD_CHAINED_FIXUPS` payload.
+fn chained_fixups<'data, R: ReadRef<'data>>(
+    chained: &DyldChainedFixups<'data, Endianness>,
+    endian: Endianness,
+    data: R,
+    segments: &[MachSegment],
+    exports: &Exports<'_>,
+) -> Result<Vec<(u64, Fixup)>, String> {
+    let count = chained.header().imports_count.get(endian);
+    if count > MAX_CHAINED_IMPORTS {
+        return Err(format!(
+            "{count} chained imports, more than the {MAX_CHAINED_IMPORTS} read"
+        ));
+    }
+    let mut imports = Vec::new();
+    for import in chained.imports(endian).map_err(|e| e.to_string())? {
+        let import = import.map_err(|e| e.to_string())?;
+        let name = String::from_utf8_lossy(import.name).into_owned();
+        let value = own_value(import.dylib, &name, exports);
+        imports.push((name, value, import.addend));
+    }
+    // Rebase targets of the *_OFFSET formats are offsets from the preferred load address,
+    // the address of the segment that maps the header (`__TEXT`).
+    let load_address = segments
+        .iter()
+        .find(|s| s.file_offset == 0 && s.file_size != 0)
+        .map_or(0, |s| s.vaddr);
+
+    let mut fixups = Vec::new();
+    for segment in chained.segments(endian).map_err(|e| e.to_string())? {
+        let segment = segment.map_err(|e| e.to_string())?;
+        let index = segment.index();
+        let seg = segments
+            .get(index as usize)
+            .ok_or_else(|| format!("chain starts name segment {index}, which does not exist"))?;
+        let format = segment.header().pointer_format.get(endian);
+        if !LIBRARY_POINTER_FORMATS.contains(&format) {
+            return Err(format!(
+                "segment {index} uses pointer format {}, which dyld does not load in a library",
+                format.0
+            ));
+        }
+        let bytes = data
+            .read_bytes_at(seg.file_offset, seg.file_size)
+            .map_err(|()| format!("segment {index} lies past the end of the file"))?;
+        // Every entry is at least 4 bytes past the one before in its chain, so a segment
+        // holds at most size/4 + 1 of them; more means chains that run into each other.
+        let most = seg.file_size / 4 + 1;
+        let mut walked: u64 = 0;
+        for entry in segment.fixups(endian, load_address, bytes) {
+            let (offset, fixup) = entry.map_err(|e| format!("segment {index}: {e}"))?;
+            walked += 1;
+            if walked > most {
+                return Err(format!(
+                    "the chains of segment {index} overlap: more than {most} entries"
+                ));
+            }
+            if fixups.len() >= MAX_RELOCATIONS {
+                return Err(format!("more than {MAX_RELOCATIONS} chained fixups"));
+            }
+            let at = seg.vaddr.wrapping_add(offset);
+            let fixup = match fixup {
+                object::read::macho::Fixup::Rebase(FixupRebase { target_offset, .. }) => {
+                    Fixup::Relative(load_address.wrapping_add(target_offset))
+                }
+                object::read::macho::Fixup::Bind(bind) => {
+                    let (name, value, addend) =
+                        imports.get(bind.ordinal as usize).ok_or_else(|| {
+                            format!(
+                                "a bind at {at:#x} names import {}, but there are {}",
+                                bind.ordinal,
+                                imports.len()
+                            )
+                        })?;
+                    Fixup::Symbol {
+                        name: name.clone(),
+                        value: *value,
+                        addend: addend.wrapping_add(i64::from(bind.addend)),
+                    }
+                }
+                // Only the kernel-cache and segmented formats, refused above, decode so.
+                _ => return Err(format!("segment {index}: a fixup of a kernel-cache format")),
+            };
+            fixups.push((at, fixup));
+        }
+    }
+    Ok(fixups)
+}
+
+/// Decodes the rebase, bind and lazy-bind opcode streams of `LC_DYLD_INFO(_ONLY)`. Weak
+/// binds are left out: they only matter when another image also defines the symbol.
+fn dyld_info_fixups<'data, R: ReadRef<'data>>(
+    info: &macho::DyldInfoCommand<Endianness>,
+    endian: Endianness,
+    data: R,
+    segments: &[MachSegment],
+    pointer_size: u8,
+    exports: &Exports<'_>,
+) -> Result<Vec<(u64, Fixup)>, String> {
+    let address = |segment: u8, offset: u64| -> Result<u64, String> {
+        let seg = segments
+            .get(usize::from(segment))
+            .ok_or_else(|| format!("a fixup names segment {segment}, which does not exist"))?;
+        Ok(seg.vaddr.wrapping_add(offset))
+    };
+    let word = |at: u64| -> Option<u64> {
+        let seg = segments
+            .iter()
+            .find(|s| at >= s.vaddr && at - s.vaddr < s.file_size)?;
+        let bytes = data
+            .read_bytes_at(seg.file_offset + (at - seg.vaddr), u64::from(pointer_size))
+            .ok()?;
+        Some(super::elf::read_word(bytes, endian.is_big_endian()))
+    };
+    let mut fixups = Vec::new();
+    // Counts every decoded entry, kept or not: a stream can repeat an entry 2^64 times.
+    let mut walked: usize = 0;
+    let mut walk = || {
+        walked += 1;
+        if walked > MAX_RELOCATIONS {
+            return Err(format!("more than {MAX_RELOCATIONS} binds and rebases"));
+        }
+        Ok(())
+    };
+    // Binds first: where a slot is both bound and rebased, the bind is what it ends up
+    // holding, and `Image::new` keeps the first fixup of an address.
+    let streams = [
+        info.binds(endian, data, pointer_size),
+        info.lazy_binds(endian, data, pointer_size),
+    ];
+    for stream in streams {
+        for bind in stream.map_err(|e| e.to_string())? {
+            let bind = bind.map_err(|e| e.to_string())?;
+            walk()?;
+            if bind.kind != macho::BIND_TYPE_POINTER {
+                continue;
+            }
+            let name = String::from_utf8_lossy(bind.symbol).into_owned();
+            let value = own_value(bind.dylib, &name, exports);
+            fixups.push((
+                address(bind.segment_index, bind.segment_offset)?,
+                Fixup::Symbol {
+                    name,
+                    value,
+                    addend: bind.addend,
+                },
+            ));
+        }
+    }
+    let rebases = info
+        .rebases(endian, data, pointer_size)
+        .map_err(|e| e.to_string())?;
+    for rebase in rebases {
+        let rebase = rebase.map_err(|e| e.to_string())?;
+        walk()?;
+        if rebase.kind != macho::REBASE_TYPE_POINTER {
+            continue;
+        }
+        let at = address(rebase.segment_index, rebase.segment_offset)?;
+        // The data holds the link-time address; a rebase outside the file's bytes is one
+        // dyld would fault on, and says nothing about a pointer.
+        if let Some(target) = word(at) {
+            fixups.push((at, Fixup::Relative(target)));
+        }
+    }
+    Ok(fixups)
 }

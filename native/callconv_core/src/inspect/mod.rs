@@ -1,12 +1,14 @@
 //! Binary inspection: what a file is, what it needs, what it exports, and its loaded image.
 //!
 //! One module per format, in the manner of `object`: [`elf`] adds what only ELF has (dynamic
-//! relocations, ABI flags, segments past the end of the file). The parts common to every
+//! relocations, ABI flags, segments past the end of the file), [`macho`] dyld's chained
+//! fixups and rebase/bind opcodes, [`pe`] base relocations and the import address table. The parts common to every
 //! format go through `object`'s unified `Object` trait.
 
 pub mod elf;
 pub mod libc;
 pub mod macho;
+pub mod pe;
 pub mod resolve;
 
 use object::read::elf::{ElfFile32, ElfFile64};
@@ -264,24 +266,20 @@ fn parse_thin<'data, R: ReadRef<'data>>(data: Window<R>) -> Result<Binary<Window
         Ok(FileKind::MachO32) => {
             let file =
                 MachOFile32::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
-            binary.rpath = macho::rpaths(&file);
-            Ok(binary)
+            macho::inspect(&file, data)
         }
         Ok(FileKind::MachO64) => {
             let file =
                 MachOFile64::<Endianness, _>::parse(data).map_err(|e| malformed("Mach-O", e))?;
-            let mut binary = inspect_generic(&file, data, Format::Macho, Platform::Darwin)?;
-            binary.rpath = macho::rpaths(&file);
-            Ok(binary)
+            macho::inspect(&file, data)
         }
         Ok(FileKind::Pe32) => {
             let file = PeFile32::parse(data).map_err(|e| malformed("PE", e))?;
-            inspect_generic(&file, data, Format::Pe, Platform::Windows)
+            pe::inspect(&file, data)
         }
         Ok(FileKind::Pe64) => {
             let file = PeFile64::parse(data).map_err(|e| malformed("PE", e))?;
-            inspect_generic(&file, data, Format::Pe, Platform::Windows)
+            pe::inspect(&file, data)
         }
         _ => Err(Error::UnknownFormat {
             path: Default::default(),
