@@ -428,8 +428,15 @@ fn every_cross_fixture_is_read_exactly() {
 #[test]
 fn libc_flavour_and_floor_of_every_target() {
     const GNU: &[&str] = &["libc.so.6"];
-    // (target, file, libc, glibc floor, needed)
-    let table: [(&str, &str, Option<&str>, Option<&str>, &[&str]); 22] = [
+    /// Target, file extension, libc flavour, glibc floor, needed libraries.
+    type Row = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static [&'static str],
+    );
+    let table: [Row; 22] = [
         ("x86_64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
         ("x86-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
         ("aarch64-linux-gnu", "so", Some("gnu"), Some("2.26"), GNU),
