@@ -194,7 +194,7 @@ fn matrix() -> Vec<Expect> {
                 Arch::Aarch64,
                 64,
                 Little,
-                None,
+                Some("arm64"),
                 "static:aarch64",
             )
         },
@@ -220,7 +220,7 @@ fn matrix() -> Vec<Expect> {
                 Arch::Aarch64,
                 64,
                 Little,
-                None,
+                Some("arm64"),
                 "static:aarch64",
             )
         },
@@ -505,6 +505,26 @@ fn libc_flavour_and_floor_of_every_target() {
         }
     }
     assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
+}
+
+/// Mach-O tells arm64e (pointer authentication in the ABI) from arm64 by the CPU subtype:
+/// the same file with its subtype set to `CPU_SUBTYPE_ARM64E` (2) reads as arm64e.
+#[test]
+fn arm64e_is_told_from_arm64() {
+    let path = fixtures().join("cross/aarch64-macos/hello_nif.so");
+    let mut bytes = std::fs::read(&path).expect("committed fixture");
+    let variant = |b: &[u8]| {
+        callconv::inspect::parse(b, Arch::Aarch64)
+            .expect("parses")
+            .abi_variant
+    };
+    assert_eq!(variant(&bytes).as_deref(), Some("arm64"));
+    // mach_header_64: magic, cputype, then cpusubtype at offset 8 (little endian).
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(variant(&bytes).as_deref(), Some("arm64e"));
+    // The capability bits (pointer-authentication ABI version) do not change the variant.
+    bytes[8..12].copy_from_slice(&0x8000_0002u32.to_le_bytes());
+    assert_eq!(variant(&bytes).as_deref(), Some("arm64e"));
 }
 
 #[test]

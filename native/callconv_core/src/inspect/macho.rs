@@ -45,6 +45,7 @@ where
 {
     let mut binary = inspect_generic(file, data, Format::Macho, Platform::Darwin)?;
     binary.rpath = rpaths(file);
+    binary.abi_variant = arm64_variant(file);
     let pointer_size = binary.image.pointer_size();
     let fixups = fixups(file, data, pointer_size, &binary.exports)
         .map_err(|e| Error::malformed("Mach-O", format!("its fixups cannot be read: {e}")))?;
@@ -56,6 +57,22 @@ where
         binary.image.big_endian(),
     );
     Ok(binary)
+}
+
+/// `arm64e` (pointer authentication in the ABI) or `arm64` for an AArch64 slice, from the
+/// CPU subtype without its capability bits; `None` for other architectures.
+fn arm64_variant<'data, Mach, R>(file: &MachOFile<'data, Mach, R>) -> Option<String>
+where
+    Mach: MachHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let header = file.macho_header();
+    let endian = file.endian();
+    if header.cputype(endian) != macho::CPU_TYPE_ARM64 {
+        return None;
+    }
+    let arm64e = header.cpusubtype(endian).id() == macho::CPU_SUBTYPE_ARM64E;
+    Some(if arm64e { "arm64e" } else { "arm64" }.to_string())
 }
 
 /// Most load commands read.
