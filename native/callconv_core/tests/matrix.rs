@@ -507,6 +507,34 @@ fn libc_flavour_and_floor_of_every_target() {
     assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
 }
 
+/// A real Android library (MarkupSafe's NDK r27d build, `test/fixtures/android/fetch.sh`):
+/// bionic's libc is plain `libc.so` like musl's, and tells itself apart by its `LIBC` symbol
+/// versions. On a glibc target it is refused as a libc mismatch.
+#[test]
+fn android_library_is_bionic() {
+    let path = fixtures().join("android/_speedups.cpython-313-aarch64-linux-android.so");
+    let target = Target {
+        arch: Arch::Aarch64,
+        libc: Some("gnu".to_string()),
+        ..Target::host()
+    };
+    let report = callconv::check_path(&path, &target).expect("reads");
+    assert_eq!(report.libc.as_deref(), Some("bionic"));
+    assert_eq!(
+        report.needed,
+        ["libm.so", "libpython3.13.so", "libdl.so", "libc.so"]
+    );
+    assert_eq!(report.floors.glibc, None);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == "libc-mismatch" && f.message.contains("bionic")),
+        "{:?}",
+        report.findings
+    );
+}
+
 /// Mach-O tells arm64e (pointer authentication in the ABI) from arm64 by the CPU subtype:
 /// the same file with its subtype set to `CPU_SUBTYPE_ARM64E` (2) reads as arm64e.
 #[test]

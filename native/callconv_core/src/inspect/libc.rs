@@ -3,7 +3,8 @@
 
 use super::{Binary, Platform};
 
-/// The C library flavour: `gnu` (glibc), `musl`, `macos`, `msvcrt`/`ucrt` (Windows), or
+/// The C library flavour: `gnu` (glibc), `musl`, `bionic` (Android), `macos`,
+/// `msvcrt`/`ucrt` (Windows), or
 /// `None` when the binary needs no C library or names none we know.
 pub fn flavour<R>(binary: &Binary<R>) -> Option<&'static str> {
     match binary.platform {
@@ -52,6 +53,24 @@ pub fn flavour<R>(binary: &Binary<R>) -> Option<&'static str> {
             .any(|n| n == "libc.so.6" || n.starts_with("ld-linux"))
     {
         return Some("gnu");
+    }
+    // Android's bionic is plain `libc.so` too, but versions its symbols LIBC, LIBC_N, LIBC_O…
+    // and ships liblog and libandroid, which no other Linux has.
+    let bionic_versions = binary.imports.iter().any(|i| {
+        i.version
+            .as_deref()
+            .is_some_and(|v| v == "LIBC" || v.starts_with("LIBC_"))
+    }) || binary
+        .version_needs
+        .iter()
+        .any(|n| n.file == "libc.so" && (n.version == "LIBC" || n.version.starts_with("LIBC_")));
+    if bionic_versions
+        || binary
+            .needed
+            .iter()
+            .any(|n| n == "liblog.so" || n == "libandroid.so")
+    {
+        return Some("bionic");
     }
     // musl's libc is plain `libc.so` (its loader is ld-musl-<arch>.so.1, linked as libc).
     if binary

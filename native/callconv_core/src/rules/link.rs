@@ -123,7 +123,7 @@ fn libc_flavour<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) 
     let (Some(have), Some(want)) = (libc::flavour(binary), target.libc.as_deref()) else {
         return;
     };
-    let unix = |f: &str| matches!(f, "gnu" | "musl");
+    let unix = |f: &str| matches!(f, "gnu" | "musl" | "bionic");
     if unix(have) && unix(want) && have != want {
         out.push(LIBC_MISMATCH.finding(
             format!(
@@ -143,6 +143,7 @@ fn libc_name(f: &str) -> &str {
     match f {
         "gnu" => "glibc",
         "musl" => "musl",
+        "bionic" => "Android's bionic",
         other => other,
     }
 }
