@@ -22,6 +22,7 @@ defmodule Callconv do
     :erts,
     :otp_release,
     :nif_version,
+    :triple,
     :module,
     :functions,
     :probe,
@@ -42,6 +43,9 @@ defmodule Callconv do
     * `:otp_release` - check against this OTP release (21 to 29, as `"27"` or `27`) from the
       built-in table of NIF versions and `enif_*` functions
     * `:nif_version` - override the target's NIF version, as `"2.17"`
+    * `:triple` - check for another platform: a target triple such as
+      `"aarch64-unknown-linux-gnu"` or `"x86_64-apple-darwin"` sets the architecture, OS, C
+      library and ABI variant (`Callconv.Target.for_triple/2`); the runtime's versions stay
     * `:module` - the module that will call `load_nif/2`: the library must then be a NIF for
       exactly that module (rules `not-a-nif` as an error, `nif-module-mismatch`)
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
@@ -69,6 +73,7 @@ defmodule Callconv do
           | {:erts, Path.t()}
           | {:otp_release, String.t() | pos_integer()}
           | {:nif_version, String.t()}
+          | {:triple, String.t()}
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
           | {:probe, boolean()}
@@ -196,7 +201,7 @@ defmodule Callconv do
 
   @doc """
   The runtime `check/2` checks against for these options (`:target`, `:erts`,
-  `:otp_release`, `:nif_version`; others are ignored).
+  `:otp_release`, `:nif_version`, `:triple`; others are ignored).
 
   ## Examples
 
@@ -349,7 +354,9 @@ defmodule Callconv do
           {:ok, Target.current()}
       end
 
-    with {:ok, target} <- base, {:ok, target} <- apply_otp(target, opts[:otp_release]) do
+    with {:ok, target} <- base,
+         {:ok, target} <- apply_triple(target, opts[:triple]),
+         {:ok, target} <- apply_otp(target, opts[:otp_release]) do
       case opts[:nif_version] do
         nil ->
           {:ok, target}
@@ -362,6 +369,20 @@ defmodule Callconv do
                 ":nif_version must be a string such as \"2.17\", got: #{inspect(v)}"
       end
     end
+  end
+
+  defp apply_triple(target, nil), do: {:ok, target}
+
+  defp apply_triple(target, triple) when is_binary(triple) do
+    case Target.for_triple(target, triple) do
+      {:ok, target} -> {:ok, target}
+      {:error, message} -> raise ArgumentError, message
+    end
+  end
+
+  defp apply_triple(_target, other) do
+    raise ArgumentError,
+          ":triple must be a string such as \"aarch64-unknown-linux-gnu\", got: #{inspect(other)}"
   end
 
   defp apply_otp(target, nil), do: {:ok, target}

@@ -36,6 +36,7 @@ defmodule Callconv.Native do
 
   def read_erts(_dir), do: :erlang.nif_error(:nif_not_loaded)
   def target_with_otp(_target, _otp), do: :erlang.nif_error(:nif_not_loaded)
+  def target_for_triple(_target, _triple), do: :erlang.nif_error(:nif_not_loaded)
   def host_libc_version, do: :erlang.nif_error(:nif_not_loaded)
   def check_document(_paths, _target, _format, _root), do: :erlang.nif_error(:nif_not_loaded)
   def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)

@@ -146,6 +146,26 @@ defmodule Callconv.Target do
   end
 
   @doc """
+  `target` moved to the platform of a target triple: architecture, word size, byte order, OS,
+  C library and ABI variant come from the triple (Rust's and GNU's spellings); the OTP, ERTS
+  and NIF versions stay. What only a real `beam.smp` tells (the C library's version, its other
+  exports) is dropped, and the source becomes `:explicit`.
+
+  ## Examples
+
+      iex> {:ok, t} = Callconv.Target.for_triple(Callconv.Target.current(), "armv7-unknown-linux-gnueabihf")
+      iex> {t.arch, t.bits, t.endian, t.libc, t.abi_variant, t.source}
+      {:arm, 32, :little, "gnu", "eabi5-hard-float", :explicit}
+      iex> {:error, message} = Callconv.Target.for_triple(Callconv.Target.current(), "z80-unknown-none")
+      iex> message =~ "not a target triple callconv knows"
+      true
+  """
+  @spec for_triple(t(), String.t()) :: {:ok, t()} | {:error, String.t()}
+  def for_triple(%__MODULE__{} = target, triple) when is_binary(triple) do
+    Callconv.Native.target_for_triple(target, triple)
+  end
+
+  @doc """
   Splits a GNU-style triple (as `:erlang.system_info(:system_architecture)` gives it) into
   `{arch, os, libc}`.
 

@@ -7,7 +7,8 @@ defmodule Mix.Tasks.Callconv.Check do
       $ mix callconv.check [PATH...] [--format text|json|sarif|github] [--output FILE]
                            [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
                            [--locked] [--lockfile FILE]
-                           [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR]
+                           [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE]
+                           [--root DIR]
 
   ## What is checked
 
@@ -51,6 +52,10 @@ defmodule Mix.Tasks.Callconv.Check do
       compare its entry with the static decode (off by default: nothing from the libraries is
       ever run without it)
     * `--erts` - check against the runtime of this ERTS directory
+    * `--target` - check for another platform, given as a target triple (such as
+      `aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`):
+      architecture, OS, C library and ABI variant come from it; combine with `--otp` or
+      `--erts` for the runtime's versions
     * `--root` - resolve each library's dependencies in this target root: a sysroot (an
       unpacked root file system; every absolute path and link is looked up inside it) or a
       release directory (its `$ORIGIN` paths, then this machine's system libraries), and
@@ -69,7 +74,7 @@ defmodule Mix.Tasks.Callconv.Check do
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
             locked: true,                # lockfile: "callconv.lock"
-            target: [otp_release: "26"], # or nif_version: / erts:
+            target: [otp_release: "26"], # or nif_version: / erts: / triple:
             root: "/srv/images/bookworm" # resolve dependencies there (like --root)
           ]
         ]
@@ -104,6 +109,7 @@ defmodule Mix.Tasks.Callconv.Check do
     nif_version: :string,
     otp: :string,
     erts: :string,
+    target: :string,
     isolate: :boolean,
     probe: :boolean,
     ebin: :keep,
@@ -167,12 +173,19 @@ defmodule Mix.Tasks.Callconv.Check do
     check_opts = check_opts(opts, config, erts, task)
 
     target =
-      case Callconv.target(check_opts) do
+      try do
+        Callconv.target(check_opts)
+      rescue
+        e in ArgumentError -> usage_error(task, Exception.message(e))
+      end
+      |> case do
         {:ok, target} -> target
         {:error, error} -> usage_error(task, error.message)
       end
 
-    check_opts = Keyword.drop(check_opts, [:erts, :otp_release, :nif_version]) ++ [target: target]
+    check_opts =
+      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple]) ++ [target: target]
+
     policy = policy(opts, config, root, task)
     beams = Map.merge(Scan.beam_index(beam_roots), ebin_index(Keyword.get_values(opts, :ebin)))
     check_opts = check_opts ++ module_opts(opts[:module], beams)
@@ -267,7 +280,9 @@ defmodule Mix.Tasks.Callconv.Check do
     target = Keyword.get(config, :target, [])
 
     from_config =
-      for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
+      for {key, value} <- target,
+          key in [:nif_version, :otp_release, :erts, :triple],
+          do: {key, value}
 
     from_args =
       Enum.flat_map(opts, fn
@@ -283,6 +298,9 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:erts, dir} ->
           [erts: dir]
+
+        {:target, triple} ->
+          [triple: triple]
 
         {:isolate, true} ->
           [isolation: :process]

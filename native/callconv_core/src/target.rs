@@ -91,6 +91,109 @@ impl Target {
         }
     }
 
+    /// This runtime moved to the platform of a target triple (`aarch64-unknown-linux-gnu`,
+    /// `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`, `x86_64-pc-windows-msvc`,
+    /// `riscv64gc-unknown-linux-musl`, …): architecture, word size, byte order, OS, C library
+    /// and ABI variant come from the triple; the OTP, ERTS and NIF versions stay. What only a
+    /// real `beam.smp` tells (the C library's version, its other exports, BIND_NOW) is
+    /// forgotten, and the host-only checks stop (the source becomes explicit).
+    pub fn for_triple(mut self, triple: &str) -> Result<Target, String> {
+        let bad = || {
+            format!(
+                "{triple:?} is not a target triple callconv knows (such as aarch64-unknown-linux-gnu or x86_64-apple-darwin)"
+            )
+        };
+        let parts: Vec<&str> = triple.split('-').collect();
+        let (&cpu, rest) = parts.split_first().ok_or_else(bad)?;
+        let has = |word: &str| rest.contains(&word);
+        let env = rest
+            .iter()
+            .copied()
+            .find(|p| p.starts_with("gnu") || p.starts_with("musl") || *p == "msvc")
+            .or_else(|| rest.iter().copied().find(|p| p.starts_with("android")))
+            .unwrap_or("");
+        let os = if has("darwin") || has("macos") {
+            "macos"
+        } else if has("windows") {
+            "windows"
+        } else if rest.iter().any(|p| p.starts_with("android")) {
+            "android"
+        } else if has("linux") {
+            "linux"
+        } else if has("freebsd") {
+            "freebsd"
+        } else {
+            return Err(bad());
+        };
+        let (arch_name, little) = match cpu {
+            "i386" | "i486" | "i586" | "i686" | "x86" => ("x86", true),
+            "x86_64" | "amd64" => ("x86_64", true),
+            "aarch64" | "arm64" | "arm64e" => ("aarch64", true),
+            "aarch64_be" => ("aarch64", false),
+            c if c.starts_with("riscv64") => ("riscv64", true),
+            c if c.starts_with("riscv32") => ("riscv32", true),
+            c if c.starts_with("armeb") || c.starts_with("thumbeb") => ("arm", false),
+            c if c.starts_with("arm") || c.starts_with("thumb") => ("arm", true),
+            "powerpc64le" | "ppc64le" => ("powerpc64", true),
+            "powerpc64" | "ppc64" => ("powerpc64", false),
+            "powerpc" | "ppc" => ("powerpc", false),
+            "mips64el" | "mipsisa64r6el" => ("mips64", true),
+            "mips64" | "mipsisa64r6" => ("mips64", false),
+            "mipsel" | "mipsisa32r6el" => ("mips", true),
+            "mips" | "mipsisa32r6" => ("mips", false),
+            "s390x" => ("s390x", false),
+            "loongarch64" => ("loongarch64", true),
+            "sparc64" | "sparcv9" => ("sparc64", false),
+            "sparc" => ("sparc", false),
+            _ => return Err(bad()),
+        };
+        let arch = Arch::parse(arch_name);
+        let bits = match arch {
+            Arch::X86 | Arch::Arm | Arch::Riscv32 | Arch::Powerpc | Arch::Mips | Arch::Sparc => 32,
+            _ => 64,
+        };
+        let libc = match os {
+            "macos" => Some("macos"),
+            "android" => Some("bionic"),
+            "windows" => None,
+            _ if env.starts_with("musl") => Some("musl"),
+            _ if env.starts_with("gnu") => Some("gnu"),
+            _ => None,
+        };
+        // The ABI variants as the ELF headers spell them (see inspect::elf).
+        let hard_float = env.ends_with("hf") || os == "android" && cpu.starts_with("armv7");
+        let abi_variant = match arch {
+            Arch::Arm if os != "macos" && os != "windows" => Some(if hard_float {
+                "eabi5-hard-float"
+            } else {
+                "eabi5-soft-float"
+            }),
+            Arch::Mips => Some("o32"),
+            Arch::Mips64 if env.ends_with("abin32") => Some("n32"),
+            Arch::Mips64 => Some("n64"),
+            // Rust's and GCC's big-endian powerpc64 glibc targets are ELFv1; little endian
+            // and musl are ELFv2.
+            Arch::Powerpc64 if little || env.starts_with("musl") => Some("elfv2"),
+            Arch::Powerpc64 => Some("elfv1"),
+            Arch::Riscv64 | Arch::Loongarch64 => Some("double-float"),
+            Arch::Aarch64 if os == "macos" => {
+                Some(if cpu == "arm64e" { "arm64e" } else { "arm64" })
+            }
+            _ => None,
+        };
+        self.source = TargetSource::Explicit;
+        self.arch = arch;
+        self.os = os.to_string();
+        self.bits = bits;
+        self.endian = if little { Endian::Little } else { Endian::Big };
+        self.libc = libc.map(str::to_string);
+        self.libc_version = None;
+        self.abi_variant = abi_variant.map(str::to_string);
+        self.vm_exports = None;
+        self.vm_bind_now = None;
+        Ok(self)
+    }
+
     /// The runtime's NIF version as `(major, minor)`, when known and well formed.
     pub fn nif_version(&self) -> Option<(i32, i32)> {
         parse_major_minor(self.nif_version.as_deref()?)

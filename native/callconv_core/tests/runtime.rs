@@ -264,3 +264,88 @@ fn hardening_executable_stack_rwx_and_text_relocations() {
         vec![]
     );
 }
+
+/// `--target TRIPLE`: the platform comes from the triple, the runtime versions stay.
+#[test]
+fn a_target_triple_sets_the_platform() {
+    use callconv::report::Endian;
+    let on = |triple: &str| otp25().for_triple(triple).expect(triple);
+    let t = on("armv7-unknown-linux-gnueabihf");
+    assert_eq!((t.arch, t.bits, t.endian), (Arch::Arm, 32, Endian::Little));
+    assert_eq!(t.libc.as_deref(), Some("gnu"));
+    assert_eq!(t.abi_variant.as_deref(), Some("eabi5-hard-float"));
+    assert_eq!(
+        t.nif_version.as_deref(),
+        Some("2.16"),
+        "the OTP 25 runtime stays"
+    );
+    let t = on("powerpc64-unknown-linux-gnu");
+    assert_eq!(
+        (t.endian, t.abi_variant.as_deref()),
+        (Endian::Big, Some("elfv1"))
+    );
+    let t = on("mips64el-unknown-linux-gnuabi64");
+    assert_eq!(
+        (t.arch, t.abi_variant.as_deref()),
+        (Arch::Mips64, Some("n64"))
+    );
+    let t = on("x86_64-unknown-linux-musl");
+    assert_eq!(t.libc.as_deref(), Some("musl"));
+    let t = on("aarch64-apple-darwin");
+    assert_eq!((t.os.as_str(), t.libc.as_deref()), ("macos", Some("macos")));
+    let t = on("aarch64-linux-android");
+    assert_eq!(
+        (t.os.as_str(), t.libc.as_deref()),
+        ("android", Some("bionic"))
+    );
+    assert!(otp25().for_triple("z80-unknown-none").is_err());
+    assert!(otp25().for_triple("").is_err());
+
+    // The cross fixtures against triples: each fits its own and is refused by the others.
+    let fixture = |dir: &str, file: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../test/fixtures/cross")
+            .join(dir)
+            .join(file)
+    };
+    let errors = |path: std::path::PathBuf, triple: &str| -> Vec<String> {
+        let report = callconv::check_path(&path, &on(triple)).expect("reads");
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.rule.clone())
+            .collect()
+    };
+    let armhf = || fixture("arm-linux-gnueabihf", "hello_nif.so");
+    assert_eq!(
+        errors(armhf(), "armv7-unknown-linux-gnueabihf"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(armhf(), "arm-unknown-linux-gnueabi"),
+        ["abi-mismatch"]
+    );
+    assert_eq!(
+        errors(armhf(), "aarch64-unknown-linux-gnu"),
+        ["arch-mismatch"]
+    );
+    let musl = || fixture("x86_64-linux-musl", "libc_user.so");
+    assert_eq!(
+        errors(musl(), "x86_64-unknown-linux-musl"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(musl(), "x86_64-unknown-linux-gnu"),
+        ["libc-mismatch"]
+    );
+    let mac = fixture("aarch64-macos", "hello_nif.so");
+    assert_eq!(
+        errors(mac.clone(), "aarch64-apple-darwin"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(mac, "aarch64-unknown-linux-gnu"),
+        ["format-mismatch"]
+    );
+}

@@ -73,6 +73,12 @@ fn target_with_otp(target: ExTarget, otp: u32) -> Result<ExTarget, String> {
     Target::from(target).with_otp(otp).map(ExTarget::from)
 }
 
+/// `target` moved to the platform of a target triple (see `Target::for_triple`).
+#[rustler::nif]
+fn target_for_triple(target: ExTarget, triple: String) -> Result<ExTarget, String> {
+    Target::from(target).for_triple(&triple).map(ExTarget::from)
+}
+
 /// The glibc version of this process (the VM's), if it runs on glibc.
 #[rustler::nif]
 fn host_libc_version() -> Option<String> {

@@ -1,7 +1,7 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR] [--probe] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
@@ -102,6 +102,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 let dir = value("--erts")?;
                 target = callconv::runtime::read_erts(std::path::Path::new(&dir))
                     .map_err(|e| e.to_string())?;
+            }
+            "--target" => {
+                let triple = value("--target")?;
+                target = target.for_triple(&triple)?;
             }
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
