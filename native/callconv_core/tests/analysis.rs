@@ -213,18 +213,38 @@ fn bench() {
             last = analyse(&path, host.as_ref());
         }
         let per = t.elapsed() / runs;
-        if let Some(a) = last.filter(|a| a.supported) {
-            let insns: usize = a.functions.iter().map(|f| f.instructions).sum();
-            eprintln!(
-                "{}: {} entry points, {} insns interpreted, ISA sweep {} insns (level {:?}, guarded {}): {:?} per library (parse+decode+analysis)",
-                path.display(),
-                a.functions.len(),
-                insns,
-                a.isa.instructions,
-                a.isa.x86_64_level,
-                a.isa.guarded,
-                per
-            );
+        let Some(a) = last.filter(|a| a.supported) else {
+            continue;
+        };
+        // The sweep alone, on the same entry points.
+        let bytes = std::fs::read(&path).expect("readable");
+        let binary =
+            callconv::inspect::parse(&*bytes, callconv::report::Arch::X86_64).expect("parses");
+        let (_, init) = callconv::entry::init_symbol(&binary).expect("a NIF");
+        let decoded = callconv::entry::decode(&binary, init).expect("decodes");
+        let conv = callconv::conventions::for_binary(
+            binary.arch,
+            binary.platform,
+            binary.abi_variant.as_deref(),
+        )
+        .expect("a convention");
+        let roots = callconv::analysis::entry_points(&binary, &decoded, init);
+        let t = std::time::Instant::now();
+        for _ in 0..runs {
+            callconv::analysis::isa_sweep(&binary, &roots, conv);
         }
+        let sweep = t.elapsed() / runs;
+        let insns: usize = a.functions.iter().map(|f| f.instructions).sum();
+        eprintln!(
+            "{}: {} entry points, {} insns interpreted, ISA sweep {} insns (level {:?}, guarded {}): {:?} per library (parse+decode+analysis), of which the ISA sweep alone {:?}",
+            path.display(),
+            a.functions.len(),
+            insns,
+            a.isa.instructions,
+            a.isa.x86_64_level,
+            a.isa.guarded,
+            per,
+            sweep
+        );
     }
 }

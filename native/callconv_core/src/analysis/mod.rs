@@ -260,6 +260,17 @@ pub fn analyze<'data, R: ReadRef<'data>>(
     convention: &'static Convention,
     target_isa: Option<&IsaLevel>,
 ) -> LibraryAnalysis {
+    let roots = entry_points(binary, entry, init_address);
+    analyze_roots(binary, &roots, convention, target_isa)
+}
+
+/// The entry points [`analyze`] starts from, as `(name, address, integer argument count)`:
+/// each function of the table, `nif_init` and the callbacks.
+pub fn entry_points<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    entry: &entry::Decoded,
+    init_address: u64,
+) -> Vec<(String, u64, usize)> {
     let mut roots: Vec<(String, u64, usize)> = Vec::new();
     for (f, addr) in entry.entry.functions.iter().zip(&entry.function_addresses) {
         if let Some(a) = addr {
@@ -276,7 +287,7 @@ pub fn analyze<'data, R: ReadRef<'data>>(
         };
         roots.push((name.to_string(), addr, n));
     }
-    analyze_roots(binary, &roots, convention, target_isa)
+    roots
 }
 
 /// Like [`analyze`], for any list of `(name, address, integer argument count)` entry points.
@@ -285,6 +296,26 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     roots: &[(String, u64, usize)],
     convention: &'static Convention,
     target_isa: Option<&IsaLevel>,
+) -> LibraryAnalysis {
+    analyze_with(binary, roots, convention, target_isa, true)
+}
+
+/// Only the instruction-set sweep of the code reachable from `roots`, without the
+/// per-function checks (what the benchmark times on its own).
+pub fn isa_sweep<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    roots: &[(String, u64, usize)],
+    convention: &'static Convention,
+) -> IsaSummary {
+    analyze_with(binary, roots, convention, None, false).isa
+}
+
+fn analyze_with<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    roots: &[(String, u64, usize)],
+    convention: &'static Convention,
+    target_isa: Option<&IsaLevel>,
+    per_function: bool,
 ) -> LibraryAnalysis {
     // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
     let ppc64_roots;
@@ -342,7 +373,7 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     };
     // The same code reached twice (aliases) is analysed once.
     let mut seen: BTreeSet<u64> = BTreeSet::new();
-    for (name, addr, nargs) in roots {
+    for (name, addr, nargs) in roots.iter().filter(|_| per_function) {
         if !seen.insert(*addr) {
             continue;
         }
