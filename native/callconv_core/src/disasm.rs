@@ -19,3 +19,81 @@ pub fn aarch64_mrs_destination(op_str: &str) -> Option<String> {
     let first = op_str.split(',').next()?.trim();
     (first.starts_with('x') || first.starts_with('w')).then(|| first.to_string())
 }
+
+/// The instruction sets callconv decodes, with what selects capstone's mode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Isa {
+    X86 { wide: bool },
+    Aarch64,
+    Arm { thumb: bool, big_endian: bool },
+    Riscv { wide: bool },
+    Ppc64 { big_endian: bool },
+    Mips { wide: bool, big_endian: bool },
+    S390x,
+}
+
+/// A capstone handle for `isa` with operand details on: the one place every decoder
+/// (`entry::locate`, `entry::rustler`, `analysis`) gets its handle from.
+pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, String> {
+    use capstone::arch::{self, BuildsCapstone, BuildsCapstoneEndian, BuildsCapstoneExtraMode};
+    use capstone::{Capstone, Endian};
+    let endian = |big: bool| if big { Endian::Big } else { Endian::Little };
+    let built = match isa {
+        Isa::X86 { wide } => Capstone::new()
+            .x86()
+            .mode(if wide {
+                arch::x86::ArchMode::Mode64
+            } else {
+                arch::x86::ArchMode::Mode32
+            })
+            .detail(true)
+            .build(),
+        Isa::Aarch64 => Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .detail(true)
+            .build(),
+        Isa::Arm { thumb, big_endian } => Capstone::new()
+            .arm()
+            .mode(if thumb {
+                arch::arm::ArchMode::Thumb
+            } else {
+                arch::arm::ArchMode::Arm
+            })
+            .endian(endian(big_endian))
+            .detail(true)
+            .build(),
+        Isa::Riscv { wide } => Capstone::new()
+            .riscv()
+            .mode(if wide {
+                arch::riscv::ArchMode::RiscV64
+            } else {
+                arch::riscv::ArchMode::RiscV32
+            })
+            .extra_mode([arch::riscv::ArchExtraMode::RiscVC].iter().copied())
+            .detail(true)
+            .build(),
+        Isa::Ppc64 { big_endian } => Capstone::new()
+            .ppc()
+            .mode(arch::ppc::ArchMode::Mode64)
+            .endian(endian(big_endian))
+            .detail(true)
+            .build(),
+        Isa::Mips { wide, big_endian } => Capstone::new()
+            .mips()
+            .mode(if wide {
+                arch::mips::ArchMode::Mips64
+            } else {
+                arch::mips::ArchMode::Mips32
+            })
+            .endian(endian(big_endian))
+            .detail(true)
+            .build(),
+        Isa::S390x => Capstone::new()
+            .sysz()
+            .mode(arch::sysz::ArchMode::Default)
+            .detail(true)
+            .build(),
+    };
+    built.map_err(|e| format!("capstone: {e}"))
+}

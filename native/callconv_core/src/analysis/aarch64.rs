@@ -1,7 +1,7 @@
 //! AArch64 lifter.
 
 use capstone::arch::arm64::{Arm64OperandType, Arm64Shift};
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::isa::aarch64_feature;
@@ -13,12 +13,7 @@ pub(crate) struct Aarch64 {
 
 impl Aarch64 {
     pub(crate) fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .arm64()
-            .mode(arch::arm64::ArchMode::Arm)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Aarch64)?;
         Ok(Aarch64 { cs })
     }
 

@@ -18,8 +18,8 @@
 //! leak into the next, unrelated decode.
 
 use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{AccessType, Capstone, Endian, RegId};
+use capstone::arch::ArchOperand;
+use capstone::{AccessType, Capstone, RegId};
 
 use super::isa::arm_feature;
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -45,22 +45,10 @@ pub(crate) struct Arm {
 
 impl Arm {
     pub(crate) fn new(big_endian: bool) -> Result<Self, String> {
-        let build = |mode| {
-            Capstone::new()
-                .arm()
-                .mode(mode)
-                .endian(if big_endian {
-                    Endian::Big
-                } else {
-                    Endian::Little
-                })
-                .detail(true)
-                .build()
-                .map_err(|e| format!("capstone: {e}"))
-        };
+        let build = |thumb| crate::disasm::detailed(crate::disasm::Isa::Arm { thumb, big_endian });
         Ok(Arm {
-            a32: build(arch::arm::ArchMode::Arm)?,
-            thumb: build(arch::arm::ArchMode::Thumb)?,
+            a32: build(false)?,
+            thumb: build(true)?,
             big_endian,
         })
     }

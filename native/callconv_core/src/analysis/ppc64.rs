@@ -23,8 +23,8 @@
 //! reported.
 
 use capstone::arch::ppc::PpcOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian, RegId};
+use capstone::arch::ArchOperand;
+use capstone::{Capstone, RegId};
 use object::ReadRef;
 
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -105,17 +105,7 @@ const MAX_SAVE_ROUTINE_INSNS: usize = 40;
 impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
     pub(crate) fn new(image: &'a Image<R>, elfv1: bool, toc: Option<u64>) -> Result<Self, String> {
         let big_endian = image.big_endian();
-        let cs = Capstone::new()
-            .ppc()
-            .mode(arch::ppc::ArchMode::Mode64)
-            .endian(if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            })
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Ppc64 { big_endian })?;
         Ok(Ppc64 {
             image,
             cs,

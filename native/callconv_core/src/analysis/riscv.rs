@@ -6,7 +6,7 @@
 //! Calls of `-msave-restore` millicode (`jal t0, __riscv_save_N`) end the path unchecked.
 
 use capstone::arch::riscv::RiscVOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode};
+use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -18,18 +18,7 @@ pub(crate) struct Riscv {
 
 impl Riscv {
     pub(crate) fn new(wide: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::riscv::ArchMode::RiscV64
-        } else {
-            arch::riscv::ArchMode::RiscV32
-        };
-        let cs = Capstone::new()
-            .riscv()
-            .mode(mode)
-            .extra_mode([arch::riscv::ArchExtraMode::RiscVC].iter().copied())
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Riscv { wide })?;
         Ok(Riscv { cs, wide })
     }
 

@@ -13,7 +13,7 @@
 //! pointer) and the vector registers v16–v31 (all caller-saved).
 
 use capstone::arch::sysz::SysZOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -24,12 +24,7 @@ pub(crate) struct S390x {
 
 impl S390x {
     pub(crate) fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .sysz()
-            .mode(arch::sysz::ArchMode::Default)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::S390x)?;
         Ok(S390x { cs })
     }
 

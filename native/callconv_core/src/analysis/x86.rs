@@ -1,7 +1,7 @@
 //! x86 and x86-64 lifter.
 
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::isa::x86_feature;
@@ -14,17 +14,7 @@ pub(crate) struct X86 {
 
 impl X86 {
     pub(crate) fn new(wide: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::x86::ArchMode::Mode64
-        } else {
-            arch::x86::ArchMode::Mode32
-        };
-        let cs = Capstone::new()
-            .x86()
-            .mode(mode)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide })?;
         Ok(X86 { cs, wide })
     }
 

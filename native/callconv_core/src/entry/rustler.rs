@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone};
+use capstone::arch::{ArchDetail, ArchOperand};
 use capstone::Capstone;
 use object::ReadRef;
 
@@ -1068,12 +1068,7 @@ struct X86_64 {
 
 impl X86_64 {
     fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .x86()
-            .mode(arch::x86::ArchMode::Mode64)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide: true })?;
         Ok(X86_64 { cs })
     }
 }
@@ -1436,12 +1431,7 @@ struct Aarch64 {
 
 impl Aarch64 {
     fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .arm64()
-            .mode(arch::arm64::ArchMode::Arm)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Aarch64)?;
         Ok(Aarch64 { cs })
     }
 }

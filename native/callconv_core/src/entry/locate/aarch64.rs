@@ -2,7 +2,7 @@
 //! Windows `nif_init(callbacks)` that calls `memcpy` first.
 
 use capstone::arch::arm64::Arm64OperandType;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
@@ -13,12 +13,7 @@ pub(super) struct Aarch64 {
 
 impl Aarch64 {
     pub(super) fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .arm64()
-            .mode(arch::arm64::ArchMode::Arm)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Aarch64)?;
         Ok(Aarch64 { cs })
     }
 }

@@ -11,8 +11,8 @@
 //! load or `adr` uses that value rounded down to a multiple of 4.
 
 use capstone::arch::arm::{ArmCC, ArmOperandType};
-use capstone::arch::{self, ArchDetail, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian};
+use capstone::arch::{ArchDetail, ArchOperand};
+use capstone::Capstone;
 
 use super::{from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
 
@@ -23,22 +23,7 @@ pub(super) struct Arm {
 
 impl Arm {
     pub(super) fn new(thumb: bool, big_endian: bool) -> Result<Self, String> {
-        let mode = if thumb {
-            arch::arm::ArchMode::Thumb
-        } else {
-            arch::arm::ArchMode::Arm
-        };
-        let cs = Capstone::new()
-            .arm()
-            .mode(mode)
-            .endian(if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            })
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Arm { thumb, big_endian })?;
         Ok(Arm { cs, thumb })
     }
 

@@ -14,8 +14,8 @@
 //! MIPS GOT fixups (see `inspect::elf`) make the loads read them as such.
 
 use capstone::arch::mips::MipsOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian};
+use capstone::arch::ArchOperand;
+use capstone::Capstone;
 
 use super::{
     address, from_capstone, reg_name, sign_extend, value, Insn, Machine, Memory, Op, Regs, Step,
@@ -28,22 +28,7 @@ pub(super) struct Mips {
 
 impl Mips {
     pub(super) fn new(wide: bool, big_endian: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::mips::ArchMode::Mips64
-        } else {
-            arch::mips::ArchMode::Mips32
-        };
-        let cs = Capstone::new()
-            .mips()
-            .mode(mode)
-            .endian(if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            })
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips { wide, big_endian })?;
         Ok(Mips { cs, wide })
     }
 }

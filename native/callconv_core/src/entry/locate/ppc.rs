@@ -17,8 +17,8 @@
 //! code runs with r2 = the descriptor's TOC.
 
 use capstone::arch::ppc::PpcOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian};
+use capstone::arch::ArchOperand;
+use capstone::Capstone;
 use object::ReadRef;
 
 use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
@@ -54,17 +54,7 @@ pub(super) struct Ppc {
 
 impl Ppc {
     pub(super) fn new(big_endian: bool) -> Result<Self, String> {
-        let cs = Capstone::new()
-            .ppc()
-            .mode(arch::ppc::ArchMode::Mode64)
-            .endian(if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            })
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Ppc64 { big_endian })?;
         Ok(Ppc { cs })
     }
 }

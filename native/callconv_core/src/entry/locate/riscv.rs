@@ -2,7 +2,7 @@
 //! (`auipc` + `ld`). Compressed instructions are decoded too.
 
 use capstone::arch::riscv::RiscVOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode};
+use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 use super::{
@@ -15,18 +15,7 @@ pub(super) struct Riscv {
 
 impl Riscv {
     pub(super) fn new(wide: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::riscv::ArchMode::RiscV64
-        } else {
-            arch::riscv::ArchMode::RiscV32
-        };
-        let cs = Capstone::new()
-            .riscv()
-            .mode(mode)
-            .extra_mode([arch::riscv::ArchExtraMode::RiscVC].iter().copied())
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Riscv { wide })?;
         Ok(Riscv { cs })
     }
 }

@@ -1,7 +1,7 @@
 //! s390x: `larl %r2, entry; br %r14`, or a GOT load (`lgrl %r2, entry@GOTENT`).
 
 use capstone::arch::sysz::SysZOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
@@ -12,12 +12,7 @@ pub(super) struct S390x {
 
 impl S390x {
     pub(super) fn new() -> Result<Self, String> {
-        let cs = Capstone::new()
-            .sysz()
-            .mode(arch::sysz::ArchMode::Default)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::S390x)?;
         Ok(S390x { cs })
     }
 }

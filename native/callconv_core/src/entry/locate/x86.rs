@@ -3,7 +3,7 @@
 //! and the Windows `nif_init(callbacks)` that calls `memcpy` before returning.
 
 use capstone::arch::x86::X86OperandType;
-use capstone::arch::{self, ArchOperand, BuildsCapstone};
+use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
@@ -15,17 +15,7 @@ pub(super) struct X86 {
 
 impl X86 {
     pub(super) fn new(wide: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::x86::ArchMode::Mode64
-        } else {
-            arch::x86::ArchMode::Mode32
-        };
-        let cs = Capstone::new()
-            .x86()
-            .mode(mode)
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide })?;
         Ok(X86 { cs, wide })
     }
 
