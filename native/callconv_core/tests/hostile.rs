@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use callconv::memory::{Fixup, Image, Segment};
+use callconv::memory::{Image, Segment};
 use callconv::report::{Arch, LibraryReport};
 use callconv::Error;
 use common::{host_fixture, otp25, otp_nif, repo};
@@ -859,52 +859,9 @@ fn fuzzer_regressions_check_bytes() {
     });
 }
 
-/// The `locate_code` fuzz target's harness: first byte picks the architecture, the rest is
-/// code mapped at 0x1000 (see native/fuzz/fuzz_targets/locate_code.rs).
+/// The `locate_code` fuzz target's harness (shared with it).
 fn locate_code(data: &[u8]) {
-    const ARCHES: [(Arch, u8); 14] = [
-        (Arch::X86_64, 8),
-        (Arch::X86, 4),
-        (Arch::Aarch64, 8),
-        (Arch::Arm, 4),
-        (Arch::Riscv64, 8),
-        (Arch::Riscv32, 4),
-        (Arch::Powerpc64, 8),
-        (Arch::Powerpc, 4),
-        (Arch::Mips, 4),
-        (Arch::Mips64, 8),
-        (Arch::S390x, 8),
-        (Arch::Loongarch64, 8),
-        (Arch::Sparc, 4),
-        (Arch::Sparc64, 8),
-    ];
-    let Some((&selector, code)) = data.split_first() else {
-        return;
-    };
-    let (arch, pointer_size) = ARCHES[usize::from(selector & 0x7f) % ARCHES.len()];
-    let len = code.len() as u64;
-    let segments = vec![
-        Segment {
-            vaddr: 0x1000,
-            mem_size: len + (u64::from(selector) << 4),
-            file_offset: 0,
-            file_size: len,
-        },
-        Segment {
-            vaddr: 0x40_0000,
-            mem_size: len,
-            file_offset: 0,
-            file_size: len,
-        },
-    ];
-    let fixups = vec![
-        (0x1008, Fixup::Relative(0x1000)),
-        (0x1010, Fixup::Relative(0x40_0000)),
-    ];
-    let image = Image::new(code, segments, fixups, pointer_size, selector & 0x80 != 0);
-    for start in [0x1000, 0x1001, 0x1008] {
-        let _ = callconv::entry::locate::locate_entry(&image, arch, start);
-    }
+    callconv::entry::locate::follow_raw_code(data);
 }
 
 /// Some of these abort the process (a panic that cannot unwind), which no thread can

@@ -53,6 +53,61 @@ pub struct Located {
     pub method: String,
 }
 
+/// The `locate_code` fuzz target's harness, shared with the replay of its regression inputs
+/// in `tests/hostile.rs`: the first byte of `data` picks the architecture (low bits) and the
+/// byte order (top bit); the rest is mapped as one segment at 0x1000 (aliased at 0x40_0000, so
+/// jumps between the two are followed) and followed from 0x1000, 0x1001 (Thumb on ARM) and
+/// 0x1008 (a descriptor on PowerPC64 ELFv1).
+#[doc(hidden)]
+pub fn follow_raw_code(data: &[u8]) {
+    use crate::memory::{Fixup, Segment};
+    // Indices 0..=2 keep the committed regression inputs' meaning.
+    const ARCHES: [(Arch, u8); 14] = [
+        (Arch::X86_64, 8),
+        (Arch::X86, 4),
+        (Arch::Aarch64, 8),
+        (Arch::Arm, 4),
+        (Arch::Riscv64, 8),
+        (Arch::Riscv32, 4),
+        (Arch::Powerpc64, 8),
+        (Arch::Powerpc, 4),
+        (Arch::Mips, 4),
+        (Arch::Mips64, 8),
+        (Arch::S390x, 8),
+        (Arch::Loongarch64, 8),
+        (Arch::Sparc, 4),
+        (Arch::Sparc64, 8),
+    ];
+    let Some((&selector, code)) = data.split_first() else {
+        return;
+    };
+    let (arch, pointer_size) = ARCHES[usize::from(selector & 0x7f) % ARCHES.len()];
+    let base = 0x1000;
+    let len = code.len() as u64;
+    let segments = vec![
+        Segment {
+            vaddr: base,
+            mem_size: len + (u64::from(selector) << 4),
+            file_offset: 0,
+            file_size: len,
+        },
+        Segment {
+            vaddr: 0x40_0000,
+            mem_size: len,
+            file_offset: 0,
+            file_size: len,
+        },
+    ];
+    let fixups = vec![
+        (base + 8, Fixup::Relative(base)),
+        (base + 16, Fixup::Relative(0x40_0000)),
+    ];
+    let image = Image::new(code, segments, fixups, pointer_size, selector & 0x80 != 0);
+    for start in [base, base | 1, base + 8] {
+        let _ = locate_entry(&image, arch, start);
+    }
+}
+
 /// Follows the init function at `init` and returns the address it returns.
 ///
 /// `init` is the exported symbol's value: on 32-bit ARM its low bit selects Thumb code, and
