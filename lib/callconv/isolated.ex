@@ -88,7 +88,9 @@ defmodule Callconv.Isolated do
        findings: Enum.map(r["findings"], &finding/1),
        libc: r["libc"],
        floors: floors(r["floors"]),
-       gnu_properties: gnu_properties(r["gnu_properties"])
+       gnu_properties: gnu_properties(r["gnu_properties"]),
+       functions: Enum.map(r["functions"] || [], &analysed_function/1),
+       isa: isa(r["isa"])
      }}
   end
 
@@ -120,6 +122,43 @@ defmodule Callconv.Isolated do
 
   defp floors(f) do
     %{glibc: f["glibc"], glibcxx: f["glibcxx"], cxxabi: f["cxxabi"], gcc: f["gcc"]}
+  end
+
+  defp analysed_function(f) do
+    o = f["observed"]
+
+    %{
+      name: f["name"],
+      address: f["address"],
+      observed: %{
+        args_read: o["args_read"],
+        stack_args_read: o["stack_args_read"],
+        callee_saved_touched: o["callee_saved_touched"],
+        cleanup: o["cleanup"],
+        stack_balanced: o["stack_balanced"],
+        exits: o["exits"]
+      },
+      expected_convention: f["expected_convention"],
+      matches_best: f["matches_best"],
+      capped: f["capped"],
+      instructions: f["instructions"]
+    }
+  end
+
+  defp isa(nil), do: nil
+
+  defp isa(i) do
+    %{
+      features:
+        Enum.map(i["features"], fn f ->
+          %{flag: f["flag"], address: f["address"], reached_from: f["reached_from"]}
+        end),
+      x86_64_level: i["x86_64_level"],
+      guarded: i["guarded"],
+      guard: i["guard"],
+      instructions: i["instructions"],
+      capped: i["capped"]
+    }
   end
 
   defp gnu_properties(nil), do: nil

@@ -20,6 +20,13 @@ defmodule Callconv.Report do
       `"ucrt"` or `"msvcrt"` (Windows), or `nil` when it needs none callconv knows
     * `:floors` - the newest version required of each versioned runtime library (ELF
       `VERNEED`), as `%{glibc: "2.34", glibcxx: nil, cxxabi: nil, gcc: "3.0"}`
+    * `:functions` - the machine-code analysis of each entry point (empty when the
+      architecture is not analysed): maps with `:name`, `:address`, `:observed`
+      (`:args_read`, `:stack_args_read`, `:callee_saved_touched`, `:cleanup`,
+      `:stack_balanced`, `:exits`), `:expected_convention`, `:matches_best`, `:capped` and
+      `:instructions`
+    * `:isa` - the instruction-set floor of the reachable code (`:features`,
+      `:x86_64_level`, `:guarded`, `:guard`, `:instructions`, `:capped`), or `nil`
     * `:gnu_properties` - the ELF `.note.gnu.property` markers as
       `%{x86_isa_needed: "x86-64-v3" | nil, x86_features: ["ibt", "shstk"], aarch64_features: []}`,
       or `nil` when the file has none
@@ -41,7 +48,9 @@ defmodule Callconv.Report do
     findings: [],
     libc: nil,
     floors: %{glibc: nil, glibcxx: nil, cxxabi: nil, gcc: nil},
-    gnu_properties: nil
+    gnu_properties: nil,
+    functions: [],
+    isa: nil
   ]
 
   @type verdict :: :pass | :warn | :fail
@@ -71,7 +80,9 @@ defmodule Callconv.Report do
               x86_features: [String.t()],
               aarch64_features: [String.t()]
             }
-            | nil
+            | nil,
+          functions: [map()],
+          isa: map() | nil
         }
 
   @doc """

@@ -151,6 +151,95 @@ pub struct ExReport {
     libc: Option<String>,
     floors: ExFloors,
     gnu_properties: Option<ExGnuProperties>,
+    functions: Vec<ExFunction>,
+    isa: Option<ExIsa>,
+}
+
+/// One entry point's machine-code analysis: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExFunction {
+    name: String,
+    address: u64,
+    observed: ExObserved,
+    expected_convention: String,
+    matches_best: Option<String>,
+    capped: Option<String>,
+    instructions: usize,
+}
+
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExObserved {
+    args_read: Vec<String>,
+    stack_args_read: Vec<i64>,
+    callee_saved_touched: Vec<String>,
+    cleanup: u64,
+    stack_balanced: bool,
+    exits: usize,
+}
+
+/// The instruction-set floor of the reachable code.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExIsa {
+    features: Vec<ExFeature>,
+    x86_64_level: Option<u8>,
+    guarded: bool,
+    guard: Option<String>,
+    instructions: usize,
+    capped: bool,
+}
+
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExFeature {
+    flag: String,
+    address: u64,
+    reached_from: String,
+}
+
+impl From<callconv::analysis::FunctionAnalysis> for ExFunction {
+    fn from(f: callconv::analysis::FunctionAnalysis) -> Self {
+        let o = f.observed;
+        ExFunction {
+            name: f.name,
+            address: f.address,
+            observed: ExObserved {
+                args_read: o.args_read,
+                stack_args_read: o.stack_args_read,
+                callee_saved_touched: o.callee_saved_touched,
+                cleanup: o.cleanup,
+                stack_balanced: o.stack_balanced,
+                exits: o.exits,
+            },
+            expected_convention: f.expected_convention,
+            matches_best: f.matches_best,
+            capped: f.capped,
+            instructions: f.instructions,
+        }
+    }
+}
+
+impl From<callconv::analysis::IsaSummary> for ExIsa {
+    fn from(i: callconv::analysis::IsaSummary) -> Self {
+        ExIsa {
+            features: i
+                .features
+                .into_iter()
+                .map(|f| ExFeature {
+                    flag: f.flag,
+                    address: f.address,
+                    reached_from: f.reached_from,
+                })
+                .collect(),
+            x86_64_level: i.x86_64_level,
+            guarded: i.guarded,
+            guard: i.guard,
+            instructions: i.instructions,
+            capped: i.capped,
+        }
+    }
 }
 
 /// The report's `floors`: a map with fixed atom keys.
@@ -199,6 +288,8 @@ impl From<LibraryReport> for ExReport {
                 x86_features: p.x86_features,
                 aarch64_features: p.aarch64_features,
             }),
+            functions: r.functions.into_iter().map(Into::into).collect(),
+            isa: r.isa.map(Into::into),
         }
     }
 }

@@ -58,6 +58,23 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert out =~ ~s("minor": 16)
     assert out =~ ~s("reason": "not-found")
     assert out =~ ~s("checked": 2)
+    # The machine-code analysis of each entry point, as the command-line tool writes it.
+    assert out =~ ~s("expected_convention": "x86_64-sysv")
+    assert out =~ ~s("x86_64_level":)
+
+    path = Fixtures.otp_nif("crypto-", "crypto.so")
+    {:ok, report} = Callconv.check(path)
+    # One per entry point (functions sharing code are analysed once).
+    table = MapSet.new(report.nif.functions, &"#{&1.name}/#{&1.arity}")
+    analysed = MapSet.new(report.functions, & &1.name)
+    assert "nif_init" in analysed and "load" in analysed
+
+    assert MapSet.subset?(
+             analysed,
+             MapSet.union(table, MapSet.new(~w(nif_init load upgrade unload)))
+           )
+
+    assert MapSet.size(analysed) > 60
   end
 
   test "--nif-version checks against another runtime" do
