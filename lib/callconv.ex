@@ -234,6 +234,8 @@ defmodule Callconv do
       running VM)
     * `:root` - the project root: SARIF and GitHub output name libraries under it by a
       relative path (default: none, absolute paths stay absolute)
+    * `:verbose` - with `:text`, also the machine-code analysis of every entry point and the
+      instruction-set floor (default: `false`, findings only)
 
   ## Examples
 
@@ -253,13 +255,20 @@ defmodule Callconv do
              failed: non_neg_integer()
            }}
   def render(results, format, opts \\ []) when format in [:text, :json, :sarif, :github] do
-    opts = Keyword.validate!(opts, [:target, :root])
+    opts = Keyword.validate!(opts, [:target, :root, verbose: false])
     target = Keyword.get_lazy(opts, :target, &Target.current/0)
     {reports, errors} = Enum.split_with(results, &match?(%Report{}, &1))
     root = if opts[:root], do: path_binary(opts[:root])
 
     {output, checked, passed, warned, failed} =
-      Native.render_document(reports, errors, target, Atom.to_string(format), root)
+      Native.render_document(
+        reports,
+        errors,
+        target,
+        Atom.to_string(format),
+        root,
+        opts[:verbose] == true
+      )
 
     {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
   end

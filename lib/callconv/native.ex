@@ -42,7 +42,7 @@ defmodule Callconv.Native do
   def conventions(_arch), do: :erlang.nif_error(:nif_not_loaded)
   def conventions_chart(_arch, _format), do: :erlang.nif_error(:nif_not_loaded)
 
-  def render_document(_libraries, _errors, _target, _format, _root),
+  def render_document(_libraries, _errors, _target, _format, _root, _verbose),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def rules, do: :erlang.nif_error(:nif_not_loaded)

@@ -6,6 +6,7 @@ defmodule Mix.Tasks.Callconv.Check do
 
       $ mix callconv.check [PATH...] [--format text|json|sarif|github] [--output FILE]
                            [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
+                           [--verbose]
                            [--locked] [--lockfile FILE]
                            [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE]
                            [--root DIR]
@@ -28,6 +29,9 @@ defmodule Mix.Tasks.Callconv.Check do
       document (report schema v1, see the README); `sarif` prints a SARIF 2.1.0 log for
       code-scanning upload (rules, levels and file locations); `github` prints GitHub Actions
       workflow commands (`::error file=...,title=...::message`) that annotate the files
+    * `--verbose` (`-v`) - with `text`, also print the machine-code analysis of every entry
+      point (what it reads, which callee-saved registers it changes, the convention it
+      matches) and the instruction-set floor; by default only the findings are shown
     * `--output` (`-o`) - write the document to this file instead of standard output (a
       summary line is still printed)
     * `--release` - check an assembled release directory (see above)
@@ -114,9 +118,10 @@ defmodule Mix.Tasks.Callconv.Check do
     probe: :boolean,
     ebin: :keep,
     module: :string,
-    root: :string
+    root: :string,
+    verbose: :boolean
   ]
-  @aliases [o: :output]
+  @aliases [o: :output, v: :verbose]
   @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
   @lock_rules ~w(lock-hash-changed lock-not-locked)
 
@@ -129,7 +134,13 @@ defmodule Mix.Tasks.Callconv.Check do
     {results, ctx} =
       quiet_if(format != :text and opts[:output] == nil, fn -> checked(opts, paths) end)
 
-    {output, summary} = Callconv.render(results, format, target: ctx.target, root: ctx.root)
+    {output, summary} =
+      Callconv.render(results, format,
+        target: ctx.target,
+        root: ctx.root,
+        verbose: opts[:verbose] == true
+      )
+
     output = if format == :text, do: colour(output), else: output
 
     case opts[:output] do

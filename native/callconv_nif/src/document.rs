@@ -82,6 +82,7 @@ fn render_document<'a>(
     target: ExTarget,
     format: String,
     root: Option<String>,
+    verbose: bool,
 ) -> NifResult<Term<'a>> {
     let libraries = libraries
         .into_iter()
@@ -93,7 +94,8 @@ fn render_document<'a>(
         .collect::<NifResult<Vec<_>>>()?;
     let doc = callconv::render::document_from_values(Target::from(target), libraries, errors)
         .map_err(|e| bad(&e))?;
-    let output = callconv::render::render(&doc, &format, root.as_deref()).ok_or(Error::BadArg)?;
+    let output =
+        callconv::render::render(&doc, &format, root.as_deref(), verbose).ok_or(Error::BadArg)?;
     let s = doc.summary;
     Ok(rustler::Encoder::encode(
         &(output, s.checked, s.passed, s.warned, s.failed),

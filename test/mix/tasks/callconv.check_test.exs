@@ -83,6 +83,18 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert out =~ "[nif-version-too-new]"
   end
 
+  test "--verbose adds the analysis of every entry point to the text" do
+    path = Fixtures.host("hello_nif.so")
+    {:ok, out} = run_task([path])
+    refute out =~ "  function  "
+    {result, out} = run_task(["--verbose", path])
+    assert result == :ok
+    # add/2 reads env and argv (rdi, rdx), not argc.
+    assert out =~ ~r"  function  add/2 at 0x[0-9a-f]+: x86_64-sysv; reads rdi, rdx;"
+    assert out =~ "  function  nif_init at "
+    assert out =~ "  isa       x86-64-v1, features none"
+  end
+
   test "--target checks for another platform" do
     arm64 = Path.expand("../../fixtures/cross/aarch64-linux-gnu/hello_nif.so", __DIR__)
     {result, out} = run_task([arm64])

@@ -1,7 +1,7 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
@@ -27,7 +27,7 @@ use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
 const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--root DIR] [--probe] PATH...";
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,6 +73,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut format = "text".to_string();
     let mut target = Target::host();
     let mut probe = None;
+    let mut verbose = false;
     let mut root = None;
     let mut paths = Vec::new();
     let mut iter = rest.iter();
@@ -107,6 +108,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 let triple = value("--target")?;
                 target = target.for_triple(&triple)?;
             }
+            "--verbose" | "-v" => verbose = true,
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
             }
@@ -136,7 +138,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let doc = callconv::check_paths_with(&paths, &options);
     match format.as_str() {
         "json" => println!("{}", doc.to_json()),
-        "text" => print!("{}", callconv::render::text(&doc)),
+        "text" => print!("{}", callconv::render::text_with(&doc, verbose)),
         other => return Err(format!("--format must be text or json, got {other:?}")),
     }
     let failed = doc.summary.failed > 0 || doc.libraries.iter().any(|l| l.verdict == Verdict::Fail);
