@@ -51,6 +51,7 @@ mod aarch64;
 mod arm;
 pub mod isa;
 mod lift;
+mod mips;
 mod ppc64;
 mod riscv;
 mod s390x;
@@ -324,6 +325,12 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
+        Arch::Mips | Arch::Mips64 => {
+            match mips::Mips::new(binary.arch == Arch::Mips64, binary.image.big_endian()) {
+                Ok(l) => Box::new(l),
+                Err(_) => return LibraryAnalysis::default(),
+            }
+        }
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
@@ -420,6 +427,8 @@ enum Val {
     AlPlus { align: u64, off: i64 },
     /// A known constant (an address).
     Const(u64),
+    /// What the loader writes into a GOT slot for this import (MIPS `lw $t9, f($gp)`).
+    Import(String),
     /// An entry read from a jump table.
     TableEntry { table: u64, size: u8, signed: bool },
     /// A jump-table target: `base + (entry << shift)`.
@@ -677,6 +686,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
             // The TOC pointer; its protocol writes are marked by the lifter.
             "ppc64-elfv2" | "ppc64-elfv1" => vec!["r2".to_string()],
+            // The GOT pointer; the lifter marks its PIC setup and restores.
+            "mips-o32" | "mips64-n64" | "mips64-n32" => vec!["gp".to_string()],
             _ => Vec::new(),
         }
     }
@@ -713,6 +724,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             uncertain: false,
         };
         init.set(&sp, Val::SpPlus(0));
+        for (r, v) in self.lifter.entry_constants(start) {
+            init.set(r, Val::Const(v));
+        }
         let mut visited: HashMap<u64, Vec<State>> = HashMap::new();
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
         let mut budget = MAX_FUNCTION_INSNS;
@@ -835,6 +849,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pc = i.next;
                     }
                     Flow::IndirectCall => {
+                        if let Some(Val::Import(n)) = i.call_via.as_deref().map(|r| st.get(r)) {
+                            if is_noreturn_name(&n) {
+                                continue 'paths;
+                            }
+                        }
                         self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
                         pc = i.next;
@@ -1011,6 +1030,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             base,
                             shift: *shift,
                         },
+                        // MIPS PIC: gp from $t9 and the GOT offset.
+                        (Val::Const(x), Val::Const(y)) => {
+                            Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
+                        }
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1045,6 +1068,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             .get(&(1, off.wrapping_add(*disp)))
                             .cloned()
                             .unwrap_or(Val::Unknown),
+                        // A GOT slot the loader fills with an import's address.
+                        Val::Const(c) => self
+                            .image
+                            .import_at(c.wrapping_add_signed(*disp))
+                            .map_or(Val::Unknown, Val::Import),
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1096,9 +1124,22 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
                 st.changed_at.insert(w.clone(), i.address);
             }
-            if reserved.contains(w) && !i.protocol_write {
+            if reserved.contains(w) && !i.protocol_write && !self.reserved_value_ok(w, &st.get(w)) {
                 acc.reserved.entry(w.clone()).or_insert(i.address);
             }
+        }
+    }
+
+    /// Whether a write leaves a reserved register with the value the platform wants there
+    /// anyway: MIPS code may keep the GOT pointer in another register and copy it into gp
+    /// before each call (clang's o32 `move $gp, $s0`), or restore the caller's gp.
+    fn reserved_value_ok(&self, reg: &str, v: &Val) -> bool {
+        match (self.arch, v) {
+            (Arch::Mips | Arch::Mips64, Val::Entry(r)) => r == reg,
+            (Arch::Mips | Arch::Mips64, Val::Const(c)) => {
+                reg == "gp" && mips::is_got_pointer(self.image, *c)
+            }
+            _ => false,
         }
     }
 
