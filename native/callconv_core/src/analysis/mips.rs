@@ -292,6 +292,12 @@ impl Lifter for Mips {
                         };
                         s.address = real;
                         s.mnemonic = format!("{}+{}", branch.mnemonic, s.mnemonic);
+                        if matches!(flow, Flow::Call(_) | Flow::IndirectCall) {
+                            // The engine makes a call's writes unknown after it returns: the
+                            // slot's defined results (`move $fp, $sp`) survive the call.
+                            let defined: Vec<String> = s.fx.iter().filter_map(fx_dst).collect();
+                            s.writes.retain(|w| !defined.contains(w));
+                        }
                         for r in branch.reads {
                             if !s.reads.contains(&r) {
                                 s.reads.push(r);
@@ -597,6 +603,20 @@ impl Mips {
     }
 }
 
+/// The register an effect defines.
+fn fx_dst(fx: &Fx) -> Option<String> {
+    match fx {
+        Fx::Copy { dst, .. }
+        | Fx::AddImm { dst, .. }
+        | Fx::AddRegs { dst, .. }
+        | Fx::Const { dst, .. }
+        | Fx::Load { dst, .. }
+        | Fx::LoadIndexed { dst, .. }
+        | Fx::Align { dst, .. } => Some(dst.clone()),
+        Fx::Store { .. } | Fx::CmpImm { .. } => None,
+    }
+}
+
 fn sext(v: u64, bits: u32) -> u64 {
     (((v << (64 - bits)) as i64) >> (64 - bits)) as u64
 }
@@ -666,6 +686,21 @@ mod tests {
         let bad = lift(&[0x0000_e025], 0, false);
         assert!(!bad.protocol_write);
         assert_eq!(bad.writes, vec!["gp".to_string()]);
+    }
+
+    #[test]
+    fn a_call_slot_defines_what_survives_the_call() {
+        // jalr t9; move fp, sp (gcc n64): fp is set before the call and callee-saved.
+        let i = lift(&[0x0320_f809, 0x03a0_f025], 0x1000, true);
+        assert_eq!(i.flow, Flow::IndirectCall);
+        assert_eq!(
+            i.fx,
+            vec![Fx::Copy {
+                dst: "fp".into(),
+                src: "sp".into()
+            }]
+        );
+        assert_eq!(i.writes, vec!["ra".to_string()]);
     }
 
     #[test]

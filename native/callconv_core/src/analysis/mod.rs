@@ -13,7 +13,8 @@
 //!   return or a tail call;
 //! * the stack pointer at each return and `ret N` callee cleanup (x86);
 //! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
-//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore);
+//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore, MIPS gp outside its
+//!   PIC setup and restores);
 //! * the instruction-set floor of all code reachable from the entry points, and whether it
 //!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
 //!
@@ -25,8 +26,8 @@
 //!
 //! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64 and s390x
-//! (below). Others are reported as not analysed.
+//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64, s390x and
+//! MIPS (below). Others are reported as not analysed.
 //!
 //! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
 //!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
@@ -46,6 +47,13 @@
 //!   fields, v20–v31, the instruction-set floor.
 //! * s390x (`s390x.rs`): r6–r13, f8–f15, r14 as the link register, r15, alignment,
 //!   argument reads. Not checked: the instruction-set floor.
+//! * MIPS o32, n64 and n32, either byte order (`mips.rs`): branch delay slots (lifted with
+//!   their branch; branch-likely slots on the taken path only), PIC calls through GOT slots
+//!   named by the image's MIPS GOT fixups (`$t9` holds the function's address at entry), clang's
+//!   stack realignment. Checked: s0–s7, fp, ra, the model's FP registers, gp (callee-saved on
+//!   n64/n32; reserved-register outside its PIC setup, stack reloads and copies of the GOT
+//!   pointer), stack balance and alignment, argument reads. Not checked: jump tables (their
+//!   paths are dropped), MIPS16/microMIPS, the instruction-set floor.
 
 mod aarch64;
 mod arm;
