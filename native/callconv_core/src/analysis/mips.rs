@@ -688,6 +688,27 @@ mod tests {
         assert_eq!(bad.writes, vec!["gp".to_string()]);
     }
 
+    /// Arbitrary words in every mode and byte order, at plain and likely-taken addresses:
+    /// each lift either fails or moves forward.
+    #[test]
+    fn arbitrary_words_lift_without_panicking() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for (wide, big) in [(false, false), (false, true), (true, false), (true, true)] {
+            let m = Mips::new(wide, big).expect("capstone");
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let code = x.to_le_bytes();
+                for address in [0x1000, 0x1000 | LIKELY_TAKEN] {
+                    if let Some(i) = m.lift(&code, address) {
+                        assert!(i.next > i.address & !LIKELY_TAKEN, "{i:?}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_call_slot_defines_what_survives_the_call() {
         // jalr t9; move fp, sp (gcc n64): fp is set before the call and callee-saved.
