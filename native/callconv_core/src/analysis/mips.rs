@@ -260,7 +260,12 @@ impl Lifter for Mips {
         let real = address & !LIKELY_TAKEN;
         let first = self.lift_one(code, real)?;
         match first.1 {
-            Branch::None => Some(self.realignment(&first.0, code).unwrap_or(first.0)),
+            Branch::None => Some(
+                self.realignment(&first.0, code)
+                    .or_else(|| self.table_bound(&first.0, code))
+                    .or_else(|| self.table_read(&first.0, code))
+                    .unwrap_or(first.0),
+            ),
             Branch::Compact(flow) => {
                 let mut out = first.0;
                 out.flow = flow;
@@ -354,6 +359,84 @@ impl Mips {
             src: "sp".into(),
             align,
         });
+        Some(out)
+    }
+
+    /// The operands of the instruction at the start of `code`, with its mnemonic.
+    fn operands(&self, code: &[u8], address: u64) -> Option<(String, Vec<Op>)> {
+        let insns = self.cs.disasm_count(code.get(..4)?, address, 1).ok()?;
+        let insn = insns.iter().next()?;
+        let ops = self.ops(&self.cs.insn_detail(insn).ok()?);
+        Some((insn.mnemonic()?.to_string(), ops))
+    }
+
+    /// `sltiu $t, $i, N; beqz $t, default` (and the branch's slot): the bound of a jump
+    /// table, `i < N` on the path that does not branch.
+    fn table_bound(&self, first: &Lifted, code: &[u8]) -> Option<Lifted> {
+        if first.mnemonic != "sltiu" {
+            return None;
+        }
+        let (_, ops) = self.operands(code, first.address)?;
+        let [Op::Reg(t), Op::Reg(_), Op::Imm(n)] = ops.as_slice() else {
+            return None;
+        };
+        let (bm, bops) = self.operands(code.get(4..)?, first.next)?;
+        if bm != "beqz" || !matches!(bops.first(), Some(Op::Reg(r)) if r == t) {
+            return None;
+        }
+        let branch = self.lift(code.get(4..)?, first.next)?;
+        let Flow::Cond(default, _) = branch.flow else {
+            return None;
+        };
+        let mut out = first.clone();
+        out.fx.push(Fx::CmpImm { imm: *n });
+        out.mnemonic = format!("{}+{}", first.mnemonic, branch.mnemonic);
+        append(&mut out, branch);
+        out.flow = Flow::Cond(default, Bound::Below);
+        Some(out)
+    }
+
+    /// `addu $x, $a, $b; lw $d, off($x)` (`daddu`/`ld` on n64): entry `b` (or `a`) of the
+    /// jump table at `a + off` (or `b + off`), whichever the engine knows as a constant.
+    /// gcc and clang emit it for PIC switch tables of `gp`-relative entries (`.gpword`).
+    fn table_read(&self, first: &Lifted, code: &[u8]) -> Option<Lifted> {
+        let [Fx::AddRegs { dst: x, a, b, .. }] = first.fx.as_slice() else {
+            return None;
+        };
+        // Not the gp setup (`addu $gp, $gp, $t9`) followed by a GOT load.
+        let special = |r: &str| matches!(r, "gp" | "t9" | "sp" | "zero");
+        if special(a) || special(b) || special(x) {
+            return None;
+        }
+        let (lm, lops) = self.operands(code.get(4..)?, first.next)?;
+        let (size, signed) = match lm.as_str() {
+            "lw" => (4, true),
+            "lwu" => (4, false),
+            "ld" => (8, true),
+            _ => return None,
+        };
+        let [Op::Reg(d), Op::Mem { base, disp }] = lops.as_slice() else {
+            return None;
+        };
+        if base != x {
+            return None;
+        }
+        let (load, Branch::None) = self.lift_one(code.get(4..)?, first.next)? else {
+            return None;
+        };
+        let mut out = first.clone();
+        out.mnemonic = format!("{}+{}", first.mnemonic, load.mnemonic);
+        append(&mut out, load);
+        out.fx = vec![
+            first.fx[0].clone(),
+            Fx::LoadIndexed {
+                dst: d.clone(),
+                base: x.clone(),
+                disp: *disp,
+                size,
+                signed,
+            },
+        ];
         Some(out)
     }
 
@@ -603,6 +686,26 @@ impl Mips {
     }
 }
 
+/// Appends `later`, which runs after `out`, to `out`: its effects and writes, and its reads
+/// of registers `out` did not write.
+fn append(out: &mut Lifted, later: Lifted) {
+    for r in later.reads {
+        if !out.writes.contains(&r) && !out.reads.contains(&r) {
+            out.reads.push(r);
+        }
+    }
+    for w in later.writes {
+        if !out.writes.contains(&w) {
+            out.writes.push(w);
+        }
+    }
+    out.fx.extend(later.fx);
+    out.next = later.next;
+    out.protocol_write |= later.protocol_write;
+    out.call_via = later.call_via;
+    out.flow = later.flow;
+}
+
 /// The register an effect defines.
 fn fx_dst(fx: &Fx) -> Option<String> {
     match fx {
@@ -707,6 +810,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// gcc's o32 switch (mipsel-gcc-O2.so at 0xd18): the bound and the table read.
+    #[test]
+    fn jump_table_bound_and_read() {
+        // sltiu v1, v0, 8; beqz v1, default; sll v1, v0, 2 (slot)
+        let b = lift(&[0x2c43_0008, 0x1060_003d, 0x0002_1880], 0xd18, false);
+        assert_eq!(b.flow, Flow::Cond(0xe14, Bound::Below));
+        assert_eq!(b.next, 0xd24);
+        assert_eq!(b.fx, vec![Fx::CmpImm { imm: 8 }]);
+        assert_eq!(b.reads, vec!["v0".to_string()]);
+        // addu v0, v0, v1; lw v0, 0(v0)
+        let r = lift(&[0x0043_1021, 0x8c42_0000], 0xd2c, false);
+        assert_eq!(r.next, 0xd34);
+        assert!(matches!(
+            r.fx.as_slice(),
+            [
+                Fx::AddRegs { .. },
+                Fx::LoadIndexed {
+                    size: 4,
+                    signed: true,
+                    ..
+                }
+            ]
+        ));
+        // addu gp, gp, t9; lw t9, 0(gp): the gp setup and a GOT load, not a table.
+        let g = lift(&[0x0399_e021, 0x8f99_0000], 0x1000, false);
+        assert_eq!(g.next, 0x1004);
     }
 
     #[test]

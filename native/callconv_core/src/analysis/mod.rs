@@ -49,11 +49,12 @@
 //!   argument reads. Not checked: the instruction-set floor.
 //! * MIPS o32, n64 and n32, either byte order (`mips.rs`): branch delay slots (lifted with
 //!   their branch; branch-likely slots on the taken path only), PIC calls through GOT slots
-//!   named by the image's MIPS GOT fixups (`$t9` holds the function's address at entry), clang's
-//!   stack realignment. Checked: s0–s7, fp, ra, the model's FP registers, gp (callee-saved on
-//!   n64/n32; reserved-register outside its PIC setup, stack reloads and copies of the GOT
-//!   pointer), stack balance and alignment, argument reads. Not checked: jump tables (their
-//!   paths are dropped), MIPS16/microMIPS, the instruction-set floor.
+//!   named by the image's MIPS GOT fixups (`$t9` holds the function's address at entry), PIC
+//!   jump tables of gp-relative entries, clang's stack realignment. Checked: s0–s7, fp, ra,
+//!   the model's FP registers, gp (callee-saved on n64/n32; reserved-register outside its PIC
+//!   setup, stack reloads and copies of the GOT pointer), stack balance and alignment,
+//!   argument reads. Not checked: other jump-table shapes (their paths are dropped),
+//!   MIPS16/microMIPS, the instruction-set floor.
 
 mod aarch64;
 mod arm;
@@ -437,6 +438,8 @@ enum Val {
     Const(u64),
     /// What the loader writes into a GOT slot for this import (MIPS `lw $t9, f($gp)`).
     Import(String),
+    /// A known base plus an unknown index: an address inside a jump table (MIPS `addu`).
+    Indexed(u64),
     /// An entry read from a jump table.
     TableEntry { table: u64, size: u8, signed: bool },
     /// A jump-table target: `base + (entry << shift)`.
@@ -992,6 +995,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
         }
         let sp = self.lifter.sp();
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
         let mut defined: Vec<String> = Vec::new();
         for fx in &i.fx {
             match fx {
@@ -1042,6 +1046,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         (Val::Const(x), Val::Const(y)) => {
                             Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
                         }
+                        (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => {
+                            Val::Indexed(c)
+                        }
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1076,11 +1083,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             .get(&(1, off.wrapping_add(*disp)))
                             .cloned()
                             .unwrap_or(Val::Unknown),
-                        // A GOT slot the loader fills with an import's address.
-                        Val::Const(c) => self
-                            .image
-                            .import_at(c.wrapping_add_signed(*disp))
-                            .map_or(Val::Unknown, Val::Import),
+                        // A GOT slot the loader fills with an import's address, or (MIPS) a
+                        // local GOT entry it rebases.
+                        Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(*disp)) {
+                            Some(Fixup::Symbol { name, .. }) => Val::Import(name.clone()),
+                            Some(Fixup::Relative(v)) if mips => Val::Const(*v),
+                            // A local entry of the MIPS GOT that holds link-time address 0
+                            // (a page) has no fixup: its word is what the loader rebases.
+                            None if mips && mips::is_got_pointer(self.image, c) => self
+                                .image
+                                .read_word(c.wrapping_add_signed(*disp))
+                                .map_or(Val::Unknown, Val::Const),
+                            _ => Val::Unknown,
+                        },
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1097,7 +1112,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         Some(0)
                     } else {
                         match st.get(base) {
-                            Val::Const(c) => Some(c),
+                            Val::Const(c) | Val::Indexed(c) => Some(c),
                             _ => None,
                         }
                     };
