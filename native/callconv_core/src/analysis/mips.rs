@@ -12,7 +12,13 @@
 //! to `abort` and friends end the path. Writes of `$gp` are the platform's protocol
 //! ([`Lifted::protocol_write`]) when they set it up from `$t9` (`lui`, `addiu`, `addu …,
 //! $t9`) or restore it from the stack after a call (o32) or before returning (n64, where
-//! it is callee-saved); any other write is a `reserved-register` finding.
+//! it is callee-saved); the engine also accepts a write that leaves gp holding the GOT
+//! pointer ([`is_got_pointer`]: clang's o32 code keeps it in s0 and copies it back before
+//! each call) or the caller's gp. Any other write is a `reserved-register` finding.
+//!
+//! Also lifted as one: gcc's and clang's PIC jump tables (`sltiu; beqz` bounds the index,
+//! `addu; lw` reads the entry, a gp-relative offset) and clang's stack realignment (`li $at,
+//! -64; and $sp, $sp, $at`).
 
 use capstone::arch::mips::MipsOperand;
 use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
@@ -77,7 +83,7 @@ impl Mips {
 /// Capstone's o32 names; `s8` is the model's `fp`, `d<N>` (64-bit FPU views) is `f<N>`.
 fn canon(n: &str) -> String {
     match n {
-        "s8" | "30" => return "fp".into(),
+        "s8" => return "fp".into(),
         _ => {}
     }
     if let Some(k) = n.strip_prefix('d').and_then(|d| d.parse::<u32>().ok()) {
