@@ -82,9 +82,8 @@ impl Mips {
 
 /// Capstone's o32 names; `s8` is the model's `fp`, `d<N>` (64-bit FPU views) is `f<N>`.
 fn canon(n: &str) -> String {
-    match n {
-        "s8" => return "fp".into(),
-        _ => {}
+    if n == "s8" {
+        return "fp".into();
     }
     if let Some(k) = n.strip_prefix('d').and_then(|d| d.parse::<u32>().ok()) {
         return format!("f{k}");
