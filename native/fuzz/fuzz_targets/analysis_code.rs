@@ -1,7 +1,8 @@
 //! The code analysis on raw machine code: the first byte picks x86-64, x86, AArch64, 32-bit
 //! Arm (A32, or Thumb roots when bit 4 is set), RISC-V 64, ppc64le (ELFv2), big-endian ppc64
-//! (ELFv1) or s390x, and how many entry points to start from; the rest is mapped as code at
-//! 0x1000 (and aliased at 0x40_0000 so calls and jumps between them are followed).
+//! (ELFv1), s390x, big-endian MIPS o32 or little-endian MIPS64 n64, and how many entry points
+//! to start from; the rest is mapped as code at 0x1000 (and aliased at 0x40_0000 so calls and
+//! jumps between them are followed).
 #![no_main]
 
 use callconv::inspect::{Binary, Platform};
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, code)) = data.split_first() else {
         return;
     };
-    let (arch, bits, convention, big) = match selector % 8 {
+    let (arch, bits, convention, big) = match selector % 10 {
         0 => (Arch::X86_64, 64, "x86_64-sysv", false),
         1 => (Arch::X86, 32, "x86-cdecl-sysv", false),
         2 => (Arch::Aarch64, 64, "aarch64-aapcs64", false),
@@ -21,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
         4 => (Arch::Riscv64, 64, "riscv64-lp64d", false),
         5 => (Arch::Powerpc64, 64, "ppc64-elfv2", false),
         6 => (Arch::Powerpc64, 64, "ppc64-elfv1", true),
-        _ => (Arch::S390x, 64, "s390x-elf", true),
+        7 => (Arch::S390x, 64, "s390x-elf", true),
+        8 => (Arch::Mips, 32, "mips-o32", true),
+        _ => (Arch::Mips64, 64, "mips64-n64", false),
     };
     let thumb = u64::from(arch == Arch::Arm && selector & 0x10 != 0);
     let Some(convention) = callconv::conventions::by_id(convention) else {

@@ -114,6 +114,9 @@ pub(crate) struct Lifted {
     /// Its writes to a platform-reserved register are the platform's own protocol, not a
     /// misuse (PPC64: the TOC setup at the global entry and the r2 restore after a call).
     pub protocol_write: bool,
+    /// For a call through a register: that register (MIPS `jalr $t9`), so the engine can name
+    /// the import whose GOT slot it was loaded from.
+    pub call_via: Option<String>,
 }
 
 impl Lifted {
@@ -131,6 +134,7 @@ impl Lifted {
             probes_cpu: false,
             names_address: None,
             protocol_write: false,
+            call_via: None,
         }
     }
 }
@@ -165,6 +169,11 @@ pub(crate) trait Lifter {
     /// IT-block state), which this strips.
     fn code_address(&self, address: u64) -> u64 {
         address
+    }
+    /// Registers whose values at a function's entry the convention fixes (MIPS PIC: `$t9`
+    /// holds the function's own address).
+    fn entry_constants(&self, _start: u64) -> Vec<(&'static str, u64)> {
+        Vec::new()
     }
     /// `Some(reg)` when the function at `code` is a `__x86.get_pc_thunk.REG`.
     fn pc_thunk(&self, _code: &[u8]) -> Option<&'static str> {

@@ -13,7 +13,8 @@
 //!   return or a tail call;
 //! * the stack pointer at each return and `ret N` callee cleanup (x86);
 //! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
-//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore);
+//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore, MIPS gp outside its
+//!   PIC setup and restores);
 //! * the instruction-set floor of all code reachable from the entry points, and whether it
 //!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
 //!
@@ -25,8 +26,8 @@
 //!
 //! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
 //! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64 and s390x
-//! (below). Others are reported as not analysed.
+//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64, s390x and
+//! MIPS (below). Others are reported as not analysed.
 //!
 //! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
 //!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
@@ -46,11 +47,20 @@
 //!   fields, v20–v31, the instruction-set floor.
 //! * s390x (`s390x.rs`): r6–r13, f8–f15, r14 as the link register, r15, alignment,
 //!   argument reads. Not checked: the instruction-set floor.
+//! * MIPS o32, n64 and n32, either byte order (`mips.rs`): branch delay slots (lifted with
+//!   their branch; branch-likely slots on the taken path only), PIC calls through GOT slots
+//!   named by the image's MIPS GOT fixups (`$t9` holds the function's address at entry), PIC
+//!   jump tables of gp-relative entries, clang's stack realignment. Checked: s0–s7, fp, ra,
+//!   the model's FP registers, gp (callee-saved on n64/n32; reserved-register outside its PIC
+//!   setup, stack reloads and copies of the GOT pointer), stack balance and alignment,
+//!   argument reads. Not checked: other jump-table shapes (their paths are dropped),
+//!   MIPS16/microMIPS, the instruction-set floor.
 
 mod aarch64;
 mod arm;
 pub mod isa;
 mod lift;
+mod mips;
 mod ppc64;
 mod riscv;
 mod s390x;
@@ -355,6 +365,12 @@ fn analyze_with<'data, R: ReadRef<'data>>(
             Ok(l) => Box::new(l),
             Err(_) => return LibraryAnalysis::default(),
         },
+        Arch::Mips | Arch::Mips64 => {
+            match mips::Mips::new(binary.arch == Arch::Mips64, binary.image.big_endian()) {
+                Ok(l) => Box::new(l),
+                Err(_) => return LibraryAnalysis::default(),
+            }
+        }
         _ => return LibraryAnalysis::default(),
     };
     let mut ctx = Ctx {
@@ -451,6 +467,10 @@ enum Val {
     AlPlus { align: u64, off: i64 },
     /// A known constant (an address).
     Const(u64),
+    /// What the loader writes into a GOT slot for this import (MIPS `lw $t9, f($gp)`).
+    Import(String),
+    /// A known base plus an unknown index: an address inside a jump table (MIPS `addu`).
+    Indexed(u64),
     /// An entry read from a jump table.
     TableEntry { table: u64, size: u8, signed: bool },
     /// A jump-table target: `base + (entry << shift)`.
@@ -708,6 +728,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
             // The TOC pointer; its protocol writes are marked by the lifter.
             "ppc64-elfv2" | "ppc64-elfv1" => vec!["r2".to_string()],
+            // The GOT pointer; the lifter marks its PIC setup and restores.
+            "mips-o32" | "mips64-n64" | "mips64-n32" => vec!["gp".to_string()],
             _ => Vec::new(),
         }
     }
@@ -744,6 +766,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             uncertain: false,
         };
         init.set(&sp, Val::SpPlus(0));
+        for (r, v) in self.lifter.entry_constants(start) {
+            init.set(r, Val::Const(v));
+        }
         let mut visited: HashMap<u64, Vec<State>> = HashMap::new();
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
         let mut budget = MAX_FUNCTION_INSNS;
@@ -866,6 +891,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pc = i.next;
                     }
                     Flow::IndirectCall => {
+                        if let Some(Val::Import(n)) = i.call_via.as_deref().map(|r| st.get(r)) {
+                            if is_noreturn_name(&n) {
+                                continue 'paths;
+                            }
+                        }
                         self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
                         pc = i.next;
@@ -996,6 +1026,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
         }
         let sp = self.lifter.sp();
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
         let mut defined: Vec<String> = Vec::new();
         for fx in &i.fx {
             match fx {
@@ -1042,6 +1073,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             base,
                             shift: *shift,
                         },
+                        // MIPS PIC: gp from $t9 and the GOT offset.
+                        (Val::Const(x), Val::Const(y)) => {
+                            Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
+                        }
+                        (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => {
+                            Val::Indexed(c)
+                        }
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1076,6 +1114,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             .get(&(1, off.wrapping_add(*disp)))
                             .cloned()
                             .unwrap_or(Val::Unknown),
+                        // A GOT slot the loader fills with an import's address, or (MIPS) a
+                        // local GOT entry it rebases.
+                        Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(*disp)) {
+                            Some(Fixup::Symbol { name, .. }) => Val::Import(name.clone()),
+                            Some(Fixup::Relative(v)) if mips => Val::Const(*v),
+                            // A local entry of the MIPS GOT that holds link-time address 0
+                            // (a page) has no fixup: its word is what the loader rebases.
+                            None if mips && mips::is_got_pointer(self.image, c) => self
+                                .image
+                                .read_word(c.wrapping_add_signed(*disp))
+                                .map_or(Val::Unknown, Val::Const),
+                            _ => Val::Unknown,
+                        },
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1092,7 +1143,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         Some(0)
                     } else {
                         match st.get(base) {
-                            Val::Const(c) => Some(c),
+                            Val::Const(c) | Val::Indexed(c) => Some(c),
                             _ => None,
                         }
                     };
@@ -1127,9 +1178,22 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
                 st.changed_at.insert(w.clone(), i.address);
             }
-            if reserved.contains(w) && !i.protocol_write {
+            if reserved.contains(w) && !i.protocol_write && !self.reserved_value_ok(w, &st.get(w)) {
                 acc.reserved.entry(w.clone()).or_insert(i.address);
             }
+        }
+    }
+
+    /// Whether a write leaves a reserved register with the value the platform wants there
+    /// anyway: MIPS code may keep the GOT pointer in another register and copy it into gp
+    /// before each call (clang's o32 `move $gp, $s0`), or restore the caller's gp.
+    fn reserved_value_ok(&self, reg: &str, v: &Val) -> bool {
+        match (self.arch, v) {
+            (Arch::Mips | Arch::Mips64, Val::Entry(r)) => r == reg,
+            (Arch::Mips | Arch::Mips64, Val::Const(c)) => {
+                reg == "gp" && mips::is_got_pointer(self.image, *c)
+            }
+            _ => false,
         }
     }
 
