@@ -21,8 +21,8 @@
 //! -64; and $sp, $sp, $at`).
 
 use capstone::arch::mips::MipsOperand;
-use capstone::arch::{self, ArchOperand, BuildsCapstone, BuildsCapstoneEndian};
-use capstone::{Capstone, Endian, RegId};
+use capstone::arch::ArchOperand;
+use capstone::{Capstone, RegId};
 
 use object::ReadRef;
 
@@ -53,22 +53,7 @@ pub(crate) struct Mips {
 
 impl Mips {
     pub(crate) fn new(wide: bool, big_endian: bool) -> Result<Self, String> {
-        let mode = if wide {
-            arch::mips::ArchMode::Mips64
-        } else {
-            arch::mips::ArchMode::Mips32
-        };
-        let cs = Capstone::new()
-            .mips()
-            .mode(mode)
-            .endian(if big_endian {
-                Endian::Big
-            } else {
-                Endian::Little
-            })
-            .detail(true)
-            .build()
-            .map_err(|e| format!("capstone: {e}"))?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips { wide, big_endian })?;
         Ok(Mips { cs })
     }
 
