@@ -647,6 +647,12 @@ fn debian_nifs_of_other_architectures() {
             bits: 64,
             endian: Little,
         },
+        Distro {
+            arch: "mipsel",
+            expect_arch: Arch::Mips,
+            bits: 32,
+            endian: Little,
+        },
     ];
     if distros
         .iter()
