@@ -79,10 +79,6 @@ impl Lifter for Aarch64 {
         "sp"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("lr")
     }
@@ -93,11 +89,7 @@ impl Lifter for Aarch64 {
 
     fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
         // [bti c] adrp x16, page; ldr x17, [x16, #off]; add x16, x16, #off; br x17 (ELF)
-        let word = |i: usize| -> Option<u32> {
-            Some(u32::from_le_bytes(
-                code.get(i * 4..i * 4 + 4)?.try_into().ok()?,
-            ))
-        };
+        let word = |i: usize| super::lift::le_word(code, i);
         let mut i = 0;
         if word(0)? == 0xd503245f {
             i = 1;

@@ -157,10 +157,6 @@ impl Lifter for Arm {
         "sp"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("lr")
     }

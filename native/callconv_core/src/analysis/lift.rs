@@ -157,7 +157,9 @@ pub(crate) trait Lifter {
     /// The stack pointer's canonical name.
     fn sp(&self) -> &'static str;
     /// Bytes the call pushed (the return address on x86; 0 where it goes to a register).
-    fn return_address_size(&self) -> i64;
+    fn return_address_size(&self) -> i64 {
+        0
+    }
     /// The link register, where calls put the return address.
     fn link_register(&self) -> Option<&'static str>;
     /// Recognises a PLT stub / import thunk at `address` from its first bytes.
@@ -187,4 +189,13 @@ pub(crate) trait ImageView {
     fn import_at(&self, addr: u64) -> Option<String>;
     /// Pointer-sized relocated value at `addr`.
     fn pointer(&self, addr: u64) -> Option<u64>;
+}
+
+/// The `index`th 32-bit little-endian word of `code`, if it is all there (fixed-width
+/// instruction sets' stub matchers).
+pub(crate) fn le_word(code: &[u8], index: usize) -> Option<u32> {
+    let start = index.checked_mul(4)?;
+    Some(u32::from_le_bytes(
+        code.get(start..start.checked_add(4)?)?.try_into().ok()?,
+    ))
 }

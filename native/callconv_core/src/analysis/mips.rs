@@ -220,10 +220,6 @@ impl Lifter for Mips {
         "sp"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("ra")
     }

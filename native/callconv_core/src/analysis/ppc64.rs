@@ -203,10 +203,6 @@ impl<'data, R: ReadRef<'data>> Lifter for Ppc64<'_, R> {
         "r1"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("lr")
     }

@@ -203,10 +203,6 @@ impl Lifter for Riscv {
         "sp"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("ra")
     }
@@ -217,11 +213,7 @@ impl Lifter for Riscv {
 
     fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
         // PLT entry: auipc t3, hi; l[dw] t3, lo(t3); jalr t1, t3; nop.
-        let word = |i: usize| -> Option<u32> {
-            Some(u32::from_le_bytes(
-                code.get(i * 4..i * 4 + 4)?.try_into().ok()?,
-            ))
-        };
+        let word = |i: usize| super::lift::le_word(code, i);
         let (auipc, load, jalr) = (word(0)?, word(1)?, word(2)?);
         let load_t3 = if self.wide { 0x000e_3e03 } else { 0x000e_2e03 };
         if auipc & 0xfff != 0xe17 || load & 0xfffff != load_t3 || jalr != 0x000e_0367 {

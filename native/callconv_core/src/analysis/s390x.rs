@@ -191,10 +191,6 @@ impl Lifter for S390x {
         "r15"
     }
 
-    fn return_address_size(&self) -> i64 {
-        0
-    }
-
     fn link_register(&self) -> Option<&'static str> {
         Some("r14")
     }
