@@ -5,7 +5,9 @@ use capstone::arch::arm64::Arm64OperandType;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
-use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
+use super::{
+    address, from_capstone, operands, reg_name, value, Insn, Machine, Memory, Op, Regs, Step,
+};
 
 pub(super) struct Aarch64 {
     cs: Capstone,
@@ -44,12 +46,7 @@ impl Machine for Aarch64 {
                     insn.address()
                 ));
             }
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::Arm64Operand(o) => match o.op_type {

@@ -18,7 +18,8 @@ use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 use super::{
-    address, from_capstone, reg_name, sign_extend, value, Insn, Machine, Memory, Op, Regs, Step,
+    address, from_capstone, operands, reg_name, sign_extend, value, Insn, Machine, Memory, Op,
+    Regs, Step,
 };
 
 pub(super) struct Mips {
@@ -51,12 +52,7 @@ fn canonical(name: String) -> String {
 impl Machine for Mips {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::MipsOperand(o) => match o {

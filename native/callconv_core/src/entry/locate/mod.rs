@@ -444,6 +444,18 @@ fn from_capstone(
         .collect()
 }
 
+/// The operands capstone details for `insn` (every evaluator but ARM's, which also reads the
+/// condition code, starts from these).
+fn operands(
+    cs: &capstone::Capstone,
+    insn: &capstone::Insn,
+) -> Result<Vec<capstone::arch::ArchOperand>, String> {
+    let detail = cs
+        .insn_detail(insn)
+        .map_err(|e| format!("capstone detail: {e}"))?;
+    Ok(detail.arch_detail().operands())
+}
+
 fn reg_name(cs: &capstone::Capstone, reg: capstone::RegId) -> Option<String> {
     if reg.0 == 0 {
         return None;

@@ -21,7 +21,9 @@ use capstone::arch::ArchOperand;
 use capstone::Capstone;
 use object::ReadRef;
 
-use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
+use super::{
+    address, from_capstone, operands, reg_name, value, Insn, Machine, Memory, Op, Regs, Step,
+};
 use crate::memory::{Fixup, Image, Pointer};
 
 /// The code address and TOC of the ELFv1 descriptor at `symbol`, if it is one: its first two
@@ -75,12 +77,7 @@ fn base_value(regs: &Regs, op: Option<&Op>) -> Option<u64> {
 impl Machine for Ppc {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::PpcOperand(o) => match o {

@@ -6,7 +6,8 @@ use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 use super::{
-    address, from_capstone, reg_name, sign_extend, value, Insn, Machine, Memory, Op, Regs, Step,
+    address, from_capstone, operands, reg_name, sign_extend, value, Insn, Machine, Memory, Op,
+    Regs, Step,
 };
 
 pub(super) struct Riscv {
@@ -28,12 +29,7 @@ const CLOBBERED: [&str; 16] = [
 impl Machine for Riscv {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::RiscVOperand(o) => match o {

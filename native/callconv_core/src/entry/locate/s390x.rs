@@ -4,7 +4,9 @@ use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
+use super::{
+    address, from_capstone, operands, reg_name, value, Insn, Machine, Memory, Op, Regs, Step,
+};
 
 pub(super) struct S390x {
     cs: Capstone,
@@ -32,12 +34,7 @@ const CLOBBERED: [&str; 7] = ["r0", "r1", "r2", "r3", "r4", "r5", "r14"];
 impl Machine for S390x {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::SysZOperand(o) => match o {

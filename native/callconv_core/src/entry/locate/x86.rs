@@ -6,7 +6,9 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
-use super::{address, from_capstone, reg_name, value, Insn, Machine, Memory, Op, Regs, Step};
+use super::{
+    address, from_capstone, operands, reg_name, value, Insn, Machine, Memory, Op, Regs, Step,
+};
 
 pub(super) struct X86 {
     cs: Capstone,
@@ -51,12 +53,7 @@ const CLOBBERED: [&str; 12] = [
 impl Machine for X86 {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
-            let detail = cs
-                .insn_detail(insn)
-                .map_err(|e| format!("capstone detail: {e}"))?;
-            let ops = detail
-                .arch_detail()
-                .operands()
+            let ops = operands(cs, insn)?
                 .into_iter()
                 .map(|op| match op {
                     ArchOperand::X86Operand(o) => match o.op_type {
