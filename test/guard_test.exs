@@ -141,9 +141,26 @@ defmodule Callconv.GuardTest do
     assert file == path <> ".so"
     assert String.length(sha) == 64
 
-    {cold, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false, cache: false) end)
-    {warm, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false) end)
-    assert warm < cold
+    # Whether the warm call used the cache is shown by what it returns, not by how fast it
+    # was: plant a refusing verdict under the file's key, which only a cache hit can see.
+    [key] = for {{Callconv.Guard.Cache, _} = key, _} <- :persistent_term.get(), do: key
+    planted = %{:persistent_term.get(key) | verdict: :fail, findings: [planted_error()]}
+    :persistent_term.put(key, planted)
+
+    assert {:error, {:callconv, %{findings: [%{rule: "nif-vm-variant"}]}}} =
+             Guard.verify(Some.Module, path, log: false)
+
+    # cache: false checks the file again, and it loads.
+    assert {:ok, _} = Guard.verify(Some.Module, path, log: false, cache: false)
     Guard.clear_cache()
+  end
+
+  defp planted_error do
+    %Callconv.Finding{
+      rule: "nif-vm-variant",
+      severity: :error,
+      message: "planted in the cache by this test",
+      hint: "none"
+    }
   end
 end

@@ -432,8 +432,8 @@ fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::repor
     if !format_ok {
         out.push(rules::FORMAT_MISMATCH.finding(
             format!(
-                "this is a {} file, but the target runs {}, which loads {} libraries",
-                format_name(binary.format),
+                "this is {} file, but the target runs {}, which loads {} libraries",
+                with_article(format_name(binary.format)),
                 target.os,
                 native.map(format_name).unwrap_or("other")
             ),
@@ -466,6 +466,12 @@ fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::repor
         ));
     }
     out
+}
+
+/// "an ELF", "a Mach-O": the article goes by the sound of the name (letters read out).
+fn with_article(name: &str) -> String {
+    let an = name.starts_with(['E', 'u', 'a', 'e', 'i', 'o']);
+    format!("{} {name}", if an { "an" } else { "a" })
 }
 
 fn format_name(f: Format) -> &'static str {
