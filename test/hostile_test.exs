@@ -194,7 +194,9 @@ defmodule Callconv.HostileTest do
       beyond = Path.join([deep, String.duplicate("e", 250), String.duplicate("f", 250), "x.so"])
       assert byte_size(beyond) > 4_096
       assert {:error, %Callconv.Error{}} = shaped_check(beyond)
-      assert {:error, %Callconv.Error{}} = shaped_check(Path.join(dir, String.duplicate("n", 300)))
+
+      assert {:error, %Callconv.Error{}} =
+               shaped_check(Path.join(dir, String.duplicate("n", 300)))
     end
 
     test "non-UTF-8 paths are passed byte for byte", %{tmp_dir: dir} do

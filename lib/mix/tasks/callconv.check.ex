@@ -210,11 +210,21 @@ defmodule Mix.Tasks.Callconv.Check do
   @doc false
   # Shared with mix callconv.lock: parse, resolve scope, target and policy, check.
   def parse_args!(args, task) do
-    try do
-      OptionParser.parse!(args, strict: @switches, aliases: @aliases)
-    rescue
-      e in OptionParser.ParseError -> usage_error(task, Exception.message(e))
+    parsed =
+      try do
+        OptionParser.parse!(args, strict: @switches, aliases: @aliases)
+      rescue
+        e in OptionParser.ParseError -> usage_error(task, Exception.message(e))
+      end
+
+    # Another task sharing these options (mix callconv.lock) shows its own help and stops
+    # there, rather than go on and do its work.
+    if task != "callconv.check" and elem(parsed, 0)[:help] do
+      Mix.shell().info(Mix.Task.moduledoc(Mix.Task.get!(task)) || "")
+      exit({:shutdown, 0})
     end
+
+    parsed
   end
 
   @doc false

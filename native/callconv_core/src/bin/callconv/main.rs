@@ -51,7 +51,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check native libraries, or the libraries found in directories
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Internal: run one library's nif_init in this process (the --probe child)
     #[command(hide = true)]
     Probe {
@@ -60,7 +60,7 @@ enum Command {
     },
     /// Internal: one check for the VM's isolation option, written as an external term
     #[command(hide = true)]
-    Isolated(isolated::IsolatedArgs),
+    Isolated(Box<isolated::IsolatedArgs>),
 }
 
 /// The options of `callconv check`, the same as `mix callconv.check`'s where both apply.
@@ -167,12 +167,12 @@ fn main() -> ExitCode {
     // clap prints help and version to stdout with status 0, usage errors to stderr with 2.
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         #[cfg(unix)]
         Command::Probe { path } => Ok(probe(&path)),
         #[cfg(not(unix))]
         Command::Probe { .. } => Err("probe is only available on Unix".into()),
-        Command::Isolated(args) => isolated::run(args).and_then(|term| {
+        Command::Isolated(args) => isolated::run(*args).and_then(|term| {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&term).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
