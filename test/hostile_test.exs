@@ -9,6 +9,9 @@ defmodule Callconv.HostileTest do
   alias Callconv.Fixtures
 
   @moduletag :tmp_dir
+  # The file-churn test: at least this many cuts and checks overlap, counted.
+  @min_cuts 20
+  @min_checks 300
   @regressions Path.expand("../native/callconv_core/tests/regressions/check_bytes", __DIR__)
 
   # Checks `path` and asserts the result has the shape of a report or an error.
@@ -236,9 +239,6 @@ defmodule Callconv.HostileTest do
       end
     end
   end
-
-  @min_cuts 20
-  @min_checks 300
 
   defp check_while_churning(path, cuts, acc) do
     if length(acc) >= @min_checks and :atomics.get(cuts, 1) >= @min_cuts do
