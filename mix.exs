@@ -17,30 +17,46 @@ defmodule Mix.Tasks.Compile.CallconvNative do
 
   @impl true
   def run(_args) do
-    cargo = System.find_executable("cargo") || Mix.raise(no_cargo_message())
+    cargo = System.find_executable("cargo")
     profile = System.get_env("CALLCONV_PROFILE", "release")
     target_dir = Path.join(@native, "target")
     dest_dir = Path.join(Mix.Project.app_path(), "priv/native")
     cli? = cli?()
-    fingerprint = fingerprint(cargo, profile, cli?)
+    sources = sources_fingerprint(profile, cli?)
     stamp = Path.join(dest_dir, ".fingerprint")
+    installed = if installed?(dest_dir, cli?), do: File.read(stamp), else: :error
 
-    if File.read(stamp) == {:ok, fingerprint} and installed?(dest_dir, cli?) do
-      {:noop, []}
-    else
-      built = build!(cargo, profile, target_dir, cli?)
-      File.mkdir_p!(dest_dir)
-      install!(Path.join(built, artifact_name()), Path.join(dest_dir, installed_name()))
+    cond do
+      # Built from these very sources; without cargo on the PATH there is no toolchain to
+      # compare, and nothing to rebuild either.
+      cargo == nil and match?({:ok, <<^sources::binary-size(32), _::binary>>}, installed) ->
+        {:noop, []}
 
-      if cli? do
-        install!(Path.join(built, exe_name()), Path.join(dest_dir, exe_name()))
-      else
-        File.rm(Path.join(dest_dir, exe_name()))
-      end
+      cargo == nil ->
+        Mix.raise(no_cargo_message())
 
-      File.write!(stamp, fingerprint)
-      {:ok, []}
+      installed == {:ok, sources <> toolchain_fingerprint(cargo)} ->
+        {:noop, []}
+
+      true ->
+        build_and_install!(cargo, profile, target_dir, dest_dir, cli?, stamp, sources)
     end
+  end
+
+  defp build_and_install!(cargo, profile, target_dir, dest_dir, cli?, stamp, sources) do
+    fingerprint = sources <> toolchain_fingerprint(cargo)
+    built = build!(cargo, profile, target_dir, cli?)
+    File.mkdir_p!(dest_dir)
+    install!(Path.join(built, artifact_name()), Path.join(dest_dir, installed_name()))
+
+    if cli? do
+      install!(Path.join(built, exe_name()), Path.join(dest_dir, exe_name()))
+    else
+      File.rm(Path.join(dest_dir, exe_name()))
+    end
+
+    File.write!(stamp, fingerprint)
+    {:ok, []}
   end
 
   # The command-line tool runs only for `isolation: :process` and `probe: true` (and
@@ -90,9 +106,9 @@ defmodule Mix.Tasks.Compile.CallconvNative do
       (not cli? or File.exists?(Path.join(dest_dir, exe_name())))
   end
 
-  # What the build depends on. Hashing the sources (a few MB) costs milliseconds; asking
-  # rustc for its version costs one process start. Much less than a no-op cargo run.
-  defp fingerprint(cargo, profile, cli?) do
+  # What the build depends on, in two parts: the sources (hashing a few MB costs
+  # milliseconds) and the toolchain (one rustc process). Much less than a no-op cargo run.
+  defp sources_fingerprint(profile, cli?) do
     inputs =
       ["Cargo.toml", "Cargo.lock", "*/Cargo.toml", "*/build.rs", "*/src/**/*"]
       |> Enum.flat_map(&Path.wildcard(Path.join(@native, &1)))
@@ -100,13 +116,17 @@ defmodule Mix.Tasks.Compile.CallconvNative do
       |> Enum.sort()
 
     sources = Enum.map(inputs, &{Path.relative_to(&1, @native), File.read!(&1)})
+    digest({sources, profile, cli?, :os.type()})
+  end
+
+  defp toolchain_fingerprint(cargo) do
     toolchain = toolchain_version(cargo)
     check_toolchain!(toolchain)
+    digest(toolchain)
+  end
 
-    {sources, toolchain, profile, cli?, :os.type()}
-    |> :erlang.term_to_binary()
-    |> :erlang.md5()
-    |> Base.encode16(case: :lower)
+  defp digest(term) do
+    term |> :erlang.term_to_binary() |> :erlang.md5() |> Base.encode16(case: :lower)
   end
 
   defp toolchain_version(cargo) do
