@@ -8,7 +8,7 @@ defmodule Mix.Tasks.Compile.CallconvNative do
   # directory when callconv is a dependency), serves every MIX_ENV: the Rust build does not
   # depend on it. cargo runs only when the fingerprint of what it builds from (the crates'
   # sources and manifests, Cargo.lock, the toolchain's version, the profile and whether the
-  # command-line tool is wanted) differs from the one recorded beside the installed files.
+  # command-line tool is wanted) differs from the one recorded when it last installed them.
   use Mix.Task.Compiler
 
   @crate "callconv_nif"
@@ -23,7 +23,8 @@ defmodule Mix.Tasks.Compile.CallconvNative do
     dest_dir = Path.join(Mix.Project.app_path(), "priv/native")
     cli? = cli?()
     sources = sources_fingerprint(profile, cli?)
-    stamp = Path.join(dest_dir, ".fingerprint")
+    # Beside priv/, not in it: a release copies priv/ and has no use for the stamp.
+    stamp = Path.join(Mix.Project.app_path(), "callconv_native.fingerprint")
     installed = if installed?(dest_dir, cli?), do: File.read(stamp), else: :error
 
     cond do
@@ -174,6 +175,7 @@ defmodule Mix.Tasks.Compile.CallconvNative do
   @impl true
   def clean do
     File.rm_rf(Path.join(Mix.Project.app_path(), "priv/native"))
+    File.rm(Path.join(Mix.Project.app_path(), "callconv_native.fingerprint"))
     :ok
   end
 
