@@ -141,9 +141,34 @@ defmodule Callconv.GuardTest do
     assert file == path <> ".so"
     assert String.length(sha) == 64
 
-    {cold, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false, cache: false) end)
-    {warm, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false) end)
-    assert warm < cold
+    # Whether the warm call used the cache is shown by what it returns, not by how fast it
+    # was: Some.Module cannot load a plain library (not-a-nif), but a passing verdict planted
+    # under the file's key lets it through, which only a cache hit can do.
+    [key] = for {{Callconv.Guard.Cache, _} = key, _} <- :persistent_term.get(), do: key
+    :persistent_term.put(key, %{:persistent_term.get(key) | verdict: :pass, findings: []})
+    assert {:ok, _} = Guard.verify(Some.Module, path, log: false)
+
+    # cache: false checks the file again, and refuses it.
+    assert {:error, {:callconv, %{findings: [%{rule: "not-a-nif"}]}}} =
+             Guard.verify(Some.Module, path, log: false, cache: false)
+
     Guard.clear_cache()
+  end
+
+  test "a refusal is logged once, however often the module is loaded again" do
+    # A module whose @on_load fails is loaded again at its next call; the same refusal must
+    # not fill the log each time.
+    path = base("plain_lib")
+
+    log =
+      capture_log(fn ->
+        for _ <- 1..3 do
+          assert {:error, {:callconv, report}} = Guard.verify(Logged.Once, path)
+          assert Guard.__brief__(report) == "refused plain_lib.so: not-a-nif (logged above)"
+        end
+      end)
+
+    assert length(String.split(log, "callconv: refused to load")) == 2
+    refute log =~ "%Callconv.Report{"
   end
 end

@@ -80,6 +80,9 @@ defmodule Callconv.Guard do
 
         case Callconv.load_nif(path, unquote(Macro.escape(load_data)), opts) do
           :ok -> :ok
+          # The code server prints what @on_load returns: one line, not the whole report,
+          # which the guard has already logged.
+          {:error, {:callconv, reason}} -> {:error, {:callconv, Callconv.Guard.__brief__(reason)}}
           {:error, _} = error -> error
         end
       end
@@ -259,7 +262,7 @@ defmodule Callconv.Guard do
   end
 
   defp decide(%Callconv.Error{} = error, module, file, _on_warning, log) do
-    if log do
+    if log and first_time?({file, module, error.reason}) do
       Logger.error(
         "callconv: refused to load #{file} into #{inspect(module)}: #{error.message}. " <>
           "A truncated or malformed library crashes the VM inside load_nif; rebuild it."
@@ -275,7 +278,8 @@ defmodule Callconv.Guard do
 
     cond do
       Policy.refused?(report) ->
-        if log do
+        if log and
+             first_time?({file, module, report.sha256, Enum.map(report.findings, & &1.rule)}) do
           Logger.error(
             "callconv: refused to load #{file} into #{inspect(module)}:\n" <>
               lines(errors ++ if(on_warning == :refuse, do: warnings, else: []))
@@ -296,6 +300,34 @@ defmodule Callconv.Guard do
         {:ok, String.to_charlist(Path.rootname(file, library_extension()))}
     end
   end
+
+  # A module whose @on_load fails is loaded again at its next call (Elixir's own error
+  # message asks for it), and refused again: log each refusal of the same file, for the same
+  # module and the same findings, once per VM. Refusals are rare, so the cost of a
+  # persistent_term write does not matter.
+  defp first_time?(what) do
+    key = {__MODULE__.Logged, what}
+
+    if :persistent_term.get(key, false) do
+      false
+    else
+      :persistent_term.put(key, true)
+      true
+    end
+  end
+
+  @doc false
+  # What @on_load returns for a refusal: the file and the rules, in one line.
+  def __brief__(%Report{} = report) do
+    rules = report.findings |> Enum.map(& &1.rule) |> Enum.uniq() |> Enum.join(", ")
+    "refused #{Path.basename(report.path)}: #{rules} (logged above)"
+  end
+
+  def __brief__(%Callconv.Error{} = error) do
+    "refused #{Path.basename(error.path)}: #{error.reason} (logged above)"
+  end
+
+  def __brief__(other), do: other
 
   defp lines(findings), do: Enum.map_join(findings, "\n", &("  " <> Policy.finding_line(&1)))
 

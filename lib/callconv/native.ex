@@ -10,7 +10,16 @@ defmodule Callconv.Native do
     exe =
       if match?({:win32, _}, :os.type()), do: ~c"native/callconv.exe", else: ~c"native/callconv"
 
-    List.to_string(:filename.join(:code.priv_dir(:callconv), exe))
+    path = List.to_string(:filename.join(:code.priv_dir(:callconv), exe))
+
+    # Not built for :prod unless asked (see the compiler in callconv's mix.exs).
+    unless File.exists?(path) do
+      raise "callconv's command-line tool (for isolation: :process and probe: true) is not " <>
+              "built in this environment: add `config :callconv, cli: true` to config/config.exs " <>
+              "and recompile callconv (mix deps.compile callconv --force)"
+    end
+
+    path
   end
 
   def load_nif do

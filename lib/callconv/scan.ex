@@ -120,7 +120,8 @@ defmodule Callconv.Scan do
 
   @doc """
   A progress printer for `check/4`: writes `checking N/TOTAL path` to standard error when
-  more than `threshold` libraries are checked, overwriting the line on a terminal.
+  more than `threshold` libraries are checked and standard error is a terminal (ANSI
+  enabled), overwriting the line; nothing in a pipe or a CI log.
   """
   @spec stderr_progress(non_neg_integer()) :: (pos_integer(), pos_integer(), Path.t() -> :ok)
   def stderr_progress(threshold \\ 5) do
@@ -132,8 +133,6 @@ defmodule Callconv.Scan do
 
         if tty? do
           IO.write(:stderr, "\r\e[2K" <> line <> if(i == total, do: "\n", else: ""))
-        else
-          IO.write(:stderr, line <> "\n")
         end
       end
 

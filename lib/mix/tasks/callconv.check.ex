@@ -1,15 +1,106 @@
 defmodule Mix.Tasks.Callconv.Check do
   @shortdoc "Checks native libraries (NIFs) before the BEAM loads them"
 
-  @moduledoc """
+  # The options, declared once: OptionParser's strict switches, the aliases, and the help
+  # (this moduledoc, shown by `mix help callconv.check` and `mix callconv.check --help`) are
+  # all generated from this table. Adding an option is one entry here (and its use below).
+  # {name, type, alias, value placeholder, description}
+  @options [
+    {:format, :string, nil, "FORMAT",
+     "`text` (the default) prints a table per library; `json` prints one JSON document " <>
+       "(report schema v1, see the README); `sarif` prints a SARIF 2.1.0 log for " <>
+       "code-scanning upload; `github` prints GitHub Actions workflow commands " <>
+       "(`::error file=...,title=...::message`) that annotate the files"},
+    {:output, :string, :o, "FILE",
+     "write the document to this file instead of standard output (a summary line is still " <>
+       "printed)"},
+    {:verbose, :boolean, :v, nil,
+     "with `text`, also print the machine-code analysis of every entry point (what it " <>
+       "reads, which callee-saved registers it changes, the convention it matches) and the " <>
+       "instruction-set floor; by default only the findings are shown"},
+    {:release, :string, nil, "DIR", "check an assembled release directory (see above)"},
+    {:deps, :boolean, nil, nil, "with no `PATH`, skip the dependencies' libraries"},
+    {:strict, :boolean, nil, nil, "warnings fail, as errors do"},
+    {:ignore, :keep, nil, "RULE[:GLOB]",
+     "drop a rule's findings: `RULE`, or `RULE:GLOB` for libraries whose path ends in the " <>
+       "glob (`*`, `**`, `?`); repeatable. The text output says how many findings were hidden"},
+    {:locked, :boolean, nil, nil,
+     "refuse libraries whose SHA-256 is not in the lockfile (see `mix callconv.lock` and " <>
+       "`Callconv.Lock`)"},
+    {:lockfile, :string, nil, "FILE",
+     "the lockfile to use (default `callconv.lock` in the project root); implies `--locked`"},
+    {:nif_version, :string, nil, "X.Y", "check against this NIF version (such as `2.17`)"},
+    {:otp, :string, nil, "N",
+     "check against this OTP release (such as `27`), from the built-in table"},
+    {:erts, :string, nil, "DIR", "check against the runtime of this ERTS directory"},
+    {:target, :string, nil, "TRIPLE",
+     "check for another platform, given as a target triple (such as " <>
+       "`aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`): " <>
+       "architecture, OS, C library and ABI variant come from it; combine with `--otp` or " <>
+       "`--erts` for the runtime's versions"},
+    {:root, :string, nil, "DIR",
+     "resolve each library's dependencies in this target root: a sysroot (an unpacked root " <>
+       "file system; every absolute path and link is looked up inside it) or a release " <>
+       "directory (its `$ORIGIN` paths, then this machine's system libraries), and report " <>
+       "missing ones (`needed-missing`) and symbol versions the resolved files lack " <>
+       "(`symbol-version-missing`) whatever the target. Without it, dependencies are " <>
+       "resolved only when the target is this machine"},
+    {:module, :string, nil, "MODULE",
+     "check every library as the NIF that this module (such as `MyApp.Native`) loads with " <>
+       "`load_nif/2`: its name and functions must match (`nif-module-mismatch`, " <>
+       "`nif-function-not-in-module`)"},
+    {:ebin, :keep, nil, "DIR",
+     "also look for compiled modules in this directory (repeatable), for the cross-check of " <>
+       "each NIF with the module of the same name"},
+    {:isolate, :boolean, nil, nil,
+     "run each check in callconv's command-line tool, a separate OS process, instead of the " <>
+       "NIF inside this VM (same results; zero native code in the VM)"},
+    {:probe, :boolean, nil, nil,
+     "also run each NIF's `nif_init` in a separate, resource-limited process and compare its " <>
+       "entry with the static decode (off by default: nothing from the libraries is ever run " <>
+       "without it)"},
+    {:help, :boolean, :h, nil, "print this help"}
+  ]
+
+  @switches for {name, type, _, _, _} <- @options, do: {name, type}
+  @aliases for {name, _, short, _, _} <- @options, short, do: {short, name}
+
+  flag = fn
+    :deps, _ ->
+      "--no-deps"
+
+    name, value ->
+      "--" <>
+        String.replace(Atom.to_string(name), "_", "-") <> if(value, do: " " <> value, else: "")
+  end
+
+  @usage "mix callconv.check [PATH...] " <>
+           Enum.map_join(Enum.chunk_every(@options, 4), "\n                         ", fn chunk ->
+             Enum.map_join(chunk, " ", fn {name, _, _, value, _} -> "[#{flag.(name, value)}]" end)
+           end)
+
+  # Each entry wrapped at 92 columns, continuation lines under the text of the bullet.
+  @options_doc Enum.map_join(@options, "\n", fn {name, _, short, value, doc} ->
+                 short = if short, do: " (`-#{short}`)", else: ""
+
+                 "`#{flag.(name, value)}`#{short} - #{doc}"
+                 |> String.split(" ")
+                 |> Enum.reduce([], fn
+                   word, [line | rest] when byte_size(line) + byte_size(word) < 87 ->
+                     [line <> " " <> word | rest]
+
+                   word, lines ->
+                     [word | lines]
+                 end)
+                 |> Enum.reverse()
+                 |> Enum.map_join("\n    ", & &1)
+                 |> then(&("  * " <> &1))
+               end)
+
+  @help """
   Checks native libraries statically and predicts whether the BEAM will load them.
 
-      $ mix callconv.check [PATH...] [--format text|json|sarif|github] [--output FILE]
-                           [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
-                           [--verbose]
-                           [--locked] [--lockfile FILE]
-                           [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE]
-                           [--root DIR]
+      $ #{@usage}
 
   ## What is checked
 
@@ -25,47 +116,7 @@ defmodule Mix.Tasks.Callconv.Check do
 
   ## Command line options
 
-    * `--format` - `text` (the default) prints a table per library; `json` prints one JSON
-      document (report schema v1, see the README); `sarif` prints a SARIF 2.1.0 log for
-      code-scanning upload (rules, levels and file locations); `github` prints GitHub Actions
-      workflow commands (`::error file=...,title=...::message`) that annotate the files
-    * `--verbose` (`-v`) - with `text`, also print the machine-code analysis of every entry
-      point (what it reads, which callee-saved registers it changes, the convention it
-      matches) and the instruction-set floor; by default only the findings are shown
-    * `--output` (`-o`) - write the document to this file instead of standard output (a
-      summary line is still printed)
-    * `--release` - check an assembled release directory (see above)
-    * `--no-deps` - with no `PATH`, skip the dependencies' libraries
-    * `--strict` - warnings fail, as errors do
-    * `--ignore` - drop a rule's findings: `RULE`, or `RULE:PATH` for libraries whose path
-      ends in the glob `PATH` (`*`, `**`, `?`); repeatable
-    * `--locked` - refuse libraries whose SHA-256 is not in the lockfile (see
-      `mix callconv.lock` and `Callconv.Lock`)
-    * `--lockfile` - the lockfile to use (default `callconv.lock` in the project root);
-      implies `--locked`
-    * `--nif-version` - check against this NIF version (such as `2.17`)
-    * `--otp` - check against this OTP release (such as `27`), from the built-in table
-    * `--module` - check every library as the NIF that this module (such as `MyApp.Native`)
-      loads with `load_nif/2`: its name and functions must match (`nif-module-mismatch`,
-      `nif-function-not-in-module`)
-    * `--ebin` - also look for compiled modules in this directory (repeatable), for the
-      cross-check of each NIF with the module of the same name
-    * `--isolate` - run each check in callconv's command-line tool, a separate OS process,
-      instead of the NIF inside this VM (same results; zero native code in the VM)
-    * `--probe` - also run each NIF's `nif_init` in a separate, resource-limited process and
-      compare its entry with the static decode (off by default: nothing from the libraries is
-      ever run without it)
-    * `--erts` - check against the runtime of this ERTS directory
-    * `--target` - check for another platform, given as a target triple (such as
-      `aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`):
-      architecture, OS, C library and ABI variant come from it; combine with `--otp` or
-      `--erts` for the runtime's versions
-    * `--root` - resolve each library's dependencies in this target root: a sysroot (an
-      unpacked root file system; every absolute path and link is looked up inside it) or a
-      release directory (its `$ORIGIN` paths, then this machine's system libraries), and
-      report missing ones (`needed-missing`) and symbol versions the resolved files lack
-      (`symbol-version-missing`) whatever the target. Without it, dependencies are resolved
-      only when the target is this machine
+  #{@options_doc}
 
   ## Configuration
 
@@ -84,8 +135,9 @@ defmodule Mix.Tasks.Callconv.Check do
         ]
       end
 
-  Standard error shows progress when more than five libraries are checked; text output is
-  coloured only when ANSI is enabled (a terminal).
+  On a terminal, standard error shows a progress line (overwritten in place) when more than
+  five libraries are checked, and the text output is coloured; neither happens in a pipe, in
+  CI logs or with another format.
 
   ## Exit status
 
@@ -96,46 +148,38 @@ defmodule Mix.Tasks.Callconv.Check do
     * `3` - with `--locked`: every library passes its checks, but at least one is not the
       locked build (`lock-hash-changed`, `lock-not-locked`)
   """
+  @moduledoc @help
 
   use Mix.Task
 
   alias Callconv.{Lock, Policy, Report, Scan}
 
-  @switches [
-    format: :string,
-    output: :string,
-    release: :string,
-    deps: :boolean,
-    strict: :boolean,
-    ignore: :keep,
-    locked: :boolean,
-    lockfile: :string,
-    nif_version: :string,
-    otp: :string,
-    erts: :string,
-    target: :string,
-    isolate: :boolean,
-    probe: :boolean,
-    ebin: :keep,
-    module: :string,
-    root: :string,
-    verbose: :boolean
-  ]
-  @aliases [o: :output, v: :verbose]
   @formats %{"text" => :text, "json" => :json, "sarif" => :sarif, "github" => :github}
   @lock_rules ~w(lock-hash-changed lock-not-locked)
 
   @impl true
   def run(args) do
     {opts, paths} = parse_args!(args, "callconv.check")
+
+    if opts[:help] do
+      Mix.shell().info(@help)
+    else
+      check_and_report(opts, paths)
+    end
+  end
+
+  defp check_and_report(opts, paths) do
     format = parse_format(Keyword.get(opts, :format, "text"))
 
     # Compiling (ours and the project's) may print; machine output must stay one document.
     {results, ctx} =
       quiet_if(format != :text and opts[:output] == nil, fn -> checked(opts, paths) end)
 
+    # SARIF and annotations must name files of the repository, not their copies in _build.
+    rendered = if format in [:sarif, :github], do: source_paths(results, ctx.root), else: results
+
     {output, summary} =
-      Callconv.render(results, format,
+      Callconv.render(rendered, format,
         target: ctx.target,
         root: ctx.root,
         verbose: opts[:verbose] == true
@@ -153,6 +197,10 @@ defmodule Mix.Tasks.Callconv.Check do
         Mix.shell().info("Wrote #{file}: " <> summary_line(summary))
     end
 
+    if format == :text and ctx.hidden > 0 do
+      Mix.shell().info(hidden_line(ctx.hidden))
+    end
+
     case exit_status(results, ctx.policy) do
       0 -> :ok
       status -> exit({:shutdown, status})
@@ -162,11 +210,21 @@ defmodule Mix.Tasks.Callconv.Check do
   @doc false
   # Shared with mix callconv.lock: parse, resolve scope, target and policy, check.
   def parse_args!(args, task) do
-    try do
-      OptionParser.parse!(args, strict: @switches, aliases: @aliases)
-    rescue
-      e in OptionParser.ParseError -> usage_error(task, Exception.message(e))
+    parsed =
+      try do
+        OptionParser.parse!(args, strict: @switches, aliases: @aliases)
+      rescue
+        e in OptionParser.ParseError -> usage_error(task, Exception.message(e))
+      end
+
+    # Another task sharing these options (mix callconv.lock) shows its own help and stops
+    # there, rather than go on and do its work.
+    if task != "callconv.check" and elem(parsed, 0)[:help] do
+      Mix.shell().info(Mix.Task.moduledoc(Mix.Task.get!(task)) || "")
+      exit({:shutdown, 0})
     end
+
+    parsed
   end
 
   @doc false
@@ -201,18 +259,100 @@ defmodule Mix.Tasks.Callconv.Check do
     beams = Map.merge(Scan.beam_index(beam_roots), ebin_index(Keyword.get_values(opts, :ebin)))
     check_opts = check_opts ++ module_opts(opts[:module], beams)
 
+    progress = progress(opts[:format] in [nil, "text"], length(libraries))
+    checked = Scan.check(libraries, check_opts, beams, progress: progress)
+    progress.(:done, length(libraries), nil)
+
     results =
-      libraries
-      |> Scan.check(check_opts, beams, progress: Scan.stderr_progress())
-      |> Enum.map(fn {path, result} ->
+      Enum.map(checked, fn {path, result} ->
         case result do
           {:ok, report} -> Policy.apply(report, policy, Lock.key(path, root))
           {:error, error} -> error
         end
       end)
 
-    {results, %{target: target, root: root, policy: policy}}
+    hidden =
+      Enum.sum(
+        for {path, {:ok, report}} <- checked,
+            do:
+              Enum.count(
+                report.findings,
+                &Policy.ignored?(policy, &1.rule, path, Lock.key(path, root))
+              )
+      )
+
+    {results, %{target: target, root: root, policy: policy, hidden: hidden}}
   end
+
+  # More libraries than this get a progress line, on a terminal only.
+  @progress_threshold 5
+
+  # A progress line on standard error, overwritten in place, only where a person watches:
+  # text output with standard output and standard error on a terminal (Elixir enables ANSI
+  # only then). Never in a pipe, in CI logs, or around a JSON, SARIF or annotation document.
+  defp progress(text?, total) do
+    if text? and total > @progress_threshold and IO.ANSI.enabled?() do
+      fn
+        :done, _total, _path ->
+          IO.write(:stderr, "\r\e[2K")
+
+        i, total, path ->
+          IO.write(:stderr, "\r\e[2Kcallconv: checking #{i}/#{total} #{Path.basename(path)}")
+      end
+    else
+      fn _, _, _ -> :ok end
+    end
+  end
+
+  # Each library's path as the repository knows it: a copy under _build/ENV/lib/APP/priv (or a
+  # release's lib/APP-VSN/priv) becomes the source file it was copied from, relative to the
+  # project root, when that file exists (the project's own priv/, an umbrella app's, a dep's).
+  defp source_paths(results, root) do
+    sources = app_sources(root)
+
+    Enum.map(results, fn result ->
+      case source_path(result.path, root, sources) do
+        nil -> result
+        source -> %{result | path: source}
+      end
+    end)
+  end
+
+  defp app_sources(root) do
+    if Mix.Project.get() do
+      own =
+        if Mix.Project.umbrella?(),
+          do: Mix.Project.apps_paths(),
+          else: %{Mix.Project.config()[:app] => root}
+
+      for {app, dir} <- Map.merge(Mix.Project.deps_paths(), own),
+          into: %{},
+          do: {Atom.to_string(app), Path.expand(dir, root)}
+    else
+      %{}
+    end
+  end
+
+  @doc false
+  def source_path(path, root, sources) do
+    with [_, app, rest] <-
+           Regex.run(~r"(?:^|/)(?:_build/[^/]+/)?lib/([^/]+)/priv/(.+)$", Path.expand(path)),
+         app = Map.get_lazy(sources, app, fn -> Map.get(sources, release_app(app)) end),
+         true <- is_binary(app),
+         source = Path.join([app, "priv", rest]),
+         true <- File.regular?(source),
+         rel when rel != source <- Path.relative_to(source, root) do
+      rel
+    else
+      _ -> nil
+    end
+  end
+
+  # A release names each application's directory APP-VSN.
+  defp release_app(dir), do: String.replace(dir, ~r/-\d[^\/]*$/, "")
+
+  defp hidden_line(1), do: "1 finding hidden by --ignore"
+  defp hidden_line(n), do: "#{n} findings hidden by --ignore"
 
   defp scope(opts, paths, task) do
     cond do
@@ -413,7 +553,8 @@ defmodule Mix.Tasks.Callconv.Check do
     if IO.ANSI.enabled?() do
       Regex.replace(~r/  (PASS|WARN|FAIL)$/m, output, fn _, verdict ->
         colour = %{"PASS" => :green, "WARN" => :yellow, "FAIL" => :red}[verdict]
-        ("  " <> IO.ANSI.format([colour, verdict], true)) |> IO.iodata_to_binary()
+        # IO.ANSI.format/2 returns iodata, not a binary: flatten it before it meets <>.
+        IO.iodata_to_binary(["  ", IO.ANSI.format([colour, verdict], true)])
       end)
     else
       output

@@ -179,7 +179,7 @@ fn check_data<'data, R: ReadRef<'data>>(
 ) -> Result<LibraryReport, Error> {
     let target = &options.target;
     let binary = inspect::parse(data, target.arch)?;
-    let mut findings = platform_findings(&binary, target);
+    let mut findings = platform_findings(&binary, target, producer(data));
     findings.extend(rules::link::check(&binary, target));
     findings.extend(rules::hardening::check(&binary, target));
     findings.extend(rules::hardening::check_loading(&binary, target));
@@ -420,8 +420,48 @@ fn verdict(findings: &[crate::report::Finding]) -> Verdict {
     }
 }
 
+/// Who compiled a library, as far as its ELF `.comment` says: the fix for a wrong
+/// architecture is a different command for a Rust crate than for C code.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Producer {
+    Rust,
+    C,
+    Unknown,
+}
+
+/// Reads at most the first 4 KiB of `.comment` (rustc writes `rustc version ...`, GCC
+/// `GCC: (...)`, clang `clang version ...`; a Rust library linked by a C toolchain carries
+/// both, and is Rust).
+fn producer<'data, R: ReadRef<'data>>(data: R) -> Producer {
+    use object::{Object, ObjectSection};
+    let Ok(file) = object::File::parse(data) else {
+        return Producer::Unknown;
+    };
+    let Some(comment) = file.section_by_name(".comment") else {
+        return Producer::Unknown;
+    };
+    let Some((offset, size)) = comment.file_range() else {
+        return Producer::Unknown;
+    };
+    let Ok(bytes) = data.read_bytes_at(offset, size.min(4096)) else {
+        return Producer::Unknown;
+    };
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if has(b"rustc version") {
+        Producer::Rust
+    } else if has(b"GCC:") || has(b"clang version") {
+        Producer::C
+    } else {
+        Producer::Unknown
+    }
+}
+
 /// Format, architecture, word size and byte order against the target.
-fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::report::Finding> {
+fn platform_findings<R>(
+    binary: &Binary<R>,
+    target: &Target,
+    producer: Producer,
+) -> Vec<crate::report::Finding> {
     let mut out = Vec::new();
     let native = target.native_format();
     let format_ok = match (native, binary.format) {
@@ -432,8 +472,8 @@ fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::repor
     if !format_ok {
         out.push(rules::FORMAT_MISMATCH.finding(
             format!(
-                "this is a {} file, but the target runs {}, which loads {} libraries",
-                format_name(binary.format),
+                "this is {} file, but the target runs {}, which loads {} libraries",
+                with_article(format_name(binary.format)),
                 target.os,
                 native.map(format_name).unwrap_or("other")
             ),
@@ -458,14 +498,26 @@ fn platform_findings<R>(binary: &Binary<R>, target: &Target) -> Vec<crate::repor
                 target.bits,
                 endian(target.endian),
             ),
-            format!(
-                "build it for {} (e.g. cargo build --target <{}-triple>) or ship the matching precompiled artifact",
-                target.arch.as_str(),
-                target.arch.as_str()
-            ),
+            {
+                let arch = target.arch.as_str();
+                let how = match producer {
+                    Producer::Rust => format!("cargo build --target <{arch}-triple>"),
+                    Producer::C => format!("a {arch} cross compiler, such as <{arch}-triple>-gcc"),
+                    Producer::Unknown => format!(
+                        "cargo build --target <{arch}-triple> for a Rust crate, a {arch} cross compiler for C"
+                    ),
+                };
+                format!("build it for {arch} (e.g. {how}) or ship the matching precompiled artifact")
+            },
         ));
     }
     out
+}
+
+/// "an ELF", "a Mach-O": the article goes by the sound of the name (letters read out).
+fn with_article(name: &str) -> String {
+    let an = name.starts_with(['E', 'u', 'a', 'e', 'i', 'o']);
+    format!("{} {name}", if an { "an" } else { "a" })
 }
 
 fn format_name(f: Format) -> &'static str {

@@ -5,9 +5,11 @@ pub mod github;
 mod location;
 pub mod sarif;
 
+pub use location::source_path;
+
 use std::fmt::Write;
 
-use crate::report::{Document, Endian, LibraryError, LibraryReport};
+use crate::report::{Document, Endian, LibraryError, LibraryReport, Summary};
 use crate::target::Target;
 
 /// The JSON value type, for callers (the NIF glue) that hand reports back to be rendered.
@@ -55,6 +57,7 @@ pub fn text(doc: &Document) -> String {
 /// [`text`], with the machine-code analysis of each entry point when `verbose`.
 pub fn text_with(doc: &Document, verbose: bool) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "{}\n", target_line(&doc.target));
     for lib in &doc.libraries {
         library(&mut out, lib);
         if verbose {
@@ -67,13 +70,69 @@ pub fn text_with(doc: &Document, verbose: bool) -> String {
         let _ = writeln!(out, "  error     {} ({})", err.message, err.reason);
         out.push('\n');
     }
-    let s = &doc.summary;
-    let _ = writeln!(
-        out,
+    let _ = writeln!(out, "{}", summary_line(&doc.summary));
+    out
+}
+
+/// `3 checked, 2 passed, 0 warned, 1 failed`.
+pub fn summary_line(s: &Summary) -> String {
+    format!(
         "{} checked, {} passed, {} warned, {} failed",
         s.checked, s.passed, s.warned, s.failed
-    );
-    out
+    )
+}
+
+/// What a policy's ignore list hid, for the line after the summary.
+pub fn hidden_line(hidden: usize) -> String {
+    format!(
+        "{} hidden by --ignore",
+        plural(hidden, "finding", "findings")
+    )
+}
+
+/// `1 exit`, `2 exits`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// One line naming the runtime the libraries were checked against, such as
+/// `checked against OTP 25 (ERTS 13.1.5, NIF 2.16) on x86_64 linux, glibc 2.36`.
+/// Unknown parts say so: without a runtime, the NIF version checks were skipped.
+pub fn target_line(t: &Target) -> String {
+    let runtime = match (&t.otp_release, &t.erts_version, &t.nif_version) {
+        (None, None, None) => "no particular runtime (NIF version not checked)".to_string(),
+        (otp, erts, nif) => {
+            let mut parts = Vec::new();
+            if let Some(erts) = erts {
+                parts.push(format!("ERTS {erts}"));
+            }
+            parts.push(match nif {
+                Some(nif) => format!("NIF {nif}"),
+                None => "NIF version unknown".to_string(),
+            });
+            match otp {
+                Some(otp) => format!("OTP {otp} ({})", parts.join(", ")),
+                None => parts.join(", "),
+            }
+        }
+    };
+    let libc = match (t.libc.as_deref(), t.libc_version.as_deref()) {
+        (Some("gnu"), Some(v)) => format!("glibc {v}"),
+        (Some("gnu"), None) => "glibc".to_string(),
+        (Some(libc), Some(v)) => format!("{libc} {v}"),
+        (Some(libc), None) => libc.to_string(),
+        (None, _) => "no C library named".to_string(),
+    };
+    let abi = t
+        .abi_variant
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    format!(
+        "checked against {runtime} on {}{abi} {}, {libc}",
+        t.arch.as_str(),
+        t.os
+    )
 }
 
 fn library(out: &mut String, lib: &LibraryReport) {
@@ -163,16 +222,27 @@ fn analysis(out: &mut String, lib: &LibraryReport) {
         };
         let _ = writeln!(
             out,
-            "  function  {} at {:#x}: {fit}; reads {}; callee-saved changed {}; {}{}; {} exits, {} instructions{}",
+            "  function  {} at {:#x}: {fit}; reads {}; callee-saved changed {}; {}{}; {}, {}{}",
             f.name,
             f.address,
             list(&o.args_read),
             list(&o.callee_saved_touched),
-            if o.stack_balanced { "stack balanced" } else { "stack unbalanced" },
-            if o.cleanup > 0 { format!(", pops {} bytes", o.cleanup) } else { String::new() },
-            o.exits,
-            f.instructions,
-            f.capped.as_deref().map(|c| format!(" (capped: {c})")).unwrap_or_default()
+            if o.stack_balanced {
+                "stack balanced"
+            } else {
+                "stack unbalanced"
+            },
+            if o.cleanup > 0 {
+                format!(", pops {} bytes", o.cleanup)
+            } else {
+                String::new()
+            },
+            plural(o.exits, "exit", "exits"),
+            plural(f.instructions, "instruction", "instructions"),
+            f.capped
+                .as_deref()
+                .map(|c| format!(" (capped: {c})"))
+                .unwrap_or_default()
         );
     }
 }

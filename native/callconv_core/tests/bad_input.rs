@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use common::{host_fixture, otp25};
 
@@ -65,9 +64,9 @@ fn a_fifo_does_not_block() {
         .status()
         .unwrap();
     assert!(status.success());
-    let start = Instant::now();
+    // Opening a FIFO for reading would block until a writer comes: returning at all is the
+    // property (a hang fails through the test harness), not how fast.
     assert_eq!(reason_of(&p), "not-regular");
-    assert!(start.elapsed() < Duration::from_secs(5));
 }
 
 #[test]

@@ -11,10 +11,10 @@ mod common;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use callconv::memory::{Image, Segment};
 use callconv::report::{Arch, LibraryReport};
@@ -22,8 +22,11 @@ use callconv::Error;
 use common::{host_fixture, otp25, otp_nif, repo};
 use object::{Object, ObjectSymbol};
 
-/// Most time one check may take (debug build, a loaded 2-core machine).
-const TIME_BUDGET: Duration = Duration::from_secs(2);
+/// How long one check may go without finishing before it counts as a hang. Not a speed
+/// test: the work of a check is bounded by the core's counted budgets, which [`sane`]
+/// asserts; this only turns a hang into a failure that names the input, however loaded the
+/// machine is.
+const HANG_AFTER: Duration = Duration::from_secs(120);
 /// Most the peak resident set may grow during one group of checks.
 const MEMORY_BUDGET_KB: u64 = 256 * 1024;
 
@@ -75,9 +78,9 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs `check` on every input in a worker thread, making the inputs one at a time. Each
-/// input must finish within [`TIME_BUDGET`] (a hang fails the test naming the input, and
-/// the input is saved for replay), and the whole group within [`MEMORY_BUDGET_KB`] of peak
+/// Runs `check` on every input in a worker thread, making the inputs one at a time. An
+/// input that does not finish within [`HANG_AFTER`] fails the test naming it (and is saved
+/// for replay), and the whole group within [`MEMORY_BUDGET_KB`] of peak
 /// growth. Returns how many inputs ran.
 fn guarded<It, F>(group: &str, inputs: It, check: F) -> usize
 where
@@ -89,19 +92,18 @@ where
     // Writing 5 resets the peak resident set (VmHWM) to the current one.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let base = status_kb("VmRSS:");
-    let (tx, rx) = mpsc::channel::<(String, Option<Duration>)>();
+    let (tx, rx) = mpsc::channel::<(String, bool)>();
     let saved: Arc<Mutex<Vec<u8>>> = Arc::default();
     let current = Arc::clone(&saved);
     let inputs = inputs.into_iter();
     std::thread::spawn(move || {
         for (name, input) in inputs {
             current.lock().unwrap().clone_from(&input);
-            if tx.send((name.clone(), None)).is_err() {
+            if tx.send((name.clone(), false)).is_err() {
                 return;
             }
-            let start = Instant::now();
             check(&input);
-            if tx.send((name, Some(start.elapsed()))).is_err() {
+            if tx.send((name, true)).is_err() {
                 return;
             }
         }
@@ -109,21 +111,15 @@ where
     let mut count = 0;
     let mut running = String::new();
     loop {
-        match rx.recv_timeout(TIME_BUDGET * 5) {
-            Ok((name, None)) => running = name,
-            Ok((name, Some(took))) => {
-                count += 1;
-                assert!(
-                    took <= TIME_BUDGET,
-                    "{group}: {name} took {took:?}, over the {TIME_BUDGET:?} budget"
-                );
-            }
+        match rx.recv_timeout(HANG_AFTER) {
+            Ok((name, false)) => running = name,
+            Ok((_, true)) => count += 1,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let keep = tmp(&format!("hang-{group}-{count}"));
                 let _ = std::fs::write(&keep, &*saved.lock().unwrap());
                 panic!(
                     "{group}: {running} did not finish within {:?} (input saved to {})",
-                    TIME_BUDGET * 5,
+                    HANG_AFTER,
                     keep.display()
                 );
             }
@@ -150,6 +146,17 @@ fn check_any(bytes: &[u8]) {
 /// What any report must satisfy, however broken its input.
 fn sane(report: &LibraryReport) {
     assert_eq!(report.sha256.len(), 64);
+    // The work done is bounded by counts, whatever the input.
+    for f in &report.functions {
+        assert!(
+            f.instructions <= callconv::analysis::MAX_FUNCTION_INSNS,
+            "{}",
+            f.name
+        );
+    }
+    if let Some(isa) = &report.isa {
+        assert!(isa.instructions <= callconv::analysis::MAX_LIBRARY_INSNS);
+    }
     if let Some(nif) = &report.nif {
         assert!(nif.functions.len() <= callconv::entry::MAX_FUNCTIONS);
         assert!(nif.module.len() <= callconv::memory::MAX_STRING);
@@ -639,13 +646,8 @@ fn cyclic_and_wild_nif_init() {
             }),
         ];
         for (what, bytes) in cases {
-            let start = Instant::now();
             let report = report_of(&bytes).expect("still a report");
-            assert!(
-                start.elapsed() < TIME_BUDGET,
-                "{what}: {:?}",
-                start.elapsed()
-            );
+            sane(&report);
             assert!(
                 rules(&report).contains(&"nif-entry-unreadable".to_string()),
                 "{what}: {:?}",
@@ -909,15 +911,7 @@ fn replay_one_locate_code() {
 // Hostile files.
 
 fn path_error(path: &Path) -> Error {
-    let start = Instant::now();
-    let err = callconv::check_path(path, &otp25()).expect_err("must be refused");
-    assert!(
-        start.elapsed() < TIME_BUDGET,
-        "{}: {:?}",
-        path.display(),
-        start.elapsed()
-    );
-    err
+    callconv::check_path(path, &otp25()).expect_err("must be refused")
 }
 
 #[test]
@@ -984,9 +978,8 @@ fn very_long_paths() {
     let near = deep.join("libx.so");
     std::fs::copy(host_fixture("hello_nif.so"), &near).unwrap();
     assert!(near.as_os_str().len() > 3900);
-    let start = Instant::now();
     let report = callconv::check_path(&near, &otp25()).expect("a path under PATH_MAX works");
-    assert!(start.elapsed() < TIME_BUDGET);
+    sane(&report);
     assert_eq!(report.path, near.to_string_lossy());
 
     let beyond = deep
@@ -1027,8 +1020,14 @@ fn a_file_that_shrinks_and_grows_while_it_is_read() {
         let p = tmp("shrinking.so");
         std::fs::write(&p, &full).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
+        let cuts = Arc::new(AtomicUsize::new(0));
         let churn = {
-            let (stop, p, full) = (Arc::clone(&stop), p.clone(), full.clone());
+            let (stop, cuts, p, full) = (
+                Arc::clone(&stop),
+                Arc::clone(&cuts),
+                p.clone(),
+                full.clone(),
+            );
             std::thread::spawn(move || {
                 let mut i = 0usize;
                 while !stop.load(Ordering::Relaxed) {
@@ -1039,15 +1038,18 @@ fn a_file_that_shrinks_and_grows_while_it_is_read() {
                     std::thread::yield_now();
                     let _ = std::fs::write(&p, &full);
                     i += 1;
+                    cuts.store(i, Ordering::Relaxed);
                 }
                 i
             })
         };
+        // Counted, not timed: checks go on until at least MIN_CUTS cuts and MIN_CHECKS
+        // checks have overlapped, however slow or loaded the machine.
+        const MIN_CUTS: usize = 20;
+        const MIN_CHECKS: usize = 50;
         let mut outcomes = std::collections::BTreeMap::new();
-        let deadline = Instant::now() + Duration::from_secs(3);
         let mut checks = 0;
-        while Instant::now() < deadline {
-            let start = Instant::now();
+        while checks < MIN_CHECKS || cuts.load(Ordering::Relaxed) < MIN_CUTS {
             let outcome = match callconv::check_path(&p, &otp25()) {
                 Ok(r) => {
                     sane(&r);
@@ -1055,16 +1057,12 @@ fn a_file_that_shrinks_and_grows_while_it_is_read() {
                 }
                 Err(e) => e.reason().to_string(),
             };
-            assert!(start.elapsed() < TIME_BUDGET, "{outcome}");
             *outcomes.entry(outcome).or_insert(0) += 1;
             checks += 1;
         }
         stop.store(true, Ordering::Relaxed);
         let churned = churn.join().unwrap();
-        assert!(
-            checks > 10 && churned > 10,
-            "{checks} checks, {churned} cuts"
-        );
+        assert!(churned >= MIN_CUTS && checks >= MIN_CHECKS);
         eprintln!("{checks} checks against {churned} cuts: {outcomes:?}");
     });
 }

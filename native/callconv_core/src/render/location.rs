@@ -17,6 +17,41 @@ pub fn relative(path: &str, root: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Where a library copied into a Mix build or a release came from: for
+/// `_build/ENV/lib/APP/priv/REST` (or a release's `lib/APP-VSN/priv/REST`) under `root`, the
+/// first of `deps/APP/priv/REST`, `apps/APP/priv/REST` (an umbrella) and `priv/REST` for
+/// which `exists` (given a path relative to `root`) says yes. `None` when `path` is not such a
+/// copy or no source exists; code scanning can place findings only on files of the repository.
+pub fn source_path(
+    path: &str,
+    root: Option<&str>,
+    exists: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let rel = relative(path, root)?;
+    let parts: Vec<&str> = rel.split('/').collect();
+    // ... lib / APP / priv / REST..., after _build/ENV or a release directory.
+    let at = parts
+        .windows(3)
+        .position(|w| w[0] == "lib" && w[2] == "priv")?;
+    let in_build = at >= 2 && parts[at - 2] == "_build";
+    let app = if in_build {
+        parts[at + 1]
+    } else {
+        // A release names the directory APP-VSN.
+        parts[at + 1]
+            .rsplit_once('-')
+            .map_or(parts[at + 1], |(app, _)| app)
+    };
+    let rest = parts.get(at + 3..).filter(|r| !r.is_empty())?.join("/");
+    [
+        format!("deps/{app}/priv/{rest}"),
+        format!("apps/{app}/priv/{rest}"),
+        format!("priv/{rest}"),
+    ]
+    .into_iter()
+    .find(|candidate| exists(candidate))
+}
+
 fn is_windows_absolute(path: &str) -> bool {
     let b = path.as_bytes();
     b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')
@@ -61,6 +96,30 @@ mod tests {
         assert_eq!(relative("/x/b.so", None), None);
         assert_eq!(relative("./a.so", None).as_deref(), Some("a.so"));
         assert_eq!(relative("C:\\x\\a.dll", Some("/p")), None);
+    }
+
+    #[test]
+    fn build_copies_map_to_their_sources() {
+        let only = |want: &'static str| move |p: &str| p == want;
+        let built = "/p/_build/dev/lib/my_app/priv/native/libx.so";
+        assert_eq!(
+            source_path(built, Some("/p"), only("priv/native/libx.so")).as_deref(),
+            Some("priv/native/libx.so")
+        );
+        let dep = "/p/_build/prod/lib/jiffy/priv/jiffy.so";
+        assert_eq!(
+            source_path(dep, Some("/p"), only("deps/jiffy/priv/jiffy.so")).as_deref(),
+            Some("deps/jiffy/priv/jiffy.so")
+        );
+        let release = "/p/_build/prod/rel/app/lib/jiffy-1.1.1/priv/jiffy.so";
+        assert_eq!(
+            source_path(release, Some("/p"), only("deps/jiffy/priv/jiffy.so")).as_deref(),
+            Some("deps/jiffy/priv/jiffy.so")
+        );
+        // No source in the repository, or outside the root: left as it is.
+        assert_eq!(source_path(built, Some("/p"), |_| false), None);
+        assert_eq!(source_path(built, Some("/q"), |_| true), None);
+        assert_eq!(source_path("/p/priv/libx.so", Some("/p"), |_| true), None);
     }
 
     #[test]

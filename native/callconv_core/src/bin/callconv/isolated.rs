@@ -11,85 +11,114 @@ use std::path::PathBuf;
 
 use callconv::report::{Arch, Endian};
 use callconv::target::{Target, TargetSource};
+use clap::Args;
 use serde_json::{json, Value};
+
+/// The options, as `Callconv.Isolated` passes them. An empty value means "not known"; values
+/// may begin with `-` (they are data, such as a list of exported names).
+#[derive(Args)]
+pub struct IsolatedArgs {
+    /// The library
+    path: PathBuf,
+    #[arg(long, allow_hyphen_values = true)]
+    source: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    otp: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    erts_version: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    nif_version: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    arch: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    os: Option<String>,
+    #[arg(long)]
+    bits: Option<u32>,
+    #[arg(long, allow_hyphen_values = true)]
+    endian: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    libc: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    libc_version: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    abi_variant: Option<String>,
+    /// Comma-separated `enif_*` names
+    #[arg(long, allow_hyphen_values = true)]
+    enif_exports: Option<String>,
+    /// One name per line, as the Elixir target holds them
+    #[arg(long, allow_hyphen_values = true)]
+    vm_exports: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    vm_bind_now: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    module: Option<String>,
+    /// name/arity; repeatable
+    #[arg(long = "function", allow_hyphen_values = true, value_parser = parse_function)]
+    functions: Vec<(String, u32)>,
+    #[arg(long)]
+    probe_exe: Option<PathBuf>,
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+fn parse_function(v: &str) -> Result<(String, u32), String> {
+    v.rsplit_once('/')
+        .and_then(|(n, a)| Some((n.to_string(), a.parse().ok()?)))
+        .ok_or_else(|| format!("takes name/arity, got {v:?}"))
+}
 
 /// Runs the check and returns the encoded term: `%{"ok" => report}` or
 /// `%{"error" => %{"reason", "path", "message"}}`.
-pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
+pub fn run(args: IsolatedArgs) -> Result<Vec<u8>, String> {
+    let some = |v: Option<String>| v.filter(|v| !v.is_empty());
     let mut target = Target::host();
-    let mut options = callconv::Options::new(target.clone());
-    let mut path = None;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let mut value = || {
-            iter.next()
-                .cloned()
-                .ok_or_else(|| format!("{arg} needs a value"))
-        };
-        let some = |v: String| (!v.is_empty()).then_some(v);
-        match arg.as_str() {
-            "--source" => {
-                target.source = TargetSource::parse(&value()?).unwrap_or(TargetSource::Explicit)
-            }
-            "--otp" => target.otp_release = some(value()?),
-            "--erts-version" => target.erts_version = some(value()?),
-            "--nif-version" => target.nif_version = some(value()?),
-            "--arch" => target.arch = Arch::parse(&value()?),
-            "--os" => target.os = value()?,
-            "--bits" => target.bits = value()?.parse().map_err(|_| "--bits takes a number")?,
-            "--endian" => {
-                target.endian = if value()? == "big" {
-                    Endian::Big
-                } else {
-                    Endian::Little
-                }
-            }
-            "--libc" => target.libc = some(value()?),
-            "--libc-version" => target.libc_version = some(value()?),
-            "--abi-variant" => target.abi_variant = some(value()?),
-            "--enif-exports" => {
-                target.enif_exports = Some(
-                    value()?
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                )
-            }
-            // One name per line, as the Elixir target holds them.
-            "--vm-exports" => target.vm_exports = some(value()?),
-            "--vm-bind-now" => target.vm_bind_now = Some(value()? == "true"),
-            "--module" => options.module = Some(value()?),
-            "--function" => {
-                let v = value()?;
-                let (name, arity) = v
-                    .rsplit_once('/')
-                    .and_then(|(n, a)| Some((n.to_string(), a.parse().ok()?)))
-                    .ok_or_else(|| format!("--function takes name/arity, got {v:?}"))?;
-                options
-                    .functions
-                    .get_or_insert_with(Vec::new)
-                    .push((name, arity));
-            }
-            "--probe-exe" => options.probe = Some(PathBuf::from(value()?)),
-            "--root" => options.root = Some(PathBuf::from(value()?)),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            p => path = Some(p.to_string()),
-        }
+    if let Some(source) = args.source {
+        target.source = TargetSource::parse(&source).unwrap_or(TargetSource::Explicit);
     }
-    let path = path.ok_or("no PATH given")?;
-    let module = options.module.take();
-    let functions = options.functions.take();
-    let probe = options.probe.take();
-    let root = options.root.take();
+    target.otp_release = some(args.otp);
+    target.erts_version = some(args.erts_version);
+    target.nif_version = some(args.nif_version);
+    if let Some(arch) = args.arch {
+        target.arch = Arch::parse(&arch);
+    }
+    if let Some(os) = args.os {
+        target.os = os;
+    }
+    if let Some(bits) = args.bits {
+        target.bits = bits;
+    }
+    if let Some(endian) = args.endian {
+        target.endian = if endian == "big" {
+            Endian::Big
+        } else {
+            Endian::Little
+        };
+    }
+    target.libc = some(args.libc);
+    target.libc_version = some(args.libc_version);
+    target.abi_variant = some(args.abi_variant);
+    if let Some(names) = args.enif_exports {
+        target.enif_exports = Some(
+            names
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
+    }
+    target.vm_exports = some(args.vm_exports);
+    if let Some(v) = args.vm_bind_now {
+        target.vm_bind_now = Some(v == "true");
+    }
+    let path = args.path;
     let options = callconv::Options {
-        module,
-        functions,
-        probe,
-        root,
+        module: args.module,
+        functions: (!args.functions.is_empty()).then_some(args.functions),
+        probe: args.probe_exe,
+        root: args.root,
         ..callconv::Options::new(target)
     };
-    let result = match callconv::check_path_with(std::path::Path::new(&path), &options) {
+    let result = match callconv::check_path_with(&path, &options) {
         Ok(report) => json!({ "ok": report }),
         Err(e) => json!({ "error": {
             "reason": e.reason(),

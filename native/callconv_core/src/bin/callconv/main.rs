@@ -1,16 +1,21 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...
-//! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
-//! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
+//! callconv check [OPTIONS] PATH...   (see `callconv check --help`)
+//! callconv probe PATH                (internal: run nif_init in this process; see callconv::probe)
+//! callconv isolated [OPTIONS] PATH   (internal: one check for the VM's isolation option, as a term)
 //! ```
+//!
+//! The options are declared once, as clap derive structs: `--help`, `--version`, usage errors
+//! and their exit status (2) all come from those declarations. Adding an option to `check`
+//! is one field in [`CheckArgs`] (and its use in [`check`]).
 //!
 //! Exit status: 0 when no library fails, 1 when any does, 2 on a usage error.
 
 #[cfg(unix)]
 mod enif_stubs;
 mod isolated;
+mod policy;
 #[cfg(unix)]
 mod probe_child;
 
@@ -21,130 +26,361 @@ pub(crate) fn stub_called(name: &str) {
     std::process::exit(3);
 }
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use callconv::report::Verdict;
+use callconv::report::{Document, LibraryError};
 use callconv::target::{Target, TargetSource};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...";
+#[derive(Parser)]
+#[command(
+    name = "callconv",
+    version,
+    about = "Checks native libraries (NIFs) before the BEAM loads them",
+    long_about = "Checks native libraries (NIFs, .so/.dylib/.dll) statically and predicts \
+                  whether the BEAM will load them and whether they fit the platform's C calling \
+                  convention. Nothing from the libraries is run unless --probe is given."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("callconv: {msg}\n{USAGE}");
-            ExitCode::from(2)
+#[derive(Subcommand)]
+enum Command {
+    /// Check native libraries, or the libraries found in directories
+    Check(Box<CheckArgs>),
+    /// Internal: run one library's nif_init in this process (the --probe child)
+    #[command(hide = true)]
+    Probe {
+        /// The library
+        path: PathBuf,
+    },
+    /// Internal: one check for the VM's isolation option, written as an external term
+    #[command(hide = true)]
+    Isolated(Box<isolated::IsolatedArgs>),
+}
+
+/// The options of `callconv check`, the same as `mix callconv.check`'s where both apply.
+#[derive(Args)]
+#[command(
+    args_override_self = true,
+    after_help = "Exit status: 0 when no library fails, 1 when any library fails (an \
+    error finding, a warning with --strict, or unreadable), 2 on a usage error."
+)]
+struct CheckArgs {
+    /// Native libraries (.so, .dylib, .dll), or directories to search for them
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Output format: a table per library, report schema v1, SARIF 2.1.0, or GitHub
+    /// workflow annotations
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Write the document to FILE instead of standard output (a summary line is still printed)
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Also print each entry point's machine-code analysis and the instruction-set floor
+    /// (text)
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// Warnings fail, as errors do
+    #[arg(long)]
+    strict: bool,
+
+    /// Drop a rule's findings: RULE, or RULE:GLOB for libraries whose path ends in GLOB
+    /// (*, **, ?); repeatable
+    #[arg(long, value_name = "RULE[:GLOB]", value_parser = policy::parse_ignore)]
+    ignore: Vec<policy::Ignore>,
+
+    /// Check against this NIF version, such as 2.17 (without it, or --otp or --erts, the
+    /// NIF version checks are skipped)
+    #[arg(long, value_name = "X.Y", value_parser = parse_nif_version)]
+    nif_version: Option<String>,
+
+    /// Check against this OTP release, such as 27, from the built-in table
+    #[arg(long, value_name = "N")]
+    otp: Option<u32>,
+
+    /// Check against the runtime of this ERTS directory (its beam.smp)
+    #[arg(long, value_name = "DIR")]
+    erts: Option<PathBuf>,
+
+    /// Check for another platform, such as aarch64-unknown-linux-gnu
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+
+    /// Resolve each library's dependencies in this sysroot or release directory
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    root: Option<PathBuf>,
+
+    /// Check every library as the NIF this module (such as Elixir.MyApp.Native) loads
+    #[arg(long, value_name = "MODULE")]
+    module: Option<String>,
+
+    /// Also run each NIF's nif_init in a separate, resource-limited process and compare its
+    /// entry with the static decode
+    #[arg(long)]
+    probe: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
         }
     }
 }
 
-fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some((command, rest)) = args.split_first() else {
-        return Err("no command given".into());
+fn parse_nif_version(v: &str) -> Result<String, String> {
+    callconv::target::parse_major_minor(v)
+        .map(|_| v.to_string())
+        .ok_or_else(|| format!("takes MAJOR.MINOR, such as 2.17; got {v:?}"))
+}
+
+fn existing_dir(v: &str) -> Result<PathBuf, String> {
+    let dir = PathBuf::from(v);
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!("{v} is not a directory"))
+    }
+}
+
+fn main() -> ExitCode {
+    // clap prints help and version to stdout with status 0, usage errors to stderr with 2.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check(*args),
+        #[cfg(unix)]
+        Command::Probe { path } => Ok(probe(&path)),
+        #[cfg(not(unix))]
+        Command::Probe { .. } => Err("probe is only available on Unix".into()),
+        Command::Isolated(args) => isolated::run(*args).and_then(|term| {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&term).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }),
     };
-    #[cfg(unix)]
-    if command == "probe" {
-        let [path] = rest else {
-            return Err("probe takes exactly one PATH".into());
-        };
-        return Ok(match probe_child::run(path) {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
-            Err(msg) => {
-                eprintln!("{msg}");
-                ExitCode::from(4)
-            }
-        });
-    }
-    if command == "isolated" {
-        use std::io::Write;
-        let term = isolated::run(rest)?;
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&term).map_err(|e| e.to_string())?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if command != "check" {
-        return Err(format!("unknown command {command:?}"));
-    }
-    let mut format = "text".to_string();
-    let mut target = Target::host();
-    let mut probe = None;
-    let mut verbose = false;
-    let mut root = None;
-    let mut paths = Vec::new();
-    let mut iter = rest.iter();
-    while let Some(arg) = iter.next() {
-        let mut value = |name: &str| {
-            iter.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--format" => format = value("--format")?,
-            "--nif-version" => {
-                let v = value("--nif-version")?;
-                callconv::target::parse_major_minor(&v)
-                    .ok_or_else(|| format!("--nif-version takes MAJOR.MINOR, got {v:?}"))?;
-                target.nif_version = Some(v);
-                target.source = TargetSource::Explicit;
-            }
-            "--otp" => {
-                let v = value("--otp")?;
-                let otp: u32 = v
-                    .parse()
-                    .map_err(|_| format!("--otp takes an OTP major release, got {v:?}"))?;
-                target = target.with_otp(otp)?;
-            }
-            "--erts" => {
-                let dir = value("--erts")?;
-                target = callconv::runtime::read_erts(std::path::Path::new(&dir))
-                    .map_err(|e| e.to_string())?;
-            }
-            "--target" => {
-                let triple = value("--target")?;
-                target = target.for_triple(&triple)?;
-            }
-            "--verbose" | "-v" => verbose = true,
-            "--probe" => {
-                probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
-            }
-            "--root" => {
-                let dir = std::path::PathBuf::from(value("--root")?);
-                if !dir.is_dir() {
-                    return Err(format!("--root {} is not a directory", dir.display()));
-                }
-                root = Some(dir);
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            path => paths.push(path.to_string()),
+    result.unwrap_or_else(|msg| {
+        eprintln!("callconv: {msg}");
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(unix)]
+fn probe(path: &Path) -> ExitCode {
+    match probe_child::run(&path.to_string_lossy()) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(4)
         }
     }
-    if paths.is_empty() {
-        return Err("no PATH given".into());
+}
+
+/// The runtime to check against: an ERTS directory's, else this machine's, then the
+/// platform of `--target`, the versions of `--otp`, and `--nif-version` last.
+fn target(args: &CheckArgs) -> Result<Target, String> {
+    let mut target = match &args.erts {
+        Some(dir) => callconv::runtime::read_erts(dir).map_err(|e| e.to_string())?,
+        None => Target::host(),
+    };
+    if let Some(triple) = &args.target {
+        target = target.for_triple(triple)?;
     }
+    if let Some(otp) = args.otp {
+        target = target.with_otp(otp)?;
+    }
+    if let Some(v) = &args.nif_version {
+        target.nif_version = Some(v.clone());
+        target.source = TargetSource::Explicit;
+    }
+    Ok(target)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, String> {
+    let policy = policy::Policy::new(args.strict, args.ignore.clone())?;
+    let probe = if args.probe {
+        Some(std::env::current_exe().map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let options = callconv::Options {
         probe,
-        root,
-        ..callconv::Options::new(target)
+        root: args.root.clone(),
+        module: args.module.clone(),
+        ..callconv::Options::new(target(&args)?)
     };
-    let doc = callconv::check_paths_with(&paths, &options);
-    match format.as_str() {
-        "json" => println!("{}", doc.to_json()),
-        "text" => print!("{}", callconv::render::text_with(&doc, verbose)),
-        other => return Err(format!("--format must be text or json, got {other:?}")),
+    let paths: Vec<PathBuf> = args.paths.iter().flat_map(|p| native_files(p)).collect();
+    if paths.is_empty() {
+        return Err(
+            "no native libraries found; give the paths of .so, .dylib or .dll files".into(),
+        );
     }
-    let failed = doc.summary.failed > 0 || doc.libraries.iter().any(|l| l.verdict == Verdict::Fail);
+
+    // A progress line only where a person watches: standard error and output both on a
+    // terminal, and text output. Never in a pipe, a file or a machine-readable document.
+    let progress = args.format == Format::Text
+        && args.output.is_none()
+        && paths.len() > PROGRESS_THRESHOLD
+        && std::io::stderr().is_terminal()
+        && std::io::stdout().is_terminal();
+    let mut libraries = Vec::new();
+    let mut errors = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        if progress {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            eprint!(
+                "\r\x1b[2Kcallconv: checking {}/{} {name}",
+                i + 1,
+                paths.len()
+            );
+        }
+        match callconv::check_path_with(path, &options) {
+            Ok(report) => libraries.push(report),
+            Err(e) => errors.push(LibraryError {
+                path: path.to_string_lossy().into_owned(),
+                reason: e.reason().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+
+    let mut hidden = 0;
+    for lib in &mut libraries {
+        hidden += policy.apply(lib);
+    }
+    let doc = Document::new(options.target.clone(), libraries, errors);
+    let failed = doc.summary.failed > 0;
+
+    let root = std::env::current_dir()
+        .ok()
+        .map(|d| d.to_string_lossy().into_owned());
+    let rendered = match args.format {
+        // SARIF and annotations point at the file in the repository, not a build copy.
+        Format::Sarif | Format::Github => callconv::render::render(
+            &source_paths(doc.clone(), root.as_deref()),
+            args.format.name(),
+            root.as_deref(),
+            false,
+        ),
+        Format::Text => Some(callconv::render::text_with(&doc, args.verbose)),
+        Format::Json => Some(doc.to_json()),
+    }
+    .unwrap_or_default();
+
+    match &args.output {
+        None => print!("{rendered}"),
+        Some(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(file, &rendered).map_err(|e| format!("{}: {e}", file.display()))?;
+            println!(
+                "Wrote {}: {}",
+                file.display(),
+                callconv::render::summary_line(&doc.summary)
+            );
+        }
+    }
+    if hidden > 0 && matches!(args.format, Format::Text) {
+        println!("{}", callconv::render::hidden_line(hidden));
+    }
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// More libraries than this get a progress line on a terminal.
+const PROGRESS_THRESHOLD: usize = 5;
+
+/// Each library's path as the repository knows it (see [`callconv::render::source_path`]).
+fn source_paths(mut doc: Document, root: Option<&str>) -> Document {
+    let Some(root) = root else { return doc };
+    let exists = |rel: &str| Path::new(root).join(rel).is_file();
+    for lib in &mut doc.libraries {
+        if let Some(source) = callconv::render::source_path(&lib.path, Some(root), exists) {
+            lib.path = source;
+        }
+    }
+    for err in &mut doc.errors {
+        if let Some(source) = callconv::render::source_path(&err.path, Some(root), exists) {
+            err.path = source;
+        }
+    }
+    doc
+}
+
+/// The native libraries under `path`, sorted; `path` itself when it is not a directory.
+/// The walk is bounded in depth and does not follow directory links (no cycles).
+fn native_files(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut found = Vec::new();
+    walk(path, 0, &mut found);
+    found.sort();
+    found
+}
+
+const MAX_DEPTH: usize = 32;
+
+fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if depth < MAX_DEPTH {
+                walk(&path, depth + 1, found);
+            }
+        } else if path.is_file()
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("so" | "dylib" | "dll")
+            )
+        {
+            found.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_declarations_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }
