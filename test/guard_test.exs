@@ -127,6 +127,47 @@ defmodule Callconv.GuardTest do
     end)
   end
 
+  @tag :tmp_dir
+  test "a missing or unreadable lockfile is a refusal naming the file and the command",
+       %{tmp_dir: dir} do
+    missing = Path.join(dir, "priv/callconv.lock")
+
+    log =
+      capture_log(fn ->
+        assert {:error, {:callconv, %Callconv.Error{reason: :io, path: ^missing} = error}} =
+                 Guard.verify(Callconv.Fixtures.Custom, base("custom_ok"), lockfile: missing)
+
+        assert error.message =~ "could not read #{missing}"
+        assert error.message =~ "run mix callconv.lock to write it"
+      end)
+
+    assert log =~
+             "callconv: refused to load #{base("custom_ok")}.so into Callconv.Fixtures.Custom"
+
+    assert log =~ "run mix callconv.lock to write it"
+    refute log =~ "truncated or malformed"
+
+    malformed = Path.join(dir, "bad.lock")
+    File.write!(malformed, "not a lock line\n")
+
+    capture_log(fn ->
+      assert {:error, {:callconv, %Callconv.Error{message: message}}} =
+               Guard.verify(Callconv.Fixtures.Custom, base("custom_ok"), lockfile: malformed)
+
+      assert message =~ "line 1: expected 8 fields"
+      assert message =~ "mix callconv.lock"
+    end)
+  end
+
+  test "use Callconv.Guard records the module's library in its .beam for the project scan" do
+    {:ok, {_, [attributes: attributes]}} =
+      :beam_lib.chunks(:code.which(Callconv.Fixtures.Custom), [:attributes])
+
+    assert [{:callconv, path}] = attributes[:callconv_nif]
+    assert path == base("custom_ok")
+    assert attributes[:callconv_guarded] == [true]
+  end
+
   test "verdicts are cached by file identity" do
     path = base("plain_lib")
     Guard.clear_cache()

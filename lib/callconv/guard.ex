@@ -18,12 +18,22 @@ defmodule Callconv.Guard do
     * `:path` (required) - the library, relative to the application directory, without
       extension (as `:erlang.load_nif/2` takes it)
     * `:load_data` - the term passed to the library's `load` callback (default `0`)
-    * `:lockfile` - a lockfile path, relative to the application directory unless absolute
-      (such as `"priv/callconv.lock"`)
+    * `:lockfile` - a lockfile path, relative to the application directory unless absolute,
+      such as `"priv/callconv.lock"` (where `mix callconv.lock` writes it, and where it ships
+      in a release); `true` is that default. A missing or unreadable lockfile refuses the
+      library, with a message naming the file and `mix callconv.lock`
     * `:on_warning`, `:strict`, `:ignore`, `:cache` - as for `Callconv.load_nif/3`
 
   If the library is refused, the `@on_load` function returns `{:error, {:callconv, reason}}`,
   so the module is not loaded (the code server reports that), and the reason is logged.
+
+  The guard runs inside the VM that loads the NIF, so callconv must be in the release: do
+  not give the callconv dependency `runtime: false` (`Callconv.Release.check/1` fails a
+  release whose guarded modules lack it). It works in every boot mode: interactive
+  (`iex -S mix`, `bin/app eval`) and embedded (`bin/app start`, `bin/app daemon`), where
+  the @on_load functions run before callconv's own library would have been loaded by one
+  (callconv loads its NIF on first use instead). Escripts cannot carry a NIF's `priv`
+  directory, callconv's included: there the guard refuses, saying so.
 
   ## The verdict cache
 
@@ -61,6 +71,12 @@ defmodule Callconv.Guard do
 
     quote do
       require Callconv
+
+      # Which library this module loads, for the project scan (Callconv.Scan.loaders/1):
+      # kept in the .beam, so mix callconv.check and the release step check the library
+      # against this module, as the guard will at boot.
+      Module.register_attribute(__MODULE__, :callconv_nif, persist: true)
+      @callconv_nif {unquote(otp_app), unquote(path)}
 
       @on_load :__callconv_on_load__
       @before_compile Callconv.Guard
@@ -105,6 +121,9 @@ defmodule Callconv.Guard do
 
     opts =
       case Keyword.fetch(opts, :lockfile) do
+        {:ok, true} ->
+          Keyword.put(opts, :lockfile, Path.expand(Callconv.Lock.default_path(), app_dir))
+
         {:ok, lockfile} when is_binary(lockfile) ->
           Keyword.put(opts, :lockfile, Path.expand(lockfile, app_dir))
 
@@ -155,11 +174,12 @@ defmodule Callconv.Guard do
     functions = opts[:functions] || module_functions(module)
 
     result =
-      with {:ok, policy} <- policy(opts, on_warning) do
-        case cached_check(file, module, functions, opts[:cache]) do
-          {:ok, report} -> Policy.apply(report, policy, Lock.key(file, File.cwd!()))
-          {:error, error} -> error
-        end
+      with :ok <- callconv_loaded(),
+           {:ok, policy} <- policy(opts, on_warning),
+           {:ok, report} <- cached_check(file, module, functions, opts[:cache]) do
+        Policy.apply(report, policy, Lock.key(file, File.cwd!()))
+      else
+        {:error, %Callconv.Error{} = error} -> error
       end
 
     decide(result, module, file, on_warning, opts[:log])
@@ -191,11 +211,23 @@ defmodule Callconv.Guard do
     end
   end
 
+  # callconv's own NIF: loaded on first use (see Callconv.Native), here so that a missing one
+  # is a refusal that says so rather than an exception inside @on_load.
+  defp callconv_loaded do
+    case Callconv.Native.ensure_loaded() do
+      :ok ->
+        :ok
+
+      {:error, message} ->
+        {:error, %Callconv.Error{reason: :unavailable, path: "callconv", message: message}}
+    end
+  end
+
   defp policy(opts, on_warning) do
     lock =
       case opts[:lockfile] do
         nil -> {:ok, nil}
-        lockfile -> Lock.read(lockfile)
+        lockfile -> Lock.read_for_check(IO.chardata_to_string(lockfile))
       end
 
     case lock do
@@ -260,9 +292,13 @@ defmodule Callconv.Guard do
 
   defp decide(%Callconv.Error{} = error, module, file, _on_warning, log) do
     if log do
+      why =
+        if error.reason in [:malformed, :empty, :"unknown-format"],
+          do: ". A truncated or malformed library crashes the VM inside load_nif; rebuild it.",
+          else: ""
+
       Logger.error(
-        "callconv: refused to load #{file} into #{inspect(module)}: #{error.message}. " <>
-          "A truncated or malformed library crashes the VM inside load_nif; rebuild it."
+        "callconv: refused to load #{file} into #{inspect(module)}: #{error.message}" <> why
       )
     end
 

@@ -6,7 +6,15 @@ defmodule Callconv.Scan do
   A NIF names its module; when a compiled `.beam` of that module is found (in the build's or
   release's `lib/*/ebin`), the library is checked a second time with `module:` and
   `functions:` taken from that `.beam` (`:beam_lib` exports and locals), so that a NIF
-  function the module lacks is caught before deploy. Used by `mix callconv.check`,
+  function the module lacks is caught before deploy.
+
+  Which module loads which library is also learnt from the project's code (`loaders/2`):
+  a module that uses `Callconv.Guard` records its library in its `.beam`, and
+  `callconv: [nifs: [{MyApp.Nif, "priv/native/libmy_nif"}]]` in `mix.exs` names the others.
+  Such a library is checked against that module, so a NIF built for another module name
+  fails the scan (`nif-module-mismatch`) as it would fail at boot.
+
+  Used by `mix callconv.check`,
   `mix callconv.lock`, `Callconv.Release.check/1` and the `:callconv` compiler.
   """
 
@@ -64,6 +72,88 @@ defmodule Callconv.Scan do
         do: {Path.basename(beam, ".beam"), beam}
   end
 
+  @typedoc "Who loads what: each library's expanded path, to the module name (`\"Elixir.Foo\"`)."
+  @type loaders :: %{Path.t() => String.t()}
+
+  @doc """
+  The libraries the project's modules load, under `roots` (build paths or releases): from
+  the `callconv_nif` attribute that `use Callconv.Guard` keeps in each `.beam`, and from
+  `nifs` (`[{module, path}]`, paths relative to the application directory of `app`, as in
+  `callconv: [nifs: ...]`). Returns `{loaders, guarded}`, where `guarded` lists the modules
+  that call the guard (their `.beam` has the `callconv_guarded` attribute).
+  """
+  @spec loaders([Path.t()], keyword()) :: {loaders(), [String.t()]}
+  def loaders(roots, opts \\ []) do
+    nifs = Keyword.get(opts, :nifs, [])
+    app = opts[:app]
+
+    from_beams =
+      for root <- roots, beam <- Path.wildcard(Path.join(root, "lib/*/ebin/*.beam")) do
+        case :beam_lib.chunks(String.to_charlist(beam), [:attributes]) do
+          {:ok, {module, [attributes: attributes]}} ->
+            guarded = Keyword.has_key?(attributes, :callconv_guarded)
+
+            loads =
+              for {otp_app, path} <- Keyword.get(attributes, :callconv_nif, []),
+                  file = library_file(root, otp_app, path),
+                  do: {file, Atom.to_string(module)}
+
+            {loads, if(guarded, do: [Atom.to_string(module)], else: [])}
+
+          _ ->
+            {[], []}
+        end
+      end
+
+    from_config =
+      for root <- roots,
+          {module, path} <- nifs,
+          app != nil,
+          file = library_file(root, app, path) do
+        {file, module_name(module)}
+      end
+
+    loaders = Map.new(Enum.flat_map(from_beams, &elem(&1, 0)) ++ from_config)
+    guarded = from_beams |> Enum.flat_map(&elem(&1, 1)) |> Enum.uniq() |> Enum.sort()
+    {loaders, guarded}
+  end
+
+  defp library_file(root, otp_app, path) when is_binary(path) or is_list(path) do
+    path = IO.chardata_to_string(path)
+    ext = Callconv.Guard.library_extension()
+
+    cond do
+      Path.type(path) == :absolute ->
+        Path.expand(path <> ext)
+
+      dir = app_dir(root, otp_app) ->
+        Path.expand(path <> ext, dir)
+
+      true ->
+        nil
+    end
+  end
+
+  defp library_file(_root, _app, _path), do: nil
+
+  # lib/APP in a build, lib/APP-VSN in a release.
+  defp app_dir(root, app) do
+    app = to_string(app)
+
+    root
+    |> Path.join("lib/*")
+    |> Path.wildcard()
+    |> Enum.find(&(app_of(&1) == app))
+  end
+
+  defp module_name(module) when is_atom(module), do: Atom.to_string(module)
+
+  defp module_name(module) when is_binary(module) do
+    if module =~ ~r/^[A-Z]/ and not String.starts_with?(module, "Elixir."),
+      do: "Elixir." <> module,
+      else: module
+  end
+
   @doc """
   The functions of a compiled module, as `{name, arity}`, read from its `.beam` (exports and
   local functions).
@@ -81,25 +171,44 @@ defmodule Callconv.Scan do
   in `beams` (see `beam_index/1`) is checked again against that module's functions.
 
   `:progress` - a function called as `fun.(index, total, path)` before each check.
+  `:loaders` - `loaders/2`'s map: a library it names is checked against that module (and
+  that module's functions, when its `.beam` is in `beams`) rather than the one it declares.
   """
   @spec check([Path.t()], keyword(), %{String.t() => Path.t()}, keyword()) :: [result()]
   def check(paths, check_opts, beams \\ %{}, opts \\ []) do
     progress = Keyword.get(opts, :progress, fn _, _, _ -> :ok end)
+    loaders = Keyword.get(opts, :loaders, %{})
     total = length(paths)
 
     paths
     |> Enum.with_index(1)
     |> Enum.map(fn {path, i} ->
       progress.(i, total, path)
-      {path, check_one(path, check_opts, beams)}
+      {path, check_one(path, check_opts, beams, loaders)}
     end)
   end
 
-  # An explicit :module (mix callconv.check --module) already says which module loads it.
-  defp check_one(path, check_opts, beams) do
-    if Keyword.has_key?(check_opts, :module),
-      do: Callconv.check(path, check_opts),
-      else: check_by_decoded_module(path, check_opts, beams)
+  # An explicit :module (mix callconv.check --module) already says which module loads it;
+  # else the project's code may say (loaders); else the NIF's own declared module is used.
+  defp check_one(path, check_opts, beams, loaders) do
+    cond do
+      Keyword.has_key?(check_opts, :module) ->
+        Callconv.check(path, check_opts)
+
+      module = Map.get(loaders, Path.expand(path)) ->
+        functions =
+          with beam when is_binary(beam) <- Map.get(beams, module),
+               {:ok, functions} <- beam_functions(beam) do
+            [functions: functions]
+          else
+            _ -> []
+          end
+
+        Callconv.check(path, check_opts ++ [module: module] ++ functions)
+
+      true ->
+        check_by_decoded_module(path, check_opts, beams)
+    end
   end
 
   defp check_by_decoded_module(path, check_opts, beams) do
