@@ -24,8 +24,12 @@ defmodule Callconv.Guard do
       library, with a message naming the file and `mix callconv.lock`
     * `:on_warning`, `:strict`, `:ignore`, `:cache` - as for `Callconv.load_nif/3`
 
-  If the library is refused, the `@on_load` function returns `{:error, {:callconv, reason}}`,
-  so the module is not loaded (the code server reports that), and the reason is logged.
+  If the library is refused, the module is not loaded, the reason is logged, and the
+  `@on_load` function returns `{:error, {:callconv, why}}`, where `why` is the refusal as
+  text (a charlist: the path, then each failing finding with its fix). That return value is
+  what the code server prints, and what an embedded boot (`bin/app start`) prints as it
+  stops (`{on_load_function_failed, Module, {error, {callconv, "callconv refused ..."}}}`),
+  before any log handler is up.
 
   The guard runs inside the VM that loads the NIF, so callconv must be in the release: do
   not give the callconv dependency `runtime: false` (`Callconv.Release.check/1` fails a
@@ -96,6 +100,7 @@ defmodule Callconv.Guard do
 
         case Callconv.load_nif(path, unquote(Macro.escape(load_data)), opts) do
           :ok -> :ok
+          {:error, {:callconv, reason}} -> {:error, Callconv.Guard.__boot_reason__(reason)}
           {:error, _} = error -> error
         end
       end
@@ -334,6 +339,33 @@ defmodule Callconv.Guard do
   end
 
   defp lines(findings), do: Enum.map_join(findings, "\n", &("  " <> Policy.finding_line(&1)))
+
+  @doc false
+  # The @on_load result of a refusal: {:callconv, charlist} that reads as a sentence when
+  # printed with ~p (an embedded boot prints only this), so ASCII only.
+  @spec __boot_reason__(Report.t() | Callconv.Error.t()) :: {:callconv, charlist()}
+  def __boot_reason__(%Report{} = report) do
+    # The errors; a strict refusal has only warnings.
+    findings =
+      case Report.findings(report, :error) do
+        [] -> Report.findings(report, :warning)
+        errors -> errors
+      end
+      |> Enum.map_join(" ", &Policy.finding_line/1)
+
+    {:callconv, ascii("callconv refused #{report.path}: #{findings}")}
+  end
+
+  def __boot_reason__(%Callconv.Error{} = error) do
+    {:callconv, ascii("callconv refused to load: #{error.message}")}
+  end
+
+  defp ascii(text) do
+    text
+    |> String.replace("…", "...")
+    |> String.to_charlist()
+    |> Enum.map(fn c -> if c in 32..126, do: c, else: ?? end)
+  end
 
   @doc false
   def __load_options__, do: @load_options

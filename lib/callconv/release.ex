@@ -89,7 +89,8 @@ defmodule Callconv.Release do
   # The guard runs at boot, inside the release: without callconv in it (a runtime: false
   # dependency) every guarded module fails its @on_load with undef.
   defp guard_needs_callconv!(release, guarded) do
-    has_callconv? = release.path |> Path.join("lib/callconv-*") |> Path.wildcard() != []
+    # The release's own list: an older release's lib/callconv-* may survive --overwrite.
+    has_callconv? = Map.has_key?(release.applications, :callconv)
 
     if guarded != [] and not has_callconv? do
       Mix.raise(
