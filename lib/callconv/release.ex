@@ -93,11 +93,13 @@ defmodule Callconv.Release do
     has_callconv? = Map.has_key?(release.applications, :callconv)
 
     if guarded != [] and not has_callconv? do
+      modules = Enum.map_join(guarded, ", ", &String.replace_prefix(&1, "Elixir.", ""))
+
       Mix.raise(
-        "callconv: #{Enum.map_join(guarded, ", ", &String.replace_prefix(&1, "Elixir.", ""))} " <>
-          "check their NIFs with callconv's guard when they load, but release " <>
-          "#{release.name} does not include the callconv application, so they would fail " <>
-          "to load (undef). Remove `runtime: false` from the callconv dependency in mix.exs."
+        "callconv: release #{release.name} does not include the callconv application, but " <>
+          "these modules check their NIFs with its guard when they load, and would fail to " <>
+          "load (undef) without it: #{modules}. Remove `runtime: false` from the callconv " <>
+          "dependency in mix.exs."
       )
     end
   end
