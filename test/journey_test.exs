@@ -162,6 +162,16 @@ defmodule Callconv.JourneyTest do
     assert status == 0, out
     assert out =~ "Wrote priv/callconv.lock: 3 native libraries"
 
+    # --- An escript carries no priv directory, neither callconv's nor the NIF's: the guard
+    # refuses, saying why, and the module is not loaded.
+    {out, status} = mix(ctx, ["escript.build"])
+    assert status == 0, out
+    {out, status} = System.cmd(Path.join(ctx.project, "nif_app"), [], stderr_to_stdout: true)
+    assert status != 0, out
+    assert out =~ "callconv's native library is not available"
+    assert out =~ "an escript"
+    assert out =~ "NifApp.Native.hello/0 is undefined"
+
     # --- The release: the release step checks it against the lock it ships.
     {out, status} = mix(ctx, ["release", "--overwrite"])
     assert status == 0, out
