@@ -182,9 +182,17 @@ defmodule Callconv.GuardTest do
     assert file == path <> ".so"
     assert String.length(sha) == 64
 
-    {cold, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false, cache: false) end)
-    {warm, _} = :timer.tc(fn -> Guard.verify(Some.Module, path, log: false) end)
-    assert warm < cold
+    # The next check reads the cached verdict (shown without timing anything): a planted
+    # verdict with no findings lets the library through, while a fresh check refuses it
+    # (plain_lib is no NIF of Some.Module).
+    assert {:error, _} = Guard.verify(Some.Module, path, log: false)
+
+    [key] = for {{Callconv.Guard.Cache, _} = key, _} <- :persistent_term.get(), do: key
+
+    report = :persistent_term.get(key)
+    :persistent_term.put(key, %{report | findings: [], verdict: :pass})
+    assert {:ok, _} = Guard.verify(Some.Module, path, log: false)
+    assert {:error, _} = Guard.verify(Some.Module, path, log: false, cache: false)
     Guard.clear_cache()
   end
 end

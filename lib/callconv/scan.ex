@@ -90,9 +90,14 @@ defmodule Callconv.Scan do
     app = opts[:app]
 
     from_beams =
-      for root <- roots, beam <- Path.wildcard(Path.join(root, "lib/*/ebin/*.beam")) do
-        case :beam_lib.chunks(String.to_charlist(beam), [:attributes]) do
-          {:ok, {module, [attributes: attributes]}} ->
+      for root <- roots,
+          beam <- Path.wildcard(Path.join(root, "lib/*/ebin/*.beam")),
+          {:ok, binary} <- [File.read(beam)],
+          # The names are plain text in the atom and attribute chunks: most files are
+          # passed over without being parsed.
+          :binary.match(binary, ["callconv_", "load_nif"]) != :nomatch do
+        case :beam_lib.chunks(binary, [:attributes, :imports]) do
+          {:ok, {module, [attributes: attributes, imports: imports]}} ->
             guarded = Keyword.has_key?(attributes, :callconv_guarded)
 
             loads =
@@ -100,9 +105,10 @@ defmodule Callconv.Scan do
                   file = library_file(root, otp_app, path),
                   do: {file, Atom.to_string(module)}
 
+            # Only a module that calls :erlang.load_nif/2 has its debug info decoded.
             loads =
-              if loads == [],
-                do: on_load_loads(root, beam, module),
+              if loads == [] and {:erlang, :load_nif, 2} in imports,
+                do: on_load_loads(root, binary, module),
                 else: loads
 
             {loads, if(guarded, do: [Atom.to_string(module)], else: [])}
@@ -130,12 +136,9 @@ defmodule Callconv.Scan do
   # "..."), through variables and tuples bound before the call (Rustler's `use Rustler`
   # writes `{otp_app, path} = {:my_app, "priv/native/libx"}`). Read from the debug info, so
   # only in a build: a release's stripped .beam files have none.
-  defp on_load_loads(root, beam, module) do
-    # Only a module that calls :erlang.load_nif/2 has its debug info decoded.
-    with {:ok, {_, [imports: imports]}} <- :beam_lib.chunks(String.to_charlist(beam), [:imports]),
-         true <- {:erlang, :load_nif, 2} in imports,
-         {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} <-
-           :beam_lib.chunks(String.to_charlist(beam), [:abstract_code]),
+  defp on_load_loads(root, binary, module) do
+    with {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} <-
+           :beam_lib.chunks(binary, [:abstract_code]),
          [{name, 0}] <- for({:attribute, _, :on_load, on_load} <- forms, do: on_load),
          [clauses] <- for({:function, _, ^name, 0, cs} <- forms, do: cs) do
       for {:clause, _, [], [], body} <- clauses,
