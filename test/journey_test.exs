@@ -5,9 +5,11 @@ defmodule Callconv.JourneyTest do
   #
   #   1. the lockfile's life: compile before any lock, lock, add a NIF, re-lock, a rebuilt
   #      (tampered) NIF, a NIF built for the wrong module, a missing lockfile;
-  #   2. the release: mix release with Callconv.Release.check/1, then bin/nif_app start
+  #   2. an escript, where the guard refuses, saying why;
+  #   3. the release: mix release with Callconv.Release.check/1, then bin/nif_app start
   #      (embedded mode) and bin/nif_app daemon, both NIFs called through bin/nif_app rpc,
-  #      bin/nif_app stop; and a tampered library refused at boot, with the message users see.
+  #      bin/nif_app stop; a tampered library refused at boot, with the message users see;
+  #      and the release's lockfile deleted, refused likewise.
   #
   # Every wait is a counted poll (@tries tries of bin/nif_app pid), never a duration.
   use ExUnit.Case
@@ -218,6 +220,23 @@ defmodule Callconv.JourneyTest do
 
     assert printed =~ "but callconv.lock approved"
     assert printed =~ "(fix: if the new build is intended, review it and run mix callconv.lock"
+    refute running?(ctx)
+
+    # --- The release's lockfile gone: a refusal that names the file and the command.
+    File.rm!(Path.join(app_dir, "priv/callconv.lock"))
+
+    {out, status} =
+      System.cmd("timeout", ["300", ctx.bin, "start"], env: ctx.env, stderr_to_stdout: true)
+
+    assert status != 0 and status != 124, out
+    printed = Regex.replace(~r/"\s*\r?\n\s*"/, out, "")
+    assert printed =~ "on_load_function_failed"
+
+    assert printed =~
+             "callconv refused to load: callconv.lock: could not read " <>
+               Path.join(app_dir, "priv/callconv.lock") <> ": no such file or directory"
+
+    assert printed =~ "run mix callconv.lock to write it"
     refute running?(ctx)
   end
 
