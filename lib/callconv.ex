@@ -337,8 +337,21 @@ defmodule Callconv do
 
         def add(_a, _b), do: :erlang.nif_error(:not_loaded)
       end
+
+  A module written this way is not known to the project scan (`mix callconv.check`, the
+  release step) as the loader of its library, as a `use Callconv.Guard` module is: name it
+  in `mix.exs` with `callconv: [nifs: [{MyApp.Native, "priv/native/libmy_nif"}]]`, so the
+  scan checks the library against it.
   """
   defmacro load_nif(path, load_info, opts \\ []) do
+    # Marks the caller's .beam: Callconv.Release.check/1 then fails a release that would
+    # boot this guard without callconv in it (a runtime: false dependency).
+    with module when module != nil <- __CALLER__.module,
+         nil <- Module.get_attribute(module, :callconv_guarded) do
+      Module.register_attribute(module, :callconv_guarded, persist: true)
+      Module.put_attribute(module, :callconv_guarded, true)
+    end
+
     quote do
       case Callconv.Guard.verify(__MODULE__, unquote(path), unquote(opts)) do
         {:ok, nif_path} -> :erlang.load_nif(nif_path, unquote(load_info))

@@ -127,6 +127,47 @@ defmodule Callconv.GuardTest do
     end)
   end
 
+  @tag :tmp_dir
+  test "a missing or unreadable lockfile is a refusal naming the file and the command",
+       %{tmp_dir: dir} do
+    missing = Path.join(dir, "priv/callconv.lock")
+
+    log =
+      capture_log(fn ->
+        assert {:error, {:callconv, %Callconv.Error{reason: :io, path: ^missing} = error}} =
+                 Guard.verify(Callconv.Fixtures.Custom, base("custom_ok"), lockfile: missing)
+
+        assert error.message =~ "could not read #{missing}"
+        assert error.message =~ "run mix callconv.lock to write it"
+      end)
+
+    assert log =~
+             "callconv: refused to load #{base("custom_ok")}.so into Callconv.Fixtures.Custom"
+
+    assert log =~ "run mix callconv.lock to write it"
+    refute log =~ "truncated or malformed"
+
+    malformed = Path.join(dir, "bad.lock")
+    File.write!(malformed, "not a lock line\n")
+
+    capture_log(fn ->
+      assert {:error, {:callconv, %Callconv.Error{message: message}}} =
+               Guard.verify(Callconv.Fixtures.Custom, base("custom_ok"), lockfile: malformed)
+
+      assert message =~ "line 1: expected 8 fields"
+      assert message =~ "mix callconv.lock"
+    end)
+  end
+
+  test "use Callconv.Guard records the module's library in its .beam for the project scan" do
+    {:ok, {_, [attributes: attributes]}} =
+      :beam_lib.chunks(:code.which(Callconv.Fixtures.Custom), [:attributes])
+
+    assert [{:callconv, path}] = attributes[:callconv_nif]
+    assert path == base("custom_ok")
+    assert attributes[:callconv_guarded] == [true]
+  end
+
   test "verdicts are cached by file identity" do
     path = base("plain_lib")
     Guard.clear_cache()
@@ -141,17 +182,17 @@ defmodule Callconv.GuardTest do
     assert file == path <> ".so"
     assert String.length(sha) == 64
 
-    # Whether the warm call used the cache is shown by what it returns, not by how fast it
-    # was: Some.Module cannot load a plain library (not-a-nif), but a passing verdict planted
-    # under the file's key lets it through, which only a cache hit can do.
+    # The next check reads the cached verdict (shown without timing anything): a planted
+    # verdict with no findings lets the library through, while a fresh check refuses it
+    # (plain_lib is no NIF of Some.Module).
+    assert {:error, _} = Guard.verify(Some.Module, path, log: false)
+
     [key] = for {{Callconv.Guard.Cache, _} = key, _} <- :persistent_term.get(), do: key
-    :persistent_term.put(key, %{:persistent_term.get(key) | verdict: :pass, findings: []})
+
+    report = :persistent_term.get(key)
+    :persistent_term.put(key, %{report | findings: [], verdict: :pass})
     assert {:ok, _} = Guard.verify(Some.Module, path, log: false)
-
-    # cache: false checks the file again, and refuses it.
-    assert {:error, {:callconv, %{findings: [%{rule: "not-a-nif"}]}}} =
-             Guard.verify(Some.Module, path, log: false, cache: false)
-
+    assert {:error, _} = Guard.verify(Some.Module, path, log: false, cache: false)
     Guard.clear_cache()
   end
 
@@ -164,7 +205,8 @@ defmodule Callconv.GuardTest do
       capture_log(fn ->
         for _ <- 1..3 do
           assert {:error, {:callconv, report}} = Guard.verify(Logged.Once, path)
-          assert Guard.__brief__(report) == "refused plain_lib.so: not-a-nif (logged above)"
+          assert {:callconv, reason} = Guard.__boot_reason__(report)
+          assert List.to_string(reason) =~ ~r/callconv refused .*plain_lib.so: .*not-a-nif/
         end
       end)
 

@@ -26,6 +26,14 @@ defmodule Callconv.LockTest do
     assert Lock.compare(%Lock{entries: [a, b]}, "z/priv/b.so", ok.sha256) == :ok
   end
 
+  test "read_for_check names the command that writes a missing lockfile", %{tmp_dir: dir} do
+    missing = Lock.path([], nil, dir)
+    assert missing == Path.join(dir, "priv/callconv.lock")
+    assert {:error, message} = Lock.read_for_check(missing)
+    assert message =~ "could not read #{missing}"
+    assert message =~ "run mix callconv.lock to write it"
+  end
+
   test "unreadable and malformed lockfiles are errors", %{tmp_dir: dir} do
     assert {:error, "could not read " <> _} = Lock.read(Path.join(dir, "none.lock"))
     file = Path.join(dir, "bad.lock")

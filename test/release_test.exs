@@ -72,5 +72,19 @@ defmodule Callconv.ReleaseTest do
     assert status != 0
     assert out =~ "would not load safely"
     assert out =~ "libnif_app.so"
+
+    # callconv as a runtime: false dependency: the release would lack it, and every guarded
+    # module would fail its @on_load with undef at boot. The release step refuses it.
+    # (--force: the change is in the environment, not in mix.exs, so Mix would not
+    # regenerate nif_app.app, whose applications list the release follows.)
+    {out, status} =
+      mix(build, ["do", "compile", "--force,", "release", "--overwrite"], [
+        {"NIF_APP_RUNTIME_FALSE", "1"}
+      ])
+
+    assert status != 0, out
+    assert out =~ "NifApp.Native"
+    assert out =~ "does not include the callconv application"
+    assert out =~ "Remove `runtime: false`"
   end
 end

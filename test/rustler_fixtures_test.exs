@@ -130,6 +130,11 @@ defmodule Callconv.RustlerFixturesTest do
   end
 
   defp nif_error?({{:., _, [:erlang, :nif_error]}, _, [_]}), do: true
+  # Callconv.Native's stubs load the library on first call: loaded(fn -> name(args) end).
+  defp nif_error?({:loaded, _, [{:fn, _, [{:->, _, [[], {name, _, args}]}]}]})
+       when is_atom(name) and is_list(args),
+       do: true
+
   defp nif_error?(_), do: false
 
   # Compiles the calling module, loads the library in a fresh VM and calls every NIF; returns

@@ -7,7 +7,8 @@ defmodule Callconv.Error do
   `Callconv.check!/2`. Public fields:
 
     * `:reason` - one of `:"not-found"`, `:"permission-denied"`, `:io`, `:"not-regular"`,
-      `:empty`, `:"too-large"`, `:"unknown-format"`, `:malformed`
+      `:empty`, `:"too-large"`, `:"unknown-format"`, `:malformed`, or `:unavailable` (the
+      guard: callconv's own native library could not be loaded)
     * `:path` - the path that was given
     * `:message` - a sentence naming the path and the problem
   """
@@ -23,5 +24,6 @@ defmodule Callconv.Error do
           | :"too-large"
           | :"unknown-format"
           | :malformed
+          | :unavailable
   @type t :: %__MODULE__{reason: reason(), path: String.t(), message: String.t()}
 end

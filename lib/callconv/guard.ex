@@ -18,12 +18,26 @@ defmodule Callconv.Guard do
     * `:path` (required) - the library, relative to the application directory, without
       extension (as `:erlang.load_nif/2` takes it)
     * `:load_data` - the term passed to the library's `load` callback (default `0`)
-    * `:lockfile` - a lockfile path, relative to the application directory unless absolute
-      (such as `"priv/callconv.lock"`)
+    * `:lockfile` - a lockfile path, relative to the application directory unless absolute,
+      such as `"priv/callconv.lock"` (where `mix callconv.lock` writes it, and where it ships
+      in a release); `true` is that default. A missing or unreadable lockfile refuses the
+      library, with a message naming the file and `mix callconv.lock`
     * `:on_warning`, `:strict`, `:ignore`, `:cache` - as for `Callconv.load_nif/3`
 
-  If the library is refused, the `@on_load` function returns `{:error, {:callconv, reason}}`,
-  so the module is not loaded (the code server reports that), and the reason is logged.
+  If the library is refused, the module is not loaded, the reason is logged, and the
+  `@on_load` function returns `{:error, {:callconv, why}}`, where `why` is the refusal as
+  text (a charlist: the path, then each failing finding with its fix). That return value is
+  what the code server prints, and what an embedded boot (`bin/app start`) prints as it
+  stops (`{on_load_function_failed, Module, {error, {callconv, "callconv refused ..."}}}`),
+  before any log handler is up.
+
+  The guard runs inside the VM that loads the NIF, so callconv must be in the release: do
+  not give the callconv dependency `runtime: false` (`Callconv.Release.check/1` fails a
+  release whose guarded modules lack it). It works in every boot mode: interactive
+  (`iex -S mix`, `bin/app eval`) and embedded (`bin/app start`, `bin/app daemon`), where
+  the @on_load functions run before callconv's own library would have been loaded by one
+  (callconv loads its NIF on first use instead). Escripts cannot carry a NIF's `priv`
+  directory, callconv's included: there the guard refuses, saying so.
 
   ## The verdict cache
 
@@ -62,6 +76,12 @@ defmodule Callconv.Guard do
     quote do
       require Callconv
 
+      # Which library this module loads, for the project scan (Callconv.Scan.loaders/1):
+      # kept in the .beam, so mix callconv.check and the release step check the library
+      # against this module, as the guard will at boot.
+      Module.register_attribute(__MODULE__, :callconv_nif, persist: true)
+      @callconv_nif {unquote(otp_app), unquote(path)}
+
       @on_load :__callconv_on_load__
       @before_compile Callconv.Guard
 
@@ -80,9 +100,7 @@ defmodule Callconv.Guard do
 
         case Callconv.load_nif(path, unquote(Macro.escape(load_data)), opts) do
           :ok -> :ok
-          # The code server prints what @on_load returns: one line, not the whole report,
-          # which the guard has already logged.
-          {:error, {:callconv, reason}} -> {:error, {:callconv, Callconv.Guard.__brief__(reason)}}
+          {:error, {:callconv, reason}} -> {:error, Callconv.Guard.__boot_reason__(reason)}
           {:error, _} = error -> error
         end
       end
@@ -108,6 +126,9 @@ defmodule Callconv.Guard do
 
     opts =
       case Keyword.fetch(opts, :lockfile) do
+        {:ok, true} ->
+          Keyword.put(opts, :lockfile, Path.expand(Callconv.Lock.default_path(), app_dir))
+
         {:ok, lockfile} when is_binary(lockfile) ->
           Keyword.put(opts, :lockfile, Path.expand(lockfile, app_dir))
 
@@ -158,11 +179,12 @@ defmodule Callconv.Guard do
     functions = opts[:functions] || module_functions(module)
 
     result =
-      with {:ok, policy} <- policy(opts, on_warning) do
-        case cached_check(file, module, functions, opts[:cache]) do
-          {:ok, report} -> Policy.apply(report, policy, Lock.key(file, File.cwd!()))
-          {:error, error} -> error
-        end
+      with :ok <- callconv_loaded(),
+           {:ok, policy} <- policy(opts, on_warning),
+           {:ok, report} <- cached_check(file, module, functions, opts[:cache]) do
+        Policy.apply(report, policy, Lock.key(file, File.cwd!()))
+      else
+        {:error, %Callconv.Error{} = error} -> error
       end
 
     decide(result, module, file, on_warning, opts[:log])
@@ -194,11 +216,23 @@ defmodule Callconv.Guard do
     end
   end
 
+  # callconv's own NIF: loaded on first use (see Callconv.Native), here so that a missing one
+  # is a refusal that says so rather than an exception inside @on_load.
+  defp callconv_loaded do
+    case Callconv.Native.ensure_loaded() do
+      :ok ->
+        :ok
+
+      {:error, message} ->
+        {:error, %Callconv.Error{reason: :unavailable, path: "callconv", message: message}}
+    end
+  end
+
   defp policy(opts, on_warning) do
     lock =
       case opts[:lockfile] do
         nil -> {:ok, nil}
-        lockfile -> Lock.read(lockfile)
+        lockfile -> Lock.read_for_check(IO.chardata_to_string(lockfile))
       end
 
     case lock do
@@ -263,9 +297,13 @@ defmodule Callconv.Guard do
 
   defp decide(%Callconv.Error{} = error, module, file, _on_warning, log) do
     if log and first_time?({file, module, error.reason}) do
+      why =
+        if error.reason in [:malformed, :empty, :"unknown-format"],
+          do: ". A truncated or malformed library crashes the VM inside load_nif; rebuild it.",
+          else: ""
+
       Logger.error(
-        "callconv: refused to load #{file} into #{inspect(module)}: #{error.message}. " <>
-          "A truncated or malformed library crashes the VM inside load_nif; rebuild it."
+        "callconv: refused to load #{file} into #{inspect(module)}: #{error.message}" <> why
       )
     end
 
@@ -316,20 +354,34 @@ defmodule Callconv.Guard do
     end
   end
 
-  @doc false
-  # What @on_load returns for a refusal: the file and the rules, in one line.
-  def __brief__(%Report{} = report) do
-    rules = report.findings |> Enum.map(& &1.rule) |> Enum.uniq() |> Enum.join(", ")
-    "refused #{Path.basename(report.path)}: #{rules} (logged above)"
-  end
-
-  def __brief__(%Callconv.Error{} = error) do
-    "refused #{Path.basename(error.path)}: #{error.reason} (logged above)"
-  end
-
-  def __brief__(other), do: other
-
   defp lines(findings), do: Enum.map_join(findings, "\n", &("  " <> Policy.finding_line(&1)))
+
+  @doc false
+  # The @on_load result of a refusal: {:callconv, charlist} that reads as a sentence when
+  # printed with ~p (an embedded boot prints only this), so ASCII only.
+  @spec __boot_reason__(Report.t() | Callconv.Error.t()) :: {:callconv, charlist()}
+  def __boot_reason__(%Report{} = report) do
+    # The errors; a strict refusal has only warnings.
+    findings =
+      case Report.findings(report, :error) do
+        [] -> Report.findings(report, :warning)
+        errors -> errors
+      end
+      |> Enum.map_join(" ", &Policy.finding_line/1)
+
+    {:callconv, ascii("callconv refused #{report.path}: #{findings}")}
+  end
+
+  def __boot_reason__(%Callconv.Error{} = error) do
+    {:callconv, ascii("callconv refused to load: #{error.message}")}
+  end
+
+  defp ascii(text) do
+    text
+    |> String.replace("…", "...")
+    |> String.to_charlist()
+    |> Enum.map(fn c -> if c in 32..126, do: c, else: ?? end)
+  end
 
   @doc false
   def __load_options__, do: @load_options

@@ -23,6 +23,13 @@ defmodule Callconv.Lock do
   NIF). Lines starting with `#` and blank lines are ignored. The first line names the format
   version; readers refuse a version they do not know.
 
+  ## Where it lives
+
+  `priv/callconv.lock` in the project root, unless `callconv: [lockfile: ...]` in `mix.exs`
+  (or `--lockfile`) says otherwise; `path/3` resolves it for every task and the release
+  step. Under `priv/` it ships in the release (`lib/APP-VSN/priv/callconv.lock`), where the
+  guard reads it (`use Callconv.Guard, ..., lockfile: "priv/callconv.lock"`).
+
   ## Paths
 
   A library under a `lib/APP/priv/` or `lib/APP-VSN/priv/` directory (a Mix build or an
@@ -67,6 +74,74 @@ defmodule Callconv.Lock do
 
   @typedoc "How a library compares with the lock."
   @type comparison :: :ok | {:changed, [Entry.t()]} | :not_locked
+
+  @default_path "priv/callconv.lock"
+
+  @doc """
+  The project's lockfile: `explicit` (a `--lockfile` option) if given, else the `:lockfile`
+  of the `callconv:` configuration, else `#{@default_path}`; relative to `root`.
+
+  ## Examples
+
+      iex> Callconv.Lock.path([], nil, "/p")
+      "/p/priv/callconv.lock"
+      iex> Callconv.Lock.path([lockfile: "ci/native.lock"], nil, "/p")
+      "/p/ci/native.lock"
+      iex> Callconv.Lock.path([lockfile: "ci/native.lock"], "/tmp/x.lock", "/p")
+      "/tmp/x.lock"
+  """
+  @spec path(keyword(), Path.t() | nil, Path.t()) :: Path.t()
+  def path(config, explicit, root) do
+    Path.expand(explicit || config[:lockfile] || @default_path, root)
+  end
+
+  @doc """
+  Whether the `callconv:` configuration locks the project: `locked: true`, or a `:lockfile`
+  without `locked: false`.
+
+  ## Examples
+
+      iex> Callconv.Lock.locked?(locked: true)
+      true
+      iex> Callconv.Lock.locked?(lockfile: "ci/native.lock")
+      true
+      iex> Callconv.Lock.locked?(lockfile: "ci/native.lock", locked: false)
+      false
+  """
+  @spec locked?(keyword()) :: boolean()
+  def locked?(config) do
+    case Keyword.fetch(config, :locked) do
+      {:ok, locked} -> locked == true
+      :error -> Keyword.has_key?(config, :lockfile)
+    end
+  end
+
+  @doc """
+  The default lockfile, relative to the project root (or, for the guard, the application
+  directory).
+  """
+  @spec default_path() :: String.t()
+  def default_path, do: @default_path
+
+  @doc """
+  Reads a lockfile for a check: like `read/1`, but a missing file's message names the
+  command that writes it.
+  """
+  @spec read_for_check(Path.t()) :: {:ok, t()} | {:error, String.t()}
+  def read_for_check(path) do
+    case read(path) do
+      {:ok, lock} ->
+        {:ok, lock}
+
+      {:error, why} ->
+        hint =
+          if File.exists?(path),
+            do: "fix it, or delete it and run mix callconv.lock to write it again",
+            else: "run mix callconv.lock to write it"
+
+        {:error, "callconv.lock: #{why}; #{hint}"}
+    end
+  end
 
   @doc """
   The key a library is locked under: `APP/priv/REST` for a library in a Mix build or a
@@ -239,7 +314,10 @@ defmodule Callconv.Lock do
   Writes the lockfile for these entries.
   """
   @spec write!(Path.t(), [Entry.t()]) :: :ok
-  def write!(path, entries), do: File.write!(path, encode(entries))
+  def write!(path, entries) do
+    File.mkdir_p!(Path.dirname(path))
+    File.write!(path, encode(entries))
+  end
 
   @doc """
   Compares a library's hash with the lock: `:ok` when the lock holds that hash for `key`,

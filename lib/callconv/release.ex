@@ -17,8 +17,12 @@ defmodule Callconv.Release do
   compiled module of the same name. On any failure the report is printed and the release
   is aborted with `Mix.raise/1`, so `mix release` exits non-zero.
 
-  The `callconv:` configuration of `mix.exs` applies (`strict`, `ignore`, and `locked` /
-  `lockfile` to refuse libraries that are not the locked builds; see `mix callconv.check`).
+  The `callconv:` configuration of `mix.exs` applies (`strict`, `ignore`, `nifs`, and
+  `locked` / `lockfile` to refuse libraries that are not the locked builds; see
+  `mix callconv.check`). A library loaded by a `use Callconv.Guard` module is checked against
+  that module, as the guard will check it at boot. A release whose modules use the guard
+  but which lacks the callconv application (a `runtime: false` dependency) is refused: it
+  would not boot.
   """
 
   alias Callconv.{Lock, Policy, Scan}
@@ -45,11 +49,14 @@ defmodule Callconv.Release do
       end
 
     policy = policy(config, root)
+    {loaders, guarded} = Scan.loaders([release.path], nifs: config[:nifs] || [], app: app())
+    guard_needs_callconv!(release, guarded)
 
     results =
       libraries
       |> Scan.check([target: target], Scan.beam_index([release.path]),
-        progress: Scan.stderr_progress()
+        progress: Scan.stderr_progress(),
+        loaders: loaders
       )
       |> Enum.map(fn
         {path, {:ok, report}} -> Policy.apply(report, policy, Lock.key(path, root))
@@ -77,12 +84,30 @@ defmodule Callconv.Release do
     end
   end
 
+  defp app, do: Mix.Project.get() && Mix.Project.config()[:app]
+
+  # The guard runs at boot, inside the release: without callconv in it (a runtime: false
+  # dependency) every guarded module fails its @on_load with undef.
+  defp guard_needs_callconv!(release, guarded) do
+    # The release's own list: an older release's lib/callconv-* may survive --overwrite.
+    has_callconv? = Map.has_key?(release.applications, :callconv)
+
+    if guarded != [] and not has_callconv? do
+      modules = Enum.map_join(guarded, ", ", &String.replace_prefix(&1, "Elixir.", ""))
+
+      Mix.raise(
+        "callconv: release #{release.name} does not include the callconv application, but " <>
+          "these modules check their NIFs with its guard when they load, and would fail to " <>
+          "load (undef) without it: #{modules}. Remove `runtime: false` from the callconv " <>
+          "dependency in mix.exs."
+      )
+    end
+  end
+
   defp policy(config, root) do
     lock =
-      if config[:locked] || config[:lockfile] do
-        file = Path.expand(config[:lockfile] || "callconv.lock", root)
-
-        case Lock.read(file) do
+      if Lock.locked?(config) do
+        case Lock.read_for_check(Lock.path(config, nil, root)) do
           {:ok, lock} -> lock
           {:error, why} -> Mix.raise("callconv: #{why}")
         end

@@ -26,9 +26,11 @@ defmodule Mix.Tasks.Callconv.Check do
        "glob (`*`, `**`, `?`); repeatable. The text output says how many findings were hidden"},
     {:locked, :boolean, nil, nil,
      "refuse libraries whose SHA-256 is not in the lockfile (see `mix callconv.lock` and " <>
-       "`Callconv.Lock`)"},
+       "`Callconv.Lock`); `callconv: [locked: true]` turns it on for the project's libraries " <>
+       "and `--release`, not for `PATH`s named on the command line; `--no-locked` turns it off"},
     {:lockfile, :string, nil, "FILE",
-     "the lockfile to use (default `callconv.lock` in the project root); implies `--locked`"},
+     "the lockfile to use (default `priv/callconv.lock` in the project root, or " <>
+       "`callconv: [lockfile: ...]`); implies `--locked`"},
     {:nif_version, :string, nil, "X.Y", "check against this NIF version (such as `2.17`)"},
     {:otp, :string, nil, "N",
      "check against this OTP release (such as `27`), from the built-in table"},
@@ -128,9 +130,11 @@ defmodule Mix.Tasks.Callconv.Check do
           callconv: [
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
-            locked: true,                # lockfile: "callconv.lock"
+            locked: true,                # lockfile: "priv/callconv.lock"
             target: [otp_release: "26"], # or nif_version: / erts: / triple:
-            root: "/srv/images/bookworm" # resolve dependencies there (like --root)
+            root: "/srv/images/bookworm", # resolve dependencies there (like --root)
+            # which module loads which library, for those not loaded by use Callconv.Guard
+            nifs: [{MyApp.Nif, "priv/native/libmy_nif"}]
           ]
         ]
       end
@@ -229,7 +233,16 @@ defmodule Mix.Tasks.Callconv.Check do
 
   @doc false
   def checked(opts, paths, task \\ "callconv.check") do
-    Mix.Task.run("app.config")
+    # The :callconv compiler leaves the libraries to this task (which checks them all, and
+    # must run when the lock no longer matches: mix callconv.lock is how one approves them).
+    Process.put(:callconv_task_checks, true)
+
+    try do
+      Mix.Task.run("app.config")
+    after
+      Process.delete(:callconv_task_checks)
+    end
+
     config = project_config()
     root = File.cwd!()
 
@@ -255,12 +268,20 @@ defmodule Mix.Tasks.Callconv.Check do
     check_opts =
       Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple]) ++ [target: target]
 
-    policy = policy(opts, config, root, task)
+    # The project's lock governs the project's libraries, not files named on the command line.
+    project_scope? = paths == [] or opts[:release] != nil
+    policy = policy(opts, config, root, task, project_scope?)
     beams = Map.merge(Scan.beam_index(beam_roots), ebin_index(Keyword.get_values(opts, :ebin)))
     check_opts = check_opts ++ module_opts(opts[:module], beams)
 
     progress = progress(opts[:format] in [nil, "text"], length(libraries))
-    checked = Scan.check(libraries, check_opts, beams, progress: progress)
+
+    checked =
+      Scan.check(libraries, check_opts, beams,
+        progress: progress,
+        loaders: loaders(beam_roots, config)
+      )
+
     progress.(:done, length(libraries), nil)
 
     results =
@@ -380,6 +401,13 @@ defmodule Mix.Tasks.Callconv.Check do
     end
   end
 
+  # Which module loads which library, from the project's code and callconv: [nifs: ...].
+  defp loaders(beam_roots, config) do
+    app = Mix.Project.get() && Mix.Project.config()[:app]
+    {loaders, _guarded} = Scan.loaders(beam_roots, nifs: config[:nifs] || [], app: app)
+    loaders
+  end
+
   defp project_apps do
     if Mix.Project.umbrella?() do
       Mix.Project.apps_paths() |> Map.keys()
@@ -482,7 +510,7 @@ defmodule Mix.Tasks.Callconv.Check do
       else: usage_error(task, "--root #{dir} is not a directory")
   end
 
-  defp policy(opts, config, root, task) do
+  defp policy(opts, config, root, task, project_scope?) do
     ignore = Keyword.get(config, :ignore, []) ++ Keyword.get_values(opts, :ignore)
     known = MapSet.new(Callconv.rules(), & &1.id)
 
@@ -490,25 +518,16 @@ defmodule Mix.Tasks.Callconv.Check do
       usage_error(task, "--ignore names an unknown rule: #{rule}")
     end
 
-    lockfile =
-      cond do
-        file = opts[:lockfile] -> file
-        Keyword.get(opts, :locked, Keyword.get(config, :locked, false)) -> config[:lockfile]
-        true -> false
-      end
+    locked? =
+      opts[:lockfile] != nil or
+        Keyword.get(opts, :locked, project_scope? and Lock.locked?(config))
 
     lock =
-      case lockfile do
-        false ->
-          nil
-
-        file ->
-          file = Path.expand(file || "callconv.lock", root)
-
-          case Lock.read(file) do
-            {:ok, lock} -> lock
-            {:error, why} -> usage_error(task, why <> " (write it with mix callconv.lock)")
-          end
+      if locked? do
+        case Lock.read_for_check(Lock.path(config, opts[:lockfile], root)) do
+          {:ok, lock} -> lock
+          {:error, why} -> usage_error(task, why)
+        end
       end
 
     Policy.new(

@@ -1,8 +1,8 @@
 defmodule Mix.Tasks.Callconv.Lock do
-  @shortdoc "Writes callconv.lock: the approved native libraries and their hashes"
+  @shortdoc "Writes priv/callconv.lock: the approved native libraries and their hashes"
 
   @moduledoc """
-  Checks the project's native libraries and writes `callconv.lock`, which records for each
+  Checks the project's native libraries and writes `priv/callconv.lock`, which records for each
   approved library its path, SHA-256, size, architecture and ABI, NIF module and version, and
   verdict (format: `Callconv.Lock`).
 
@@ -12,13 +12,16 @@ defmodule Mix.Tasks.Callconv.Lock do
   It takes the scope, target and policy options of `mix callconv.check` (and its `callconv:`
   configuration in `mix.exs`). A library is approved when it does not fail under that policy;
   if any library fails, nothing is written, the failures are printed, and the task exits
-  with status 1. Commit the lockfile; `mix callconv.check --locked`,
+  with status 1. The old lockfile is never read: `callconv: [locked: true]` does not apply
+  here, so a new library is added by running it again, and a deleted lockfile is written
+  afresh. Commit the lockfile; `mix callconv.check --locked`,
   `Callconv.Release.check/1` with `callconv: [locked: true]`, and
   `Callconv.load_nif(..., lockfile: ...)` then refuse any other build.
 
   ## Command line options
 
-    * `--lockfile` - where to write (default `callconv.lock` in the project root)
+    * `--lockfile` - where to write (default: `callconv: [lockfile: ...]` in `mix.exs`, else
+      `priv/callconv.lock` in the project root, which ships in a release)
     * the scope and policy options of `mix callconv.check`: `--release`, `--no-deps`,
       `--strict`, `--ignore`, `--nif-version`, `--otp`, `--erts`
 
@@ -38,13 +41,28 @@ defmodule Mix.Tasks.Callconv.Lock do
   def run(args) do
     {opts, paths} = Check.parse_args!(args, "callconv.lock")
 
-    for bad <- [:format, :output, :locked], Keyword.has_key?(opts, bad) do
+    for bad <- [:format, :output], Keyword.has_key?(opts, bad) do
       Check.usage_error("callconv.lock", "--#{bad} is an option of mix callconv.check only")
     end
 
-    lockfile = Path.expand(opts[:lockfile] || "callconv.lock")
-    # Check without the lock: the point is to write a new one.
-    {results, ctx} = Check.checked(Keyword.delete(opts, :lockfile), paths, "callconv.lock")
+    if opts[:locked] do
+      Check.usage_error(
+        "callconv.lock",
+        "--locked checks against the lock; mix callconv.lock writes a new one without reading the old"
+      )
+    end
+
+    lockfile = Lock.path(Check.project_config(), opts[:lockfile], File.cwd!())
+
+    # Check without the lock, whatever callconv: [locked: true] says (the :callconv compiler
+    # leaves the checks to this task too): the point is to write a new one, so a new or
+    # rebuilt library, or a deleted lockfile, must never stop it.
+    {results, ctx} =
+      Check.checked(
+        opts |> Keyword.delete(:lockfile) |> Keyword.put(:locked, false),
+        paths,
+        "callconv.lock"
+      )
 
     case Enum.filter(results, &Policy.refused?/1) do
       [] ->

@@ -10,9 +10,14 @@ defmodule Mix.Tasks.Compile.Callconv do
         [
           app: :my_app,
           compilers: Mix.compilers() ++ [:callconv],
-          deps: [{:callconv, "~> 0.1", runtime: false}]
+          deps: [{:callconv, "~> 0.1"}]
         ]
       end
+
+  Keep callconv a runtime dependency (no `runtime: false`) if any module uses the guard
+  (`use Callconv.Guard`, `Callconv.load_nif/3`): the guard runs when the release boots, so
+  callconv must be in it. Only a project that uses the Mix tasks alone may add
+  `runtime: false`.
 
   On each `mix compile` it checks the native libraries (`.so`, `.dylib`, `.dll`) under the
   application's `priv` directory in the build (`_build/<env>/lib/<app>/priv`), skipping every
@@ -20,7 +25,11 @@ defmodule Mix.Tasks.Compile.Callconv do
   manifest in the build directory, `compile.callconv`). Each NIF is cross-checked against the
   compiled module of the same name. Error findings fail the compilation; warnings are printed
   as compiler warnings (with `callconv: [strict: true]`, they fail it too). The `callconv:`
-  configuration of `mix.exs` applies (see `mix callconv.check`).
+  configuration of `mix.exs` applies (see `mix callconv.check`), the lock included: with
+  `callconv: [locked: true]` a library that is not the locked build fails the compilation
+  (`lock-hash-changed`, `lock-not-locked`), and so does a missing lockfile, until
+  `mix callconv.lock` approves the build. When `mix callconv.check` or `mix callconv.lock`
+  compiles the project, this compiler leaves the checks to them.
 
   `mix compile --force` checks everything again; `mix clean` removes the manifest.
   """
@@ -31,7 +40,7 @@ defmodule Mix.Tasks.Compile.Callconv do
   alias Mix.Task.Compiler.Diagnostic
 
   @manifest "compile.callconv"
-  @manifest_version 1
+  @manifest_version 2
 
   @impl true
   def manifests, do: [manifest()]
@@ -46,23 +55,68 @@ defmodule Mix.Tasks.Compile.Callconv do
 
   @impl true
   def run(args) do
+    if Process.get(:callconv_task_checks, false) do
+      # Compiling for mix callconv.check or mix callconv.lock, which check every library.
+      {:noop, []}
+    else
+      check(args)
+    end
+  end
+
+  defp check(args) do
     {opts, _, _} = OptionParser.parse(args, switches: [force: :boolean])
     config = Mix.Tasks.Callconv.Check.project_config()
     libraries = Scan.lib_priv_files(Mix.Project.build_path(), [Mix.Project.config()[:app]])
-    old = if opts[:force], do: %{}, else: read_manifest()
-    policy = Policy.new(strict: config[:strict] == true, ignore: config[:ignore] || [])
+    root = File.cwd!()
+
+    case lock(config, root) do
+      {:ok, lock, lock_digest} ->
+        check_libraries(libraries, config, lock, lock_digest, root, opts[:force])
+
+      {:error, lockfile, message} ->
+        diagnostic = diagnostic(lockfile, :error, message)
+        print(diagnostic)
+        {:error, [diagnostic]}
+    end
+  end
+
+  defp lock(config, root) do
+    if Lock.locked?(config) do
+      lockfile = Lock.path(config, nil, root)
+
+      case Lock.read_for_check(lockfile) do
+        {:ok, lock} -> {:ok, lock, :erlang.phash2(lock)}
+        {:error, message} -> {:error, lockfile, message}
+      end
+    else
+      {:ok, nil, nil}
+    end
+  end
+
+  defp check_libraries(libraries, config, lock, lock_digest, root, force) do
+    # A changed lock (or policy) is a change to every library's verdict.
+    {old_digest, old} = if force, do: {nil, %{}}, else: read_manifest()
+    old = if old_digest == lock_digest, do: old, else: %{}
+
+    policy =
+      Policy.new(strict: config[:strict] == true, ignore: config[:ignore] || [], lock: lock)
 
     {stale, fresh} = Enum.split_with(libraries, &stale?(&1, old))
 
     if stale == [] do
-      write_manifest(Map.take(old, libraries))
+      write_manifest(lock_digest, Map.take(old, libraries))
       {:noop, []}
     else
       beams = Scan.beam_index([Mix.Project.build_path()])
-      root = File.cwd!()
+
+      {loaders, _guarded} =
+        Scan.loaders([Mix.Project.build_path()],
+          nifs: config[:nifs] || [],
+          app: Mix.Project.config()[:app]
+        )
 
       checked =
-        for {path, result} <- Scan.check(stale, check_opts(config), beams) do
+        for {path, result} <- Scan.check(stale, check_opts(config), beams, loaders: loaders) do
           result =
             case result do
               {:ok, report} -> Policy.apply(report, policy, Lock.key(path, root))
@@ -81,7 +135,7 @@ defmodule Mix.Tasks.Compile.Callconv do
           {path, identity(path, result.sha256)}
         end
 
-      write_manifest(entries)
+      write_manifest(lock_digest, entries)
 
       if Enum.any?(checked, fn {_, result} -> Policy.refused?(result) end),
         do: {:error, diagnostics},
@@ -149,10 +203,11 @@ defmodule Mix.Tasks.Compile.Callconv do
 
   defp read_manifest do
     with {:ok, binary} <- File.read(manifest()),
-         {@manifest_version, entries} when is_map(entries) <- safe_binary_to_term(binary) do
-      entries
+         {@manifest_version, digest, entries} when is_map(entries) <-
+           safe_binary_to_term(binary) do
+      {digest, entries}
     else
-      _ -> %{}
+      _ -> {nil, %{}}
     end
   end
 
@@ -162,8 +217,8 @@ defmodule Mix.Tasks.Compile.Callconv do
     ArgumentError -> nil
   end
 
-  defp write_manifest(entries) do
+  defp write_manifest(lock_digest, entries) do
     File.mkdir_p!(Path.dirname(manifest()))
-    File.write!(manifest(), :erlang.term_to_binary({@manifest_version, entries}))
+    File.write!(manifest(), :erlang.term_to_binary({@manifest_version, lock_digest, entries}))
   end
 end

@@ -37,8 +37,25 @@ defmodule Mix.Tasks.Callconv.LockTest do
     assert_received {:mix_shell, :error, [message]} when is_binary(message)
   end
 
-  test "check-only options are usage errors" do
+  test "check-only options are usage errors; --no-locked is accepted", %{tmp_dir: dir} do
     error = assert_raise Mix.Error, fn -> run_lock(["--format", "json", "x.so"]) end
     assert error.mix == 2
+    error = assert_raise Mix.Error, fn -> run_lock(["--locked", "x.so"]) end
+    assert error.mix == 2
+
+    lockfile = Path.join(dir, "callconv.lock")
+    assert run_lock(["--no-locked", "--lockfile", lockfile, Fixtures.host("hello_nif.so")]) == :ok
+    assert File.exists?(lockfile)
+  end
+
+  test "never reads the old lockfile: a new library is added, a broken lock replaced",
+       %{tmp_dir: dir} do
+    lockfile = Path.join(dir, "callconv.lock")
+    assert run_lock(["--lockfile", lockfile, Fixtures.host("hello_nif.so")]) == :ok
+    File.write!(lockfile, File.read!(lockfile) <> "garbage\n")
+
+    paths = [Fixtures.host("hello_nif.so"), Fixtures.host("plain_lib.so")]
+    assert run_lock(["--lockfile", lockfile | paths]) == :ok
+    assert {:ok, %Callconv.Lock{entries: [_, _]}} = Callconv.Lock.read(lockfile)
   end
 end
