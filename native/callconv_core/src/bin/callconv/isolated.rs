@@ -4,7 +4,7 @@
 //!
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
-//! --endian E --libc L --libc-version V --abi-variant V --enif-exports a,b,c --module M
+//! --endian E --libc L --libc-version V --abi-variant V --os-version V --enif-exports a,b,c --module M
 //! --function name/arity (repeatable) --probe-exe PATH --root DIR`.
 
 use std::path::PathBuf;
@@ -47,6 +47,7 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
             "--libc" => target.libc = some(value()?),
             "--libc-version" => target.libc_version = some(value()?),
             "--abi-variant" => target.abi_variant = some(value()?),
+            "--os-version" => target.os_version = some(value()?),
             "--enif-exports" => {
                 target.enif_exports = Some(
                     value()?

@@ -1,7 +1,7 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--min-os VERSION] [--root DIR] [--probe] [--verbose] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
@@ -27,7 +27,7 @@ use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
 const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...";
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--min-os VERSION] [--root DIR] [--probe] [--verbose] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -75,6 +75,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut probe = None;
     let mut verbose = false;
     let mut root = None;
+    let mut min_os = None;
     let mut paths = Vec::new();
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
@@ -108,6 +109,12 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 let triple = value("--target")?;
                 target = target.for_triple(&triple)?;
             }
+            "--min-os" => {
+                let v = value("--min-os")?;
+                callconv::inspect::libc::parse_version(&v)
+                    .ok_or_else(|| format!("--min-os takes a version such as 13.0, got {v:?}"))?;
+                min_os = Some(v);
+            }
             "--verbose" | "-v" => verbose = true,
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
@@ -129,6 +136,12 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     if paths.is_empty() {
         return Err("no PATH given".into());
+    }
+    // Applied last, so that it wins over the version a --target triple carries, whatever
+    // the order.
+    if let Some(v) = min_os {
+        target.os_version = Some(v);
+        target.source = TargetSource::Explicit;
     }
     let options = callconv::Options {
         probe,
