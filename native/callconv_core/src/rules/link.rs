@@ -81,7 +81,7 @@ pub fn is_msvc_runtime(dll: &str) -> bool {
 }
 
 /// The `msvc-runtime` finding for a Windows library that needs the Visual C++ runtime or the
-/// UCRT (static imports and delay-loaded ones). `lookup` says, per DLL, whether it was found
+/// UCRT (static imports and delay-loaded ones); the UCRT alone only when proven absent. `lookup` says, per DLL, whether it was found
 /// on the target (`Some(true)`), proven absent (`Some(false)`), or not decided (`None`).
 /// Found DLLs are not reported; proven absence makes it an error.
 pub fn msvc_runtime<R>(
@@ -106,6 +106,15 @@ pub fn msvc_runtime<R>(
         .filter(|n| lookup(n) == Some(false))
         .map(|n| n.as_str())
         .collect();
+    // The UCRT is part of Windows 10 and later: alone, it is news only when a target root
+    // proves it absent (an older Windows).
+    let ucrt = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("api-ms-win-crt-") || n == "ucrtbase.dll"
+    };
+    if absent.is_empty() && needed.iter().all(|n| ucrt(n)) {
+        return None;
+    }
     let names: Vec<&str> = needed.iter().map(|n| n.as_str()).collect();
     let hint = "install the Visual C++ Redistributable (x64/x86/arm64, matching the VM) on the target, ship these DLLs beside the NIF, or link the C runtime statically (/MT; Rust: -C target-feature=+crt-static)";
     Some(if absent.is_empty() {
