@@ -437,3 +437,82 @@ fn elf_facts() {
     );
     assert_eq!(report.elf.as_ref().unwrap().arm_eabi, None);
 }
+
+#[test]
+fn weak_and_reexported_dylibs_and_weak_ones_are_never_missing() {
+    let library = fixtures().join("macho/weak_reexport.dylib");
+    let report = check(&library, "aarch64-apple-darwin");
+    let macho = report.macho.as_ref().unwrap();
+    assert_eq!(macho.weak_dylibs, ["@rpath/libcallconv_dep.1.dylib"]);
+    assert_eq!(macho.reexported_dylibs, ["@rpath/libcallconv_reexp.dylib"]);
+    assert_eq!(macho.rpaths, ["@loader_path"]);
+    assert_eq!(
+        macho.install_name.as_deref(),
+        Some("@rpath/weak_reexport.dylib")
+    );
+    // Alone in a root: the re-exported library is missing, the weak one is not reported.
+    let root = scratch("weak");
+    fs::copy(&library, root.join("weak_reexport.dylib")).unwrap();
+    let options = Options {
+        root: Some(root.clone()),
+        ..Options::new(target("aarch64-apple-darwin"))
+    };
+    let report = callconv::check_path_with(&root.join("weak_reexport.dylib"), &options).unwrap();
+    let missing: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "needed-missing")
+        .map(|f| f.message.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(missing, ["@rpath/libcallconv_reexp.dylib"]);
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+fn executable_path_is_the_releases_erts_bin() {
+    // A release: lib/ and releases/, beam.smp in erts-*/bin. The library's LC_RPATH is
+    // @executable_path/../lib, so its dependency must be in erts-*/lib.
+    let release = scratch("release");
+    for dir in ["lib/facts-1.0/priv", "releases/1.0", "erts-13.1.5/bin"] {
+        fs::create_dir_all(release.join(dir)).unwrap();
+    }
+    let library = release.join("lib/facts-1.0/priv/exec_rpath.dylib");
+    fs::copy(fixtures().join("macho/exec_rpath.dylib"), &library).unwrap();
+    let run = || {
+        let options = Options {
+            root: Some(release.clone()),
+            ..Options::new(target("aarch64-apple-darwin"))
+        };
+        callconv::check_path_with(&library, &options).unwrap()
+    };
+    let report = run();
+    assert_eq!(
+        has(&report, "needed-missing"),
+        Some(Severity::Error),
+        "{:?}",
+        rules(&report)
+    );
+    fs::create_dir_all(release.join("erts-13.1.5/lib")).unwrap();
+    fs::copy(
+        cross("aarch64-macos/libcallconv_dep.1.dylib"),
+        release.join("erts-13.1.5/lib/libcallconv_dep.1.dylib"),
+    )
+    .unwrap();
+    assert_eq!(has(&run(), "needed-missing"), None);
+    // Under a sysroot beam.smp's directory is unknown: unchecked, never missing.
+    let sysroot = scratch("exec-sysroot");
+    fs::copy(
+        fixtures().join("macho/exec_rpath.dylib"),
+        sysroot.join("exec_rpath.dylib"),
+    )
+    .unwrap();
+    let options = Options {
+        root: Some(sysroot.clone()),
+        ..Options::new(target("aarch64-apple-darwin"))
+    };
+    let report = callconv::check_path_with(&sysroot.join("exec_rpath.dylib"), &options).unwrap();
+    assert_eq!(has(&report, "needed-missing"), None);
+    for dir in [release, sysroot] {
+        let _ = fs::remove_dir_all(dir);
+    }
+}

@@ -138,10 +138,14 @@ pub fn resolve<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
                 })
                 .collect()
         }
+        // ld64.lld records a re-exported library twice (LC_LOAD_DYLIB and
+        // LC_REEXPORT_DYLIB): one lookup, one finding.
         super::Platform::Darwin => binary
             .needed
             .iter()
-            .map(|name| Resolved {
+            .enumerate()
+            .filter(|(i, name)| !binary.needed[..*i].contains(name))
+            .map(|(_, name)| Resolved {
                 name: name.clone(),
                 lookup: {
                     let (candidates, complete) =
