@@ -516,3 +516,60 @@ fn executable_path_is_the_releases_erts_bin() {
         let _ = fs::remove_dir_all(dir);
     }
 }
+
+#[test]
+fn delay_loaded_dlls_and_the_msvc_runtime_under_a_root() {
+    let fixture = fixtures().join("pe/delay_load.dll");
+    let report = check(&fixture, "x86_64-pc-windows-msvc");
+    assert_eq!(report.needed, ["VCRUNTIME140.dll"]);
+    let pe = report.pe.as_ref().unwrap();
+    assert_eq!(pe.delay_imports, ["user32.dll", "MSVCP140.dll"]);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "msvc-runtime")
+        .unwrap();
+    assert_eq!(finding.severity, Severity::Warning);
+    assert!(
+        finding
+            .message
+            .contains("VCRUNTIME140.dll, MSVCP140.dll (delay-loaded"),
+        "{}",
+        finding.message
+    );
+
+    let any_pe = cross("x86_64-windows-gnu/plain_lib.dll");
+    let root = scratch("delay");
+    fs::create_dir_all(root.join("Windows/System32")).unwrap();
+    fs::copy(&any_pe, root.join("Windows/System32/USER32.dll")).unwrap();
+    fs::create_dir_all(root.join("app")).unwrap();
+    let library = root.join("app/delay_load.dll");
+    fs::copy(&fixture, &library).unwrap();
+    let run = || {
+        let options = Options {
+            root: Some(root.clone()),
+            ..Options::new(target("x86_64-pc-windows-msvc"))
+        };
+        callconv::check_path_with(&library, &options).unwrap()
+    };
+    // Proven absent: an error naming both, and no needed-missing for them or for user32.
+    let report = run();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "msvc-runtime")
+        .unwrap();
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(
+        finding.message.contains("VCRUNTIME140.dll, MSVCP140.dll"),
+        "{}",
+        finding.message
+    );
+    assert_eq!(has(&report, "needed-missing"), None, "{:?}", rules(&report));
+    // Shipped beside the library: nothing to say.
+    fs::copy(&any_pe, root.join("app/vcruntime140.dll")).unwrap();
+    fs::copy(&any_pe, root.join("app/msvcp140.dll")).unwrap();
+    let report = run();
+    assert_eq!(has(&report, "msvc-runtime"), None, "{:?}", rules(&report));
+    let _ = fs::remove_dir_all(root);
+}

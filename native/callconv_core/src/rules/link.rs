@@ -115,7 +115,25 @@ pub fn msvc_runtime<R>(
     if absent.is_empty() && needed.iter().all(|n| ucrt(n)) {
         return None;
     }
-    let names: Vec<&str> = needed.iter().map(|n| n.as_str()).collect();
+    // A delay-loaded DLL is loaded at the first call into it, where its absence raises a
+    // structured exception (which takes the VM down) instead of failing load_nif.
+    let delayed = |n: &str| {
+        !binary.needed.iter().any(|m| m == n)
+            && binary
+                .pe
+                .iter()
+                .any(|pe| pe.delay_imports.iter().any(|d| d == n))
+    };
+    let names: Vec<String> = needed
+        .iter()
+        .map(|n| {
+            if delayed(n) {
+                format!("{n} (delay-loaded: the first call into it fails instead)")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
     let hint = "install the Visual C++ Redistributable (x64/x86/arm64, matching the VM) on the target, ship these DLLs beside the NIF, or link the C runtime statically (/MT; Rust: -C target-feature=+crt-static)";
     Some(if absent.is_empty() {
         MSVC_RUNTIME.finding(
