@@ -122,6 +122,9 @@ fn subsystem_name(subsystem: u16) -> String {
 const MAX_NAME: usize = 4096;
 /// Most functions read from one DLL's import lookup table.
 const MAX_THUNKS: usize = 1 << 16;
+/// Most functions read from the whole import directory: a hostile file can point thousands
+/// of descriptors at one long table (real DLLs import a few hundred functions).
+const MAX_IMPORTS: usize = 1 << 16;
 
 /// One imported DLL: its name and, per import address table slot (as an RVA), the function's
 /// name or its ordinal.
@@ -179,6 +182,7 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
     /// ignores the directory's size), each DLL name and lookup table followed wherever its
     /// RVA points.
     fn imports(&self, pointer_size: u8) -> Vec<ImportedDll> {
+        let mut budget = MAX_IMPORTS;
         const DESCRIPTOR: usize = 20;
         let Some(table) = self
             .directory(pe::IMAGE_DIRECTORY_ENTRY_IMPORT)
@@ -206,14 +210,20 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
             } else {
                 original_first_thunk
             };
-            let functions = self.thunks(lookup, first_thunk, pointer_size);
+            let functions = self.thunks(lookup, first_thunk, pointer_size, &mut budget);
             out.push(ImportedDll { name, functions });
         }
         out
     }
 
     /// The functions of one lookup table, with the RVA of each one's address table slot.
-    fn thunks(&self, lookup: u32, iat: u32, pointer_size: u8) -> Vec<(u64, Result<String, u16>)> {
+    fn thunks(
+        &self,
+        lookup: u32,
+        iat: u32,
+        pointer_size: u8,
+        budget: &mut usize,
+    ) -> Vec<(u64, Result<String, u16>)> {
         let Some(table) = self.bytes(lookup) else {
             return Vec::new();
         };
@@ -221,6 +231,10 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
         let ordinal_flag = 1u64 << (size * 8 - 1);
         let mut out = Vec::new();
         for index in 0..MAX_THUNKS {
+            if *budget == 0 {
+                break;
+            }
+            *budget -= 1;
             let at = index * size;
             let thunk = if size == 8 {
                 Self::u64_at(table, at)

@@ -206,6 +206,26 @@ fn windows<R>(
     system.extend(system32);
     system.extend(windows_dir);
     dirs.extend(system.iter().cloned());
+    // Each directory is listed once, its names lowered: Windows matches without regard to case.
+    let listings: Vec<std::collections::HashMap<String, PathBuf>> = dirs
+        .iter()
+        .map(|d| {
+            std::fs::read_dir(d)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .take(MAX_DIR_ENTRIES)
+                        .map(|e| {
+                            (
+                                e.file_name().to_string_lossy().to_ascii_lowercase(),
+                                e.path(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
     let delayed = binary.pe.iter().flat_map(|pe| pe.delay_imports.iter());
     let mut names: Vec<&String> = binary.needed.iter().chain(delayed).collect();
     let mut seen = std::collections::HashSet::new();
@@ -215,10 +235,16 @@ fn windows<R>(
         .map(|name| {
             let lower = name.to_ascii_lowercase();
             let api_set = lower.starts_with("api-ms-") || lower.starts_with("ext-ms-");
+            // Reading a candidate's headers is what the budget counts.
             let found = |file: &str, budget: &mut usize| {
-                dirs.iter().find_map(|d| {
-                    let path = child_ignoring_case(d, file, budget)?;
-                    read_candidate(&path, binary).map(|_| path)
+                let file = file.to_ascii_lowercase();
+                listings.iter().find_map(|listing| {
+                    let path = listing.get(&file)?;
+                    if *budget == 0 {
+                        return None;
+                    }
+                    *budget -= 1;
+                    read_candidate(path, binary).map(|_| path.clone())
                 })
             };
             let lookup = if api_set && !lower.starts_with("api-ms-win-crt-") {
