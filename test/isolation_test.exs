@@ -54,7 +54,10 @@ defmodule Callconv.IsolationTest do
 
     [macho, pe, elf] = reports
     assert %{file_type: "dylib", min_os: "15.0", fixups: "opcodes"} = macho.macho
-    assert [%{arch: :x86_64, primary: false}, %{arch: :aarch64, primary: true}] = macho.macho.slices
+
+    assert [%{arch: :x86_64, primary: false}, %{arch: :aarch64, primary: true}] =
+             macho.macho.slices
+
     assert Enum.any?(macho.findings, &(&1.rule == "macos-version-too-new"))
     assert {macho.elf, macho.pe} == {nil, nil}
     assert %{subsystem: "windows-gui", dynamic_base: true, delay_imports: []} = pe.pe
