@@ -8,7 +8,7 @@ defmodule Mix.Tasks.Callconv.Check do
                            [--release DIR] [--no-deps] [--strict] [--ignore RULE[:PATH]]
                            [--verbose]
                            [--locked] [--lockfile FILE]
-                           [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE]
+                           [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--min-os V]
                            [--root DIR]
 
   ## What is checked
@@ -59,7 +59,10 @@ defmodule Mix.Tasks.Callconv.Check do
     * `--target` - check for another platform, given as a target triple (such as
       `aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`):
       architecture, OS, C library and ABI variant come from it; combine with `--otp` or
-      `--erts` for the runtime's versions
+      `--erts` for the runtime's versions. An Apple triple may carry the macOS version
+      (`aarch64-apple-macosx13.0`)
+    * `--min-os` - the oldest macOS the target runs, such as `13.0`: a library built for a
+      newer one fails with `macos-version-too-new`
     * `--root` - resolve each library's dependencies in this target root: a sysroot (an
       unpacked root file system; every absolute path and link is looked up inside it) or a
       release directory (its `$ORIGIN` paths, then this machine's system libraries), and
@@ -114,6 +117,7 @@ defmodule Mix.Tasks.Callconv.Check do
     otp: :string,
     erts: :string,
     target: :string,
+    min_os: :string,
     isolate: :boolean,
     probe: :boolean,
     ebin: :keep,
@@ -195,7 +199,8 @@ defmodule Mix.Tasks.Callconv.Check do
       end
 
     check_opts =
-      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple]) ++ [target: target]
+      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple, :min_os]) ++
+        [target: target]
 
     policy = policy(opts, config, root, task)
     beams = Map.merge(Scan.beam_index(beam_roots), ebin_index(Keyword.get_values(opts, :ebin)))
@@ -292,7 +297,7 @@ defmodule Mix.Tasks.Callconv.Check do
 
     from_config =
       for {key, value} <- target,
-          key in [:nif_version, :otp_release, :erts, :triple],
+          key in [:nif_version, :otp_release, :erts, :triple, :min_os],
           do: {key, value}
 
     from_args =
@@ -312,6 +317,11 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:target, triple} ->
           [triple: triple]
+
+        {:min_os, v} ->
+          if v =~ ~r/^\d+(\.\d+)*$/,
+            do: [min_os: v],
+            else: usage_error(task, "--min-os takes a macOS version, such as 13.0; got: #{v}")
 
         {:isolate, true} ->
           [isolation: :process]
