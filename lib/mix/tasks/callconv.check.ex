@@ -81,7 +81,7 @@ defmodule Mix.Tasks.Callconv.Check do
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
             locked: true,                # lockfile: "callconv.lock"
-            target: [otp_release: "26"], # or nif_version: / erts: / triple:
+            target: [otp_release: "26"], # or nif_version: / erts: / triple: / min_os:
             root: "/srv/images/bookworm" # resolve dependencies there (like --root)
           ]
         ]
