@@ -23,6 +23,7 @@ defmodule Callconv do
     :otp_release,
     :nif_version,
     :triple,
+    :min_os,
     :module,
     :functions,
     :probe,
@@ -46,6 +47,9 @@ defmodule Callconv do
     * `:triple` - check for another platform: a target triple such as
       `"aarch64-unknown-linux-gnu"` or `"x86_64-apple-darwin"` sets the architecture, OS, C
       library and ABI variant (`Callconv.Target.for_triple/2`); the runtime's versions stay
+    * `:min_os` - the oldest macOS the target runs, as `"13.0"` (an Apple triple may carry
+      it too, as `"aarch64-apple-macosx13.0"`): a Mach-O library whose minimum OS version is
+      newer fails with `macos-version-too-new`
     * `:module` - the module that will call `load_nif/2`: the library must then be a NIF for
       exactly that module (rules `not-a-nif` as an error, `nif-module-mismatch`)
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
@@ -74,6 +78,7 @@ defmodule Callconv do
           | {:otp_release, String.t() | pos_integer()}
           | {:nif_version, String.t()}
           | {:triple, String.t()}
+          | {:min_os, String.t()}
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
           | {:probe, boolean()}
@@ -201,7 +206,7 @@ defmodule Callconv do
 
   @doc """
   The runtime `check/2` checks against for these options (`:target`, `:erts`,
-  `:otp_release`, `:nif_version`, `:triple`; others are ignored).
+  `:otp_release`, `:nif_version`, `:triple`, `:min_os`; others are ignored).
 
   ## Examples
 
@@ -379,16 +384,28 @@ defmodule Callconv do
     with {:ok, target} <- base,
          {:ok, target} <- apply_triple(target, opts[:triple]),
          {:ok, target} <- apply_otp(target, opts[:otp_release]) do
-      case opts[:nif_version] do
+      target =
+        case opts[:nif_version] do
+          nil ->
+            target
+
+          v when is_binary(v) ->
+            %{target | nif_version: v, source: :explicit}
+
+          v ->
+            raise ArgumentError,
+                  ":nif_version must be a string such as \"2.17\", got: #{inspect(v)}"
+        end
+
+      case opts[:min_os] do
         nil ->
           {:ok, target}
 
         v when is_binary(v) ->
-          {:ok, %{target | nif_version: v, source: :explicit}}
+          {:ok, %{target | os_version: v, source: :explicit}}
 
         v ->
-          raise ArgumentError,
-                ":nif_version must be a string such as \"2.17\", got: #{inspect(v)}"
+          raise ArgumentError, ":min_os must be a string such as \"13.0\", got: #{inspect(v)}"
       end
     end
   end

@@ -34,6 +34,38 @@ defmodule Callconv.IsolationTest do
     assert in_vm == Callconv.check(path, [isolation: :process] ++ opts)
   end
 
+  test "the platform facts and the target's OS version cross both ways, field by field" do
+    # A field left out of one mirror (terms.rs, isolated.ex) becomes nil on that side only.
+    cross = Path.expand("fixtures/cross", __DIR__)
+
+    cases = [
+      {"universal-macos/hello_nif.so", [triple: "aarch64-apple-darwin", min_os: "14.0"]},
+      {"x86_64-windows-gnu/hello_nif.dll", [triple: "x86_64-pc-windows-msvc"]},
+      {"arm-linux-gnueabihf/hello_nif.so", [triple: "armv7-unknown-linux-gnueabihf"]}
+    ]
+
+    reports =
+      for {file, opts} <- cases do
+        path = Path.join(cross, file)
+        {:ok, in_vm} = Callconv.check(path, opts)
+        assert {:ok, in_vm} == Callconv.check(path, [isolation: :process] ++ opts), file
+        in_vm
+      end
+
+    [macho, pe, elf] = reports
+    assert %{file_type: "dylib", min_os: "15.0", fixups: "opcodes"} = macho.macho
+
+    assert [%{arch: :x86_64, primary: false}, %{arch: :aarch64, primary: true}] =
+             macho.macho.slices
+
+    assert Enum.any?(macho.findings, &(&1.rule == "macos-version-too-new"))
+    assert {macho.elf, macho.pe} == {nil, nil}
+    assert %{subsystem: "windows-gui", dynamic_base: true, delay_imports: []} = pe.pe
+    assert {pe.elf, pe.macho} == {nil, nil}
+    assert %{arm_eabi: 5, soname: nil, runpath: [], rpath: []} = elf.elf
+    assert {elf.macho, elf.pe} == {nil, nil}
+  end
+
   test "an unknown isolation is refused" do
     assert_raise ArgumentError, fn -> Callconv.check("x.so", isolation: :thread) end
   end

@@ -62,6 +62,7 @@ defmodule Callconv.Isolated do
       {"--libc", t.libc},
       {"--libc-version", t.libc_version},
       {"--abi-variant", t.abi_variant},
+      {"--os-version", t.os_version},
       {"--enif-exports", t.enif_exports && Enum.join(t.enif_exports, ",")},
       # About 70 KB for OTP 25's beam.smp: below Linux's 128 KiB limit for one argument.
       {"--vm-exports", t.vm_exports},
@@ -90,7 +91,10 @@ defmodule Callconv.Isolated do
        floors: floors(r["floors"]),
        gnu_properties: gnu_properties(r["gnu_properties"]),
        functions: Enum.map(r["functions"] || [], &analysed_function/1),
-       isa: isa(r["isa"])
+       isa: isa(r["isa"]),
+       elf: elf(r["elf"]),
+       macho: macho(r["macho"]),
+       pe: pe(r["pe"])
      }}
   end
 
@@ -168,6 +172,59 @@ defmodule Callconv.Isolated do
       x86_isa_needed: p["x86_isa_needed"],
       x86_features: p["x86_features"],
       aarch64_features: p["aarch64_features"]
+    }
+  end
+
+  defp elf(nil), do: nil
+
+  defp elf(e) do
+    %{
+      soname: e["soname"],
+      runpath: e["runpath"],
+      rpath: e["rpath"],
+      interpreter: e["interpreter"],
+      arm_eabi: e["arm_eabi"]
+    }
+  end
+
+  defp macho(nil), do: nil
+
+  defp macho(m) do
+    %{
+      file_type: m["file_type"],
+      platform: m["platform"],
+      min_os: m["min_os"],
+      sdk: m["sdk"],
+      install_name: m["install_name"],
+      rpaths: m["rpaths"],
+      weak_dylibs: m["weak_dylibs"],
+      reexported_dylibs: m["reexported_dylibs"],
+      fixups: m["fixups"],
+      slices:
+        Enum.map(m["slices"], fn s ->
+          %{
+            arch: atom(:arch, s["arch"]),
+            abi_variant: s["abi_variant"],
+            primary: s["primary"],
+            file_type: s["file_type"],
+            min_os: s["min_os"],
+            sdk: s["sdk"],
+            needed: s["needed"]
+          }
+        end)
+    }
+  end
+
+  defp pe(nil), do: nil
+
+  defp pe(p) do
+    %{
+      subsystem: p["subsystem"],
+      dynamic_base: p["dynamic_base"],
+      nx_compat: p["nx_compat"],
+      guard_cf: p["guard_cf"],
+      high_entropy_va: p["high_entropy_va"],
+      delay_imports: p["delay_imports"]
     }
   end
 

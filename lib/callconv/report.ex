@@ -30,6 +30,15 @@ defmodule Callconv.Report do
     * `:gnu_properties` - the ELF `.note.gnu.property` markers as
       `%{x86_isa_needed: "x86-64-v3" | nil, x86_features: ["ibt", "shstk"], aarch64_features: []}`,
       or `nil` when the file has none
+    * `:elf` - ELF only (else `nil`): `%{soname:, runpath: [..], rpath: [..], interpreter:,
+      arm_eabi:}` (`arm_eabi` is the ARM EABI version, `nil` on other architectures)
+    * `:macho` - Mach-O only (else `nil`): `%{file_type: "dylib" | "bundle" | ..., platform:,
+      min_os: "11.0", sdk: "14.2", install_name:, rpaths: [..], weak_dylibs: [..],
+      reexported_dylibs: [..], fixups: "chained" | "opcodes" | "none", slices: [..]}`; for a
+      universal file `slices` lists every slice (`%{arch:, abi_variant:, primary:, file_type:,
+      min_os:, sdk:, needed:}`, the one checked with `primary: true`), else it is empty
+    * `:pe` - PE only (else `nil`): `%{subsystem: "windows-gui" | ..., dynamic_base:,
+      nx_compat:, guard_cf:, high_entropy_va:, delay_imports: [..]}`
   """
 
   @enforce_keys [:path, :sha256, :verdict, :kind, :format, :arch, :bits, :endian]
@@ -50,7 +59,10 @@ defmodule Callconv.Report do
     floors: %{glibc: nil, glibcxx: nil, cxxabi: nil, gcc: nil},
     gnu_properties: nil,
     functions: [],
-    isa: nil
+    isa: nil,
+    elf: nil,
+    macho: nil,
+    pe: nil
   ]
 
   @type verdict :: :pass | :warn | :fail
@@ -82,7 +94,10 @@ defmodule Callconv.Report do
             }
             | nil,
           functions: [map()],
-          isa: map() | nil
+          isa: map() | nil,
+          elf: map() | nil,
+          macho: map() | nil,
+          pe: map() | nil
         }
 
   @doc """

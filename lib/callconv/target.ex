@@ -14,6 +14,8 @@ defmodule Callconv.Target do
     * `:libc` - `"gnu"`, `"musl"`, ... or `nil`
     * `:libc_version` - such as `"2.36"` for glibc, or `nil`
     * `:abi_variant` - the runtime's ABI variant as its `beam.smp` spells it, or `nil`
+    * `:os_version` - the oldest OS version it must run on, such as `"13.0"` (macOS only:
+      from a triple such as `aarch64-apple-macosx13.0`, or the `:min_os` option), or `nil`
     * `:enif_exports` - the exact `enif_*` symbols the runtime exports (read from its
       `beam.smp`, or from the built-in table for an OTP release), or `nil` when unknown
     * `:vm_exports` - the other functions and objects its `beam.smp` exports (no `enif_*`,
@@ -34,6 +36,7 @@ defmodule Callconv.Target do
     :libc,
     :libc_version,
     :abi_variant,
+    :os_version,
     :enif_exports,
     :vm_exports,
     :vm_bind_now,
@@ -52,6 +55,7 @@ defmodule Callconv.Target do
           libc: String.t() | nil,
           libc_version: String.t() | nil,
           abi_variant: String.t() | nil,
+          os_version: String.t() | nil,
           enif_exports: [String.t()] | nil,
           vm_exports: String.t() | nil,
           vm_bind_now: boolean() | nil

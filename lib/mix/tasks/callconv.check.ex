@@ -39,7 +39,11 @@ defmodule Mix.Tasks.Callconv.Check do
      "check for another platform, given as a target triple (such as " <>
        "`aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`): " <>
        "architecture, OS, C library and ABI variant come from it; combine with `--otp` or " <>
-       "`--erts` for the runtime's versions"},
+       "`--erts` for the runtime's versions. An Apple triple may carry the macOS version " <>
+       "(`aarch64-apple-macosx13.0`)"},
+    {:min_os, :string, nil, "VERSION",
+     "the oldest macOS the target runs, such as `13.0`: a library built for a newer one " <>
+       "fails with `macos-version-too-new`"},
     {:root, :string, nil, "DIR",
      "resolve each library's dependencies in this target root: a sysroot (an unpacked root " <>
        "file system; every absolute path and link is looked up inside it) or a release " <>
@@ -131,7 +135,7 @@ defmodule Mix.Tasks.Callconv.Check do
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
             locked: true,                # lockfile: "priv/callconv.lock"
-            target: [otp_release: "26"], # or nif_version: / erts: / triple:
+            target: [otp_release: "26"], # or nif_version: / erts: / triple: / min_os:
             root: "/srv/images/bookworm", # resolve dependencies there (like --root)
             # which module loads which library, for those not loaded by use Callconv.Guard
             nifs: [{MyApp.Nif, "priv/native/libmy_nif"}]
@@ -266,7 +270,8 @@ defmodule Mix.Tasks.Callconv.Check do
       end
 
     check_opts =
-      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple]) ++ [target: target]
+      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple, :min_os]) ++
+        [target: target]
 
     # The project's lock governs the project's libraries, not files named on the command line.
     project_scope? = paths == [] or opts[:release] != nil
@@ -460,7 +465,7 @@ defmodule Mix.Tasks.Callconv.Check do
 
     from_config =
       for {key, value} <- target,
-          key in [:nif_version, :otp_release, :erts, :triple],
+          key in [:nif_version, :otp_release, :erts, :triple, :min_os],
           do: {key, value}
 
     from_args =
@@ -480,6 +485,11 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:target, triple} ->
           [triple: triple]
+
+        {:min_os, v} ->
+          if v =~ ~r/^\d+(\.\d+)*$/,
+            do: [min_os: v],
+            else: usage_error(task, "--min-os takes a macOS version, such as 13.0; got: #{v}")
 
         {:isolate, true} ->
           [isolation: :process]

@@ -188,8 +188,9 @@ fn check_data<'data, R: ReadRef<'data>>(
         target,
         options.target_isa.as_ref(),
     ));
-    if let Some(path) = path {
-        findings.extend(dependency_findings(&binary, path, options, &findings));
+    match path {
+        Some(path) => findings.extend(dependency_findings(&binary, path, options, &findings)),
+        None => findings.extend(rules::link::msvc_runtime(&binary, &|_| None)),
     }
 
     let init = entry::init_symbol(&binary);
@@ -261,6 +262,15 @@ fn check_data<'data, R: ReadRef<'data>>(
         libc: inspect::libc::flavour(&binary).map(str::to_string),
         floors: floors(&binary),
         gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
+        elf: (binary.format == Format::Elf).then(|| crate::report::ElfFacts {
+            soname: binary.soname.clone(),
+            runpath: binary.runpath.clone(),
+            rpath: binary.rpath.clone(),
+            interpreter: binary.interpreter.clone(),
+            arm_eabi: binary.arm_eabi,
+        }),
+        macho: binary.macho.clone(),
+        pe: binary.pe.clone(),
     })
 }
 
@@ -311,13 +321,48 @@ fn dependency_findings<R>(
     let root = match &options.root {
         Some(dir) => SearchRoot::for_dir(dir),
         None if is_this_machine(&options.target, binary) => SearchRoot::Host,
-        None => return Vec::new(),
+        None => {
+            return rules::link::msvc_runtime(binary, &|_| None)
+                .into_iter()
+                .collect()
+        }
     };
     let glibc_reported = so_far.iter().any(|f| f.rule == rules::GLIBC_TOO_NEW.id);
     let mut out = Vec::new();
-    for resolved in resolve::resolve(binary, path, root) {
+    let all = resolve::resolve(binary, path, root);
+    let windows = binary.platform == inspect::Platform::Windows;
+    if windows {
+        let lookup = |dll: &str| {
+            all.iter()
+                .find(|r| r.name.eq_ignore_ascii_case(dll))
+                .and_then(|r| match r.lookup {
+                    Lookup::Found { .. } => Some(true),
+                    Lookup::Missing => Some(false),
+                    Lookup::Unchecked => None,
+                })
+        };
+        out.extend(rules::link::msvc_runtime(binary, &lookup));
+    }
+    // dyld goes on without a weak library; the MSVC runtime has its own rule.
+    let weak = |name: &str| {
+        binary
+            .macho
+            .as_ref()
+            .is_some_and(|m| m.weak_dylibs.iter().any(|w| w == name))
+    };
+    for resolved in all
+        .iter()
+        .filter(|r| !(weak(&r.name) || windows && rules::link::is_msvc_runtime(&r.name)))
+    {
         let name = &resolved.name;
         match &resolved.lookup {
+            Lookup::Missing if windows => out.push(rules::NEEDED_MISSING.finding(
+                format!(
+                    "{name} is needed but not found {} (the library's directory, the release's erts-*/bin, the system directories): load_nif fails with \"The specified module could not be found\"",
+                    root.describe()
+                ),
+                format!("ship {name} beside the NIF, or link it statically"),
+            )),
             Lookup::Missing => out.push(if binary.platform == inspect::Platform::Darwin {
                 rules::NEEDED_MISSING.finding(
                     format!(

@@ -257,6 +257,98 @@ pub struct LibraryReport {
     /// The ELF `.note.gnu.property` markers; null when the file has none.
     #[serde(default)]
     pub gnu_properties: Option<GnuPropertySummary>,
+    /// What only ELF tells about loading it; null for other formats.
+    #[serde(default)]
+    pub elf: Option<ElfFacts>,
+    /// What only Mach-O tells about loading it; null for other formats.
+    #[serde(default)]
+    pub macho: Option<MachoFacts>,
+    /// What only PE tells about loading it; null for other formats.
+    #[serde(default)]
+    pub pe: Option<PeFacts>,
+}
+
+/// The ELF facts the dynamic loader acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElfFacts {
+    /// `DT_SONAME`: the name other files record when they link against it.
+    pub soname: Option<String>,
+    /// `DT_RUNPATH` directories, as written (`$ORIGIN` unexpanded).
+    pub runpath: Vec<String>,
+    /// `DT_RPATH` directories, as written.
+    pub rpath: Vec<String>,
+    /// `PT_INTERP`: the program interpreter, which names the C library's loader.
+    pub interpreter: Option<String>,
+    /// ARM only: the EABI version of the ELF header flags (5 for every current toolchain).
+    pub arm_eabi: Option<u32>,
+}
+
+/// The Mach-O facts dyld acts on, for the slice checked, and a summary of every slice of a
+/// universal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachoFacts {
+    /// `dylib` (`MH_DYLIB`), `bundle` (`MH_BUNDLE`, what `-bundle` and most Python
+    /// extensions are), `executable`, `object` or `other`.
+    pub file_type: String,
+    /// The platform of `LC_BUILD_VERSION` (`macos`, `ios`, `maccatalyst`, ...), `macos` for
+    /// `LC_VERSION_MIN_MACOSX`; null when the file has neither.
+    pub platform: Option<String>,
+    /// The oldest OS version it runs on (`LC_BUILD_VERSION` minos, `LC_VERSION_MIN_MACOSX`
+    /// version), such as `"11.0"`: dyld refuses it on an older one.
+    pub min_os: Option<String>,
+    /// The SDK it was built with, such as `"14.2"`.
+    pub sdk: Option<String>,
+    /// `LC_ID_DYLIB`: the install name other files record (null for a bundle).
+    pub install_name: Option<String>,
+    /// `LC_RPATH` entries, as written (`@loader_path` unexpanded).
+    pub rpaths: Vec<String>,
+    /// `LC_LOAD_WEAK_DYLIB` libraries: dyld goes on when they are missing.
+    pub weak_dylibs: Vec<String>,
+    /// `LC_REEXPORT_DYLIB` libraries.
+    pub reexported_dylibs: Vec<String>,
+    /// How dyld fixes pointers up: `chained` (`LC_DYLD_CHAINED_FIXUPS`), `opcodes`
+    /// (`LC_DYLD_INFO(_ONLY)`) or `none`.
+    pub fixups: String,
+    /// Every slice of a universal file, in file order (the one checked has `primary: true`);
+    /// empty for a thin file.
+    pub slices: Vec<MachoSlice>,
+}
+
+/// One slice of a universal Mach-O.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachoSlice {
+    /// Its architecture.
+    pub arch: Arch,
+    /// `arm64e` or `arm64` for an AArch64 slice.
+    pub abi_variant: Option<String>,
+    /// Whether it is the slice the report's other fields describe.
+    pub primary: bool,
+    /// As [`MachoFacts::file_type`].
+    pub file_type: String,
+    /// As [`MachoFacts::min_os`].
+    pub min_os: Option<String>,
+    /// As [`MachoFacts::sdk`].
+    pub sdk: Option<String>,
+    /// Its needed libraries, in file order.
+    pub needed: Vec<String>,
+}
+
+/// The PE facts the Windows loader acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeFacts {
+    /// The optional header's subsystem: `windows-gui`, `windows-cui`, `native`, `efi-*`,
+    /// or `unknown-<n>`.
+    pub subsystem: String,
+    /// `IMAGE_DLLCHARACTERISTICS_DYNAMIC_BASE`: ASLR may move it.
+    pub dynamic_base: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_NX_COMPAT`: DEP-compatible.
+    pub nx_compat: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_GUARD_CF`: built with Control Flow Guard.
+    pub guard_cf: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_HIGH_ENTROPY_VA`: 64-bit ASLR.
+    pub high_entropy_va: bool,
+    /// The DLLs of the delay-load import table, loaded at the first call instead of at load.
+    pub delay_imports: Vec<String>,
 }
 
 /// The highest version a library asks for from each versioned runtime (its `VERNEED`

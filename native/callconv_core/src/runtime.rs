@@ -214,6 +214,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         libc: crate::inspect::libc::flavour(&binary).map(str::to_string),
         libc_version: None,
         abi_variant: binary.abi_variant.clone(),
+        os_version: None,
         enif_exports: Some(exports),
         vm_exports: elf.then(|| vm_exports.join("\n")),
         vm_bind_now: elf.then_some(binary.bind_now),

@@ -46,6 +46,10 @@ pub struct Target {
     /// The runtime's own ABI variant, as read from its `beam.smp` (`eabi5-hard-float`, ...).
     #[serde(default)]
     pub abi_variant: Option<String>,
+    /// The oldest OS version the runtime must run on, such as `"13.0"` for macOS 13: from a
+    /// triple such as `aarch64-apple-macosx13.0`, or given. Only macOS uses it.
+    #[serde(default)]
+    pub os_version: Option<String>,
     /// The exact `enif_*` symbols the runtime exports, when known (from its `beam.smp`, or
     /// from the built-in table for an OTP release). Not written to JSON: it is long, and
     /// implied by the other fields.
@@ -85,6 +89,7 @@ impl Target {
             libc: host_libc(),
             libc_version: crate::inspect::libc::host_glibc_version(),
             abi_variant: None,
+            os_version: None,
             enif_exports: None,
             vm_exports: None,
             vm_bind_now: None,
@@ -112,7 +117,9 @@ impl Target {
             .find(|p| p.starts_with("gnu") || p.starts_with("musl") || *p == "msvc")
             .or_else(|| rest.iter().copied().find(|p| p.starts_with("android")))
             .unwrap_or("");
-        let os = if has("darwin") || has("macos") {
+        // Apple's triples may carry the OS version: macosx13.0, macos14, darwin22.
+        let apple = rest.iter().copied().find_map(apple_os_version);
+        let os = if apple.is_some() {
             "macos"
         } else if has("windows") {
             "windows"
@@ -189,6 +196,7 @@ impl Target {
         self.libc = libc.map(str::to_string);
         self.libc_version = None;
         self.abi_variant = abi_variant.map(str::to_string);
+        self.os_version = apple.flatten();
         self.vm_exports = None;
         self.vm_bind_now = None;
         Ok(self)
@@ -217,6 +225,33 @@ impl Target {
             _ => None,
         }
     }
+}
+
+/// A triple's Apple OS part: `Some(version)` for `macosx13.0`, `macos14`, `darwin22` (Darwin
+/// 20 is macOS 11; Darwin 19 and older are 10.x), `Some(None)` for a bare `macos`/`darwin`,
+/// `None` for anything else.
+fn apple_os_version(part: &str) -> Option<Option<String>> {
+    let digits = |v: &str| !v.is_empty() && v.split('.').all(|n| n.parse::<u32>().is_ok());
+    if let Some(v) = part
+        .strip_prefix("macosx")
+        .or_else(|| part.strip_prefix("macos"))
+    {
+        return match v {
+            "" => Some(None),
+            v if digits(v) => Some(Some(v.to_string())),
+            _ => None,
+        };
+    }
+    let v = part.strip_prefix("darwin")?;
+    if v.is_empty() {
+        return Some(None);
+    }
+    let major: u32 = v.split('.').next()?.parse().ok()?;
+    Some(match major {
+        20.. => Some(format!("{}.0", major - 9)),
+        5..=19 => Some(format!("10.{}", major - 4)),
+        _ => None,
+    })
 }
 
 fn host_libc() -> Option<String> {

@@ -206,6 +206,7 @@ fn json_document_follows_schema_v1() {
             "abi",
             "arch",
             "bits",
+            "elf",
             "endian",
             "findings",
             "floors",
@@ -215,9 +216,11 @@ fn json_document_follows_schema_v1() {
             "isa",
             "kind",
             "libc",
+            "macho",
             "needed",
             "nif",
             "path",
+            "pe",
             "sha256",
             "verdict"
         ]

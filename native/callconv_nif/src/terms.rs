@@ -153,6 +153,61 @@ pub struct ExReport {
     gnu_properties: Option<ExGnuProperties>,
     functions: Vec<ExFunction>,
     isa: Option<ExIsa>,
+    elf: Option<ExElf>,
+    macho: Option<ExMacho>,
+    pe: Option<ExPe>,
+}
+
+/// The report's `elf`: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExElf {
+    soname: Option<String>,
+    runpath: Vec<String>,
+    rpath: Vec<String>,
+    interpreter: Option<String>,
+    arm_eabi: Option<u32>,
+}
+
+/// The report's `macho`: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExMacho {
+    file_type: String,
+    platform: Option<String>,
+    min_os: Option<String>,
+    sdk: Option<String>,
+    install_name: Option<String>,
+    rpaths: Vec<String>,
+    weak_dylibs: Vec<String>,
+    reexported_dylibs: Vec<String>,
+    fixups: String,
+    slices: Vec<ExMachoSlice>,
+}
+
+/// One slice of a universal Mach-O.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExMachoSlice {
+    arch: Name,
+    abi_variant: Option<String>,
+    primary: bool,
+    file_type: String,
+    min_os: Option<String>,
+    sdk: Option<String>,
+    needed: Vec<String>,
+}
+
+/// The report's `pe`: a map with fixed atom keys.
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExPe {
+    subsystem: String,
+    dynamic_base: bool,
+    nx_compat: bool,
+    guard_cf: bool,
+    high_entropy_va: bool,
+    delay_imports: Vec<String>,
 }
 
 /// One entry point's machine-code analysis: a map with fixed atom keys.
@@ -290,6 +345,45 @@ impl From<LibraryReport> for ExReport {
             }),
             functions: r.functions.into_iter().map(Into::into).collect(),
             isa: r.isa.map(Into::into),
+            elf: r.elf.map(|e| ExElf {
+                soname: e.soname,
+                runpath: e.runpath,
+                rpath: e.rpath,
+                interpreter: e.interpreter,
+                arm_eabi: e.arm_eabi,
+            }),
+            macho: r.macho.map(|m| ExMacho {
+                file_type: m.file_type,
+                platform: m.platform,
+                min_os: m.min_os,
+                sdk: m.sdk,
+                install_name: m.install_name,
+                rpaths: m.rpaths,
+                weak_dylibs: m.weak_dylibs,
+                reexported_dylibs: m.reexported_dylibs,
+                fixups: m.fixups,
+                slices: m
+                    .slices
+                    .into_iter()
+                    .map(|s| ExMachoSlice {
+                        arch: Name(s.arch.as_str()),
+                        abi_variant: s.abi_variant,
+                        primary: s.primary,
+                        file_type: s.file_type,
+                        min_os: s.min_os,
+                        sdk: s.sdk,
+                        needed: s.needed,
+                    })
+                    .collect(),
+            }),
+            pe: r.pe.map(|p| ExPe {
+                subsystem: p.subsystem,
+                dynamic_base: p.dynamic_base,
+                nx_compat: p.nx_compat,
+                guard_cf: p.guard_cf,
+                high_entropy_va: p.high_entropy_va,
+                delay_imports: p.delay_imports,
+            }),
         }
     }
 }
@@ -353,6 +447,7 @@ pub struct ExTarget {
     libc: Option<String>,
     libc_version: Option<String>,
     abi_variant: Option<String>,
+    os_version: Option<String>,
     enif_exports: Option<Vec<String>>,
     vm_exports: Option<String>,
     vm_bind_now: Option<bool>,
@@ -376,6 +471,7 @@ impl From<ExTarget> for Target {
             libc: t.libc,
             libc_version: t.libc_version,
             abi_variant: t.abi_variant,
+            os_version: t.os_version,
             enif_exports: t.enif_exports,
             vm_exports: t.vm_exports,
             vm_bind_now: t.vm_bind_now,
@@ -397,6 +493,7 @@ impl From<Target> for ExTarget {
             libc: t.libc,
             libc_version: t.libc_version,
             abi_variant: t.abi_variant,
+            os_version: t.os_version,
             enif_exports: t.enif_exports,
             vm_exports: t.vm_exports,
             vm_bind_now: t.vm_bind_now,

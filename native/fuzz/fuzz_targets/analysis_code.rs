@@ -68,6 +68,10 @@ fuzz_target!(|data: &[u8]| {
         runpath: Vec::new(),
         rpath: Vec::new(),
         version_needs: Vec::new(),
+        soname: None,
+        arm_eabi: None,
+        macho: None,
+        pe: None,
         init_like_symbols: Vec::new(),
         image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, big),
     };

@@ -106,6 +106,26 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert out =~ "hello_nif.so  PASS"
   end
 
+  test "--min-os and an Apple triple's version check a Mach-O's minimum macOS" do
+    # The zig-built fixture needs macOS 15.0.
+    mac = Path.expand("../../fixtures/cross/aarch64-macos/hello_nif.so", __DIR__)
+
+    for args <- [
+          ["--target", "aarch64-apple-darwin", "--min-os", "14.0"],
+          ["--target", "aarch64-apple-macosx14.0"]
+        ] do
+      {result, out} = run_task(args ++ ["--otp", "25", mac])
+      assert result == {:exit, 1}, out
+      assert out =~ "[macos-version-too-new]"
+    end
+
+    {result, out} = run_task(["--target", "aarch64-apple-macosx15.0", "--otp", "25", mac])
+    assert result == :ok, out
+    refute out =~ "macos-version-too-new"
+    error = assert_raise Mix.Error, fn -> run_task(["--min-os", "fifteen", mac]) end
+    assert error.mix == 2
+  end
+
   test "a directory is searched for native libraries" do
     dir = Path.dirname(Fixtures.host("hello_nif.so"))
     {_result, out} = run_task([dir])

@@ -163,6 +163,8 @@ where
     let pointer_size = binary.image.pointer_size();
     let fixups = dynamic_fixups(file, data, &segments, machine);
     (binary.runpath, binary.rpath) = search_paths(file);
+    binary.soname = soname(file);
+    binary.arm_eabi = (machine == EM_ARM).then_some(flags >> 24);
     binary.version_needs = version_needs(file, data);
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;
@@ -531,6 +533,19 @@ where
         }
     }
     (runpath, rpath)
+}
+
+/// `DT_SONAME`, the name the library gives itself.
+fn soname<'data, Elf, R>(file: &ElfFile<'data, Elf, R>) -> Option<String>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    const DT_SONAME: i64 = 14;
+    let dynamic = file.elf_dynamic_table().ok()?;
+    let entry = dynamic.iter().take(4096).find(|d| d.tag.0 == DT_SONAME)?;
+    let value = dynamic.string(entry).ok()?;
+    Some(String::from_utf8_lossy(value).into_owned())
 }
 
 /// `DT_TEXTREL`, or `DF_TEXTREL` in `DT_FLAGS`.

@@ -37,20 +37,30 @@ pub fn flavour<R>(binary: &Binary<R>) -> Option<&'static str> {
         if name.starts_with("ld-musl-") {
             return Some("musl");
         }
-        if name.starts_with("ld-linux") || name.starts_with("ld64.so") {
+        if is_glibc_library(name) {
             return Some("gnu");
         }
     }
-    let glibc_versions = binary.imports.iter().any(|i| {
-        i.version
-            .as_deref()
-            .is_some_and(|v| v.starts_with("GLIBC_"))
-    });
+    // Else the C library the file needs by name: musl's loader doubles as its libc, and
+    // Alpine links it as libc.musl-<arch>.so.1.
+    if binary
+        .needed
+        .iter()
+        .any(|n| n.starts_with("libc.musl-") || n.starts_with("ld-musl-"))
+    {
+        return Some("musl");
+    }
+    // Versions count only when asked of glibc's own libraries: a vendored libgcc_s in a
+    // musllinux wheel can define (and be asked for) GLIBC_2.0 without any glibc involved.
+    let glibc_versions = binary
+        .version_needs
+        .iter()
+        .any(|n| n.version.starts_with("GLIBC_") && is_glibc_library(&n.file));
     if glibc_versions
         || binary
             .needed
             .iter()
-            .any(|n| n == "libc.so.6" || n.starts_with("ld-linux"))
+            .any(|n| n == "libc.so.6" || is_glibc_loader(n))
     {
         return Some("gnu");
     }
@@ -96,7 +106,8 @@ pub struct Floor {
 }
 
 /// The highest `<prefix>x.y[.z]` version among the binary's imports (`GLIBC_`, `GLIBCXX_`,
-/// `CXXABI_`, `GCC_`).
+/// `CXXABI_`, `GCC_`). `GLIBC_` versions count only when asked of one of glibc's own
+/// libraries ([`is_glibc_library`]).
 pub fn floor<R>(binary: &Binary<R>, prefix: &str) -> Option<Floor> {
     binary
         .imports
@@ -104,6 +115,9 @@ pub fn floor<R>(binary: &Binary<R>, prefix: &str) -> Option<Floor> {
         .filter_map(|i| {
             let label = i.version.as_deref()?;
             let rest = label.strip_prefix(prefix)?;
+            if prefix == "GLIBC_" && !is_glibc_library(&i.library) {
+                return None;
+            }
             let version: Option<Vec<u32>> = rest.split('.').map(|p| p.parse().ok()).collect();
             Some(Floor {
                 version: version?,
@@ -112,6 +126,40 @@ pub fn floor<R>(binary: &Binary<R>, prefix: &str) -> Option<Floor> {
             })
         })
         .max_by(|a, b| a.version.cmp(&b.version))
+}
+
+/// Whether `name` (a `DT_NEEDED`/`vn_file` name, or a path's last component) is one of the
+/// libraries glibc itself ships: its loader, libc, libm, libpthread, libdl, librt and the
+/// smaller ones. Another library may name a version `GLIBC_*` (libgcc_s does, for the symbols
+/// it took over from glibc), which says nothing about glibc.
+pub fn is_glibc_library(name: &str) -> bool {
+    const GLIBC_LIBRARIES: [&str; 17] = [
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libresolv.so.2",
+        "libutil.so.1",
+        "libanl.so.1",
+        "libnsl.so.1",
+        "libcrypt.so.1",
+        "libmvec.so.1",
+        "libBrokenLocale.so.1",
+        "libthread_db.so.1",
+        "libc_malloc_debug.so.0",
+        "libmemusage.so",
+        "libpcprofile.so",
+        "libSegFault.so",
+    ];
+    GLIBC_LIBRARIES.contains(&name) || name.starts_with("libnss_") || is_glibc_loader(name)
+}
+
+/// Whether `name` is glibc's dynamic loader (`ld-linux-*.so.*`, `ld-linux.so.2`, the
+/// `ld64.so.*` of ppc64 and s390x, the `ld.so.1` of 32-bit PowerPC, MIPS and s390).
+fn is_glibc_loader(name: &str) -> bool {
+    let name = name.rsplit('/').next().unwrap_or(name);
+    name.starts_with("ld-linux") || name.starts_with("ld64.so.") || name == "ld.so.1"
 }
 
 /// Parses a version such as `"2.36"` into numbers.

@@ -18,7 +18,7 @@ use object::{Endian, Endianness, Object, ObjectSegment, ReadRef};
 use super::{inspect_generic, Binary, Export, Platform, MAX_SEGMENTS};
 use crate::error::Error;
 use crate::memory::{Fixup, Image, MAX_RELOCATIONS};
-use crate::report::Format;
+use crate::report::{Format, MachoFacts};
 
 /// Most imports read from a chained-fixups imports table (its ordinals are 24 bits at most).
 pub const MAX_CHAINED_IMPORTS: u32 = 1 << 20;
@@ -46,6 +46,7 @@ where
     let mut binary = inspect_generic(file, data, Format::Macho, Platform::Darwin)?;
     binary.rpath = rpaths(file);
     binary.abi_variant = arm64_variant(file);
+    binary.macho = Some(facts(file));
     let pointer_size = binary.image.pointer_size();
     let fixups = fixups(file, data, pointer_size, &binary.exports)
         .map_err(|e| Error::malformed("Mach-O", format!("its fixups cannot be read: {e}")))?;
@@ -61,7 +62,7 @@ where
 
 /// `arm64e` (pointer authentication in the ABI) or `arm64` for an AArch64 slice, from the
 /// CPU subtype without its capability bits; `None` for other architectures.
-fn arm64_variant<'data, Mach, R>(file: &MachOFile<'data, Mach, R>) -> Option<String>
+pub(crate) fn arm64_variant<'data, Mach, R>(file: &MachOFile<'data, Mach, R>) -> Option<String>
 where
     Mach: MachHeader<Endian = Endianness>,
     R: ReadRef<'data>,
@@ -103,6 +104,131 @@ where
         }
     }
     out
+}
+
+/// The load-time facts of a thin Mach-O: file type, platform and OS versions, install name,
+/// search paths, weak and re-exported libraries, and the kind of fixups. One pass over the
+/// load commands, capped; a command that cannot be read is skipped.
+pub fn facts<'data, Mach, R>(file: &MachOFile<'data, Mach, R>) -> MachoFacts
+where
+    Mach: MachHeader,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    let file_type = match file.macho_header().filetype(endian) {
+        macho::MH_DYLIB => "dylib",
+        macho::MH_BUNDLE => "bundle",
+        macho::MH_EXECUTE => "executable",
+        macho::MH_OBJECT => "object",
+        _ => "other",
+    };
+    let mut out = MachoFacts {
+        file_type: file_type.to_string(),
+        fixups: "none".to_string(),
+        ..MachoFacts::default()
+    };
+    let Ok(mut commands) = file.macho_load_commands() else {
+        return out;
+    };
+    let string = |command: &object::read::macho::LoadCommandData<'data, Mach::Endian>,
+                  s: macho::LcStr<Mach::Endian>| {
+        command
+            .string(endian, s)
+            .ok()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let mut fixups_seen = false;
+    for _ in 0..MAX_LOAD_COMMANDS {
+        let Ok(Some(command)) = commands.next() else {
+            break;
+        };
+        let Ok(variant) = command.variant() else {
+            continue;
+        };
+        match variant {
+            LoadCommandVariant::BuildVersion(build, _) if out.min_os.is_none() => {
+                out.platform = Some(platform_name(build.platform.get(endian).0));
+                out.min_os = Some(version_string(build.minos.get(endian).0));
+                out.sdk = Some(version_string(build.sdk.get(endian).0));
+            }
+            LoadCommandVariant::VersionMin(min)
+                if out.min_os.is_none() && command.cmd() == macho::LC_VERSION_MIN_MACOSX =>
+            {
+                out.platform = Some("macos".to_string());
+                out.min_os = Some(version_string(min.version.get(endian).0));
+                out.sdk = Some(version_string(min.sdk.get(endian).0));
+            }
+            LoadCommandVariant::IdDylib(id) => {
+                out.install_name = string(&command, id.dylib.name);
+            }
+            LoadCommandVariant::Rpath(rpath) => {
+                out.rpaths.extend(string(&command, rpath.path));
+            }
+            LoadCommandVariant::Dylib(dylib) => {
+                let name = string(&command, dylib.dylib.name);
+                // The macOS 15 encoding of LC_LOAD_DYLIB carries the kinds as flags.
+                let flags = command
+                    .dylib_use_flags(endian, dylib)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |f| f.0);
+                let weak = command.cmd() == macho::LC_LOAD_WEAK_DYLIB
+                    || flags & macho::DYLIB_USE_WEAK_LINK.0 != 0;
+                let reexport = command.cmd() == macho::LC_REEXPORT_DYLIB
+                    || flags & macho::DYLIB_USE_REEXPORT.0 != 0;
+                if let Some(name) = name {
+                    if weak {
+                        out.weak_dylibs.push(name.clone());
+                    }
+                    if reexport {
+                        out.reexported_dylibs.push(name);
+                    }
+                }
+            }
+            LoadCommandVariant::LinkeditData(_)
+                if !fixups_seen && command.cmd() == macho::LC_DYLD_CHAINED_FIXUPS =>
+            {
+                fixups_seen = true;
+                out.fixups = "chained".to_string();
+            }
+            LoadCommandVariant::DyldInfo(_) if !fixups_seen => {
+                fixups_seen = true;
+                out.fixups = "opcodes".to_string();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `LC_BUILD_VERSION`'s platform, spelled as Apple's tools spell it.
+fn platform_name(platform: u32) -> String {
+    match platform {
+        1 => "macos",
+        2 => "ios",
+        3 => "tvos",
+        4 => "watchos",
+        5 => "bridgeos",
+        6 => "maccatalyst",
+        7 => "ios-simulator",
+        8 => "tvos-simulator",
+        9 => "watchos-simulator",
+        10 => "driverkit",
+        11 => "visionos",
+        12 => "visionos-simulator",
+        other => return format!("unknown-{other}"),
+    }
+    .to_string()
+}
+
+/// A version encoded as `xxxx.yy.zz` nibbles, as `major.minor` or `major.minor.patch`.
+pub fn version_string(encoded: u32) -> String {
+    let (major, minor, patch) = (encoded >> 16, (encoded >> 8) & 0xff, encoded & 0xff);
+    if patch == 0 {
+        format!("{major}.{minor}")
+    } else {
+        format!("{major}.{minor}.{patch}")
+    }
 }
 
 /// A segment as dyld's fixup formats number them: by load command order.

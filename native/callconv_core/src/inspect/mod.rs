@@ -152,6 +152,14 @@ pub struct Binary<R> {
     pub rpath: Vec<String>,
     /// ELF: the versions required of needed libraries (`VERNEED`), in file order.
     pub version_needs: Vec<VersionNeed>,
+    /// ELF: `DT_SONAME`.
+    pub soname: Option<String>,
+    /// ELF on ARM: the EABI version of the header flags.
+    pub arm_eabi: Option<u32>,
+    /// Mach-O: the load-time facts of this slice (and, for a universal file, every slice).
+    pub macho: Option<crate::report::MachoFacts>,
+    /// PE: the load-time facts.
+    pub pe: Option<crate::report::PeFacts>,
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
@@ -237,17 +245,11 @@ pub fn parse<'data, R: ReadRef<'data>>(data: R, prefer: Arch) -> Result<Binary<W
     match FileKind::parse(whole).map_err(|_| unknown())? {
         FileKind::MachOFat32 => {
             let fat = MachOFatFile32::parse(whole).map_err(|e| malformed("Mach-O", e))?;
-            let slice = pick_slice(fat.arches(), whole, prefer)?;
-            let mut binary = parse_thin(slice)?;
-            binary.format = Format::MachoFat;
-            Ok(binary)
+            parse_fat(fat.arches(), whole, prefer)
         }
         FileKind::MachOFat64 => {
             let fat = MachOFatFile64::parse(whole).map_err(|e| malformed("Mach-O", e))?;
-            let slice = pick_slice(fat.arches(), whole, prefer)?;
-            let mut binary = parse_thin(slice)?;
-            binary.format = Format::MachoFat;
-            Ok(binary)
+            parse_fat(fat.arches(), whole, prefer)
         }
         _ => parse_thin(whole),
     }
@@ -291,20 +293,82 @@ fn malformed(format: &'static str, e: object::Error) -> Error {
     Error::malformed(format, e.to_string())
 }
 
-fn pick_slice<'data, F: FatArch, R: ReadRef<'data>>(
+/// Most slices of a universal file summarised (real ones have two or three).
+pub const MAX_SLICES: usize = 64;
+
+/// A universal file: the slice that matches `prefer` (else the first) in full, and a summary
+/// of every slice in its Mach-O facts.
+fn parse_fat<'data, F: FatArch, R: ReadRef<'data>>(
     arches: &'data [F],
     whole: Window<R>,
     prefer: Arch,
-) -> Result<Window<R>, Error> {
+) -> Result<Binary<Window<R>>, Error> {
     let chosen = arches
         .iter()
-        .find(|a| arch_of(a.architecture()).0 == prefer)
-        .or_else(|| arches.first())
+        .position(|a| arch_of(a.architecture()).0 == prefer)
+        .or_else(|| (!arches.is_empty()).then_some(0))
         .ok_or_else(|| Error::malformed("Mach-O", "universal file with no slices"))?;
-    let (offset, size) = chosen.file_range();
-    whole
-        .sub(offset, size)
-        .ok_or_else(|| Error::malformed("Mach-O", "a slice lies past the end of the file"))
+    let window = |arch: &F| {
+        let (offset, size) = arch.file_range();
+        whole.sub(offset, size)
+    };
+    let slice = arches
+        .get(chosen)
+        .and_then(window)
+        .ok_or_else(|| Error::malformed("Mach-O", "a slice lies past the end of the file"))?;
+    let mut binary = parse_thin(slice)?;
+    binary.format = Format::MachoFat;
+    let slices = arches
+        .iter()
+        .take(MAX_SLICES)
+        .enumerate()
+        .filter_map(|(index, arch)| {
+            let mut summary = slice_summary(window(arch)?)?;
+            summary.primary = index == chosen;
+            Some(summary)
+        })
+        .collect();
+    if let Some(facts) = binary.macho.as_mut() {
+        facts.slices = slices;
+    }
+    Ok(binary)
+}
+
+/// What one slice of a universal file is, without reading its fixups; `None` when it is not
+/// a Mach-O file that `object` can read.
+fn slice_summary<'data, R: ReadRef<'data>>(data: Window<R>) -> Option<crate::report::MachoSlice> {
+    fn summary<'data, Mach, R>(
+        file: &object::read::macho::MachOFile<'data, Mach, R>,
+    ) -> crate::report::MachoSlice
+    where
+        Mach: object::read::macho::MachHeader<Endian = Endianness>,
+        R: ReadRef<'data>,
+    {
+        let facts = macho::facts(file);
+        let needed = file
+            .import_libraries()
+            .map(|iter| {
+                iter.take(MAX_NEEDED)
+                    .filter_map(|lib| lib.ok())
+                    .map(|lib| String::from_utf8_lossy(lib.name()).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        crate::report::MachoSlice {
+            arch: arch_of(file.architecture()).0,
+            abi_variant: macho::arm64_variant(file),
+            primary: false,
+            file_type: facts.file_type,
+            min_os: facts.min_os,
+            sdk: facts.sdk,
+            needed,
+        }
+    }
+    match FileKind::parse(data).ok()? {
+        FileKind::MachO32 => Some(summary(&MachOFile32::<Endianness, _>::parse(data).ok()?)),
+        FileKind::MachO64 => Some(summary(&MachOFile64::<Endianness, _>::parse(data).ok()?)),
+        _ => None,
+    }
 }
 
 /// Maps `object`'s architecture to ours, with the word size it implies.
@@ -455,6 +519,10 @@ where
         runpath: Vec::new(),
         rpath: Vec::new(),
         version_needs: Vec::new(),
+        soname: None,
+        arm_eabi: None,
+        macho: None,
+        pe: None,
         init_like_symbols,
         image,
     })

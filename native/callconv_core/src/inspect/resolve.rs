@@ -7,7 +7,8 @@
 //! Mach-O install names are followed as dyld follows them: `@loader_path` is the library's
 //! directory and `@rpath/` tries each `LC_RPATH` entry; `@executable_path` and the system
 //! libraries of `/usr/lib` and `/System` (in the dyld shared cache, not on disk) are left
-//! unchecked. PE's DLL search is not modelled.
+//! unchecked; under a release, `@executable_path` is its `erts-*/bin` (beam.smp's directory).
+//! PE DLLs are looked for as Windows' loader looks for them, under a target root only.
 //!
 //! Under a sysroot every absolute path (default directories, `ld.so.conf` and its includes,
 //! absolute `RPATH`/`RUNPATH` entries, symbolic links with absolute targets) is looked up
@@ -137,10 +138,14 @@ pub fn resolve<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
                 })
                 .collect()
         }
+        // ld64.lld records a re-exported library twice (LC_LOAD_DYLIB and
+        // LC_REEXPORT_DYLIB): one lookup, one finding.
         super::Platform::Darwin => binary
             .needed
             .iter()
-            .map(|name| Resolved {
+            .enumerate()
+            .filter(|(i, name)| !binary.needed[..*i].contains(name))
+            .map(|(_, name)| Resolved {
                 name: name.clone(),
                 lookup: {
                     let (candidates, complete) =
@@ -152,8 +157,155 @@ pub fn resolve<R>(binary: &Binary<R>, library_path: &Path, root: SearchRoot) -> 
                 },
             })
             .collect(),
-        super::Platform::Windows => Vec::new(),
+        super::Platform::Windows => windows(binary, library_path, root, &mut budget),
     }
+}
+
+/// Most entries read from one directory when matching a DLL name without regard to case.
+const MAX_DIR_ENTRIES: usize = 1 << 16;
+
+/// The Windows loader's search for each imported DLL (static and delay-loaded), under a
+/// target root: the library's own directory (the BEAM loads NIFs with
+/// `LOAD_WITH_ALTERED_SEARCH_PATH`), the release's `erts-*/bin` (beam.smp's directory), then
+/// the root's system directories (`Windows/System32`, `SysWOW64` for a 32-bit library on a
+/// 64-bit root, `Windows`) when it has them. Names match without regard to case. A DLL is
+/// `Missing` only when the root has system directories; API sets (`api-ms-*`, `ext-ms-*`)
+/// are not files: the UCRT's sets count as found when `ucrtbase.dll` is, the others are
+/// unchecked. On this machine nothing is resolved: it is not Windows.
+fn windows<R>(
+    binary: &Binary<R>,
+    library_path: &Path,
+    root: SearchRoot,
+    budget: &mut usize,
+) -> Vec<Resolved> {
+    let dir = match root {
+        SearchRoot::Host => return Vec::new(),
+        SearchRoot::Sysroot(dir) | SearchRoot::Release(dir) => dir,
+    };
+    let mut dirs: Vec<PathBuf> = library_path
+        .parent()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    if let SearchRoot::Release(release) = root {
+        dirs.extend(erts_bins(release));
+    }
+    let windows_dir = child_ignoring_case(dir, "windows", budget);
+    let system32 = windows_dir
+        .as_deref()
+        .and_then(|w| child_ignoring_case(w, "system32", budget));
+    let has_system = system32.is_some();
+    let mut system: Vec<PathBuf> = Vec::new();
+    if binary.bits == 32 {
+        system.extend(
+            windows_dir
+                .as_deref()
+                .and_then(|w| child_ignoring_case(w, "syswow64", budget)),
+        );
+    }
+    system.extend(system32);
+    system.extend(windows_dir);
+    dirs.extend(system.iter().cloned());
+    // Each directory is listed once, its names lowered: Windows matches without regard to case.
+    let listings: Vec<std::collections::HashMap<String, PathBuf>> = dirs
+        .iter()
+        .map(|d| {
+            std::fs::read_dir(d)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .take(MAX_DIR_ENTRIES)
+                        .map(|e| {
+                            (
+                                e.file_name().to_string_lossy().to_ascii_lowercase(),
+                                e.path(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let delayed = binary.pe.iter().flat_map(|pe| pe.delay_imports.iter());
+    let mut names: Vec<&String> = binary.needed.iter().chain(delayed).collect();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.to_ascii_lowercase()));
+    names
+        .into_iter()
+        .map(|name| {
+            let lower = name.to_ascii_lowercase();
+            let api_set = lower.starts_with("api-ms-") || lower.starts_with("ext-ms-");
+            // Reading a candidate's headers is what the budget counts.
+            let found = |file: &str, budget: &mut usize| {
+                let file = file.to_ascii_lowercase();
+                listings.iter().find_map(|listing| {
+                    let path = listing.get(&file)?;
+                    if *budget == 0 {
+                        return None;
+                    }
+                    *budget -= 1;
+                    read_candidate(path, binary).map(|_| path.clone())
+                })
+            };
+            let lookup = if api_set && !lower.starts_with("api-ms-win-crt-") {
+                Lookup::Unchecked
+            } else if let Some(path) = found(name, budget).or_else(|| {
+                lower
+                    .starts_with("api-ms-win-crt-")
+                    .then(|| found("ucrtbase.dll", budget))
+                    .flatten()
+            }) {
+                Lookup::Found {
+                    path,
+                    versions: None,
+                }
+            } else if *budget == 0 || !has_system {
+                Lookup::Unchecked
+            } else {
+                Lookup::Missing
+            };
+            Resolved {
+                name: name.clone(),
+                lookup,
+            }
+        })
+        .collect()
+}
+
+/// The `erts-*/bin` directories of a release, sorted.
+fn erts_bins(release: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(release)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .take(MAX_CONF_DIRS)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("erts-"))
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The entry of `dir` named `name` without regard to ASCII case, as Windows matches names.
+/// Each call costs one lookup of the budget.
+fn child_ignoring_case(dir: &Path, name: &str, budget: &mut usize) -> Option<PathBuf> {
+    if *budget == 0 {
+        return None;
+    }
+    *budget -= 1;
+    let exact = dir.join(name);
+    if std::fs::symlink_metadata(&exact).is_ok() {
+        return Some(exact);
+    }
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .take(MAX_DIR_ENTRIES)
+        .find(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(name))
+        .map(|e| e.path())
 }
 
 /// Where ld.so looks for `name`, in order.
@@ -186,7 +338,17 @@ fn darwin_candidates<R>(
     root: SearchRoot,
 ) -> (Vec<Place>, bool) {
     let loader = library_path.parent().unwrap_or(Path::new(""));
+    // beam.smp's directory: known only for a release, as its erts-*/bin.
+    let executable = match root {
+        SearchRoot::Release(release) => erts_bins(release).into_iter().next(),
+        _ => None,
+    };
     let expand = |path: &str| -> Option<Place> {
+        if let Some(rest) = path.strip_prefix("@executable_path") {
+            return Some(Place::Host(
+                executable.as_ref()?.join(rest.trim_start_matches('/')),
+            ));
+        }
         if let Some(rest) = path.strip_prefix("@loader_path") {
             let host = loader.join(rest.trim_start_matches('/'));
             return Some(match root {
@@ -376,7 +538,8 @@ fn read_candidate<R>(path: &Path, binary: &Binary<R>) -> Option<Option<Vec<Strin
         (
             FileKind::MachO32 | FileKind::MachO64 | FileKind::MachOFat32 | FileKind::MachOFat64,
             super::Platform::Darwin,
-        ) => {
+        )
+        | (FileKind::Pe32 | FileKind::Pe64, super::Platform::Windows) => {
             let found = super::parse(data, binary.arch).ok()?;
             (found.arch == binary.arch && found.bits == binary.bits).then_some(None)
         }

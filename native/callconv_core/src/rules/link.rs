@@ -16,7 +16,143 @@ pub fn check<'data, R: object::ReadRef<'data>>(
     libc_flavour(binary, target, &mut out);
     glibc_floor(binary, target, &mut out);
     abi_variant(binary, target, &mut out);
+    macos_version(binary, target, &mut out);
     out
+}
+
+/// Compares two dotted versions, missing parts counting as 0 (`13` equals `13.0`).
+fn version_cmp(a: &[u32], b: &[u32]) -> std::cmp::Ordering {
+    let len = a.len().max(b.len());
+    let at = |v: &[u32], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..len)
+        .map(|i| at(a, i).cmp(&at(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// The macOS twin of the glibc floor: dyld refuses a library whose minimum macOS version is
+/// newer than the running system's.
+fn macos_version<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
+    if target.os != "macos" {
+        return;
+    }
+    let Some(want) = target.os_version.as_deref() else {
+        return;
+    };
+    let Some(facts) = &binary.macho else {
+        return;
+    };
+    let (Some(min), Some("macos")) = (facts.min_os.as_deref(), facts.platform.as_deref()) else {
+        return;
+    };
+    let (Some(have), Some(target_version)) = (libc::parse_version(min), libc::parse_version(want))
+    else {
+        return;
+    };
+    if version_cmp(&have, &target_version).is_gt() {
+        out.push(MACOS_VERSION_TOO_NEW.finding(
+            format!(
+                "the library needs macOS {min} or later (its minimum OS version), but the target is macOS {want}: dyld refuses it and load_nif fails with \"built for newer macOS version ({min}) than being linked ({want})\""
+            ),
+            format!(
+                "build it with MACOSX_DEPLOYMENT_TARGET={want} (or -mmacosx-version-min={want}; zig: -target <arch>-macos.{want})"
+            ),
+        ));
+    }
+}
+
+/// Whether a DLL name is one of the Visual C++ runtime's or the Universal CRT's.
+pub fn is_msvc_runtime(dll: &str) -> bool {
+    // Exact names: a copy renamed by delvewheel (msvcp140-<hash>.dll) is the library's own,
+    // which no redistributable provides.
+    const RUNTIME: [&str; 9] = [
+        "vcruntime140.dll",
+        "vcruntime140_1.dll",
+        "vcruntime140_threads.dll",
+        "msvcp140.dll",
+        "msvcp140_1.dll",
+        "msvcp140_2.dll",
+        "msvcp140_atomic_wait.dll",
+        "msvcp140_codecvt_ids.dll",
+        "concrt140.dll",
+    ];
+    let dll = dll.to_ascii_lowercase();
+    RUNTIME.contains(&dll.as_str()) || dll.starts_with("api-ms-win-crt-") || dll == "ucrtbase.dll"
+}
+
+/// The `msvc-runtime` finding for a Windows library that needs the Visual C++ runtime or the
+/// UCRT (static imports and delay-loaded ones); the UCRT alone only when proven absent. `lookup` says, per DLL, whether it was found
+/// on the target (`Some(true)`), proven absent (`Some(false)`), or not decided (`None`).
+/// Found DLLs are not reported; proven absence makes it an error.
+pub fn msvc_runtime<R>(
+    binary: &Binary<R>,
+    lookup: &dyn Fn(&str) -> Option<bool>,
+) -> Option<Finding> {
+    if binary.platform != crate::inspect::Platform::Windows {
+        return None;
+    }
+    let delayed = binary.pe.iter().flat_map(|pe| pe.delay_imports.iter());
+    let mut needed: Vec<&String> = binary
+        .needed
+        .iter()
+        .chain(delayed)
+        .filter(|n| is_msvc_runtime(n))
+        .filter(|n| lookup(n) != Some(true))
+        .collect();
+    needed.dedup();
+    let first = needed.first()?;
+    let absent: Vec<&str> = needed
+        .iter()
+        .filter(|n| lookup(n) == Some(false))
+        .map(|n| n.as_str())
+        .collect();
+    // The UCRT is part of Windows 10 and later: alone, it is news only when a target root
+    // proves it absent (an older Windows).
+    let ucrt = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("api-ms-win-crt-") || n == "ucrtbase.dll"
+    };
+    if absent.is_empty() && needed.iter().all(|n| ucrt(n)) {
+        return None;
+    }
+    // A delay-loaded DLL is loaded at the first call into it, where its absence raises a
+    // structured exception (which takes the VM down) instead of failing load_nif.
+    let delayed = |n: &str| {
+        !binary.needed.iter().any(|m| m == n)
+            && binary
+                .pe
+                .iter()
+                .any(|pe| pe.delay_imports.iter().any(|d| d == n))
+    };
+    let names: Vec<String> = needed
+        .iter()
+        .map(|n| {
+            if delayed(n) {
+                format!("{n} (delay-loaded: the first call into it fails instead)")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    let hint = "install the Visual C++ Redistributable (x64/x86/arm64, matching the VM) on the target, ship these DLLs beside the NIF, or link the C runtime statically (/MT; Rust: -C target-feature=+crt-static)";
+    Some(if absent.is_empty() {
+        MSVC_RUNTIME.finding(
+            format!(
+                "the library needs {} from the Visual C++ runtime or the Universal CRT, which a clean Windows lacks until the Visual C++ Redistributable is installed: load_nif fails with \"The specified module could not be found\" for {first} there",
+                names.join(", ")
+            ),
+            hint,
+        )
+    } else {
+        MSVC_RUNTIME.finding_at(
+            Severity::Error,
+            format!(
+                "the library needs {}, found neither beside it, nor in the release's erts-*/bin, nor in the target's system directories: load_nif fails with \"The specified module could not be found\"",
+                absent.join(", ")
+            ),
+            hint,
+        )
+    })
 }
 
 /// Most bytes scanned for `dlsym` names.

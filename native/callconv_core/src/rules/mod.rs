@@ -142,6 +142,12 @@ rules! {
     SYMBOL_VERSION_MISSING = "symbol-version-missing", Error,
         "A needed library resolves (on this machine or under the target root), but the file found does not define a symbol version the library requires of it (VERNEED against its VERDEF): load_nif fails with \"version `GLIBCXX_3.4.32' not found\".",
         "Build against the oldest version of the dependency you deploy to (an older distribution or toolchain), or ship the newer library beside the NIF with RUNPATH $ORIGIN.";
+    MACOS_VERSION_TOO_NEW = "macos-version-too-new", Error,
+        "The Mach-O library's minimum macOS version (LC_BUILD_VERSION minos, or LC_VERSION_MIN_MACOSX) is newer than the target's: dyld refuses it at load (\"was built for newer macOS version (14.0) than being linked (13.0)\"), so load_nif fails.",
+        "Build with MACOSX_DEPLOYMENT_TARGET (or -mmacosx-version-min, Rust's and zig's aarch64-macos.<version> targets) set to the oldest macOS you deploy to.";
+    MSVC_RUNTIME = "msvc-runtime", Warning,
+        "The Windows library needs the Visual C++ runtime (vcruntime140.dll, vcruntime140_1.dll, msvcp140*.dll) or the Universal CRT (api-ms-win-crt-*, ucrtbase.dll; part of Windows 10 and later), which a clean Windows lacks until the Visual C++ Redistributable is installed; neither the BEAM nor a release ships them. The UCRT alone is reported only when proven absent. An error when the target root given has Windows' system directories and the DLL is found neither there, nor beside the library, nor in the release's erts-*/bin.",
+        "Install the Visual C++ Redistributable on the target, ship the DLLs beside the NIF, or link the CRT statically (/MT; Rust: -C target-feature=+crt-static).";
     EXEC_STACK = "exec-stack", Warning,
         "The library asks for an executable stack (PT_GNU_STACK with PF_X): on glibc 2.41 and later dlopen refuses it (an error there); before, loading it makes every thread stack of the VM executable.",
         "Find the object that lacks a .note.GNU-stack section (usually hand-written assembly) and add one, or link with -Wl,-z,noexecstack.";

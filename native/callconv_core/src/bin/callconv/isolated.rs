@@ -4,7 +4,7 @@
 //!
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
-//! --endian E --libc L --libc-version V --abi-variant V --enif-exports a,b,c --module M
+//! --endian E --libc L --libc-version V --abi-variant V --os-version V --enif-exports a,b,c --module M
 //! --function name/arity (repeatable) --probe-exe PATH --root DIR`.
 
 use std::path::PathBuf;
@@ -42,6 +42,8 @@ pub struct IsolatedArgs {
     libc_version: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     abi_variant: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    os_version: Option<String>,
     /// Comma-separated `enif_*` names
     #[arg(long, allow_hyphen_values = true)]
     enif_exports: Option<String>,
@@ -97,6 +99,7 @@ pub fn run(args: IsolatedArgs) -> Result<Vec<u8>, String> {
     target.libc = some(args.libc);
     target.libc_version = some(args.libc_version);
     target.abi_variant = some(args.abi_variant);
+    target.os_version = some(args.os_version);
     if let Some(names) = args.enif_exports {
         target.enif_exports = Some(
             names

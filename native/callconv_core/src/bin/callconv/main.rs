@@ -115,6 +115,11 @@ struct CheckArgs {
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
 
+    /// The oldest macOS the target runs, such as 13.0 (wins over a version in --target); a
+    /// library built for a newer one fails with macos-version-too-new
+    #[arg(long, value_name = "VERSION", value_parser = parse_min_os)]
+    min_os: Option<String>,
+
     /// Resolve each library's dependencies in this sysroot or release directory
     #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     root: Option<PathBuf>,
@@ -215,7 +220,18 @@ fn target(args: &CheckArgs) -> Result<Target, String> {
         target.nif_version = Some(v.clone());
         target.source = TargetSource::Explicit;
     }
+    // Applied after --target, so that it wins over the version a triple carries.
+    if let Some(v) = &args.min_os {
+        target.os_version = Some(v.clone());
+        target.source = TargetSource::Explicit;
+    }
     Ok(target)
+}
+
+fn parse_min_os(v: &str) -> Result<String, String> {
+    callconv::inspect::libc::parse_version(v)
+        .map(|_| v.to_string())
+        .ok_or_else(|| format!("takes a version such as 13.0, got {v:?}"))
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
