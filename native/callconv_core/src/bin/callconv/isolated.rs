@@ -72,6 +72,9 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
                     .push((name, arity));
             }
             "--probe-exe" => options.probe = Some(PathBuf::from(value()?)),
+            "--probe-unsandboxed" => {
+                options.probe_confinement = callconv::probe::Confinement::Unsandboxed
+            }
             "--root" => options.root = Some(PathBuf::from(value()?)),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             p => path = Some(p.to_string()),
@@ -86,6 +89,7 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
         module,
         functions,
         probe,
+        probe_confinement: options.probe_confinement,
         root,
         ..callconv::Options::new(target)
     };

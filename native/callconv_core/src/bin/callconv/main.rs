@@ -1,8 +1,8 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...
-//! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--probe-unsandboxed] [--verbose] PATH...
+//! callconv probe [--unsandboxed] [--report-sandbox] PATH  (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
 //!
@@ -13,6 +13,15 @@ mod enif_stubs;
 mod isolated;
 #[cfg(unix)]
 mod probe_child;
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+mod sandbox;
 
 /// Called by a stub `enif_*` symbol: the library called the NIF API while initialising.
 #[cfg(unix)]
@@ -27,7 +36,7 @@ use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
 const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...";
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--probe-unsandboxed] [--verbose] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,15 +55,35 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     #[cfg(unix)]
     if command == "probe" {
-        let [path] = rest else {
-            return Err("probe takes exactly one PATH".into());
+        let mut request = probe_child::Request {
+            path: "",
+            unsandboxed: false,
+            pretend_missing: None,
+            report_sandbox: false,
         };
-        return Ok(match probe_child::run(path) {
+        let mut iter = rest.iter();
+        while let Some(arg) = iter.next() {
+            match arg.as_str() {
+                "--unsandboxed" => request.unsandboxed = true,
+                "--report-sandbox" => request.report_sandbox = true,
+                "--pretend-missing" => {
+                    request.pretend_missing =
+                        Some(iter.next().ok_or("--pretend-missing needs a value")?)
+                }
+                path if request.path.is_empty() => request.path = path,
+                _ => return Err("probe takes exactly one PATH".into()),
+            }
+        }
+        return Ok(match probe_child::run(&request) {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS
             }
-            Err(msg) => {
+            Err(probe_child::Failure::Refused(missing)) => {
+                eprintln!("{}{missing}", callconv::probe::REFUSED_MARK);
+                ExitCode::from(5)
+            }
+            Err(probe_child::Failure::Failed(msg)) => {
                 eprintln!("{msg}");
                 ExitCode::from(4)
             }
@@ -73,6 +102,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut format = "text".to_string();
     let mut target = Target::host();
     let mut probe = None;
+    let mut probe_confinement = callconv::probe::Confinement::Sandboxed;
     let mut verbose = false;
     let mut root = None;
     let mut paths = Vec::new();
@@ -112,6 +142,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
             }
+            "--probe-unsandboxed" => {
+                probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
+                probe_confinement = callconv::probe::Confinement::Unsandboxed;
+            }
             "--root" => {
                 let dir = std::path::PathBuf::from(value("--root")?);
                 if !dir.is_dir() {
@@ -132,6 +166,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let options = callconv::Options {
         probe,
+        probe_confinement,
         root,
         ..callconv::Options::new(target)
     };
