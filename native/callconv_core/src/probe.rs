@@ -75,6 +75,18 @@ pub fn run(probe_exe: &Path, library: &Path) -> Outcome {
 
 /// [`run`] with the given confinement.
 pub fn run_with(probe_exe: &Path, library: &Path, confinement: Confinement) -> Outcome {
+    if cfg!(not(unix)) {
+        // The probe child (stub enif_* symbols exported to dlopen) is built for Unix only.
+        return match confinement {
+            Confinement::Sandboxed => Outcome::Refused(format!(
+                "the probe's sandbox (Landlock and seccomp) exists on Linux only, not on {}",
+                std::env::consts::OS
+            )),
+            Confinement::Unsandboxed => {
+                Outcome::Failed("the probe runs on Linux and macOS only".to_string())
+            }
+        };
+    }
     // dlopen searches the loader's path for a name without a slash: `evil.so` must mean the
     // file in the working directory, and the child runs in another directory anyway.
     let library = match std::path::absolute(library) {
