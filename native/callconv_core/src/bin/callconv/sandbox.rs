@@ -292,6 +292,7 @@ fn refused_always() -> Vec<i64> {
         SYS_process_vm_readv,
         SYS_process_vm_writev,
         SYS_kcmp,
+        SYS_open_by_handle_at,
         SYS_pidfd_open,
         SYS_pidfd_getfd,
         SYS_pidfd_send_signal,
