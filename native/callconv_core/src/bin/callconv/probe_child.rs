@@ -94,8 +94,8 @@ pub enum Failure {
 /// Confines this process as asked. The library's dependency closure is resolved first,
 /// while the environment (`LD_LIBRARY_PATH`) and the file system are still readable.
 /// Returns what the sandbox got from the kernel, for `--report-sandbox`.
-fn confine(request: &Request) -> Result<String, Failure> {
-    let readable = callconv::probe::closure(std::path::Path::new(request.path));
+fn confine(request: &Request, path: &std::path::Path) -> Result<String, Failure> {
+    let readable = callconv::probe::closure(path);
     sandbox_common::close_inherited_fds();
     for (name, _) in std::env::vars_os() {
         std::env::remove_var(name);
@@ -184,16 +184,21 @@ mod sandbox_common {
 /// Runs the probe and returns the JSON to print, or why there is none.
 pub fn run(request: &Request) -> Result<String, Failure> {
     report_fatal_signals();
-    let confined = confine(request)?;
+    // dlopen searches the loader's path for a name without a slash.
+    let path = std::path::absolute(request.path)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", request.path)))?;
+    let confined = confine(request, &path)?;
     if request.report_sandbox {
         return Ok(confined);
     }
-    inspect_entry(request.path).map_err(Failure::Failed)
+    inspect_entry(&path).map_err(Failure::Failed)
 }
 
 /// Loads the library, calls its init function and reads the entry.
-fn inspect_entry(path: &str) -> Result<String, String> {
-    let c_path = CString::new(path).map_err(|_| "the path contains a NUL byte".to_string())?;
+fn inspect_entry(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| "the path contains a NUL byte".to_string())?;
     // SAFETY: the whole point of the probe; it runs in a disposable process with limits.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if handle.is_null() {
