@@ -7,7 +7,8 @@
 //!    stack and no System V IPC with the rest of the machine, where the kernel allows it;
 //! 3. `PR_SET_NO_NEW_PRIVS` (required): no exec can ever gain privileges;
 //! 4. Landlock (required, ABI 1 at least): the only files it can open are the library, its
-//!    dependency closure, the loader and `/etc/ld.so.cache`, for reading; nothing can be
+//!    dependency closure, the loader, `/etc/ld.so.cache` and a few public device and CPU-count
+//!    files (`/dev/urandom`, `/sys/devices/system/cpu/online`...), for reading; nothing can be
 //!    written, created, removed or listed, anywhere; newer kernels also get TCP and signal
 //!    and abstract-socket scoping;
 //! 5. seccomp (required): no process creation, exec, ptrace, privilege change, socket,
@@ -167,9 +168,22 @@ fn restrict_files(readable: &[PathBuf]) -> Result<(), String> {
     Ok(())
 }
 
-/// The files the loader itself reads in `dlopen`, besides the libraries.
+/// The files the loader itself reads in `dlopen`, besides the libraries, and the few public
+/// files C runtimes read while initialising (random bytes, the CPU count), which tell the
+/// library nothing about the user.
 pub fn loader_files() -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("/etc/ld.so.cache")];
+    let mut out: Vec<PathBuf> = [
+        "/etc/ld.so.cache",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/urandom",
+        "/dev/random",
+        "/sys/devices/system/cpu/online",
+        "/sys/devices/system/cpu/possible",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
     // SAFETY: getauxval and dladdr only read; the info is copied before use.
     unsafe {
         let base = libc::getauxval(libc::AT_BASE);
