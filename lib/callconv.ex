@@ -55,11 +55,17 @@ defmodule Callconv do
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
       them (rule `nif-function-not-in-module`); given `:module` alone, the module's own
       functions are used if it is loaded (not inside its own `@on_load`: pass them there)
-    * `:probe` - `true` to also run the library's `nif_init` in a separate, short-lived OS
-      process with stub `enif_*` symbols and resource limits (never inside the VM), and
-      compare the entry it returns with the static decode (rules `nif-probe-mismatch`,
-      `nif-probe-failed`). Host architecture only. Off by default: without it callconv never
-      executes anything from the library.
+    * `:probe` - `true` to also run the library's constructors and `nif_init` in a separate,
+      short-lived OS process with stub `enif_*` symbols and resource limits (never inside the
+      VM), and compare the entry it returns with the static decode (rules
+      `nif-probe-mismatch`, `nif-probe-failed`). Host architecture only. The process runs in a
+      sandbox (Linux: Landlock and seccomp; see the README's "The opt-in probe"): it can read
+      only the library and its dependencies, write nothing, reach no network and start no
+      process. Where that sandbox cannot be set up (another OS, a kernel without Landlock, a
+      container that forbids seccomp) nothing is run and the report says what is missing
+      (`nif-probe-refused`). `:unsandboxed` runs it anyway with your full rights, reported as
+      `nif-probe-unsandboxed`: only in a disposable machine. Off by default: without it
+      callconv never executes anything from the library.
     * `:isolation` - `:vm` (the default: the NIF, on a dirty scheduler) or `:process`: run
       the check in callconv's command-line tool, a separate OS process, and read the result
       back, for zero native risk inside the VM. Same report either way (a test compares the
@@ -81,7 +87,7 @@ defmodule Callconv do
           | {:min_os, String.t()}
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
-          | {:probe, boolean()}
+          | {:probe, boolean() | :unsandboxed}
           | {:isolation, :vm | :process}
           | {:root, Path.t()}
 
@@ -108,7 +114,7 @@ defmodule Callconv do
 
     with {:ok, target} <- target_from_opts(opts) do
       {module, functions} = module_from_opts(opts)
-      probe = if opts[:probe] == true, do: Native.executable()
+      probe = probe_from_opts(opts)
       root = root_from_opts(opts)
 
       case Keyword.get(opts, :isolation, :vm) do
@@ -466,6 +472,23 @@ defmodule Callconv do
   defp loaded_functions(module) do
     if :erlang.module_loaded(module) do
       for {f, a} <- :erlang.get_module_info(module, :functions), do: {Atom.to_string(f), a}
+    end
+  end
+
+  # nil, or the probe's executable and whether it runs unsandboxed.
+  defp probe_from_opts(opts) do
+    case Keyword.get(opts, :probe, false) do
+      false ->
+        nil
+
+      true ->
+        {Native.executable(), false}
+
+      :unsandboxed ->
+        {Native.executable(), true}
+
+      other ->
+        raise ArgumentError, ":probe must be true, false or :unsandboxed, got: #{inspect(other)}"
     end
   end
 

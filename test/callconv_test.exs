@@ -132,7 +132,7 @@ defmodule CallconvTest do
   describe "the opt-in probe" do
     test "nothing from the library runs without it; with it, nif_init runs outside the VM",
          %{tmp_dir: dir} do
-      # The constructor writes <library>.marker: use a private copy.
+      # The constructor writes <library>.marker when it may: use a private copy.
       path = Path.join(dir, "constructor_marker.so")
       File.cp!(Fixtures.host("constructor_marker.so"), path)
       marker = path <> ".marker"
@@ -140,8 +140,25 @@ defmodule CallconvTest do
       assert {:ok, %Report{kind: :nif, verdict: :pass}} = Callconv.check(path)
       refute File.exists?(marker)
 
-      assert {:ok, %Report{verdict: :pass, findings: []}} = Callconv.check(path, probe: true)
-      assert File.read!(marker) == "constructor ran\n"
+      # Sandboxed, nif_init runs (its entry agrees with the file) but the write is refused.
+      for isolation <- [:vm, :process] do
+        assert {:ok, %Report{verdict: :pass, findings: []}} =
+                 Callconv.check(path, probe: true, isolation: isolation)
+
+        refute File.exists?(marker)
+      end
+
+      # Unsandboxed, the constructor runs with this user's rights, and the report says so.
+      for isolation <- [:vm, :process] do
+        assert {:ok, %Report{verdict: :warn, findings: [finding]}} =
+                 Callconv.check(path, probe: :unsandboxed, isolation: isolation)
+
+        assert finding.rule == "nif-probe-unsandboxed"
+        assert File.read!(marker) == "constructor ran\n"
+        File.rm!(marker)
+      end
+
+      assert_raise ArgumentError, fn -> Callconv.check(path, probe: :yes) end
     end
 
     test "the probe agrees with the static decode of a real NIF" do

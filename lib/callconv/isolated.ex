@@ -31,7 +31,7 @@ defmodule Callconv.Isolated do
           Target.t(),
           String.t() | nil,
           [{String.t(), arity()}] | nil,
-          String.t() | nil,
+          {String.t(), boolean()} | nil,
           String.t() | nil
         ) :: {:ok, Report.t()} | {:error, Error.t()}
   def check(path, %Target{} = target, module, functions, probe, root \\ nil) do
@@ -40,7 +40,7 @@ defmodule Callconv.Isolated do
         target_args(target) ++
         if(module, do: ["--module", module], else: []) ++
         Enum.flat_map(functions || [], fn {f, a} -> ["--function", "#{f}/#{a}"] end) ++
-        if(probe, do: ["--probe-exe", probe], else: []) ++
+        probe_args(probe) ++
         if(root, do: ["--root", root], else: []) ++ [path]
 
     case System.cmd(Callconv.Native.executable(), args, stderr_to_stdout: false) do
@@ -48,6 +48,10 @@ defmodule Callconv.Isolated do
       {out, status} -> raise "callconv's isolated check exited with #{status}: #{out}"
     end
   end
+
+  defp probe_args(nil), do: []
+  defp probe_args({exe, false}), do: ["--probe-exe", exe]
+  defp probe_args({exe, true}), do: ["--probe-exe", exe, "--probe-unsandboxed"]
 
   defp target_args(t) do
     [

@@ -62,9 +62,17 @@ defmodule Mix.Tasks.Callconv.Check do
      "run each check in callconv's command-line tool, a separate OS process, instead of the " <>
        "NIF inside this VM (same results; zero native code in the VM)"},
     {:probe, :boolean, nil, nil,
-     "also run each NIF's `nif_init` in a separate, resource-limited process and compare its " <>
-       "entry with the static decode (off by default: nothing from the libraries is ever run " <>
-       "without it)"},
+     "also run each NIF's constructors and `nif_init` in a separate, resource-limited, " <>
+       "sandboxed process and compare its entry with the static decode (off by default: " <>
+       "nothing from the libraries is ever run without it). The sandbox (Linux: Landlock and " <>
+       "seccomp) lets the library read only itself and its dependencies, write nothing, use " <>
+       "no network, start no process and change no privilege; it cannot hide CPU timing or " <>
+       "stop a kernel exploit. Where it cannot be set up (macOS, Windows, a kernel without " <>
+       "Landlock, a container that forbids seccomp), nothing runs and the report says what " <>
+       "is missing (`nif-probe-refused`)"},
+    {:probe_unsandboxed, :boolean, nil, nil,
+     "probe even without the sandbox, with your full rights (each library gets a " <>
+       "`nif-probe-unsandboxed` warning): only in a disposable machine"},
     {:help, :boolean, :h, nil, "print this help"}
   ]
 
@@ -495,7 +503,10 @@ defmodule Mix.Tasks.Callconv.Check do
           [isolation: :process]
 
         {:probe, true} ->
-          [probe: true]
+          if opts[:probe_unsandboxed], do: [], else: [probe: true]
+
+        {:probe_unsandboxed, true} ->
+          [probe: :unsandboxed]
 
         {:root, dir} ->
           [root: root_dir!(dir, task)]

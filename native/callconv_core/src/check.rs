@@ -26,6 +26,9 @@ pub struct Options {
     /// Opt-in: run `nif_init` in a separate process through this executable (callconv's
     /// command-line tool) to cross-check the static decoder. `None`: never run anything.
     pub probe: Option<std::path::PathBuf>,
+    /// How the probe runs the library: in its sandbox (the default; it refuses to run where
+    /// the sandbox cannot be set up), or unsandboxed, which is reported as a warning.
+    pub probe_confinement: crate::probe::Confinement,
     /// The CPU the library must run on, for the `isa-level` rule; `None` skips that rule.
     pub target_isa: Option<crate::analysis::IsaLevel>,
     /// The target's file system, for resolving needed libraries: a sysroot (an unpacked
@@ -45,6 +48,7 @@ impl Options {
             module: None,
             functions: None,
             probe: None,
+            probe_confinement: crate::probe::Confinement::Sandboxed,
             root: None,
             target_isa: if here {
                 crate::analysis::IsaLevel::host()
@@ -70,19 +74,32 @@ pub fn check_path_with(path: &Path, options: &Options) -> Result<LibraryReport, 
     let mut report = check_data(&cache, Some(path), &path.to_string_lossy(), sha256, options)
         .map_err(|e| e.with_path(path))?;
     if let Some(exe) = &options.probe {
-        apply_probe(&mut report, exe, path);
+        apply_probe(&mut report, exe, path, options.probe_confinement);
     }
     Ok(report)
 }
 
 /// Runs the probe on a NIF the target can run, and reconciles it with the static decode.
-fn apply_probe(report: &mut LibraryReport, exe: &Path, path: &Path) {
+fn apply_probe(
+    report: &mut LibraryReport,
+    exe: &Path,
+    path: &Path,
+    confinement: crate::probe::Confinement,
+) {
     let host = Target::host();
     if report.kind != Kind::Nif || report.arch != host.arch || report.bits != host.bits {
         return;
     }
-    use crate::probe::Outcome;
-    let finding = match crate::probe::run(exe, path) {
+    use crate::probe::{Confinement, Outcome};
+    let outcome = crate::probe::run_with(exe, path, confinement);
+    let before = report.findings.len();
+    if confinement == Confinement::Unsandboxed && !matches!(outcome, Outcome::Refused(_)) {
+        report.findings.push(rules::NIF_PROBE_UNSANDBOXED.finding(
+            "the probe ran the library's constructors and nif_init without its sandbox, with this user's full rights",
+            "use the sandboxed probe (--probe, probe: true) on a Linux kernel with Landlock and seccomp; run unsandboxed only in a disposable machine",
+        ));
+    }
+    let finding = match outcome {
         Outcome::Entry(probed) => match &report.nif {
             None => {
                 report.findings.retain(|f| f.rule != rules::NIF_ENTRY_UNREADABLE.id);
@@ -113,9 +130,13 @@ fn apply_probe(report: &mut LibraryReport, exe: &Path, path: &Path) {
             format!("the probe could not run nif_init: {why}"),
             "the static checks still apply; this only means the cross-check did not happen",
         )),
+        Outcome::Refused(missing) => Some(rules::NIF_PROBE_REFUSED.finding(
+            format!("the probe ran nothing: its sandbox cannot be set up here: {missing}"),
+            "probe on a Linux kernel with Landlock enabled and seccomp allowed, or accept the risk with --probe-unsandboxed (probe: :unsandboxed); the static checks still apply",
+        )),
     };
-    if let Some(f) = finding {
-        report.findings.push(f);
+    report.findings.extend(finding);
+    if report.findings.len() != before {
         report.findings.sort_by_key(|f| f.severity);
         report.verdict = verdict(&report.findings);
     }

@@ -50,6 +50,15 @@ fn the_probe_agrees_with_the_static_decoder_on_every_host_fixture() {
                 assert_eq!(without_method(probed), without_method(decoded), "{name}");
                 compared += 1;
             }
+            // The sandbox refuses writable and executable memory, so the loader can neither
+            // make the stack executable (glibc 2.41 and later refuse that library too) nor
+            // map a writable and executable segment.
+            Outcome::Failed(msg) if name == "exec_stack.so" => {
+                assert!(msg.contains("cannot enable executable stack"), "{msg}")
+            }
+            Outcome::Failed(msg) if name == "rwx_segment.so" => {
+                assert!(msg.contains("failed to map segment"), "{msg}")
+            }
             // Only these cannot run in the probe: the API call at init, the hidden init, the
             // dependencies that are nowhere on this machine's loader path, the executables
             // dlopen refuses, and the x86-64-v4 marker that glibc refuses on a CPU below v4.
@@ -69,7 +78,7 @@ fn the_probe_agrees_with_the_static_decoder_on_every_host_fixture() {
 
 #[test]
 fn nothing_runs_without_the_probe() {
-    // The constructor writes <library>.marker: use a private copy.
+    // The constructor writes <library>.marker when it may: use a private copy.
     let dir = std::env::temp_dir().join(format!("callconv-probe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let lib = dir.join("constructor_marker.so");
@@ -84,14 +93,29 @@ fn nothing_runs_without_the_probe() {
         "a static check ran the library's constructor"
     );
 
+    // Unsandboxed, the constructor runs with the user's rights and writes its marker; the
+    // report says the probe ran without its sandbox.
+    let options = callconv::Options {
+        probe: Some(exe()),
+        probe_confinement: probe::Confinement::Unsandboxed,
+        ..callconv::Options::new(otp25())
+    };
+    let probed = callconv::check_path_with(&lib, &options).unwrap();
+    assert!(marker.exists(), "the probe did not run the library");
+    let rules: Vec<&str> = probed.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["nif-probe-unsandboxed"]);
+    std::fs::remove_file(&marker).unwrap();
+
+    // In the sandbox, nif_init runs (its entry agrees: no finding) but the constructor's
+    // write is refused (tests/probe_sandbox.rs checks every other escape).
     let options = callconv::Options {
         probe: Some(exe()),
         ..callconv::Options::new(otp25())
     };
     let probed = callconv::check_path_with(&lib, &options).unwrap();
-    assert!(marker.exists(), "the probe did not run the library");
     assert_eq!(probed.findings, vec![]);
-    let _ = std::fs::remove_file(&marker);
+    assert!(!marker.exists(), "the sandboxed constructor wrote a file");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

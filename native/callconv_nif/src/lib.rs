@@ -29,13 +29,19 @@ fn options(
     target: ExTarget,
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
-    probe: Option<Binary>,
+    probe: Option<(Binary, bool)>,
     root: Option<Binary>,
 ) -> Options {
+    let unsandboxed = probe.as_ref().is_some_and(|(_, unsandboxed)| *unsandboxed);
     Options {
         module,
         functions,
-        probe: probe.as_ref().map(path_of),
+        probe: probe.as_ref().map(|(exe, _)| path_of(exe)),
+        probe_confinement: if unsandboxed {
+            callconv::probe::Confinement::Unsandboxed
+        } else {
+            callconv::probe::Confinement::Sandboxed
+        },
         root: root.as_ref().map(path_of),
         ..Options::new(target.into())
     }
@@ -48,7 +54,8 @@ fn check(
     target: ExTarget,
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
-    probe: Option<Binary>,
+    // The probe's executable, and whether it runs unsandboxed.
+    probe: Option<(Binary, bool)>,
     root: Option<Binary>,
 ) -> Result<ExReport, ExError> {
     callconv::check_path_with(

@@ -77,6 +77,18 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert MapSet.size(analysed) > 60
   end
 
+  test "--probe runs nif_init in the sandbox; --probe-unsandboxed says it ran without" do
+    {result, out} = run_task(["--probe", Fixtures.host("hello_nif.so")])
+    assert result == :ok
+    assert out =~ "hello_nif.so  PASS"
+    refute out =~ "nif-probe"
+
+    {result, out} = run_task(["--probe-unsandboxed", Fixtures.host("hello_nif.so")])
+    assert result == :ok
+    assert out =~ "hello_nif.so  WARN"
+    assert out =~ "[nif-probe-unsandboxed]"
+  end
+
   test "--nif-version checks against another runtime" do
     {result, out} = run_task(["--nif-version", "2.14", Fixtures.host("hello_nif.so")])
     assert result == {:exit, 1}

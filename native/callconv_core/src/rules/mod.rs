@@ -163,6 +163,12 @@ rules! {
     NIF_PROBE_FAILED = "nif-probe-failed", Warning,
         "With the opt-in probe: nif_init could not be run (a warning), or it crashed or hung in the probe's process (an error: load_nif would crash or hang the VM the same way).",
         "Make nif_init do nothing but return its entry; move work to the load callback.";
+    NIF_PROBE_UNSANDBOXED = "nif-probe-unsandboxed", Warning,
+        "With the opt-in probe run unsandboxed (--probe-unsandboxed, probe: :unsandboxed): the library's constructors and nif_init ran with the user's full rights (files, network, processes), outside the probe's Landlock and seccomp sandbox.",
+        "Probe untrusted libraries only with the sandbox (a Linux kernel with Landlock and seccomp, and a container that allows them); run unsandboxed only in a disposable machine.";
+    NIF_PROBE_REFUSED = "nif-probe-refused", Warning,
+        "With the opt-in probe: the probe's sandbox (Landlock, seccomp, no_new_privs) cannot be set up on this machine, so nothing from the library was run; the message names what is missing.",
+        "Run on a Linux kernel with Landlock enabled (lsm= boot parameter) and seccomp allowed by the container, or accept the risk with --probe-unsandboxed (probe: :unsandboxed).";
     ABI_MISMATCH = "abi-mismatch", Error,
         "The library's ABI variant (ARM float ABI, MIPS o32/n32/n64, PPC64 ELFv1/ELFv2, RISC-V float ABI) differs from the target runtime's: arguments end up in the wrong registers.",
         "Build for the target's exact ABI (e.g. arm-unknown-linux-gnueabihf vs gnueabi).";

@@ -5,7 +5,7 @@
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
 //! --endian E --libc L --libc-version V --abi-variant V --os-version V --enif-exports a,b,c --module M
-//! --function name/arity (repeatable) --probe-exe PATH --root DIR`.
+//! --function name/arity (repeatable) --probe-exe PATH --probe-unsandboxed --root DIR`.
 
 use std::path::PathBuf;
 
@@ -59,6 +59,8 @@ pub struct IsolatedArgs {
     functions: Vec<(String, u32)>,
     #[arg(long)]
     probe_exe: Option<PathBuf>,
+    #[arg(long)]
+    probe_unsandboxed: bool,
     #[arg(long)]
     root: Option<PathBuf>,
 }
@@ -118,6 +120,11 @@ pub fn run(args: IsolatedArgs) -> Result<Vec<u8>, String> {
         module: args.module,
         functions: (!args.functions.is_empty()).then_some(args.functions),
         probe: args.probe_exe,
+        probe_confinement: if args.probe_unsandboxed {
+            callconv::probe::Confinement::Unsandboxed
+        } else {
+            callconv::probe::Confinement::Sandboxed
+        },
         root: args.root,
         ..callconv::Options::new(target)
     };

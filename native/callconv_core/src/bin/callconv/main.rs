@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! callconv check [OPTIONS] PATH...   (see `callconv check --help`)
-//! callconv probe PATH                (internal: run nif_init in this process; see callconv::probe)
+//! callconv probe [--unsandboxed] [--report-sandbox] PATH
+//!                                    (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated [OPTIONS] PATH   (internal: one check for the VM's isolation option, as a term)
 //! ```
 //!
@@ -18,6 +19,15 @@ mod isolated;
 mod policy;
 #[cfg(unix)]
 mod probe_child;
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
+))]
+mod sandbox;
 
 /// Called by a stub `enif_*` symbol: the library called the NIF API while initialising.
 #[cfg(unix)]
@@ -57,6 +67,15 @@ enum Command {
     Probe {
         /// The library
         path: PathBuf,
+        /// Run without the sandbox (the caller reports it)
+        #[arg(long)]
+        unsandboxed: bool,
+        /// Only set the sandbox up and say what the kernel gave; load nothing
+        #[arg(long)]
+        report_sandbox: bool,
+        /// For the tests: a sandbox layer to treat as missing
+        #[arg(long, value_name = "LAYER")]
+        pretend_missing: Option<String>,
     },
     /// Internal: one check for the VM's isolation option, written as an external term
     #[command(hide = true)]
@@ -132,6 +151,11 @@ struct CheckArgs {
     /// entry with the static decode
     #[arg(long)]
     probe: bool,
+
+    /// Like --probe, but without the sandbox where none can be set up: the library's code
+    /// runs with your rights, and the report says so (nif-probe-unsandboxed)
+    #[arg(long)]
+    probe_unsandboxed: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,7 +198,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(*args),
         #[cfg(unix)]
-        Command::Probe { path } => Ok(probe(&path)),
+        Command::Probe {
+            path,
+            unsandboxed,
+            report_sandbox,
+            pretend_missing,
+        } => Ok(probe(&probe_child::Request {
+            path: &path.to_string_lossy(),
+            unsandboxed,
+            pretend_missing: pretend_missing.as_deref(),
+            report_sandbox,
+        })),
         #[cfg(not(unix))]
         Command::Probe { .. } => Err("probe is only available on Unix".into()),
         Command::Isolated(args) => isolated::run(*args).and_then(|term| {
@@ -190,13 +224,17 @@ fn main() -> ExitCode {
 }
 
 #[cfg(unix)]
-fn probe(path: &Path) -> ExitCode {
-    match probe_child::run(&path.to_string_lossy()) {
+fn probe(request: &probe_child::Request) -> ExitCode {
+    match probe_child::run(request) {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS
         }
-        Err(msg) => {
+        Err(probe_child::Failure::Refused(missing)) => {
+            eprintln!("{}{missing}", callconv::probe::REFUSED_MARK);
+            ExitCode::from(5)
+        }
+        Err(probe_child::Failure::Failed(msg)) => {
             eprintln!("{msg}");
             ExitCode::from(4)
         }
@@ -236,13 +274,19 @@ fn parse_min_os(v: &str) -> Result<String, String> {
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let policy = policy::Policy::new(args.strict, args.ignore.clone())?;
-    let probe = if args.probe {
+    let probe = if args.probe || args.probe_unsandboxed {
         Some(std::env::current_exe().map_err(|e| e.to_string())?)
     } else {
         None
     };
+    let probe_confinement = if args.probe_unsandboxed {
+        callconv::probe::Confinement::Unsandboxed
+    } else {
+        callconv::probe::Confinement::Sandboxed
+    };
     let options = callconv::Options {
         probe,
+        probe_confinement,
         root: args.root.clone(),
         module: args.module.clone(),
         ..callconv::Options::new(target(&args)?)

@@ -1,6 +1,8 @@
-//! The probe child: `callconv probe PATH` loads the library, calls its init function, and
-//! prints the entry it returns as JSON. Only ever run as a separate, resource-limited process
-//! (see `callconv::probe`), never inside the BEAM, and only when the user asks for it.
+//! The probe child: `callconv probe [--unsandboxed] PATH` confines itself (see `sandbox`),
+//! loads the library, calls its init function, and prints the entry it returns as JSON. Only
+//! ever run as a separate, resource-limited process (see `callconv::probe`), never inside the
+//! BEAM, and only when the user asks for it. Where the sandbox cannot be set up it prints a
+//! `callconv::probe::REFUSED_MARK` line and runs nothing, unless told `--unsandboxed`.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 
@@ -69,10 +71,134 @@ fn report_fatal_signals() {
     }
 }
 
-/// Runs the probe and returns the JSON to print, or an error message.
-pub fn run(path: &str) -> Result<String, String> {
+/// How the child was asked to run.
+pub struct Request<'a> {
+    /// The library, an absolute path.
+    pub path: &'a str,
+    /// Run without the sandbox (the caller reports it).
+    pub unsandboxed: bool,
+    /// For the tests: a sandbox layer to treat as missing.
+    pub pretend_missing: Option<&'a str>,
+    /// Only set the sandbox up and say what the kernel gave; load nothing.
+    pub report_sandbox: bool,
+}
+
+/// Why the probe gave no entry.
+pub enum Failure {
+    /// The sandbox could not be set up: nothing ran.
+    Refused(String),
+    /// Loading or running failed.
+    Failed(String),
+}
+
+/// Confines this process as asked. The library's dependency closure is resolved first,
+/// while the environment (`LD_LIBRARY_PATH`) and the file system are still readable.
+/// Returns what the sandbox got from the kernel, for `--report-sandbox`.
+fn confine(request: &Request, path: &std::path::Path) -> Result<String, Failure> {
+    let readable = callconv::probe::closure(path);
+    sandbox_common::close_inherited_fds();
+    for (name, _) in std::env::vars_os() {
+        std::env::remove_var(name);
+    }
+    if request.unsandboxed {
+        return Ok("unsandboxed".into());
+    }
+    sandbox_common::enter(readable, request.pretend_missing).map_err(Failure::Refused)
+}
+
+/// The sandbox where this platform has one, or the reason it has none.
+mod sandbox_common {
+    use std::path::PathBuf;
+
+    #[cfg(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ))]
+    pub fn close_inherited_fds() {
+        crate::sandbox::close_inherited_fds();
+    }
+
+    #[cfg(not(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    )))]
+    pub fn close_inherited_fds() {
+        // SAFETY: sysconf and close have no memory-safety preconditions.
+        let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(3, 1 << 20) as i32;
+        for fd in 3..max {
+            unsafe { libc::close(fd) };
+        }
+    }
+
+    #[cfg(all(
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ))]
+    pub fn enter(mut readable: Vec<PathBuf>, pretend: Option<&str>) -> Result<String, String> {
+        readable.extend(crate::sandbox::loader_files());
+        let confined = crate::sandbox::enter(&readable, pretend).map_err(|m| m.0)?;
+        Ok(format!(
+            "sandboxed: Landlock ABI {}, seccomp filter, no_new_privs, {} readable files, namespaces (user, net, ipc, uts) {}",
+            confined.landlock_abi,
+            readable.len(),
+            if confined.namespaces { "unshared" } else { "not allowed here" }
+        ))
+    }
+
+    #[cfg(all(
+        target_os = "linux",
+        not(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        ))
+    ))]
+    pub fn enter(_readable: Vec<PathBuf>, _pretend: Option<&str>) -> Result<String, String> {
+        Err(format!(
+            "seccomp: callconv builds its filter for x86_64, aarch64 and riscv64 only, not {}",
+            std::env::consts::ARCH
+        ))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn enter(_readable: Vec<PathBuf>, _pretend: Option<&str>) -> Result<String, String> {
+        Err(format!(
+            "the probe's sandbox (Landlock and seccomp) exists on Linux only, not on {}",
+            std::env::consts::OS
+        ))
+    }
+}
+
+/// Runs the probe and returns the JSON to print, or why there is none.
+pub fn run(request: &Request) -> Result<String, Failure> {
     report_fatal_signals();
-    let c_path = CString::new(path).map_err(|_| "the path contains a NUL byte".to_string())?;
+    // dlopen searches the loader's path for a name without a slash.
+    let path = std::path::absolute(request.path)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", request.path)))?;
+    let confined = confine(request, &path)?;
+    if request.report_sandbox {
+        return Ok(confined);
+    }
+    inspect_entry(&path).map_err(Failure::Failed)
+}
+
+/// Loads the library, calls its init function and reads the entry.
+fn inspect_entry(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| "the path contains a NUL byte".to_string())?;
     // SAFETY: the whole point of the probe; it runs in a disposable process with limits.
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if handle.is_null() {
