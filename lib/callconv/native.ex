@@ -31,8 +31,10 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(_path, _target, _module, _functions, _probe, _root),
+  def check(_path, _target, _module, _functions, _nifs, _probe, _root),
     do: :erlang.nif_error(:nif_not_loaded)
+
+  def beam_nifs(_bytes), do: :erlang.nif_error(:nif_not_loaded)
 
   def read_erts(_dir), do: :erlang.nif_error(:nif_not_loaded)
   def target_with_otp(_target, _otp), do: :erlang.nif_error(:nif_not_loaded)

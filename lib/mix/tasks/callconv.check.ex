@@ -47,7 +47,7 @@ defmodule Mix.Tasks.Callconv.Check do
     * `--otp` - check against this OTP release (such as `27`), from the built-in table
     * `--module` - check every library as the NIF that this module (such as `MyApp.Native`)
       loads with `load_nif/2`: its name and functions must match (`nif-module-mismatch`,
-      `nif-function-not-in-module`)
+      `nif-function-not-in-module`, and `nif-not-declared` when it declares its NIFs)
     * `--ebin` - also look for compiled modules in this directory (repeatable), for the
       cross-check of each NIF with the module of the same name
     * `--isolate` - run each check in callconv's command-line tool, a separate OS process,
@@ -266,8 +266,8 @@ defmodule Mix.Tasks.Callconv.Check do
     end
   end
 
-  # --module M: every library is checked as the NIF that M loads, against M's functions
-  # when its .beam is known.
+  # --module M: every library is checked as the NIF that M loads, against M's functions and
+  # declared NIFs when its .beam is known.
   defp module_opts(nil, _beams), do: []
 
   defp module_opts(module, beams) do
@@ -276,15 +276,13 @@ defmodule Mix.Tasks.Callconv.Check do
         do: "Elixir." <> module,
         else: module
 
-    functions =
-      with beam when is_binary(beam) <- Map.get(beams, name),
-           {:ok, functions} <- Scan.beam_functions(beam) do
-        [functions: functions]
-      else
-        _ -> []
+    from_beam =
+      case Map.get(beams, name) do
+        beam when is_binary(beam) -> Scan.module_check_opts(beam)
+        nil -> []
       end
 
-    [module: name] ++ functions
+    [module: name] ++ from_beam
   end
 
   defp check_opts(opts, config, erts, task) do

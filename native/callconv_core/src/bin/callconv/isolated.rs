@@ -71,6 +71,18 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
                     .get_or_insert_with(Vec::new)
                     .push((name, arity));
             }
+            // A function the module declares as a NIF (-nifs), one per flag.
+            "--declared-nif" => {
+                let v = value()?;
+                let (name, arity) = v
+                    .rsplit_once('/')
+                    .and_then(|(n, a)| Some((n.to_string(), a.parse().ok()?)))
+                    .ok_or_else(|| format!("--declared-nif takes name/arity, got {v:?}"))?;
+                options
+                    .declared_nifs
+                    .get_or_insert_with(Vec::new)
+                    .push((name, arity));
+            }
             "--probe-exe" => options.probe = Some(PathBuf::from(value()?)),
             "--root" => options.root = Some(PathBuf::from(value()?)),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
@@ -80,11 +92,13 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
     let path = path.ok_or("no PATH given")?;
     let module = options.module.take();
     let functions = options.functions.take();
+    let declared_nifs = options.declared_nifs.take();
     let probe = options.probe.take();
     let root = options.root.take();
     let options = callconv::Options {
         module,
         functions,
+        declared_nifs,
         probe,
         root,
         ..callconv::Options::new(target)
