@@ -136,6 +136,39 @@ defmodule Callconv.NifFactsTest do
     assert out =~ ~r/\{:error,\s+\{:callconv,/
   end
 
+  @tag :tmp_dir
+  test "use Callconv.Guard: the .beam agrees with @nifs, and the guard refuses first",
+       %{tmp_dir: dir} do
+    ebin = Path.join(Mix.Project.build_path(), "lib/callconv/ebin")
+    File.cp!(fixture("x86_64-linux-gnu/two_nifs_with.so"), Path.join(dir, "with_nifs.so"))
+    source = Path.join(dir, "with_nifs.ex")
+
+    File.write!(source, """
+    defmodule :with_nifs do
+      Module.register_attribute(__MODULE__, :nifs, persist: true)
+      @nifs [add: 2]
+      use Callconv.Guard, otp_app: :callconv, path: #{inspect(Path.join(dir, "with_nifs"))}
+      def add(_a, _b), do: :erlang.nif_error(:not_loaded)
+      def sub(_a, _b), do: :erlang.nif_error(:not_loaded)
+    end
+    """)
+
+    # Inside the compiler no .beam is on disk yet: the guard claims nothing, and the BEAM's
+    # own refusal is what the compiler reports.
+    {out, 0} = System.cmd("elixirc", ["-pa", ebin, "-o", dir, source], stderr_to_stdout: true)
+    assert out =~ "Function not declared as nif with_nifs:sub/2"
+    refute out =~ "nif-not-declared"
+
+    # Loaded from its .beam, as a release does: the guard refuses it with the rule.
+    script = "IO.inspect(Code.ensure_loaded(:with_nifs))"
+
+    {out, 0} =
+      System.cmd("elixir", ["-pa", ebin, "-pa", dir, "-e", script], stderr_to_stdout: true)
+
+    assert out =~ "[nif-not-declared] with_nifs:sub/2"
+    assert out =~ "{:error, :on_load_failure}"
+  end
+
   test "a nif_init that returns NULL is refused by the guard" do
     log =
       capture_log(fn ->
