@@ -7,8 +7,18 @@
 //! bx lr                 @ or pop {..., pc}
 //! ```
 //!
+//! With section anchors GCC loads the anchor and adds the entry's offset from it, in the
+//! flag-setting Thumb-1 forms (Debian 12 armhf, fxml_stream.so):
+//!
+//! ```text
+//! ldr  r0, [pc, #4]     @ r0 = anchor - (here + 4)
+//! add  r0, pc           @ PC plus a register: not aligned
+//! adds r0, #44          @ the entry, 44 bytes past the anchor
+//! bx   lr
+//! ```
+//!
 //! Reading PC gives the instruction's address + 8 in A32 and + 4 in Thumb; a PC-relative
-//! load or `adr` uses that value rounded down to a multiple of 4.
+//! load, `adr`, or PC plus an immediate uses that value rounded down to a multiple of 4.
 
 use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{ArchDetail, ArchOperand};
