@@ -169,6 +169,22 @@ defmodule Callconv.NifFactsTest do
     assert out =~ "{:error, :on_load_failure}"
   end
 
+  @tag :tmp_dir
+  test "the guard trusts the .beam only where it agrees with @nifs", %{tmp_dir: dir} do
+    File.cp!(fixture("beam/with_nifs.beam"), Path.join(dir, "with_nifs.beam"))
+    Code.prepend_path(dir)
+
+    try do
+      assert Callconv.Guard.__declared_nifs__(:with_nifs, [{"add", 2}]) == [{"add", 2}]
+      # @nifs that never reached the compiler, or an older .beam: nothing is claimed.
+      assert Callconv.Guard.__declared_nifs__(:with_nifs, false) == false
+      assert Callconv.Guard.__declared_nifs__(:with_nifs, [{"add", 2}, {"sub", 2}]) == false
+      assert Callconv.Guard.__declared_nifs__(:no_such_module_here, [{"add", 2}]) == false
+    after
+      Code.delete_path(dir)
+    end
+  end
+
   test "a nif_init that returns NULL is refused by the guard" do
     log =
       capture_log(fn ->
