@@ -26,6 +26,7 @@ defmodule Callconv do
     :min_os,
     :module,
     :functions,
+    :nifs,
     :probe,
     :isolation,
     :root
@@ -55,6 +56,10 @@ defmodule Callconv do
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
       them (rule `nif-function-not-in-module`); given `:module` alone, the module's own
       functions are used if it is loaded (not inside its own `@on_load`: pass them there)
+    * `:nifs` - the functions that module declares as NIFs (OTP 25's `-nifs`, Elixir's
+      persisted `@nifs`), as `{name, arity}`, or `false` when it declares none: every NIF must
+      then be one of them (rule `nif-not-declared`, for targets of OTP 25 and later). Given
+      `:module` alone, they are read from the module's `.beam` on the code path, if found
     * `:probe` - `true` to also run the library's constructors and `nif_init` in a separate,
       short-lived OS process with stub `enif_*` symbols and resource limits (never inside the
       VM), and compare the entry it returns with the static decode (rules
@@ -87,6 +92,7 @@ defmodule Callconv do
           | {:min_os, String.t()}
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
+          | {:nifs, [{atom() | String.t(), arity()}] | false}
           | {:probe, boolean() | :unsandboxed}
           | {:isolation, :vm | :process}
           | {:root, Path.t()}
@@ -113,16 +119,24 @@ defmodule Callconv do
     opts = Keyword.validate!(opts, @option_keys)
 
     with {:ok, target} <- target_from_opts(opts) do
-      {module, functions} = module_from_opts(opts)
+      {module, functions, nifs} = module_from_opts(opts)
       probe = probe_from_opts(opts)
       root = root_from_opts(opts)
 
       case Keyword.get(opts, :isolation, :vm) do
         :vm ->
-          Native.check(path_binary(path), target, module, functions, probe, root)
+          Native.check(path_binary(path), target, module, functions, nifs, probe, root)
 
         :process ->
-          Callconv.Isolated.check(path_binary(path), target, module, functions, probe, root)
+          Callconv.Isolated.check(
+            path_binary(path),
+            target,
+            module,
+            functions,
+            nifs,
+            probe,
+            root
+          )
 
         other ->
           raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"
@@ -224,7 +238,7 @@ defmodule Callconv do
   def target(opts \\ []) do
     opts
     |> Keyword.validate!(@option_keys)
-    |> Keyword.drop([:module, :functions, :root])
+    |> Keyword.drop([:module, :functions, :nifs, :root])
     |> target_from_opts()
   end
 
@@ -334,6 +348,8 @@ defmodule Callconv do
       `Callconv.Guard` for how the cache is keyed and invalidated)
     * `:functions` - the module's `{name, arity}` list, when the module cannot be asked
       (default: `:erlang.get_module_info(__MODULE__, :functions)`)
+    * `:nifs` - the functions the module declares as NIFs (`-nifs`), or `false` for none
+      (default: read from the module's `.beam` on the code path)
 
   ## Examples
 
@@ -461,7 +477,26 @@ defmodule Callconv do
         {fs, _} -> Enum.map(fs, fn {f, a} -> {to_string(f), a} end)
       end
 
-    {name, functions}
+    nifs =
+      case {opts[:nifs], module} do
+        {nil, mod} when is_atom(mod) and mod != nil -> beam_declared_nifs(mod)
+        {nil, _} -> nil
+        {false, _} -> nil
+        {fs, _} -> Enum.map(fs, fn {f, a} -> {to_string(f), a} end)
+      end
+
+    {name, functions, nifs}
+  end
+
+  # The module's .beam on the code path says which functions it declares as NIFs; nil when
+  # it declares none or cannot be read.
+  defp beam_declared_nifs(module) do
+    with {^module, binary, _} <- :code.get_object_code(module),
+         {:ok, {_module, _functions, declared}} <- Callconv.Scan.beam_nifs_of_binary(binary) do
+      declared
+    else
+      _ -> nil
+    end
   end
 
   defp module_name(module) when is_atom(module), do: Atom.to_string(module)

@@ -64,7 +64,7 @@ defmodule Callconv.Guard do
 
   @cache __MODULE__.Cache
 
-  @load_options [:on_warning, :strict, :ignore, :lockfile, :cache, :functions, :log]
+  @load_options [:on_warning, :strict, :ignore, :lockfile, :cache, :functions, :nifs, :log]
 
   @doc false
   defmacro __using__(opts) do
@@ -98,6 +98,11 @@ defmodule Callconv.Guard do
         # in at compile time.
         opts = Keyword.put_new(opts, :functions, __callconv_functions__())
 
+        opts =
+          Keyword.put_new_lazy(opts, :nifs, fn ->
+            Callconv.Guard.__declared_nifs__(__MODULE__, __callconv_nifs__())
+          end)
+
         case Callconv.load_nif(path, unquote(Macro.escape(load_data)), opts) do
           :ok -> :ok
           {:error, {:callconv, reason}} -> {:error, Callconv.Guard.__boot_reason__(reason)}
@@ -111,10 +116,35 @@ defmodule Callconv.Guard do
   defmacro __before_compile__(env) do
     functions = Module.definitions_in(env.module)
 
+    # What the source says of -nifs; whether the compiler acted on it depends on the Elixir
+    # version and on the attribute being persisted, so __declared_nifs__/2 checks the .beam.
+    nifs =
+      case Module.get_attribute(env.module, :nifs) do
+        list when is_list(list) -> for {f, a} <- list, do: {Atom.to_string(f), a}
+        _ -> false
+      end
+
     quote do
       defp __callconv_functions__, do: unquote(functions)
+      defp __callconv_nifs__, do: unquote(Macro.escape(nifs))
     end
   end
+
+  @doc false
+  # The NIF declarations of `module` for the check: what its .beam on the code path says, when
+  # that agrees with what its source said at compile time. Inside the compiler the .beam on
+  # disk may be an older build; when the two disagree nothing is claimed (`false`).
+  def __declared_nifs__(module, compiled) do
+    case module_nifs(module) do
+      nil -> false
+      from_beam -> if same_nifs?(from_beam, compiled), do: from_beam, else: false
+    end
+  end
+
+  defp same_nifs?(a, b) when is_list(a) and is_list(b),
+    do: Enum.sort(Enum.uniq(a)) == Enum.sort(Enum.uniq(b))
+
+  defp same_nifs?(a, b), do: a == b
 
   @doc false
   def __app_paths__(otp_app, path, opts) do
@@ -164,6 +194,7 @@ defmodule Callconv.Guard do
         lockfile: nil,
         cache: true,
         functions: nil,
+        nifs: nil,
         log: true
       )
 
@@ -177,11 +208,12 @@ defmodule Callconv.Guard do
     base = IO.chardata_to_string(path)
     file = base <> library_extension()
     functions = opts[:functions] || module_functions(module)
+    nifs = if is_nil(opts[:nifs]), do: module_nifs(module) || false, else: opts[:nifs]
 
     result =
       with :ok <- callconv_loaded(),
            {:ok, policy} <- policy(opts, on_warning),
-           {:ok, report} <- cached_check(file, module, functions, opts[:cache]) do
+           {:ok, report} <- cached_check(file, module, {functions, nifs}, opts[:cache]) do
         Policy.apply(report, policy, Lock.key(file, File.cwd!()))
       else
         {:error, %Callconv.Error{} = error} -> error
@@ -264,6 +296,21 @@ defmodule Callconv.Guard do
     end
   end
 
+  # The functions a module declares as NIFs, from its .beam on the code path: a list, false
+  # when it declares none, nil when it cannot be read.
+  # callconv's own NIF reads the code; when it cannot be loaded (the guard then refuses with
+  # its own message), nothing is claimed.
+  defp module_nifs(module) do
+    with {^module, binary, _} <- :code.get_object_code(module),
+         {:ok, {_module, _functions, declared}} <- Callconv.Scan.beam_nifs_of_binary(binary) do
+      declared || false
+    else
+      _ -> nil
+    end
+  rescue
+    ErlangError -> nil
+  end
+
   defp cached_check(file, module, functions, false), do: check(file, module, functions)
 
   defp cached_check(file, module, functions, true) do
@@ -290,9 +337,9 @@ defmodule Callconv.Guard do
     end
   end
 
-  defp check(file, module, functions) do
+  defp check(file, module, {functions, nifs}) do
     opts = if functions, do: [module: module, functions: functions], else: [module: module]
-    Callconv.check(file, opts)
+    Callconv.check(file, opts ++ [nifs: nifs])
   end
 
   defp decide(%Callconv.Error{} = error, module, file, _on_warning, log) do

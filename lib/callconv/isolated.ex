@@ -31,15 +31,17 @@ defmodule Callconv.Isolated do
           Target.t(),
           String.t() | nil,
           [{String.t(), arity()}] | nil,
+          [{String.t(), arity()}] | nil,
           {String.t(), boolean()} | nil,
           String.t() | nil
         ) :: {:ok, Report.t()} | {:error, Error.t()}
-  def check(path, %Target{} = target, module, functions, probe, root \\ nil) do
+  def check(path, %Target{} = target, module, functions, nifs, probe, root \\ nil) do
     args =
       ["isolated"] ++
         target_args(target) ++
         if(module, do: ["--module", module], else: []) ++
         Enum.flat_map(functions || [], fn {f, a} -> ["--function", "#{f}/#{a}"] end) ++
+        Enum.flat_map(nifs || [], fn {f, a} -> ["--declared-nif", "#{f}/#{a}"] end) ++
         probe_args(probe) ++
         if(root, do: ["--root", root], else: []) ++ [path]
 

@@ -4,9 +4,10 @@ defmodule Callconv.Scan do
   that will load it.
 
   A NIF names its module; when a compiled `.beam` of that module is found (in the build's or
-  release's `lib/*/ebin`), the library is checked a second time with `module:` and
-  `functions:` taken from that `.beam` (`:beam_lib` exports and locals), so that a NIF
-  function the module lacks is caught before deploy.
+  release's `lib/*/ebin`), the library is checked a second time with `module:`, `functions:`
+  (`:beam_lib` exports and locals) and `nifs:` (the functions it declares as NIFs, read from
+  its code) taken from that `.beam`, so that a NIF function the module lacks or does not
+  declare is caught before deploy.
 
   Which module loads which library is also learnt from the project's code (`loaders/2`):
   a module that uses `Callconv.Guard` records its library in its `.beam`, and
@@ -316,6 +317,46 @@ defmodule Callconv.Scan do
   end
 
   @doc """
+  The functions a compiled module declares as NIFs (OTP 25's `-nifs`, Elixir's persisted
+  `@nifs`), read from the `nif_start` instructions of its `.beam` (callconv's own reader, not
+  `:beam_disasm`, which a release may lack): `{:ok, list}`, `{:ok, false}` when it declares
+  none, or `:error` when the file cannot be read (compressed, or from a newer compiler).
+  """
+  @spec beam_nifs(Path.t()) :: {:ok, [{String.t(), arity()}] | false} | :error
+  def beam_nifs(beam) do
+    with {:ok, binary} <- File.read(beam),
+         {:ok, {_module, _functions, declared}} <- beam_nifs_of_binary(binary) do
+      {:ok, declared || false}
+    else
+      _ -> :error
+    end
+  end
+
+  @doc false
+  def beam_nifs_of_binary(binary) when is_binary(binary), do: Callconv.Native.beam_nifs(binary)
+
+  @doc """
+  The `Callconv.check/2` options a compiled module gives: `functions:` and `nifs:`, each
+  when its `.beam` can be read.
+  """
+  @spec module_check_opts(Path.t()) :: keyword()
+  def module_check_opts(beam) do
+    functions =
+      case beam_functions(beam) do
+        {:ok, functions} -> [functions: functions]
+        :error -> []
+      end
+
+    nifs =
+      case beam_nifs(beam) do
+        {:ok, nifs} -> [nifs: nifs]
+        :error -> []
+      end
+
+    functions ++ nifs
+  end
+
+  @doc """
   Checks every path with `check_opts` (options of `Callconv.check/2`). A NIF whose module is
   in `beams` (see `beam_index/1`) is checked again against that module's functions.
 
@@ -363,12 +404,9 @@ defmodule Callconv.Scan do
   defp check_by_decoded_module(path, check_opts, beams) do
     case Callconv.check(path, check_opts) do
       {:ok, %Report{nif: %{module: module}}} = first when is_map_key(beams, module) ->
-        case beam_functions(Map.fetch!(beams, module)) do
-          {:ok, functions} ->
-            Callconv.check(path, check_opts ++ [module: module, functions: functions])
-
-          :error ->
-            first
+        case module_check_opts(Map.fetch!(beams, module)) do
+          [] -> first
+          from_beam -> Callconv.check(path, check_opts ++ [module: module] ++ from_beam)
         end
 
       other ->

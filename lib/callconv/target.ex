@@ -153,13 +153,17 @@ defmodule Callconv.Target do
   `target` moved to the platform of a target triple: architecture, word size, byte order, OS,
   C library and ABI variant come from the triple (Rust's and GNU's spellings); the OTP, ERTS
   and NIF versions stay. What only a real `beam.smp` tells (the C library's version, its other
-  exports) is dropped, and the source becomes `:explicit`.
+  exports) is dropped, and the source becomes `:explicit`. When the word size or the OS
+  changes, `:enif_exports` comes from the built-in table for the new platform: the four
+  `*int64` functions are symbols on 32-bit Unix and Windows, macros on 64-bit Unix.
 
   ## Examples
 
       iex> {:ok, t} = Callconv.Target.for_triple(Callconv.Target.current(), "armv7-unknown-linux-gnueabihf")
       iex> {t.arch, t.bits, t.endian, t.libc, t.abi_variant, t.source}
       {:arm, 32, :little, "gnu", "eabi5-hard-float", :explicit}
+      iex> "enif_get_int64" in t.enif_exports
+      true
       iex> {:error, message} = Callconv.Target.for_triple(Callconv.Target.current(), "z80-unknown-none")
       iex> message =~ "not a target triple callconv knows"
       true

@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of callconv's core with libFuzzer, on stable Rust.
 #
 #   native/fuzz/run.sh [SECONDS] [TARGET...]   fuzz each target for SECONDS (default 60)
-#   native/fuzz/run.sh --smoke                 CI: 10 s per target, 50 s of fuzzing in all
+#   native/fuzz/run.sh --smoke                 CI: 10 s per target, 60 s of fuzzing in all
 #   native/fuzz/run.sh --replay                run the committed corpus and regressions once
 #   native/fuzz/run.sh --keep-going SECONDS    fuzz on past findings (libFuzzer fork mode), to
 #                                              collect every distinct bug in one long run
@@ -22,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
-targets_all=(check_bytes entry_decode locate_code image_reads analysis_code)
+targets_all=(check_bytes entry_decode locate_code image_reads analysis_code beam_read)
 mode=fuzz
 seconds=60
 case "${1:-}" in

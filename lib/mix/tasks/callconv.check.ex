@@ -54,7 +54,7 @@ defmodule Mix.Tasks.Callconv.Check do
     {:module, :string, nil, "MODULE",
      "check every library as the NIF that this module (such as `MyApp.Native`) loads with " <>
        "`load_nif/2`: its name and functions must match (`nif-module-mismatch`, " <>
-       "`nif-function-not-in-module`)"},
+       "`nif-function-not-in-module`, and `nif-not-declared` when it declares its NIFs)"},
     {:ebin, :keep, nil, "DIR",
      "also look for compiled modules in this directory (repeatable), for the cross-check of " <>
        "each NIF with the module of the same name"},
@@ -447,8 +447,8 @@ defmodule Mix.Tasks.Callconv.Check do
     end
   end
 
-  # --module M: every library is checked as the NIF that M loads, against M's functions
-  # when its .beam is known.
+  # --module M: every library is checked as the NIF that M loads, against M's functions and
+  # declared NIFs when its .beam is known.
   defp module_opts(nil, _beams), do: []
 
   defp module_opts(module, beams) do
@@ -457,15 +457,13 @@ defmodule Mix.Tasks.Callconv.Check do
         do: "Elixir." <> module,
         else: module
 
-    functions =
-      with beam when is_binary(beam) <- Map.get(beams, name),
-           {:ok, functions} <- Scan.beam_functions(beam) do
-        [functions: functions]
-      else
-        _ -> []
+    from_beam =
+      case Map.get(beams, name) do
+        beam when is_binary(beam) -> Scan.module_check_opts(beam)
+        nil -> []
       end
 
-    [module: name] ++ functions
+    [module: name] ++ from_beam
   end
 
   defp check_opts(opts, config, erts, task) do

@@ -23,6 +23,10 @@ pub struct Options {
     pub module: Option<String>,
     /// That module's functions, as name and arity: every NIF function must be one of them.
     pub functions: Option<Vec<(String, u32)>>,
+    /// The functions that module declares as NIFs (OTP 25's `-nifs`, read from its `.beam`
+    /// by [`crate::beam::read_nifs`]): every NIF function must be one of them. `None` when
+    /// it declares none, or is not known.
+    pub declared_nifs: Option<Vec<(String, u32)>>,
     /// Opt-in: run `nif_init` in a separate process through this executable (callconv's
     /// command-line tool) to cross-check the static decoder. `None`: never run anything.
     pub probe: Option<std::path::PathBuf>,
@@ -47,6 +51,7 @@ impl Options {
             target,
             module: None,
             functions: None,
+            declared_nifs: None,
             probe: None,
             probe_confinement: crate::probe::Confinement::Sandboxed,
             root: None,
@@ -254,6 +259,12 @@ fn check_data<'data, R: ReadRef<'data>>(
                     }
                 }
                 nif = Some(decoded.entry);
+            }
+            Err(_) if entry::init_returns_null(&binary, addr) => {
+                findings.push(rules::NIF_INIT_NULL.finding(
+                    format!("{name} returns NULL: load_nif fails with \"Library init-call unsuccessful\""),
+                    "return the address of the ErlNifEntry (the ERL_NIF_INIT macro does); do setup work in the load callback, which can refuse with a reason",
+                ))
             }
             Err(why) => findings.push(rules::NIF_ENTRY_UNREADABLE.finding(
                 format!("{name} is exported, but its ErlNifEntry could not be decoded: {why}"),

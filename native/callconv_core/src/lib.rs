@@ -1,5 +1,6 @@
 //! callconv: static checks of BEAM NIF libraries.
 pub mod analysis;
+pub mod beam;
 pub mod check;
 pub mod conventions;
 pub mod disasm;

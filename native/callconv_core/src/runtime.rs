@@ -104,12 +104,47 @@ pub fn enif_symbols(nif: (i32, i32), lp64_unix: bool) -> Vec<String> {
         .collect()
 }
 
+/// Whether a runtime of this word size and OS has `long` of 64 bits, so that the four
+/// `*int64` functions are macros rather than symbols (LP64 Unix; Windows is LLP64).
+pub fn lp64_unix(bits: u32, os: &str) -> bool {
+    bits == 64 && os != "windows"
+}
+
+/// The `enif_*` symbols of a runtime of `bits` and `os`, given the list `known` read for a
+/// runtime of another platform: from the table when the NIF version is known, else `known`
+/// with the word-size-dependent functions added or removed.
+pub fn enif_symbols_for(
+    nif: Option<(i32, i32)>,
+    known: Vec<String>,
+    bits: u32,
+    os: &str,
+) -> Vec<String> {
+    let lp64 = lp64_unix(bits, os);
+    if let Some(nif) = nif {
+        return enif_symbols(nif, lp64);
+    }
+    let mut names: Vec<String> = known
+        .into_iter()
+        .filter(|n| !lp64 || enif_function(n).is_none_or(|f| f.lp64_symbol))
+        .collect();
+    if !lp64 {
+        for f in ENIF_FUNCTIONS.iter().filter(|f| !f.lp64_symbol) {
+            if !names.iter().any(|n| n == f.name) {
+                names.push(f.name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The API function named `name`, if it is one.
+pub fn enif_function(name: &str) -> Option<&'static EnifFunction> {
+    ENIF_FUNCTIONS.iter().find(|f| f.name == name)
+}
+
 /// The NIF version that first declared `name`, if it is an API function at all.
 pub fn enif_since(name: &str) -> Option<(i32, i32)> {
-    ENIF_FUNCTIONS
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.since)
+    enif_function(name).map(|f| f.since)
 }
 
 impl Target {
@@ -122,12 +157,12 @@ impl Target {
                 OTP_RELEASES.last().map_or(0, |r| r.otp)
             )
         })?;
-        let lp64_unix = self.bits == 64 && self.os != "windows";
+        let lp64 = lp64_unix(self.bits, &self.os);
         self.source = TargetSource::Explicit;
         self.otp_release = Some(otp.to_string());
         self.erts_version = Some(release.erts.to_string());
         self.nif_version = Some(format!("{}.{}", release.nif.0, release.nif.1));
-        self.enif_exports = Some(enif_symbols(release.nif, lp64_unix));
+        self.enif_exports = Some(enif_symbols(release.nif, lp64));
         // The table knows nothing of that release's beam.smp file.
         self.vm_exports = None;
         self.vm_bind_now = None;

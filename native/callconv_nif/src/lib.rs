@@ -29,6 +29,7 @@ fn options(
     target: ExTarget,
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
+    declared_nifs: Option<Vec<(String, u32)>>,
     probe: Option<(Binary, bool)>,
     root: Option<Binary>,
 ) -> Options {
@@ -36,6 +37,7 @@ fn options(
     Options {
         module,
         functions,
+        declared_nifs,
         probe: probe.as_ref().map(|(exe, _)| path_of(exe)),
         probe_confinement: if unsandboxed {
             callconv::probe::Confinement::Unsandboxed
@@ -55,12 +57,13 @@ fn check(
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
     // The probe's executable, and whether it runs unsandboxed.
+    declared_nifs: Option<Vec<(String, u32)>>,
     probe: Option<(Binary, bool)>,
     root: Option<Binary>,
 ) -> Result<ExReport, ExError> {
     callconv::check_path_with(
         &path_of(&path),
-        &options(target, module, functions, probe, root),
+        &options(target, module, functions, declared_nifs, probe, root),
     )
     .map(ExReport::from)
     .map_err(ExError::from)
@@ -86,6 +89,19 @@ fn target_for_triple(target: ExTarget, triple: String) -> Result<ExTarget, Strin
     Target::from(target).for_triple(&triple).map(ExTarget::from)
 }
 
+/// Functions as name and arity.
+type Functions = Vec<(String, u32)>;
+/// `{module, functions, declared}`.
+type BeamNifs = (String, Functions, Option<Functions>);
+
+/// What a `.beam` file's code says of its NIFs: `{module, functions, declared}`, with
+/// `declared` nil when the module declares none. Walking a large module's code takes more
+/// than 1 ms.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn beam_nifs(bytes: Binary) -> Result<BeamNifs, String> {
+    callconv::beam::read_nifs(bytes.as_slice()).map(|b| (b.module, b.functions, b.declared))
+}
+
 /// The glibc version of this process (the VM's), if it runs on glibc.
 #[rustler::nif]
 fn host_libc_version() -> Option<String> {
@@ -103,7 +119,7 @@ fn check_document<'a>(
     root: Option<Binary>,
 ) -> NifResult<Term<'a>> {
     let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, root));
+    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, None, root));
     let output = match format.as_str() {
         "json" => doc.to_json(),
         "text" => callconv::render::text(&doc),

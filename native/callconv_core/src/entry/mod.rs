@@ -236,6 +236,14 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
     })
 }
 
+/// Whether `nif_init` certainly returns NULL: its code sets the result to the constant 0 on
+/// a path without conditions, calls or memory reads. The BEAM then refuses the library
+/// ("Library init-call unsuccessful"). False whenever that is not certain.
+pub fn init_returns_null<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> bool {
+    locate::locate_entry(&binary.image, binary.arch, init)
+        .is_ok_and(|located| located.address == 0 && located.certain)
+}
+
 fn decode_static<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     init: u64,

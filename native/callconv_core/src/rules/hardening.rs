@@ -132,7 +132,9 @@ fn enif_defined<R>(binary: &Binary<R>, out: &mut Vec<Finding>) {
         .exports
         .iter()
         .map(|e| e.name.strip_prefix('_').unwrap_or(&e.name))
-        .filter(|n| n.starts_with("enif_"))
+        // Only the API's own names: a library may name its helpers enif_* (Debian's bitcask
+        // defines enif_get_uint64_bin), and those shadow nothing of the VM's.
+        .filter(|n| crate::runtime::enif_function(n).is_some())
         .collect();
     names.sort_unstable();
     names.dedup();

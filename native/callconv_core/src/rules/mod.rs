@@ -88,6 +88,9 @@ rules! {
     NIF_ENTRY_UNREADABLE = "nif-entry-unreadable", Warning,
         "The NIF init function was found, but its ErlNifEntry could not be decoded statically, so the version, module and function checks were skipped.",
         "Nothing may be wrong; run with the probe (when available) or report the library so the decoder learns its pattern.";
+    NIF_INIT_NULL = "nif-init-null", Error,
+        "The NIF init function certainly returns NULL (its code loads the constant 0 on a path with no condition, call or memory read): load_nif fails with \"Library init-call unsuccessful\".",
+        "Return the address of the ErlNifEntry, as ERL_NIF_INIT does; put setup that can fail in the load callback, which refuses the library with a reason.";
     NIF_MAJOR_VERSION = "nif-major-version", Error,
         "The entry's NIF major version is not 2, the only one current runtimes load.",
         "Rebuild the NIF against the erl_nif.h of a supported Erlang/OTP release.";
@@ -127,6 +130,9 @@ rules! {
     NIF_FUNCTION_NOT_IN_MODULE = "nif-function-not-in-module", Error,
         "A function of the NIF table has no function of that name and arity in the module that loads it: \"Function not found m:f/1\".",
         "Add the stub (def f(_), do: :erlang.nif_error(:not_loaded)) or remove the function from the NIF table.";
+    NIF_NOT_DECLARED = "nif-not-declared", Error,
+        "The module that loads the library declares its NIFs (OTP 25's -nifs attribute, Elixir's @nifs), and a function of the NIF table is not among them: \"Function not declared as nif m:f/1\". Checked when the module's .beam is known and the target is OTP 25 or later.",
+        "Add the function to -nifs([...]) (Elixir: @nifs), or remove it from the NIF table.";
     ENIF_MISSING = "enif-missing", Error,
         "The library imports (or resolves with dlsym) an enif_* function that the target runtime does not export: dlopen fails with \"undefined symbol: enif_...\".",
         "Do not call API functions newer than the oldest runtime you deploy to, or build against that runtime's headers (Rustler: a lower nif_version_2_x feature).";

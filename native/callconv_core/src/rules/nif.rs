@@ -142,14 +142,40 @@ pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
         .functions
         .as_ref()
         .map(|fs| fs.iter().map(|(n, a)| (n.as_str(), *a)).collect());
+    // A module that declares its NIFs (OTP 25's -nifs) has them marked in its code; a runtime
+    // older than OTP 25 cannot load such a module at all, so the rule is for 25 and later.
+    let declared: Option<HashSet<(&str, u32)>> = options
+        .declared_nifs
+        .as_ref()
+        .filter(|_| {
+            target
+                .otp_release
+                .as_deref()
+                .and_then(|o| o.parse::<u32>().ok())
+                .is_none_or(|otp| otp >= 25)
+        })
+        .map(|fs| fs.iter().map(|(n, a)| (n.as_str(), *a)).collect());
     let mut seen = HashSet::new();
     for f in &e.functions {
         let mfa = format!("{}:{}/{}", e.module, f.name, f.arity);
+        let key = (f.name.as_str(), f.arity);
         if let Some(functions) = &module_functions {
-            if !functions.contains(&(f.name.as_str(), f.arity)) {
+            if !functions.contains(&key) {
                 out.push(NIF_FUNCTION_NOT_IN_MODULE.finding(
                     format!("{mfa} is in the NIF table but the module has no {}/{}: \"Function not found {mfa}\"", f.name, f.arity),
                     format!("add a stub {}/{} to the module, or remove it from the NIF table", f.name, f.arity),
+                ));
+            }
+        }
+        // The BEAM looks the function up first: one the module lacks is "not found" instead.
+        let in_module = module_functions
+            .as_ref()
+            .is_none_or(|functions| functions.contains(&key));
+        if let Some(declared) = declared.as_ref().filter(|_| in_module) {
+            if !declared.contains(&key) {
+                out.push(NIF_NOT_DECLARED.finding(
+                    format!("{mfa} is in the NIF table, but the module declares its NIFs (-nifs) without {}/{}: \"Function not declared as nif {mfa}\"", f.name, f.arity),
+                    format!("add {}/{} to the module's -nifs([...]) (Elixir: @nifs), or remove it from the NIF table", f.name, f.arity),
                 ));
             }
         }

@@ -5,7 +5,7 @@
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
 //! --endian E --libc L --libc-version V --abi-variant V --os-version V --enif-exports a,b,c --module M
-//! --function name/arity (repeatable) --probe-exe PATH --probe-unsandboxed --root DIR`.
+//! --function name/arity (repeatable) --declared-nif name/arity (repeatable) --probe-exe PATH --probe-unsandboxed --root DIR`.
 
 use std::path::PathBuf;
 
@@ -57,6 +57,9 @@ pub struct IsolatedArgs {
     /// name/arity; repeatable
     #[arg(long = "function", allow_hyphen_values = true, value_parser = parse_function)]
     functions: Vec<(String, u32)>,
+    /// A function the module declares as a NIF (-nifs), name/arity; repeatable
+    #[arg(long = "declared-nif", allow_hyphen_values = true, value_parser = parse_function)]
+    declared_nifs: Vec<(String, u32)>,
     #[arg(long)]
     probe_exe: Option<PathBuf>,
     #[arg(long)]
@@ -119,6 +122,7 @@ pub fn run(args: IsolatedArgs) -> Result<Vec<u8>, String> {
     let options = callconv::Options {
         module: args.module,
         functions: (!args.functions.is_empty()).then_some(args.functions),
+        declared_nifs: (!args.declared_nifs.is_empty()).then_some(args.declared_nifs),
         probe: args.probe_exe,
         probe_confinement: if args.probe_unsandboxed {
             callconv::probe::Confinement::Unsandboxed

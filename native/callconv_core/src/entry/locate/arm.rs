@@ -7,10 +7,20 @@
 //! bx lr                 @ or pop {..., pc}
 //! ```
 //!
+//! With section anchors GCC loads the anchor and adds the entry's offset from it, in the
+//! flag-setting Thumb-1 forms (Debian 12 armhf, fxml_stream.so):
+//!
+//! ```text
+//! ldr  r0, [pc, #4]     @ r0 = anchor - (here + 4)
+//! add  r0, pc           @ PC plus a register: not aligned
+//! adds r0, #44          @ the entry, 44 bytes past the anchor
+//! bx   lr
+//! ```
+//!
 //! Reading PC gives the instruction's address + 8 in A32 and + 4 in Thumb; a PC-relative
-//! load or `adr` uses that value rounded down to a multiple of 4.
+//! load, `adr`, or PC plus an immediate uses that value rounded down to a multiple of 4.
 
-use capstone::arch::arm::{ArmCC, ArmOperandType};
+use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{ArchDetail, ArchOperand};
 use capstone::Capstone;
 
@@ -65,6 +75,12 @@ impl Machine for Arm {
                 .operands()
                 .into_iter()
                 .map(|op| match op {
+                    // A shifted register (`r1, lsl #2`) is not the register's value: unknown.
+                    ArchOperand::ArmOperand(o)
+                        if !matches!(o.shift, ArmShift::Invalid | ArmShift::Lsl(0)) =>
+                    {
+                        Op::Other
+                    }
                     ArchOperand::ArmOperand(o) => match o.op_type {
                         ArmOperandType::Reg(r) => reg_name(cs, r)
                             .map(|n| Op::Reg(canonical(n)))
@@ -98,8 +114,14 @@ impl Machine for Arm {
     fn step(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String> {
         let pc = self.pc(insn);
         regs.set("pc", Some(pc));
-        // Thumb-2 and UAL spellings carry width suffixes; the operation is the same.
-        let m = insn.mnemonic.trim_end_matches(".w").trim_end_matches(".n");
+        // Thumb-2 and UAL spellings carry width suffixes, and Thumb-1 sets the flags on
+        // every data operation (`adds`, `movs`); the value computed is the same.
+        let m = match insn.mnemonic.trim_end_matches(".w").trim_end_matches(".n") {
+            "adds" | "addw" => "add",
+            "subs" | "subw" => "sub",
+            "movs" => "mov",
+            other => other,
+        };
         let dest = insn.reg(0).map(str::to_string);
         let writes_pc = insn.ops.iter().any(|o| *o == Op::Reg("pc".into()));
         if insn.conditional {
@@ -138,7 +160,16 @@ impl Machine for Arm {
                     } else {
                         (insn.ops.get(1), insn.ops.get(2))
                     };
-                    let v = value(regs, a).zip(value(regs, b)).map(|(a, b)| {
+                    // PC plus an immediate is ADR, which reads PC word-aligned; PC plus a
+                    // register (`add r0, pc`) reads it as it is.
+                    let pc_with_imm =
+                        matches!(b, Some(Op::Imm(_))) && matches!(a, Some(Op::Reg(r)) if r == "pc");
+                    let a = if pc_with_imm {
+                        Some(pc & !3)
+                    } else {
+                        value(regs, a)
+                    };
+                    let v = a.zip(value(regs, b)).map(|(a, b)| {
                         if m == "add" {
                             a.wrapping_add(b)
                         } else {

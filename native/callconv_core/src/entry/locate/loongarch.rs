@@ -100,6 +100,8 @@ impl Machine for LoongArch {
                     mnemonic: mnemonic.to_string(),
                     ops,
                     conditional: false,
+                    // The decoder knows few instructions; count every b*/j* as a branch.
+                    branch: mnemonic.starts_with('b') || mnemonic.starts_with('j'),
                 })
             })
             .collect())

@@ -51,6 +51,10 @@ pub struct Located {
     pub address: u64,
     /// How it was found, e.g. `static:x86_64`.
     pub method: String,
+    /// The value is certain: the path to the return took no conditional branch, called
+    /// nothing, ran no conditional instruction and read no memory, so the value is a
+    /// constant of the code itself (what a `return NULL;` compiles to).
+    pub certain: bool,
 }
 
 /// The `locate_code` fuzz target's harness, shared with the replay of its regression inputs
@@ -166,8 +170,12 @@ pub fn locate_entry<'data, R: ReadRef<'data>>(
             ))
         }
     };
-    let address = run(machine.as_mut(), image, start, &mut regs)?;
-    Ok(Located { address, method })
+    let (address, certain) = run(machine.as_mut(), image, start, &mut regs)?;
+    Ok(Located {
+        address,
+        method,
+        certain,
+    })
 }
 
 /// What one instruction does to control flow.
@@ -211,6 +219,8 @@ struct Insn {
     ops: Vec<Op>,
     /// Executed only under a condition (ARM condition codes).
     conditional: bool,
+    /// A jump, branch, call or return of any kind (capstone's jump, call and return groups).
+    branch: bool,
 }
 
 impl Insn {
@@ -327,12 +337,43 @@ trait Machine {
     fn result_register(&self) -> &'static str;
 }
 
+/// Counts the reads the evaluator makes, to tell a constant from a value read from memory.
+struct Watched<'a> {
+    memory: &'a dyn Memory,
+    reads: std::cell::Cell<usize>,
+}
+
+impl Memory for Watched<'_> {
+    fn pointer(&self, addr: u64) -> Option<u64> {
+        self.reads.set(self.reads.get().saturating_add(1));
+        self.memory.pointer(addr)
+    }
+
+    fn word32(&self, addr: u64) -> Option<u64> {
+        self.reads.set(self.reads.get().saturating_add(1));
+        self.memory.word32(addr)
+    }
+
+    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.reads.set(self.reads.get().saturating_add(1));
+        self.memory.bytes(addr, len)
+    }
+}
+
+/// Follows the code from `start` to its return: the value returned, and whether it is
+/// certain (see [`Located::certain`]).
 fn run<'data, R: ReadRef<'data>>(
     machine: &mut dyn Machine,
     image: &Image<R>,
     start: u64,
     regs: &mut Regs,
-) -> Result<u64, String> {
+) -> Result<(u64, bool), String> {
+    let memory = Watched {
+        memory: image,
+        reads: std::cell::Cell::new(0),
+    };
+    // A conditional branch falls through, a call clobbers: either makes the path a guess.
+    let mut guessed = false;
     let mut pc = start;
     let mut budget = MAX_INIT_INSNS;
     let mut pending: Option<Step> = None;
@@ -347,7 +388,8 @@ fn run<'data, R: ReadRef<'data>>(
         let mut next_pc = last.next();
         for insn in &insns {
             budget = budget.saturating_sub(1);
-            let step = machine.step(insn, regs, image)?;
+            let step = machine.step(insn, regs, &memory)?;
+            guessed |= insn.conditional || (insn.branch && step == Step::Next);
             // The instruction in a delay slot runs, then the delayed transfer happens.
             let step = match pending.take() {
                 Some(Step::ReturnAfterNext) => Step::Return,
@@ -362,12 +404,13 @@ fn run<'data, R: ReadRef<'data>>(
                 }
                 Step::Return => {
                     let reg = machine.result_register();
-                    return regs.get(reg).ok_or_else(|| {
+                    let value = regs.get(reg).ok_or_else(|| {
                         format!(
                             "nif_init returns at {:#x} with no constant in {reg}",
                             insn.address
                         )
-                    });
+                    })?;
+                    return Ok((value, !guessed && memory.reads.get() == 0));
                 }
                 Step::ReturnAfterNext | Step::JumpAfterNext(_) => pending = Some(step),
             }
@@ -433,12 +476,23 @@ fn from_capstone(
         .iter()
         .map(|i| {
             let (ops, conditional) = convert(cs, i)?;
+            let branch = cs.insn_detail(i).is_ok_and(|d| {
+                d.groups().iter().any(|g| {
+                    matches!(
+                        u32::from(g.0),
+                        capstone::InsnGroupType::CS_GRP_JUMP
+                            | capstone::InsnGroupType::CS_GRP_CALL
+                            | capstone::InsnGroupType::CS_GRP_RET
+                    )
+                })
+            });
             Ok(Insn {
                 address: i.address(),
                 len: i.len() as u64,
                 mnemonic: i.mnemonic().unwrap_or("").to_string(),
                 ops,
                 conditional,
+                branch,
             })
         })
         .collect()
@@ -461,4 +515,47 @@ fn reg_name(cs: &capstone::Capstone, reg: capstone::RegId) -> Option<String> {
         return None;
     }
     cs.reg_name(reg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Segment;
+
+    /// Follows x86-64 `code` mapped at 0x1000.
+    fn follow(code: &[u8]) -> Located {
+        let segments = vec![Segment {
+            vaddr: 0x1000,
+            mem_size: 0x100,
+            file_offset: 0,
+            file_size: code.len() as u64,
+        }];
+        let image = Image::new(code, segments, Vec::new(), 8, false);
+        locate_entry(&image, Arch::X86_64, 0x1000).expect("returns a constant")
+    }
+
+    #[test]
+    fn a_straight_null_is_certain() {
+        // xor eax, eax; ret
+        let located = follow(&[0x31, 0xc0, 0xc3]);
+        assert_eq!((located.address, located.certain), (0, true));
+    }
+
+    #[test]
+    fn a_null_behind_a_condition_is_a_guess() {
+        // test edi, edi; jne +3; xor eax, eax; ret; (lea rax, [rip]; ret)
+        let located = follow(&[
+            0x85, 0xff, 0x75, 0x03, 0x31, 0xc0, 0xc3, 0x48, 0x8d, 0x05, 0, 0, 0, 0, 0xc3,
+        ]);
+        assert_eq!((located.address, located.certain), (0, false));
+    }
+
+    #[test]
+    fn a_null_read_from_memory_is_a_guess() {
+        // mov rax, [rip + 1]; ret; then a zero word (a pointer filled in at run time)
+        let located = follow(&[
+            0x48, 0x8b, 0x05, 0x01, 0, 0, 0, 0xc3, 0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        assert_eq!((located.address, located.certain), (0, false));
+    }
 }
