@@ -195,8 +195,14 @@ fn reports_do_not_depend_on_the_load() {
         out
     });
     let (first, second) = (first.expect("first check"), second.expect("second check"));
-    assert!(first == quiet, "the first loaded check differs from the quiet run");
-    assert!(second == quiet, "the second loaded check differs from the quiet run");
+    assert!(
+        first == quiet,
+        "the first loaded check differs from the quiet run"
+    );
+    assert!(
+        second == quiet,
+        "the second loaded check differs from the quiet run"
+    );
 }
 
 #[test]
