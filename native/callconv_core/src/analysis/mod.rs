@@ -95,7 +95,7 @@ pub const MAX_LIBRARY_INSNS: usize = 400_000;
 pub const MAX_TABLE_ENTRIES: u64 = 1_024;
 /// Most instructions interpreted for all the entry points of one library together (counting
 /// re-visits and jump-table targets); the entry points past it are capped (`library`).
-pub const MAX_LIBRARY_FUNCTION_INSNS: usize = 500_000;
+pub const MAX_LIBRARY_FUNCTION_INSNS: usize = 4_000_000;
 /// Most instructions looked at to decide whether a local function can return.
 const MAX_RETURN_PROBE_INSNS: usize = 2_000;
 /// Most instructions looked at by those probes for one library.
