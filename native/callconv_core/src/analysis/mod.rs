@@ -87,6 +87,8 @@ use lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
 /// Most distinct states kept per branch target before they are merged.
 pub const MAX_STATES_PER_BLOCK: usize = 4;
+/// Most stack slots one state remembers (each state is copied at every branch).
+pub const MAX_SLOTS_PER_STATE: usize = 512;
 /// Most branch targets explored for one entry point.
 pub const MAX_BLOCKS: usize = 4_096;
 /// Most instructions visited by the reachability sweep of a whole library (ISA floor).
@@ -500,6 +502,9 @@ struct State {
     regs: BTreeMap<String, Val>,
     /// Stack slots by frame (0: entry SP, 1: realigned SP) and offset.
     slots: BTreeMap<(u8, i64), Val>,
+    /// A store found [`MAX_SLOTS_PER_STATE`] slots taken and was not recorded: a slot not
+    /// found then holds an unknown value that is never reported.
+    slots_full: bool,
     /// The path went through a call to an import whose name is unknown (Mach-O, PE): if it
     /// never returns, what follows is another function's code, so exits are not judged.
     uncertain: bool,
@@ -544,6 +549,7 @@ impl State {
             self.bound = None;
         }
         self.uncertain |= other.uncertain;
+        self.slots_full |= other.slots_full;
     }
 }
 
@@ -882,6 +888,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             cmp: None,
             cmp_regs: None,
             bound: None,
+            slots_full: false,
             uncertain: false,
         };
         init.set(&sp, Val::SpPlus(0));
@@ -1265,23 +1272,32 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     };
                     if let Some(key) = key {
                         let v = st.get(src);
-                        st.slots.insert(key, v);
+                        if st.slots.len() < MAX_SLOTS_PER_STATE || st.slots.contains_key(&key) {
+                            st.slots.insert(key, v);
+                        } else {
+                            st.slots_full = true;
+                        }
                     }
                 }
                 Fx::Load { dst, base, disp } => {
+                    let missing = if st.slots_full {
+                        Val::Top
+                    } else {
+                        Val::Unknown
+                    };
                     let v = match st.get(base) {
                         Val::SpPlus(k) => {
                             let at = k.wrapping_add(*disp);
                             if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
                                 acc.stack_args.insert(at);
                             }
-                            st.slots.get(&(0, at)).cloned().unwrap_or(Val::Unknown)
+                            st.slots.get(&(0, at)).cloned().unwrap_or(missing)
                         }
                         Val::AlPlus { off, .. } => st
                             .slots
                             .get(&(1, off.wrapping_add(*disp)))
                             .cloned()
-                            .unwrap_or(Val::Unknown),
+                            .unwrap_or(missing),
                         // A GOT slot the loader fills with an import's address, or (MIPS) a
                         // local GOT entry it rebases.
                         Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(*disp)) {
