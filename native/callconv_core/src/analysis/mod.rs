@@ -21,8 +21,9 @@
 //! Everything is bounded by counted budgets, never by the clock, so a report is a function of
 //! the bytes and the target alone: [`MAX_FUNCTION_INSNS`] instructions per entry point and
 //! [`MAX_LIBRARY_FUNCTION_INSNS`] for all of them together, [`MAX_STATES_PER_BLOCK`] states
-//! per branch target of [`MAX_SLOTS_PER_STATE`] stack slots, [`MAX_BLOCKS`] branch targets, [`MAX_LIBRARY_INSNS`] for the
-//! reachability sweep, and the return probes of local callees. A cap that is hit is
+//! per branch target of [`MAX_SLOTS_PER_STATE`] stack slots, [`MAX_BLOCKS`] branch targets,
+//! [`MAX_LIBRARY_INSNS`] for the reachability sweep, and the return probes of local callees
+//! (`MAX_RETURN_PROBE_INSNS` each, `MAX_LIBRARY_PROBE_INSNS` in all). A cap that is hit is
 //! reported, and a path the analysis cannot follow (an unresolved indirect jump) is dropped,
 //! never guessed: precision comes first.
 //!
