@@ -608,7 +608,9 @@ struct Callee {
 struct CallKind {
     noreturn: bool,
     unknown: bool,
-    import: bool,
+    /// An import whose prototype may return a struct in memory (any import but the NIF API:
+    /// no `enif_*` function returns a struct by value).
+    may_return_struct: bool,
     pops: u64,
 }
 
@@ -660,13 +662,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             Target::Import(n) => CallKind {
                 noreturn: is_noreturn_name(&n),
                 unknown: false,
-                import: true,
+                may_return_struct: !n.trim_start_matches('_').starts_with("enif_"),
                 pops: 0,
             },
             Target::UnknownImport => CallKind {
                 noreturn: false,
                 unknown: true,
-                import: true,
+                may_return_struct: true,
                 pops: 0,
             },
             Target::Local => {
@@ -674,7 +676,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 CallKind {
                     noreturn: !c.returns,
                     unknown: false,
-                    import: false,
+                    may_return_struct: false,
                     pops: c.pops.unwrap_or(0),
                 }
             }
@@ -1031,12 +1033,16 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         self.after_call(&mut st, &caller_saved, &i);
                         // A callee that ends with `ret N` pops N bytes of our outgoing
                         // arguments (an i386 struct return's hidden pointer, stdcall helpers).
-                        if call.import && self.arch == Arch::X86 && first_arg_in_frame(&st, &sp) {
+                        if call.may_return_struct
+                            && self.arch == Arch::X86
+                            && first_arg_in_frame(&st, &sp)
+                        {
                             // An i386 SysV function that returns a struct in memory pops its
                             // hidden pointer (`ret $4`), and its first argument is then an
                             // address in the caller's frame. An import's code is not in this
                             // file, so whether it pops is not known: the stack pointer is
-                            // lost on this path rather than guessed.
+                            // lost on this path rather than guessed. The NIF API is exempt:
+                            // erl_nif.h declares no enif_* function returning a struct.
                             st.set(&sp, Val::Top);
                         } else if call.pops > 0 {
                             let after = match st.get(&sp) {
