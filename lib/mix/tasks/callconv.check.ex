@@ -599,16 +599,20 @@ defmodule Mix.Tasks.Callconv.Check do
     end
   end
 
+  # What compiling prints goes to stderr meanwhile, through this process's group leader (which
+  # the processes it starts inherit). Not by swapping in Mix.Shell.Quiet: Mix.shell/1 is
+  # VM-wide, so every other process printing during the check (another task's whole JSON
+  # document, on a loaded machine where the check runs long) would be silenced too.
   defp quiet_if(false, fun), do: fun.()
 
   defp quiet_if(true, fun) do
-    shell = Mix.shell()
-    Mix.shell(Mix.Shell.Quiet)
+    leader = Process.group_leader()
+    Process.group_leader(self(), Process.whereis(:standard_error))
 
     try do
       fun.()
     after
-      Mix.shell(shell)
+      Process.group_leader(self(), leader)
     end
   end
 

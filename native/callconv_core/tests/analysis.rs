@@ -7,6 +7,8 @@
 //! * `real_compiler_output_has_no_error`: the fixtures built with gcc/clang/zig at every
 //!   optimisation level (`out/good/`), the cross fixtures, the Debian jiffy NIFs of other
 //!   architectures, Rustler fixtures and the installed OTP NIFs: zero error findings.
+//! * `reports_do_not_depend_on_the_load`: concurrent checks on a busy CPU render the same
+//!   bytes as a quiet sequential run.
 
 mod analysis_support;
 
@@ -150,6 +152,57 @@ fn real_compiler_output_has_no_error() {
     }
     eprintln!("analysed {analysed} of {} libraries", corpus.len());
     assert!(bad.is_empty(), "false alarms:\n{}", bad.join("\n"));
+}
+
+/// A report is a function of the bytes and the target, never of the machine's load: two
+/// checks of the same libraries running at once, while busy threads occupy every core, render
+/// byte for byte the JSON of a quiet sequential run. Nothing is timed: the busy threads do
+/// counted rounds of work until both checks have ended.
+#[test]
+fn reports_do_not_depend_on_the_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let r = root();
+    let mut libs = files(&r.join("test/fixtures/analysis/out/bad"), &[".so", ".dll"]);
+    libs.extend(files(&r.join("test/fixtures/cache/debian"), &[".so"]));
+    assert!(libs.len() >= 20, "fixtures missing: {libs:?}");
+    let target = callconv::target::Target::host();
+    let render = || {
+        let doc = callconv::check::check_paths(&libs, &target);
+        callconv::render::render(&doc, "json", None, false).expect("json renders")
+    };
+    let quiet = render();
+    let stop = AtomicBool::new(false);
+    let busy = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (first, second) = std::thread::scope(|s| {
+        for seed in 0..busy as u64 {
+            let stop = &stop;
+            s.spawn(move || {
+                let mut x = seed;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..100_000 {
+                        x = x
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                    }
+                    std::hint::black_box(x);
+                }
+            });
+        }
+        let a = s.spawn(render);
+        let b = s.spawn(render);
+        let out = (a.join(), b.join());
+        stop.store(true, Ordering::Relaxed);
+        out
+    });
+    let (first, second) = (first.expect("first check"), second.expect("second check"));
+    assert!(
+        first == quiet,
+        "the first loaded check differs from the quiet run"
+    );
+    assert!(
+        second == quiet,
+        "the second loaded check differs from the quiet run"
+    );
 }
 
 #[test]

@@ -140,6 +140,11 @@ impl Lifter for Aarch64 {
                         originals.push(self.cs.reg_name(r).unwrap_or_default());
                         self.name(r).map_or(Operand::Other, Operand::Reg)
                     }
+                    // `sub sp, sp, #1, lsl #12`: an arithmetic immediate shifted left.
+                    Arm64OperandType::Imm(i) if arith_shift(&mnemonic, &o.shift).is_some() => {
+                        let s = arith_shift(&mnemonic, &o.shift).unwrap_or(0);
+                        Operand::Imm(i.checked_shl(s).unwrap_or(0), false)
+                    }
                     Arm64OperandType::Imm(i) => {
                         Operand::Imm(i, !matches!(o.shift, Arm64Shift::Invalid))
                     }
@@ -247,6 +252,7 @@ impl Lifter for Aarch64 {
                     let bound = match m {
                         "b.hi" => Bound::AtMost,
                         "b.hs" | "b.cs" => Bound::Below,
+                        "b.ne" => Bound::Equal,
                         _ => Bound::None,
                     };
                     out.flow = Flow::Cond(t as u64, bound);
@@ -259,6 +265,23 @@ impl Lifter for Aarch64 {
             "cmp" => {
                 if let Some(v) = imm(1) {
                     out.fx.push(Fx::CmpImm { imm: v });
+                } else if let (Some(a), Some(b), 2) = (reg(0), reg(1), ops.len()) {
+                    out.fx.push(Fx::CmpRegs { a, b });
+                }
+            }
+            // `mov x12, #0x10000; movk x12, #0x90`: a frame size over 64 KiB.
+            "movk" => {
+                if let (Some(d), Some(Operand::Imm(v, _))) = (reg(0), ops.get(1)) {
+                    let shift = insn
+                        .op_str()
+                        .and_then(|t| t.split_once("lsl #"))
+                        .and_then(|(_, n)| n.trim().parse().ok())
+                        .unwrap_or(0);
+                    out.fx.push(Fx::InsertImm {
+                        dst: d,
+                        imm: (*v as u64) & 0xffff,
+                        shift,
+                    });
                 }
             }
             "adrp" | "adr" => {
@@ -287,6 +310,16 @@ impl Lifter for Aarch64 {
                     src: s,
                     imm: if m == "add" { *v } else { v.wrapping_neg() },
                 }),
+                // `sub sp, sp, x12`: a frame over 4 KiB (x12 from mov/movk).
+                (Some(d), Some(a), Some(Operand::Reg(b)), 3)
+                    if m == "sub" && insn.op_str().is_some_and(plain_register_operand) =>
+                {
+                    out.fx.push(Fx::SubRegs {
+                        dst: d,
+                        a,
+                        b: b.clone(),
+                    })
+                }
                 (Some(d), Some(a), Some(Operand::Reg(b)), 3) if m == "add" => {
                     // `add x2, x3, w2, sxtb #2`: the shift is not in the operand list.
                     let shift = insn
@@ -385,6 +418,27 @@ impl Lifter for Aarch64 {
             _ => {}
         }
         Some(out)
+    }
+}
+
+/// Whether the third operand of `sub a, b, c` is the register itself: no shift, and no
+/// extension but the identity one (`sub x16, sp, x16` is encoded `uxtx`).
+fn plain_register_operand(ops: &str) -> bool {
+    let parts: Vec<&str> = ops.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [_, _, _] => true,
+        [_, _, _, ext] => matches!(*ext, "uxtx" | "sxtx" | "lsl #0" | "uxtx #0"),
+        _ => false,
+    }
+}
+
+/// The left shift of an arithmetic instruction's immediate (`add`/`sub`/`cmp` `#imm, lsl #12`).
+fn arith_shift(mnemonic: &str, shift: &Arm64Shift) -> Option<u32> {
+    match (mnemonic, shift) {
+        ("add" | "sub" | "adds" | "subs" | "cmp" | "cmn", Arm64Shift::Lsl(n)) if *n <= 12 => {
+            Some(*n)
+        }
+        _ => None,
     }
 }
 

@@ -44,8 +44,15 @@ pub(crate) enum Fx {
         src: String,
         align: u64,
     },
+    /// `dst := a - b` (a stack adjustment by a register: frames over 4 KiB).
+    SubRegs { dst: String, a: String, b: String },
+    /// `dst := (dst & !(0xffff << shift)) | (imm << shift)` (AArch64 `movk`).
+    InsertImm { dst: String, imm: u64, shift: u8 },
     /// `cmp reg, imm`: remembered as a possible jump-table bound.
     CmpImm { imm: i64 },
+    /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)
+    /// leaves `a == b` on its fall-through path (stack-clash probe loops).
+    CmpRegs { a: String, b: String },
 }
 
 /// How a conditional branch bounds a preceding `cmp reg, imm` on its fall-through path.
@@ -55,6 +62,9 @@ pub(crate) enum Bound {
     AtMost,
     /// Not taken means `reg < imm` (x86 `jae`, AArch64 `b.hs`).
     Below,
+    /// Not taken means the operands of a preceding `cmp a, b` are equal (x86 `jne`,
+    /// AArch64 `b.ne`).
+    Equal,
     /// Says nothing about a bound.
     None,
 }

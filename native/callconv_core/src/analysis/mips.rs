@@ -701,8 +701,10 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::Const { dst, .. }
         | Fx::Load { dst, .. }
         | Fx::LoadIndexed { dst, .. }
-        | Fx::Align { dst, .. } => Some(dst.clone()),
-        Fx::Store { .. } | Fx::CmpImm { .. } => None,
+        | Fx::Align { dst, .. }
+        | Fx::SubRegs { dst, .. }
+        | Fx::InsertImm { dst, .. } => Some(dst.clone()),
+        Fx::Store { .. } | Fx::CmpImm { .. } | Fx::CmpRegs { .. } => None,
     }
 }
 

@@ -18,9 +18,12 @@
 //! * the instruction-set floor of all code reachable from the entry points, and whether it
 //!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
 //!
-//! Everything is bounded: [`MAX_FUNCTION_INSNS`] instructions per entry point,
-//! [`MAX_STATES_PER_BLOCK`] states per branch target, [`MAX_LIBRARY_INSNS`] for the
-//! reachability sweep and [`TIME_LIMIT`] for the whole library. A cap that is hit is
+//! Everything is bounded by counted budgets, never by the clock, so a report is a function of
+//! the bytes and the target alone: [`MAX_FUNCTION_INSNS`] instructions per entry point and
+//! [`MAX_LIBRARY_FUNCTION_INSNS`] for all of them together, [`MAX_STATES_PER_BLOCK`] states
+//! per branch target of [`MAX_SLOTS_PER_STATE`] stack slots, [`MAX_BLOCKS`] branch targets,
+//! [`MAX_LIBRARY_INSNS`] for the reachability sweep, and the return probes of local callees
+//! (`MAX_RETURN_PROBE_INSNS` each, `MAX_LIBRARY_PROBE_INSNS` in all). A cap that is hit is
 //! reported, and a path the analysis cannot follow (an unresolved indirect jump) is dropped,
 //! never guessed: precision comes first.
 //!
@@ -67,7 +70,6 @@ mod s390x;
 mod x86;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
 
 use object::ReadRef;
 use serde::{Deserialize, Serialize};
@@ -86,16 +88,23 @@ use lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
 /// Most distinct states kept per branch target before they are merged.
 pub const MAX_STATES_PER_BLOCK: usize = 4;
+/// Most stack slots one state remembers (each state is copied at every branch).
+pub const MAX_SLOTS_PER_STATE: usize = 512;
 /// Most branch targets explored for one entry point.
 pub const MAX_BLOCKS: usize = 4_096;
 /// Most instructions visited by the reachability sweep of a whole library (ISA floor).
 pub const MAX_LIBRARY_INSNS: usize = 400_000;
 /// Most entries read from one jump table.
 pub const MAX_TABLE_ENTRIES: u64 = 1_024;
-/// Wall-clock budget for one library: a safety net, never reached by real NIFs.
-pub const TIME_LIMIT: Duration = Duration::from_secs(10);
+/// Most instructions interpreted for all the entry points of one library together (counting
+/// re-visits and jump-table targets); the entry points past it are capped (`library`).
+pub const MAX_LIBRARY_FUNCTION_INSNS: usize = 4_000_000;
 /// Most instructions looked at to decide whether a local function can return.
 const MAX_RETURN_PROBE_INSNS: usize = 2_000;
+/// Most instructions looked at by those probes for one library.
+const MAX_LIBRARY_PROBE_INSNS: usize = 200_000;
+/// How deep a probe follows calls to local functions that may never return.
+const MAX_CALLEE_DEPTH: usize = 4;
 /// Most decoded instructions kept for reuse across paths and entry points.
 const MAX_DECODE_CACHE: usize = 1 << 16;
 /// Bytes decoded at once.
@@ -184,7 +193,7 @@ pub struct FunctionAnalysis {
     /// When the code does not fit the expected convention: the model convention it fits
     /// best (`None`: it fits the expected one, or none of the model).
     pub matches_best: Option<String>,
-    /// Which cap was hit, if any (`instructions`, `blocks`, `states`, `time`).
+    /// Which cap was hit, if any (`instructions`, `blocks`, `library`).
     pub capped: Option<String>,
     /// Instructions interpreted.
     pub instructions: usize,
@@ -215,7 +224,7 @@ pub struct IsaSummary {
     pub guard: Option<String>,
     /// Instructions visited by the sweep.
     pub instructions: usize,
-    /// Whether the sweep hit [`MAX_LIBRARY_INSNS`] or the time limit.
+    /// Whether the sweep hit [`MAX_LIBRARY_INSNS`].
     pub capped: bool,
 }
 
@@ -379,9 +388,10 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         arch: binary.arch,
         convention,
         decoded: HashMap::new(),
-        returns: HashMap::new(),
+        callees: HashMap::new(),
+        probe_budget: MAX_LIBRARY_PROBE_INSNS,
         tables: HashMap::new(),
-        started: Instant::now(),
+        library_budget: MAX_LIBRARY_FUNCTION_INSNS,
     };
     let mut out = LibraryAnalysis {
         supported: true,
@@ -493,6 +503,9 @@ struct State {
     regs: BTreeMap<String, Val>,
     /// Stack slots by frame (0: entry SP, 1: realigned SP) and offset.
     slots: BTreeMap<(u8, i64), Val>,
+    /// A store found [`MAX_SLOTS_PER_STATE`] slots taken and was not recorded: a slot not
+    /// found then holds an unknown value that is never reported.
+    slots_full: bool,
     /// The path went through a call to an import whose name is unknown (Mach-O, PE): if it
     /// never returns, what follows is another function's code, so exits are not judged.
     uncertain: bool,
@@ -500,6 +513,9 @@ struct State {
     changed_at: BTreeMap<String, u64>,
     /// The last `cmp reg, imm` and the bound a branch derived from it.
     cmp: Option<i64>,
+    /// The last `cmp a, b`, with the address of the instruction after it (a branch there may
+    /// use it).
+    cmp_regs: Option<(u64, String, String)>,
     bound: Option<u64>,
 }
 
@@ -534,6 +550,7 @@ impl State {
             self.bound = None;
         }
         self.uncertain |= other.uncertain;
+        self.slots_full |= other.slots_full;
     }
 }
 
@@ -543,9 +560,12 @@ struct Ctx<'a, R> {
     arch: Arch,
     convention: &'static Convention,
     decoded: HashMap<u64, Option<Lifted>>,
-    returns: HashMap<u64, bool>,
+    callees: HashMap<u64, Callee>,
+    /// Instructions left for [`Ctx::callee`] probes in this library.
+    probe_budget: usize,
     tables: HashMap<u64, Vec<u64>>,
-    started: Instant,
+    /// Instructions left for [`Ctx::function`] in this library.
+    library_budget: usize,
 }
 
 impl<'data, R: ReadRef<'data>> ImageView for Image<R> {
@@ -574,6 +594,24 @@ struct Acc {
     exits: usize,
     capped: Option<&'static str>,
     insns: usize,
+}
+
+/// What a local function does for its callers (see [`Ctx::callee`]).
+#[derive(Debug, Clone, Copy)]
+struct Callee {
+    returns: bool,
+    /// Bytes of arguments its returns pop (x86 `ret N`), when known.
+    pops: Option<u64>,
+}
+
+/// What one call does (see [`Ctx::call_kind`]).
+struct CallKind {
+    noreturn: bool,
+    unknown: bool,
+    /// An import whose prototype may return a struct in memory (any import but the NIF API:
+    /// no `enif_*` function returns a struct by value).
+    may_return_struct: bool,
+    pops: u64,
 }
 
 enum Target {
@@ -612,13 +650,36 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
     }
 
-    /// Whether a call never returns; `got` is the caller's GOT base (i386 PIC `ebx`), which
-    /// names the slot of an i386 PLT entry.
-    fn call_kind(&mut self, target: u64, got: Option<u64>) -> (bool, bool) {
+    /// What a call does: whether it never returns, whether its target is an import the file
+    /// does not name, and how many bytes of arguments it pops on return (x86 `ret N`). `got`
+    /// is the caller's GOT base (i386 PIC `ebx`), which names the slot of an i386 PLT entry.
+    ///
+    /// Only a local callee's `ret N` is known, read from its own code. An import's is not: it
+    /// counts as 0 (the platforms' C conventions leave arguments to the caller), but for the one
+    /// exception, see the i386 struct return in [`Ctx::function`].
+    fn call_kind(&mut self, target: u64, got: Option<u64>) -> CallKind {
         match self.classify_with(target, got) {
-            Target::Import(n) => (is_noreturn_name(&n), false),
-            Target::UnknownImport => (false, true),
-            Target::Local => (!self.may_return(target), false),
+            Target::Import(n) => CallKind {
+                noreturn: is_noreturn_name(&n),
+                unknown: false,
+                may_return_struct: !n.trim_start_matches('_').starts_with("enif_"),
+                pops: 0,
+            },
+            Target::UnknownImport => CallKind {
+                noreturn: false,
+                unknown: true,
+                may_return_struct: true,
+                pops: 0,
+            },
+            Target::Local => {
+                let c = self.callee(target, 0);
+                CallKind {
+                    noreturn: !c.returns,
+                    unknown: false,
+                    may_return_struct: false,
+                    pops: c.pops.unwrap_or(0),
+                }
+            }
         }
     }
 
@@ -639,66 +700,132 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
     }
 
-    /// Whether a local function can return: some path reaches a return, a tail call, or
-    /// something not followed. Calls inside count as returning unless to a no-return import.
+    /// Whether a local function can return.
     fn may_return(&mut self, start: u64) -> bool {
-        if let Some(r) = self.returns.get(&start) {
+        self.callee(start, 0).returns
+    }
+
+    /// What a local function does for its callers: whether some path reaches a return, a tail
+    /// call or something not followed, and the bytes its returns pop when they all agree.
+    /// Calls inside count as returning unless to a no-return import (an i386 PLT entry is
+    /// named through the GOT base the callee computes with `__x86.get_pc_thunk`) or to a local
+    /// function that cannot return (followed [`MAX_CALLEE_DEPTH`] deep). Bounded by
+    /// [`MAX_RETURN_PROBE_INSNS`] per function and [`MAX_LIBRARY_PROBE_INSNS`] per library:
+    /// past either, it returns and pops an unknown amount.
+    fn callee(&mut self, start: u64, depth: usize) -> Callee {
+        if let Some(r) = self.callees.get(&start) {
             return *r;
         }
+        let unknown = Callee {
+            returns: true,
+            pops: None,
+        };
+        if depth > MAX_CALLEE_DEPTH {
+            return unknown;
+        }
         // Assume it returns while probing (recursion).
-        self.returns.insert(start, true);
-        let mut todo = vec![start];
+        self.callees.insert(start, unknown);
+        // Each path carries the one register known to hold a constant (the PIC GOT base).
+        let mut todo: Vec<(u64, Option<(&'static str, u64)>)> = vec![(start, None)];
         let mut seen = BTreeSet::new();
         let mut budget = MAX_RETURN_PROBE_INSNS;
         let mut returns = false;
-        'walk: while let Some(mut pc) = todo.pop() {
+        let mut pops: BTreeSet<u64> = BTreeSet::new();
+        let mut complete = true;
+        'walk: while let Some((mut pc, mut known)) = todo.pop() {
             loop {
                 if !seen.insert(pc) {
                     continue 'walk;
                 }
-                budget = budget.saturating_sub(1);
-                if budget == 0 {
+                if budget == 0 || self.probe_budget == 0 {
                     returns = true;
+                    complete = false;
                     break 'walk;
                 }
+                budget -= 1;
+                self.probe_budget -= 1;
                 let Some(i) = self.insn(pc) else {
                     continue 'walk;
                 };
+                if let Some((r, v)) = known {
+                    known = None;
+                    for fx in &i.fx {
+                        if let Fx::AddImm { dst, src, imm } = fx {
+                            if dst == r && src == r {
+                                known = Some((r, v.wrapping_add_signed(*imm)));
+                            }
+                        }
+                    }
+                    if known.is_none() && !i.writes.iter().any(|w| w == r) {
+                        known = Some((r, v));
+                    }
+                }
                 match i.flow {
                     Flow::Next | Flow::IndirectCall => pc = i.next,
                     Flow::Call(t) => {
-                        if let Target::Import(n) = self.classify(t) {
-                            if is_noreturn_name(&n) {
+                        if let Some(r) = self
+                            .image
+                            .read_code(self.lifter.code_address(t), 8)
+                            .ok()
+                            .and_then(|c| self.lifter.pc_thunk(&c))
+                        {
+                            known = Some((r, i.next));
+                            pc = i.next;
+                            continue;
+                        }
+                        let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
+                        match self.classify_with(t, got) {
+                            Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
+                            Target::Local if t != start && !self.callee(t, depth + 1).returns => {
+                                continue 'walk
+                            }
+                            _ => {}
+                        }
+                        pc = i.next;
+                    }
+                    Flow::Jump(t) => {
+                        let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
+                        match self.classify_with(t, got) {
+                            Target::Local => pc = t,
+                            Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
+                            _ => {
+                                returns = true;
+                                complete = false;
                                 continue 'walk;
                             }
                         }
-                        pc = i.next;
                     }
-                    Flow::Jump(t) => match self.classify(t) {
-                        Target::Local => pc = t,
-                        Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
-                        _ => {
-                            returns = true;
-                            break 'walk;
-                        }
-                    },
                     Flow::Cond(t, _) => {
-                        todo.push(t);
+                        todo.push((t, known));
                         pc = i.next;
                     }
-                    Flow::Ret { .. }
-                    | Flow::CondRet { .. }
-                    | Flow::IndirectReg(_)
-                    | Flow::IndirectMem { .. } => {
+                    Flow::Ret { pop, .. } => {
                         returns = true;
-                        break 'walk;
+                        pops.insert(pop);
+                        continue 'walk;
+                    }
+                    Flow::CondRet { .. } => {
+                        returns = true;
+                        pops.insert(0);
+                        pc = i.next;
+                    }
+                    Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                        returns = true;
+                        complete = false;
+                        continue 'walk;
                     }
                     Flow::Stop => continue 'walk,
                 }
             }
         }
-        self.returns.insert(start, returns);
-        returns
+        // Pops are known when every return seen agrees; a tail call or a cap may hide others.
+        let pops = match (pops.len(), complete) {
+            (1, true) => pops.first().copied(),
+            _ => None,
+        };
+        let c = Callee { returns, pops };
+        self.callees.insert(start, c);
+        c
     }
 
     fn canon_list(&self, regs: &[&str]) -> BTreeSet<String> {
@@ -762,7 +889,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             slots: BTreeMap::new(),
             changed_at: BTreeMap::new(),
             cmp: None,
+            cmp_regs: None,
             bound: None,
+            slots_full: false,
             uncertain: false,
         };
         init.set(&sp, Val::SpPlus(0));
@@ -807,12 +936,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     acc.capped = Some("instructions");
                     break 'paths;
                 }
-                budget -= 1;
-                acc.insns += 1;
-                if acc.insns % 1024 == 0 && self.started.elapsed() > TIME_LIMIT {
-                    acc.capped = Some("time");
+                if self.library_budget == 0 {
+                    acc.capped = Some("library");
                     break 'paths;
                 }
+                budget -= 1;
+                self.library_budget -= 1;
+                acc.insns += 1;
                 let Some(i) = self.insn(pc) else {
                     continue 'paths;
                 };
@@ -844,10 +974,23 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             let b = match bound {
                                 Bound::AtMost => Some(c as u64 + 1),
                                 Bound::Below => Some(c as u64),
-                                Bound::None => None,
+                                Bound::None | Bound::Equal => None,
                             };
                             if b.is_some() {
                                 not_taken.bound = b;
+                            }
+                        }
+                        if bound == Bound::Equal {
+                            // `cmp sp, x16; b.ne loop`: the loop ends with sp at x16's value.
+                            if let Some((_, a, b)) =
+                                st.cmp_regs.clone().filter(|(at, _, _)| *at == i.address)
+                            {
+                                let (va, vb) = (not_taken.get(&a), not_taken.get(&b));
+                                if a == sp && matches!(vb, Val::SpPlus(_)) {
+                                    not_taken.set(&a, vb);
+                                } else if b == sp && matches!(va, Val::SpPlus(_)) {
+                                    not_taken.set(&b, va);
+                                }
                             }
                         }
                         todo.push((t, st));
@@ -879,15 +1022,39 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             Val::Const(c) => Some(c),
                             _ => None,
                         };
-                        let (noreturn, unknown) = self.call_kind(t, got);
-                        if noreturn {
+                        let call = self.call_kind(t, got);
+                        if call.noreturn {
                             continue 'paths;
                         }
-                        if unknown && self.image_names_imports_poorly() {
+                        if call.unknown && self.image_names_imports_poorly() {
                             st.uncertain = true;
                         }
                         self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
+                        // A callee that ends with `ret N` pops N bytes of our outgoing
+                        // arguments (an i386 struct return's hidden pointer, stdcall helpers).
+                        if call.may_return_struct
+                            && self.arch == Arch::X86
+                            && first_arg_in_frame(&st, &sp)
+                        {
+                            // An i386 SysV function that returns a struct in memory pops its
+                            // hidden pointer (`ret $4`), and its first argument is then an
+                            // address in the caller's frame. An import's code is not in this
+                            // file, so whether it pops is not known: the stack pointer is
+                            // lost on this path rather than guessed. The NIF API is exempt:
+                            // erl_nif.h declares no enif_* function returning a struct.
+                            st.set(&sp, Val::Top);
+                        } else if call.pops > 0 {
+                            let after = match st.get(&sp) {
+                                Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(call.pops as i64)),
+                                Val::AlPlus { align, off } => Val::AlPlus {
+                                    align,
+                                    off: off.wrapping_add(call.pops as i64),
+                                },
+                                v => v,
+                            };
+                            st.set(&sp, after);
+                        }
                         pc = i.next;
                     }
                     Flow::IndirectCall => {
@@ -902,6 +1069,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     }
                     Flow::IndirectReg(r) => {
                         if let Some(targets) = self.table_targets(&st.get(&r), &st, start) {
+                            // Each target is a path to explore: counted like instructions.
+                            budget = budget.saturating_sub(targets.len());
+                            self.library_budget = self.library_budget.saturating_sub(targets.len());
                             self.tables.insert(i.address, targets.clone());
                             for t in targets {
                                 todo.push((t, st.clone()));
@@ -929,6 +1099,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                                     })
                                     .filter(|t| near(*t, start))
                                     .collect();
+                                budget = budget.saturating_sub(targets.len());
+                                self.library_budget =
+                                    self.library_budget.saturating_sub(targets.len());
                                 for t in targets {
                                     todo.push((t, st.clone()));
                                 }
@@ -973,6 +1146,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
         }
         st.cmp = None;
+        st.cmp_regs = None;
     }
 
     fn check_alignment(
@@ -1073,6 +1247,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             base,
                             shift: *shift,
                         },
+                        // A frame over 4 KiB freed by a register (`add sp, sp, x12`).
+                        (Val::SpPlus(k), Val::Const(c)) if *shift == 0 => {
+                            Val::SpPlus(k.wrapping_add(c as i64))
+                        }
+                        (Val::AlPlus { align, off }, Val::Const(c)) if *shift == 0 => Val::AlPlus {
+                            align,
+                            off: off.wrapping_add(c as i64),
+                        },
                         // MIPS PIC: gp from $t9 and the GOT offset.
                         (Val::Const(x), Val::Const(y)) => {
                             Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
@@ -1097,23 +1279,32 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     };
                     if let Some(key) = key {
                         let v = st.get(src);
-                        st.slots.insert(key, v);
+                        if st.slots.len() < MAX_SLOTS_PER_STATE || st.slots.contains_key(&key) {
+                            st.slots.insert(key, v);
+                        } else {
+                            st.slots_full = true;
+                        }
                     }
                 }
                 Fx::Load { dst, base, disp } => {
+                    let missing = if st.slots_full {
+                        Val::Top
+                    } else {
+                        Val::Unknown
+                    };
                     let v = match st.get(base) {
                         Val::SpPlus(k) => {
                             let at = k.wrapping_add(*disp);
                             if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
                                 acc.stack_args.insert(at);
                             }
-                            st.slots.get(&(0, at)).cloned().unwrap_or(Val::Unknown)
+                            st.slots.get(&(0, at)).cloned().unwrap_or(missing)
                         }
                         Val::AlPlus { off, .. } => st
                             .slots
                             .get(&(1, off.wrapping_add(*disp)))
                             .cloned()
-                            .unwrap_or(Val::Unknown),
+                            .unwrap_or(missing),
                         // A GOT slot the loader fills with an import's address, or (MIPS) a
                         // local GOT entry it rebases.
                         Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(*disp)) {
@@ -1127,6 +1318,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                                 .map_or(Val::Unknown, Val::Const),
                             _ => Val::Unknown,
                         },
+                        // A slot of a stack the analysis lost track of (an offset it cannot
+                        // follow, or paths merged with different offsets): its value is not
+                        // known to be wrong, so it is never reported.
+                        _ if base == sp => Val::Top,
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -1167,6 +1362,34 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     defined.push(dst.clone());
                 }
                 Fx::CmpImm { imm } => st.cmp = Some(*imm),
+                Fx::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a.clone(), b.clone())),
+                Fx::SubRegs { dst, a, b } => {
+                    let v = match (st.get(a), st.get(b)) {
+                        (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),
+                        (Val::AlPlus { align, off }, Val::Const(c)) => Val::AlPlus {
+                            align,
+                            off: off.wrapping_sub(c as i64),
+                        },
+                        (Val::Const(x), Val::Const(y)) => Val::Const(x.wrapping_sub(y)),
+                        (Val::SpPlus(x), Val::SpPlus(y)) => Val::Const(x.wrapping_sub(y) as u64),
+                        (Val::Top, _) | (_, Val::Top) => Val::Top,
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
+                Fx::InsertImm { dst, imm, shift } => {
+                    let v = match st.get(dst) {
+                        Val::Const(c) => {
+                            let s = u32::from(*shift);
+                            let mask = 0xffffu64.checked_shl(s).unwrap_or(0);
+                            Val::Const((c & !mask) | imm.checked_shl(s).unwrap_or(0))
+                        }
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                    defined.push(dst.clone());
+                }
             }
         }
         for w in &i.writes {
@@ -1521,7 +1744,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     if !seen.insert(pc) {
                         continue 'walk;
                     }
-                    if budget == 0 || (budget % 4096 == 0 && self.started.elapsed() > TIME_LIMIT) {
+                    if budget == 0 {
                         summary.capped = true;
                         break 'walk;
                     }
@@ -1609,6 +1832,17 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         summary
     }
+}
+
+/// Whether the first stack argument of a call (the slot at the stack pointer) holds an
+/// address in the caller's own frame.
+fn first_arg_in_frame(st: &State, sp: &str) -> bool {
+    let slot = match st.get(sp) {
+        Val::SpPlus(k) => st.slots.get(&(0, k)),
+        Val::AlPlus { off, .. } => st.slots.get(&(1, off)),
+        _ => None,
+    };
+    matches!(slot, Some(Val::SpPlus(_) | Val::AlPlus { .. }))
 }
 
 /// Whether `t` is close enough to the function start to be one of its jump-table targets.

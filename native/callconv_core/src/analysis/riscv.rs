@@ -391,9 +391,11 @@ impl Lifter for Riscv {
             }
             "lui" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
+                    // The 20 bits become bits 31..12, sign-extended from bit 31 (RV64): a
+                    // frame size `lui t0, 0xfffff` is -4096.
                     out.fx.push(Fx::Const {
                         dst: d,
-                        value: (v << 12) as u64,
+                        value: i64::from((v << 12) as i32) as u64,
                     });
                 }
             }
@@ -423,6 +425,16 @@ impl Lifter for Riscv {
                     out.reads = reads;
                     out.writes = writes;
                     out.next = next.wrapping_add(len);
+                }
+            }
+            // `li t0, 4096; sub sp, sp, t0`: a frame over 2 KiB.
+            "sub" => {
+                if let [Op::Reg(d), Op::Reg(a), Op::Reg(b)] = ops.as_slice() {
+                    out.fx.push(Fx::SubRegs {
+                        dst: d.clone(),
+                        a: a.clone(),
+                        b: b.clone(),
+                    });
                 }
             }
             "add" => match ops.as_slice() {

@@ -324,6 +324,7 @@ impl Lifter for X86 {
                     let bound = match m {
                         "ja" => Bound::AtMost,
                         "jae" | "jnb" => Bound::Below,
+                        "jne" | "jnz" => Bound::Equal,
                         _ => Bound::None,
                     };
                     out.flow = Flow::Cond(t as u64, bound);
@@ -332,6 +333,8 @@ impl Lifter for X86 {
             "cmp" => {
                 if let (Some(_), Some(v)) = (reg(0), imm(1)) {
                     out.fx.push(Fx::CmpImm { imm: v });
+                } else if let (Some(a), Some(b)) = (reg(0), reg(1)) {
+                    out.fx.push(Fx::CmpRegs { a, b });
                 }
             }
             "xor" | "sub" | "pxor" | "xorps" | "xorpd" | "vpxor" | "vxorps" | "vxorpd" | "sbb"
@@ -382,6 +385,12 @@ impl Lifter for X86 {
                     a: d,
                     b: s.clone(),
                     shift: 0,
+                }),
+                // `mov eax, 0x1010; sub rsp, rax`: a frame over a page.
+                (Some(d), Some(Operand::Reg(s))) => out.fx.push(Fx::SubRegs {
+                    dst: d.clone(),
+                    a: d,
+                    b: s.clone(),
                 }),
                 _ => {}
             },

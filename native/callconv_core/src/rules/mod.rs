@@ -200,7 +200,7 @@ rules! {
         "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
         "Build for the oldest CPU you deploy to (-march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval.";
     ANALYSIS_CAPPED = "analysis-capped", Info,
-        "The machine-code analysis of an entry point stopped at one of its caps (instructions, branch targets, time); the paths past the cap were not checked.",
+        "The machine-code analysis of an entry point stopped at one of its counted caps (instructions, branch targets, the library's instruction budget); the paths past the cap were not checked.",
         "Nothing to fix; the checks ran on the part that was analysed.";
     NO_RELRO = "no-relro", Info,
         "The ELF library has no PT_GNU_RELRO segment: its GOT, .dynamic and constructor tables stay writable for the life of the VM.",
