@@ -939,6 +939,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         continue 'paths;
                     }
                     Flow::Ret { pop, via } => {
+                        // `bx lr` where lr holds a jump table's target, not the return
+                        // address (gcc's Thumb-2 PIC tables: `adr lr, T; ldr r0, [lr, r0,
+                        // lsl #2]; add lr, r0; bx lr`): a jump to each case.
+                        if let Some(targets) = via
+                            .as_ref()
+                            .and_then(|r| self.table_targets(&st.get(r), &st, start))
+                        {
+                            self.tables.insert(i.address, targets.clone());
+                            for t in targets {
+                                todo.push((t, st.clone()));
+                            }
+                            continue 'paths;
+                        }
                         self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
                         continue 'paths;
                     }
@@ -1027,6 +1040,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         let sp = self.lifter.sp();
         let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
+        let riscv = matches!(self.arch, Arch::Riscv64 | Arch::Riscv32);
         let mut defined: Vec<String> = Vec::new();
         for fx in &i.fx {
             match fx {
@@ -1073,6 +1087,20 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             base,
                             shift: *shift,
                         },
+                        // A frame too large for an immediate: `lui t0, 0xfffff; add sp, sp,
+                        // t0` (RISC-V gcc), the size in a register added to the stack pointer.
+                        // RISC-V only: the AArch64 lifter does not lift `sub sp, sp, x13` yet,
+                        // so there the matching `add` must keep the stack pointer unknown.
+                        (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k))
+                            if *shift == 0 && riscv =>
+                        {
+                            let c = if self.pointer_bytes() == 4 {
+                                i64::from(c as u32 as i32)
+                            } else {
+                                c as i64
+                            };
+                            Val::SpPlus(k.wrapping_add(c))
+                        }
                         // MIPS PIC: gp from $t9 and the GOT offset.
                         (Val::Const(x), Val::Const(y)) => {
                             Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
@@ -1232,6 +1260,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 raw as i64
             };
             let t = base.wrapping_add_signed(val.wrapping_shl(u32::from(shift)));
+            // A 32-bit machine's sum wraps at 32 bits: a word entry read unsigned that holds a
+            // negative offset (gcc's Thumb-2 tables point back before the table) lands there.
+            let t = if self.pointer_bytes() == 4 {
+                t & 0xffff_ffff
+            } else {
+                t
+            };
             if !near(t, start) || !self.image.is_mapped(t) {
                 return None;
             }
@@ -1589,7 +1624,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             }
                             continue 'walk;
                         }
-                        Flow::Ret { .. } | Flow::Stop => continue 'walk,
+                        Flow::Ret { .. } => {
+                            if let Some(ts) = self.tables.get(&i.address) {
+                                todo.extend(ts.iter().copied());
+                            }
+                            continue 'walk;
+                        }
+                        Flow::Stop => continue 'walk,
                     }
                 }
             }
