@@ -577,6 +577,21 @@ impl Lifter for Arm {
                         }
                     }
                     (Some(d), _, _, _) if d == "pc" => out.flow = Flow::Stop,
+                    // `add lr, lr, r0` (also capstone's spelling of Thumb's `add lr, r0`):
+                    // gcc's Thumb-2 PIC jump table computes its target in lr.
+                    (Some(d), Some(a), Some(Op::Reg(b, _)), 3)
+                        if !negate
+                            && a != "pc"
+                            && b != "pc"
+                            && shifts.get(2).copied().unwrap_or(0) == 0 =>
+                    {
+                        out.fx.push(Fx::AddRegs {
+                            dst: d,
+                            a,
+                            b: b.clone(),
+                            shift: 0,
+                        });
+                    }
                     (Some(d), Some(s), Some(Op::Imm(v)), 3) if s == "pc" => {
                         let v = if negate { -*v } else { *v };
                         out.fx.push(Fx::Const {
@@ -589,6 +604,16 @@ impl Lifter for Arm {
                         src: s,
                         imm: if negate { -*v } else { *v },
                     }),
+                    // Thumb two-operand register form: `add lr, r0` (gcc's Thumb-2 PIC jump
+                    // table: `adr lr, T; ldr r0, [lr, r0, lsl #2]; add lr, r0; bx lr`).
+                    (Some(d), Some(b), None, 2) if !negate && d != "pc" && b != "pc" => {
+                        out.fx.push(Fx::AddRegs {
+                            dst: d.clone(),
+                            a: d,
+                            b,
+                            shift: 0,
+                        });
+                    }
                     // Thumb two-operand form: `add sp, #8`, `sub sp, #16`.
                     (Some(d), _, _, 2) => {
                         if let Some(v) = imm(1) {
@@ -953,6 +978,37 @@ fn it_block(pc: u64, h: u16) -> Lifted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// gcc's Thumb-2 PIC jump table (Debian 13's armhf xmpp_uri.so, is_valid/1): the table's
+    /// address, an entry, and their sum in lr, which `bx lr` then jumps through.
+    #[test]
+    fn thumb2_table_through_lr() {
+        let arm = Arm::new(false).unwrap();
+        let adr = arm.lift(&[0x0f, 0xf2, 0x08, 0x0e], 0x7c9).unwrap();
+        assert!(
+            adr.fx
+                .iter()
+                .any(|f| matches!(f, Fx::Const { dst, value } if dst == "lr" && *value == 0x7d4)),
+            "{:?}",
+            adr.fx
+        );
+        let ldr = arm.lift(&[0x5e, 0xf8, 0x20, 0x00], 0x7cd).unwrap();
+        assert!(
+            ldr.fx
+                .iter()
+                .any(|f| matches!(f, Fx::LoadIndexed { dst, .. } if dst == "r0")),
+            "{:?}",
+            ldr.fx
+        );
+        let add = arm.lift(&[0x86, 0x44], 0x7d1).unwrap();
+        assert!(
+            add.fx
+                .iter()
+                .any(|f| matches!(f, Fx::AddRegs { dst, b, .. } if dst == "lr" && b == "r0")),
+            "{:?}",
+            add.fx
+        );
+    }
 
     #[test]
     fn thumb_bit_and_it_blocks() {

@@ -1112,6 +1112,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         continue 'paths;
                     }
                     Flow::Ret { pop, via } => {
+                        // `bx lr` where lr holds a jump table's target, not the return
+                        // address (gcc's Thumb-2 PIC tables: `adr lr, T; ldr r0, [lr, r0,
+                        // lsl #2]; add lr, r0; bx lr`): a jump to each case.
+                        if let Some(targets) = via
+                            .as_ref()
+                            .and_then(|r| self.table_targets(&st.get(r), &st, start))
+                        {
+                            self.tables.insert(i.address, targets.clone());
+                            for t in targets {
+                                todo.push((t, st.clone()));
+                            }
+                            continue 'paths;
+                        }
                         self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
                         continue 'paths;
                     }
@@ -1247,9 +1260,18 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             base,
                             shift: *shift,
                         },
-                        // A frame over 4 KiB freed by a register (`add sp, sp, x12`).
-                        (Val::SpPlus(k), Val::Const(c)) if *shift == 0 => {
-                            Val::SpPlus(k.wrapping_add(c as i64))
+                        // A frame over 4 KiB freed by a register (`add sp, sp, x12` on
+                        // AArch64, `lui t0, 0xfffff; add sp, sp, t0` on RISC-V), in either
+                        // operand order; a 32-bit target's sum wraps at 32 bits.
+                        (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k))
+                            if *shift == 0 =>
+                        {
+                            let c = if self.pointer_bytes() == 4 {
+                                i64::from(c as u32 as i32)
+                            } else {
+                                c as i64
+                            };
+                            Val::SpPlus(k.wrapping_add(c))
                         }
                         (Val::AlPlus { align, off }, Val::Const(c)) if *shift == 0 => Val::AlPlus {
                             align,
@@ -1455,6 +1477,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 raw as i64
             };
             let t = base.wrapping_add_signed(val.wrapping_shl(u32::from(shift)));
+            // A 32-bit machine's sum wraps at 32 bits: a word entry read unsigned that holds a
+            // negative offset (gcc's Thumb-2 tables point back before the table) lands there.
+            let t = if self.pointer_bytes() == 4 {
+                t & 0xffff_ffff
+            } else {
+                t
+            };
             if !near(t, start) || !self.image.is_mapped(t) {
                 return None;
             }
@@ -1812,7 +1841,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             }
                             continue 'walk;
                         }
-                        Flow::Ret { .. } | Flow::Stop => continue 'walk,
+                        Flow::Ret { .. } => {
+                            if let Some(ts) = self.tables.get(&i.address) {
+                                todo.extend(ts.iter().copied());
+                            }
+                            continue 'walk;
+                        }
+                        Flow::Stop => continue 'walk,
                     }
                 }
             }

@@ -580,6 +580,15 @@ mod flow_tests {
         let jal = r.lift(&[0xef, 0xf0, 0xff, 0xce], 0xd42).unwrap();
         assert_eq!(jal.flow, Flow::Call(0xa30));
         let ret = r.lift(&[0x82, 0x80], 0xb00).unwrap();
+        // lui t0, 0xfffff (Debian 13's riscv64 cl_nif.so, a frame over 4 KiB): -4096.
+        let lui = r.lift(&[0xb7, 0xf2, 0xff, 0xff], 0x17698).unwrap();
+        assert!(
+            lui.fx
+                .iter()
+                .any(|f| matches!(f, Fx::Const { value, .. } if *value == (-4096i64) as u64)),
+            "{:?}",
+            lui.fx
+        );
         assert!(matches!(ret.flow, Flow::Ret { .. }), "{:?}", ret.flow);
         assert!(ret.writes.is_empty(), "{:?}", ret.writes);
     }
