@@ -10,17 +10,10 @@ defmodule Callconv.ReleaseTest do
 
   @project Path.expand("fixtures/projects/nif_app", __DIR__)
 
-  # Cargo's target dir is the one this test run's own build used: the fixture compiles the
-  # same crate sources with the same profile, so cargo finds it fresh instead of spending
-  # minutes rebuilding it. Everything else of the fixture's build is new.
+  # The fixture's path: dependency builds callconv's crates in callconv's own native/target
+  # (one cargo target for every MIX_ENV and every project that uses this checkout), so cargo
+  # finds this test run's build fresh. Everything else of the fixture's build is new.
   defp mix(build, args, env \\ []) do
-    native = Path.join(build, "native")
-
-    unless File.exists?(native) do
-      File.mkdir_p!(build)
-      File.ln_s!(Path.join(Mix.Project.build_path(), "native"), native)
-    end
-
     env =
       [
         {"MIX_ENV", "prod"},
