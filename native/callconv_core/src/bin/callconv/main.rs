@@ -1,7 +1,7 @@
 //! `callconv`: the core's command-line tool.
 //!
 //! ```text
-//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...
+//! callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--exports] [--verbose] PATH...
 //! callconv probe PATH      (internal: run nif_init in this process; see callconv::probe)
 //! callconv isolated ... PATH  (internal: one check for the VM's isolation option, as a term)
 //! ```
@@ -27,7 +27,7 @@ use callconv::report::Verdict;
 use callconv::target::{Target, TargetSource};
 
 const USAGE: &str =
-    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--verbose] PATH...";
+    "usage: callconv check [--format text|json] [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE] [--root DIR] [--probe] [--exports] [--verbose] PATH...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -75,6 +75,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let mut probe = None;
     let mut verbose = false;
     let mut root = None;
+    let mut analyse = callconv::check::Analyse::Nif;
     let mut paths = Vec::new();
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
@@ -109,6 +110,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 target = target.for_triple(&triple)?;
             }
             "--verbose" | "-v" => verbose = true,
+            // Every exported function against the platform's C conventions, not the NIF.
+            "--exports" => analyse = callconv::check::Analyse::Exports,
             "--probe" => {
                 probe = Some(std::env::current_exe().map_err(|e| e.to_string())?);
             }
@@ -133,6 +136,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     let options = callconv::Options {
         probe,
         root,
+        analyse,
         ..callconv::Options::new(target)
     };
     let doc = callconv::check_paths_with(&paths, &options);
