@@ -31,7 +31,7 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(_path, _target, _module, _functions, _probe, _root),
+  def check(_path, _target, _module, _functions, _probe, _root, _exports),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def read_erts(_dir), do: :erlang.nif_error(:nif_not_loaded)

@@ -31,8 +31,14 @@ fn options(
     functions: Option<Vec<(String, u32)>>,
     probe: Option<Binary>,
     root: Option<Binary>,
+    exports: bool,
 ) -> Options {
     Options {
+        analyse: if exports {
+            callconv::check::Analyse::Exports
+        } else {
+            callconv::check::Analyse::Nif
+        },
         module,
         functions,
         probe: probe.as_ref().map(path_of),
@@ -50,10 +56,11 @@ fn check(
     functions: Option<Vec<(String, u32)>>,
     probe: Option<Binary>,
     root: Option<Binary>,
+    exports: bool,
 ) -> Result<ExReport, ExError> {
     callconv::check_path_with(
         &path_of(&path),
-        &options(target, module, functions, probe, root),
+        &options(target, module, functions, probe, root, exports),
     )
     .map(ExReport::from)
     .map_err(ExError::from)
@@ -96,7 +103,7 @@ fn check_document<'a>(
     root: Option<Binary>,
 ) -> NifResult<Term<'a>> {
     let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, root));
+    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, root, false));
     let output = match format.as_str() {
         "json" => doc.to_json(),
         "text" => callconv::render::text(&doc),

@@ -216,11 +216,23 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
         );
         summary.instructions += acc.insns;
         summary.states += acc.states;
-        let matches: Vec<String> = candidates
+        let fitting: Vec<&'static Convention> = candidates
             .iter()
             .zip(saved_by.iter().zip(&reserved_by))
             .filter(|(c, (saved, reserved))| fits(&ctx, c, &acc, saved, reserved))
-            .map(|(c, _)| c.id.to_string())
+            .map(|(c, _)| *c)
+            .collect();
+        // Compilers pass arguments in order: when some fitting convention has the registers
+        // read as its first ones, one that would leave a gap (Win64's rcx, rdx, r8 read as
+        // System V's third to fifth arguments) is not what the code was compiled for.
+        let gap_free: Vec<&'static Convention> = fitting
+            .iter()
+            .copied()
+            .filter(|c| reads_in_order(&ctx, c, &acc))
+            .collect();
+        let matches: Vec<String> = if gap_free.is_empty() { fitting } else { gap_free }
+            .iter()
+            .map(|c| c.id.to_string())
             .collect();
         for m in &matches {
             *summary.matched.entry(m.clone()).or_default() += 1;
@@ -350,6 +362,14 @@ fn fits<'data, R: ReadRef<'data>>(
         return false;
     }
     acc.unbalanced.is_empty()
+}
+
+/// Whether the argument registers read are the first ones of `c`, without a gap.
+fn reads_in_order<'data, R: ReadRef<'data>>(ctx: &Ctx<'_, R>, c: &Convention, acc: &Acc) -> bool {
+    c.int_args
+        .iter()
+        .take(acc.args_read.len())
+        .all(|r| acc.args_read.contains(&ctx.lifter.canonical_model(r)))
 }
 
 /// The bytes popped by the return against the convention's stack cleanup.

@@ -5,7 +5,7 @@
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
 //! --endian E --libc L --libc-version V --abi-variant V --enif-exports a,b,c --module M
-//! --function name/arity (repeatable) --probe-exe PATH --root DIR`.
+//! --function name/arity (repeatable) --probe-exe PATH --root DIR --exports`.
 
 use std::path::PathBuf;
 
@@ -73,6 +73,7 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
             }
             "--probe-exe" => options.probe = Some(PathBuf::from(value()?)),
             "--root" => options.root = Some(PathBuf::from(value()?)),
+            "--exports" => options.analyse = callconv::check::Analyse::Exports,
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             p => path = Some(p.to_string()),
         }
@@ -87,6 +88,7 @@ pub fn run(args: &[String]) -> Result<Vec<u8>, String> {
         functions,
         probe,
         root,
+        analyse: options.analyse,
         ..callconv::Options::new(target)
     };
     let result = match callconv::check_path_with(std::path::Path::new(&path), &options) {
