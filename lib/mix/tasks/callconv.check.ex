@@ -9,7 +9,7 @@ defmodule Mix.Tasks.Callconv.Check do
                            [--verbose]
                            [--locked] [--lockfile FILE]
                            [--nif-version X.Y] [--otp N] [--erts DIR] [--target TRIPLE]
-                           [--root DIR]
+                           [--root DIR] [--exports]
 
   ## What is checked
 
@@ -60,6 +60,10 @@ defmodule Mix.Tasks.Callconv.Check do
       `aarch64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf`, `x86_64-apple-darwin`):
       architecture, OS, C library and ABI variant come from it; combine with `--otp` or
       `--erts` for the runtime's versions
+    * `--exports` - check every exported function of each library (any C library, not only
+      NIFs) against its platform's C conventions, and list the conventions each fits (cdecl,
+      stdcall or fastcall on 32-bit x86; System V or Win64 on x86-64); no NIF check runs
+      (rule `export-no-convention` for a function that fits none)
     * `--root` - resolve each library's dependencies in this target root: a sysroot (an
       unpacked root file system; every absolute path and link is looked up inside it) or a
       release directory (its `$ORIGIN` paths, then this machine's system libraries), and
@@ -119,6 +123,7 @@ defmodule Mix.Tasks.Callconv.Check do
     ebin: :keep,
     module: :string,
     root: :string,
+    exports: :boolean,
     verbose: :boolean
   ]
   @aliases [o: :output, v: :verbose]
@@ -318,6 +323,9 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:probe, true} ->
           [probe: true]
+
+        {:exports, true} ->
+          [analyse: :exports]
 
         {:root, dir} ->
           [root: root_dir!(dir, task)]

@@ -301,11 +301,8 @@ fn exports_report<'data, R: ReadRef<'data>>(
     } else {
         Kind::Library
     };
-    let convention = crate::conventions::for_binary(
-        binary.arch,
-        binary.platform,
-        binary.abi_variant.as_deref(),
-    );
+    let convention =
+        crate::conventions::for_binary(binary.arch, binary.platform, binary.abi_variant.as_deref());
     let analysis = convention.map(|c| {
         crate::analysis::exports::analyze_exports(&binary, c, &crate::analysis::exports::BUDGET)
     });

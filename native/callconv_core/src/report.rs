@@ -260,11 +260,16 @@ pub struct LibraryReport {
     /// What the machine-code analysis covered: absent for the default NIF mode, `exports`
     /// when every exported function was checked against the platform's C conventions
     /// (`functions` then holds one element per exported function, and no NIF check ran).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "is_nif_mode")]
     pub mode: Option<Mode>,
     /// Exports mode: the counts (exports, analysed, errors, per convention, budgets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exports: Option<crate::analysis::exports::ExportsSummary>,
+}
+
+/// The default mode is not written, so NIF-mode documents stay as they were.
+fn is_nif_mode(mode: &Option<Mode>) -> bool {
+    matches!(mode, None | Some(Mode::Nif))
 }
 
 /// What the machine-code analysis of a report covered.

@@ -243,7 +243,10 @@ fn every_export_of_real_c_libraries_fits_a_c_convention() {
         }
     }
 
-    println!("exports corpus ({}):", if full { "full" } else { "trimmed" });
+    println!(
+        "exports corpus ({}):",
+        if full { "full" } else { "trimmed" }
+    );
     println!("arch       libraries  functions  errors  allowed  capped  not analysed");
     let mut total = Tally::default();
     for (arch, t) in &tally {
@@ -268,7 +271,7 @@ fn every_export_of_real_c_libraries_fits_a_c_convention() {
         total.capped,
         total.not_analysed
     );
-    let scope: BTreeSet<&str> = names.iter().map(|n| *n).collect();
+    let scope: BTreeSet<&str> = names.iter().copied().collect();
     for (k, a) in allow.iter().enumerate() {
         if !met.contains(&k) && scope.contains(a.library.as_str()) {
             println!(

@@ -12,14 +12,16 @@ use callconv::target::Target;
 use callconv::Options;
 
 fn build(target: &str, test: &str) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test/fixtures/src/exports_conventions.c");
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/src/exports_conventions.c");
     let out = std::env::temp_dir().join(format!(
         "callconv-exports-{}-{test}-{target}.so",
         std::process::id()
     ));
     let status = Command::new("python3")
-        .args(["-m", "ziglang", "cc", "-target", target, "-shared", "-fPIC", "-O2", "-o"])
+        .args([
+            "-m", "ziglang", "cc", "-target", target, "-shared", "-fPIC", "-O2", "-o",
+        ])
         .arg(&out)
         .arg(&src)
         .status()
@@ -49,7 +51,9 @@ fn matches(report: &LibraryReport, name: &str) -> Vec<String> {
 #[test]
 fn i386_exports_are_told_apart_by_convention() {
     let Some(lib) = build("x86-linux-gnu", "i386") else {
-        eprintln!("SKIPPED i386_exports_are_told_apart_by_convention: python3 -m ziglang not available");
+        eprintln!(
+            "SKIPPED i386_exports_are_told_apart_by_convention: python3 -m ziglang not available"
+        );
         return;
     };
     let report = exports_report(&lib);
@@ -66,13 +70,19 @@ fn i386_exports_are_told_apart_by_convention() {
     // not integers, which the code cannot tell apart), never cdecl.
     let std_two = matches(&report, "std_two");
     assert!(std_two.contains(&"x86-stdcall".to_string()), "{std_two:?}");
-    assert!(!std_two.contains(&"x86-cdecl-sysv".to_string()), "{std_two:?}");
+    assert!(
+        !std_two.contains(&"x86-cdecl-sysv".to_string()),
+        "{std_two:?}"
+    );
     // fast_three reads ecx and edx and pops its third argument.
     assert_eq!(matches(&report, "fast_three"), ["x86-fastcall-gcc"]);
     assert!(matches(&report, "bad_ebx").is_empty());
-    assert!(report.findings.iter().any(|f| f.rule == "export-no-convention"
-        && f.message.contains("bad_ebx")
-        && f.message.contains("ebx")));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "export-no-convention"
+            && f.message.contains("bad_ebx")
+            && f.message.contains("ebx")));
     assert_eq!(summary.errors, 1);
     // The data export is counted, not analysed.
     assert_eq!(summary.data, 1);
@@ -84,7 +94,9 @@ fn i386_exports_are_told_apart_by_convention() {
 #[test]
 fn x86_64_exports_are_told_apart_by_convention() {
     let Some(lib) = build("x86_64-linux-gnu", "x86_64") else {
-        eprintln!("SKIPPED x86_64_exports_are_told_apart_by_convention: python3 -m ziglang not available");
+        eprintln!(
+            "SKIPPED x86_64_exports_are_told_apart_by_convention: python3 -m ziglang not available"
+        );
         return;
     };
     let report = exports_report(&lib);
@@ -106,7 +118,8 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
     };
     let bytes = std::fs::read(&lib).expect("built");
     let _ = std::fs::remove_file(&lib);
-    let binary = callconv::inspect::parse(&bytes[..], callconv::report::Arch::X86_64).expect("parses");
+    let binary =
+        callconv::inspect::parse(&bytes[..], callconv::report::Arch::X86_64).expect("parses");
     let convention = callconv::conventions::by_id("x86_64-sysv").expect("model");
     // One instruction in all: the first function is cut at it, the others are not analysed.
     let budget = callconv::analysis::exports::Budget {
@@ -117,7 +130,10 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
     let analysis = callconv::analysis::exports::analyze_exports(&binary, convention, &budget);
     assert_eq!(analysis.summary.analysed, 1);
     assert_eq!(analysis.summary.not_analysed, 2);
-    assert_eq!(analysis.summary.budget_exhausted.as_deref(), Some("instructions"));
+    assert_eq!(
+        analysis.summary.budget_exhausted.as_deref(),
+        Some("instructions")
+    );
     assert!(analysis
         .findings
         .iter()

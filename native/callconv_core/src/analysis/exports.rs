@@ -230,10 +230,14 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
             .copied()
             .filter(|c| reads_in_order(&ctx, c, &acc))
             .collect();
-        let matches: Vec<String> = if gap_free.is_empty() { fitting } else { gap_free }
-            .iter()
-            .map(|c| c.id.to_string())
-            .collect();
+        let matches: Vec<String> = if gap_free.is_empty() {
+            fitting
+        } else {
+            gap_free
+        }
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
         for m in &matches {
             *summary.matched.entry(m.clone()).or_default() += 1;
         }
@@ -447,7 +451,9 @@ fn no_convention<'data, R: ReadRef<'data>>(
     let cleanup = acc.cleanup.values().copied().max().unwrap_or(0);
     if cleanup > 0 {
         let at = acc.cleanup.keys().next().copied().unwrap_or(start);
-        why.push(format!("pops {cleanup} bytes on return (ret {cleanup} at {at:#x})"));
+        why.push(format!(
+            "pops {cleanup} bytes on return (ret {cleanup} at {at:#x})"
+        ));
     }
     let saved: BTreeSet<String> = ctx.saved_of(default).into_iter().collect();
     for (reg, (changed, exit)) in &acc.clobbered {

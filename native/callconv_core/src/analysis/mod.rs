@@ -785,7 +785,6 @@ fn reserved_of(convention: &Convention) -> Vec<String> {
 }
 
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
-
     /// Whether the instruction after `i` starts an exported function (exports mode), this
     /// one included (a local helper it jumps to may sit just before it): only a call that
     /// never returns leads there without a jump.
@@ -833,6 +832,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         reserved: &[String],
         budget: usize,
     ) -> Acc {
+        let (callee_saved, reserved) = (callee_saved.to_vec(), reserved.to_vec());
         let sp = self.lifter.sp().to_string();
         let caller_saved = self.canon_list(self.convention.caller_saved);
         let arg_regs = self.all_arg_regs();

@@ -370,9 +370,7 @@ where
     let code_ranges: Vec<(u64, u64)> = file
         .sections()
         .take(MAX_SEGMENTS)
-        .filter(|s| {
-            s.kind() == object::SectionKind::Text || s.name().is_ok_and(|n| n == ".opd")
-        })
+        .filter(|s| s.kind() == object::SectionKind::Text || s.name().is_ok_and(|n| n == ".opd"))
         .map(|s| (s.address(), s.address().saturating_add(s.size())))
         .collect();
     let has_sections = file.sections().next().is_some();
