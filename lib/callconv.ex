@@ -29,7 +29,8 @@ defmodule Callconv do
     :nifs,
     :probe,
     :isolation,
-    :root
+    :root,
+    :analyse
   ]
 
   @typedoc "A path to a `.so`, `.dylib` or `.dll`. Binaries are passed byte for byte."
@@ -82,6 +83,13 @@ defmodule Callconv do
       libraries). Missing dependencies (`needed-missing`) and symbol versions the resolved
       files lack (`symbol-version-missing`) are then reported whatever the target. Without
       it, dependencies are resolved only when the target is this machine.
+    * `:analyse` - what the machine-code analysis covers: `:nif` (the default: a NIF's entry
+      points against the convention the BEAM calls them with, and the NIF checks) or
+      `:exports` (every exported function of any library against each C convention of its
+      platform: the report's `:mode` is `:exports`, each of its `:functions` lists the
+      convention ids it fits in `:matches`, `:exports` holds the counts, and no NIF check
+      runs, so a plain library gets no NIF finding). Bounded by counted budgets per function
+      and per library; a cut is reported (rule `analysis-capped`).
   """
   @type option ::
           {:target, Target.t()}
@@ -96,6 +104,7 @@ defmodule Callconv do
           | {:probe, boolean() | :unsandboxed}
           | {:isolation, :vm | :process}
           | {:root, Path.t()}
+          | {:analyse, :nif | :exports}
 
   @doc """
   Checks the library at `path`.
@@ -122,10 +131,11 @@ defmodule Callconv do
       {module, functions, nifs} = module_from_opts(opts)
       probe = probe_from_opts(opts)
       root = root_from_opts(opts)
+      exports = exports_from_opts(opts)
 
       case Keyword.get(opts, :isolation, :vm) do
         :vm ->
-          Native.check(path_binary(path), target, module, functions, nifs, probe, root)
+          Native.check(path_binary(path), target, module, functions, nifs, probe, root, exports)
 
         :process ->
           Callconv.Isolated.check(
@@ -135,7 +145,8 @@ defmodule Callconv do
             functions,
             nifs,
             probe,
-            root
+            root,
+            exports
           )
 
         other ->
@@ -524,6 +535,14 @@ defmodule Callconv do
 
       other ->
         raise ArgumentError, ":probe must be true, false or :unsandboxed, got: #{inspect(other)}"
+    end
+  end
+
+  defp exports_from_opts(opts) do
+    case Keyword.get(opts, :analyse, :nif) do
+      :nif -> false
+      :exports -> true
+      other -> raise ArgumentError, ":analyse must be :nif or :exports, got: #{inspect(other)}"
     end
   end
 

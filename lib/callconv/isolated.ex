@@ -11,6 +11,7 @@ defmodule Callconv.Isolated do
     kind: ~w(nif driver library unknown)a,
     format: [:elf, :macho, :"macho-fat", :pe, :unknown],
     endian: ~w(little big)a,
+    mode: ~w(nif exports)a,
     severity: ~w(error warning info)a,
     arch: ~w(x86 x86_64 aarch64 arm riscv32 riscv64 powerpc powerpc64 mips mips64 sparc sparc64
          s390x loongarch64 unknown)a,
@@ -33,9 +34,19 @@ defmodule Callconv.Isolated do
           [{String.t(), arity()}] | nil,
           [{String.t(), arity()}] | nil,
           {String.t(), boolean()} | nil,
-          String.t() | nil
+          String.t() | nil,
+          boolean()
         ) :: {:ok, Report.t()} | {:error, Error.t()}
-  def check(path, %Target{} = target, module, functions, nifs, probe, root \\ nil) do
+  def check(
+        path,
+        %Target{} = target,
+        module,
+        functions,
+        nifs,
+        probe,
+        root \\ nil,
+        exports \\ false
+      ) do
     args =
       ["isolated"] ++
         target_args(target) ++
@@ -43,7 +54,8 @@ defmodule Callconv.Isolated do
         Enum.flat_map(functions || [], fn {f, a} -> ["--function", "#{f}/#{a}"] end) ++
         Enum.flat_map(nifs || [], fn {f, a} -> ["--declared-nif", "#{f}/#{a}"] end) ++
         probe_args(probe) ++
-        if(root, do: ["--root", root], else: []) ++ [path]
+        if(root, do: ["--root", root], else: []) ++
+        if(exports, do: ["--exports"], else: []) ++ [path]
 
     case System.cmd(Callconv.Native.executable(), args, stderr_to_stdout: false) do
       {out, 0} -> decode(:erlang.binary_to_term(out, [:safe]))
@@ -100,7 +112,9 @@ defmodule Callconv.Isolated do
        isa: isa(r["isa"]),
        elf: elf(r["elf"]),
        macho: macho(r["macho"]),
-       pe: pe(r["pe"])
+       pe: pe(r["pe"]),
+       mode: atom(:mode, r["mode"] || "nif"),
+       exports: exports(r["exports"])
      }}
   end
 
@@ -151,7 +165,27 @@ defmodule Callconv.Isolated do
       expected_convention: f["expected_convention"],
       matches_best: f["matches_best"],
       capped: f["capped"],
-      instructions: f["instructions"]
+      instructions: f["instructions"],
+      matches: f["matches"]
+    }
+  end
+
+  defp exports(nil), do: nil
+
+  defp exports(e) do
+    %{
+      conventions: e["conventions"],
+      exports: e["exports"],
+      data: e["data"],
+      aliases: e["aliases"],
+      analysed: e["analysed"],
+      not_analysed: e["not_analysed"],
+      capped: e["capped"],
+      errors: e["errors"],
+      matched: e["matched"],
+      instructions: e["instructions"],
+      states: e["states"],
+      budget_exhausted: e["budget_exhausted"]
     }
   end
 

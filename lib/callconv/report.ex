@@ -27,6 +27,14 @@ defmodule Callconv.Report do
       `:instructions`
     * `:isa` - the instruction-set floor of the reachable code (`:features`,
       `:x86_64_level`, `:guarded`, `:guard`, `:instructions`, `:capped`), or `nil`
+    * `:mode` - what the machine-code analysis covered: `:nif` (the entry points of a NIF,
+      the default) or `:exports` (`analyse: :exports`: every exported function; no NIF check)
+    * `:exports` - with `mode: :exports`, the counts: `:conventions` (the candidates, the
+      platform's default first), `:exports`, `:data`, `:aliases`, `:analysed`,
+      `:not_analysed` (left out once the library's budget was spent), `:capped`, `:errors`
+      (functions that fit no candidate), `:matched` (functions per convention id),
+      `:instructions`, `:states`, `:budget_exhausted`; `nil` otherwise. Each element of
+      `:functions` then also has `:matches`, the convention ids it fits
     * `:gnu_properties` - the ELF `.note.gnu.property` markers as
       `%{x86_isa_needed: "x86-64-v3" | nil, x86_features: ["ibt", "shstk"], aarch64_features: []}`,
       or `nil` when the file has none
@@ -62,7 +70,9 @@ defmodule Callconv.Report do
     isa: nil,
     elf: nil,
     macho: nil,
-    pe: nil
+    pe: nil,
+    mode: :nif,
+    exports: nil
   ]
 
   @type verdict :: :pass | :warn | :fail
@@ -97,7 +107,9 @@ defmodule Callconv.Report do
           isa: map() | nil,
           elf: map() | nil,
           macho: map() | nil,
-          pe: map() | nil
+          pe: map() | nil,
+          mode: :nif | :exports,
+          exports: map() | nil
         }
 
   @doc """

@@ -73,6 +73,11 @@ defmodule Mix.Tasks.Callconv.Check do
     {:probe_unsandboxed, :boolean, nil, nil,
      "probe even without the sandbox, with your full rights (each library gets a " <>
        "`nif-probe-unsandboxed` warning): only in a disposable machine"},
+    {:exports, :boolean, nil, nil,
+     "check every exported function of each library (any C library, not only NIFs) against " <>
+       "its platform's C conventions, and list the conventions each fits (cdecl, stdcall or " <>
+       "fastcall on 32-bit x86; System V or Win64 on x86-64); no NIF check runs (rule " <>
+       "`export-no-convention` for a function that fits none)"},
     {:help, :boolean, :h, nil, "print this help"}
   ]
 
@@ -505,6 +510,9 @@ defmodule Mix.Tasks.Callconv.Check do
 
         {:probe_unsandboxed, true} ->
           [probe: :unsandboxed]
+
+        {:exports, true} ->
+          [analyse: :exports]
 
         {:root, dir} ->
           [root: root_dir!(dir, task)]

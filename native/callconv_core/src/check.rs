@@ -39,6 +39,21 @@ pub struct Options {
     /// root file system) or a release directory. `None`: this machine's, and only when the
     /// target is this machine.
     pub root: Option<std::path::PathBuf>,
+    /// What the machine-code analysis covers: the NIF's entry points (the default), or every
+    /// exported function against the platform's C conventions.
+    pub analyse: Analyse,
+}
+
+/// What the machine-code analysis of a check covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Analyse {
+    /// A NIF's entry points against the convention the BEAM calls them with, and the NIF
+    /// checks (entry, version, module, functions).
+    #[default]
+    Nif,
+    /// Every exported function of any library against each C convention of its platform,
+    /// within counted budgets. No NIF checks: the library need not be a NIF.
+    Exports,
 }
 
 impl Options {
@@ -55,6 +70,7 @@ impl Options {
             probe: None,
             probe_confinement: crate::probe::Confinement::Sandboxed,
             root: None,
+            analyse: Analyse::Nif,
             target_isa: if here {
                 crate::analysis::IsaLevel::host()
             } else {
@@ -219,6 +235,9 @@ fn check_data<'data, R: ReadRef<'data>>(
         None => findings.extend(rules::link::msvc_runtime(&binary, &|_| None)),
     }
 
+    if options.analyse == Analyse::Exports {
+        return Ok(exports_report(binary, findings, label, sha256));
+    }
     let init = entry::init_symbol(&binary);
     let kind = match init {
         Some(_) => Kind::Nif,
@@ -294,15 +313,79 @@ fn check_data<'data, R: ReadRef<'data>>(
         libc: inspect::libc::flavour(&binary).map(str::to_string),
         floors: floors(&binary),
         gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
-        elf: (binary.format == Format::Elf).then(|| crate::report::ElfFacts {
-            soname: binary.soname.clone(),
-            runpath: binary.runpath.clone(),
-            rpath: binary.rpath.clone(),
-            interpreter: binary.interpreter.clone(),
-            arm_eabi: binary.arm_eabi,
-        }),
+        elf: elf_facts(&binary),
         macho: binary.macho.clone(),
         pe: binary.pe.clone(),
+        mode: None,
+        exports: None,
+    })
+}
+
+/// The exports mode's report: the loading checks already in `findings`, then every exported
+/// function against the platform's C conventions. No NIF checks run, so a plain library gets
+/// no NIF finding.
+fn exports_report<'data, R: ReadRef<'data>>(
+    binary: Binary<R>,
+    mut findings: Vec<crate::report::Finding>,
+    label: &str,
+    sha256: String,
+) -> LibraryReport {
+    let kind = if entry::init_symbol(&binary).is_some() {
+        Kind::Nif
+    } else if binary.export("driver_init").is_some() || binary.export("_driver_init").is_some() {
+        Kind::Driver
+    } else {
+        Kind::Library
+    };
+    let convention =
+        crate::conventions::for_binary(binary.arch, binary.platform, binary.abi_variant.as_deref());
+    let analysis = convention.map(|c| {
+        crate::analysis::exports::analyze_exports(&binary, c, &crate::analysis::exports::BUDGET)
+    });
+    let mut functions = Vec::new();
+    let mut summary = None;
+    if let Some(analysis) = analysis {
+        findings.extend(analysis.findings);
+        if analysis.supported {
+            functions = analysis.functions;
+            summary = Some(analysis.summary);
+        }
+    }
+    findings.sort_by_key(|f| f.severity);
+    LibraryReport {
+        path: label.to_string(),
+        sha256,
+        verdict: verdict(&findings),
+        kind,
+        format: binary.format,
+        arch: binary.arch,
+        bits: binary.bits,
+        endian: binary.endian,
+        abi: platform_abi(&binary),
+        needed: binary.needed.clone(),
+        nif: None,
+        findings,
+        functions,
+        isa: None,
+        libc: inspect::libc::flavour(&binary).map(str::to_string),
+        floors: floors(&binary),
+        gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
+        elf: elf_facts(&binary),
+        macho: binary.macho.clone(),
+        pe: binary.pe.clone(),
+        mode: Some(crate::report::Mode::Exports),
+        exports: summary,
+    }
+}
+
+/// The ELF facts the dynamic loader acts on; none for other formats.
+fn elf_facts<R>(binary: &Binary<R>) -> Option<crate::report::ElfFacts> {
+    (binary.format == Format::Elf).then(|| crate::report::ElfFacts {
+        soname: binary.soname.clone(),
+        runpath: binary.runpath.clone(),
+        rpath: binary.rpath.clone(),
+        interpreter: binary.interpreter.clone(),
+        arm_eabi: binary.arm_eabi,
     })
 }
 

@@ -257,6 +257,14 @@ pub struct LibraryReport {
     /// The ELF `.note.gnu.property` markers; null when the file has none.
     #[serde(default)]
     pub gnu_properties: Option<GnuPropertySummary>,
+    /// What the machine-code analysis covered: absent for the default NIF mode, `exports`
+    /// when every exported function was checked against the platform's C conventions
+    /// (`functions` then holds one element per exported function, and no NIF check ran).
+    #[serde(default, skip_serializing_if = "is_nif_mode")]
+    pub mode: Option<Mode>,
+    /// Exports mode: the counts (exports, analysed, errors, per convention, budgets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exports: Option<crate::analysis::exports::ExportsSummary>,
     /// What only ELF tells about loading it; null for other formats.
     #[serde(default)]
     pub elf: Option<ElfFacts>,
@@ -266,6 +274,21 @@ pub struct LibraryReport {
     /// What only PE tells about loading it; null for other formats.
     #[serde(default)]
     pub pe: Option<PeFacts>,
+}
+
+/// The default mode is not written, so NIF-mode documents stay as they were.
+fn is_nif_mode(mode: &Option<Mode>) -> bool {
+    matches!(mode, None | Some(Mode::Nif))
+}
+
+/// What the machine-code analysis of a report covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// The NIF's entry points (the default; not written in JSON).
+    Nif,
+    /// Every exported function.
+    Exports,
 }
 
 /// The ELF facts the dynamic loader acts on.
@@ -468,3 +491,4 @@ names!(Verdict { Pass => "pass", Warn => "warn", Fail => "fail" });
 names!(Kind { Nif => "nif", Driver => "driver", Library => "library", Unknown => "unknown" });
 names!(Format { Elf => "elf", Macho => "macho", MachoFat => "macho-fat", Pe => "pe", Unknown => "unknown" });
 names!(Endian { Little => "little", Big => "big" });
+names!(Mode { Nif => "nif", Exports => "exports" });

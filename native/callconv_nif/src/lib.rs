@@ -32,9 +32,15 @@ fn options(
     declared_nifs: Option<Vec<(String, u32)>>,
     probe: Option<(Binary, bool)>,
     root: Option<Binary>,
+    exports: bool,
 ) -> Options {
     let unsandboxed = probe.as_ref().is_some_and(|(_, unsandboxed)| *unsandboxed);
     Options {
+        analyse: if exports {
+            callconv::check::Analyse::Exports
+        } else {
+            callconv::check::Analyse::Nif
+        },
         module,
         functions,
         declared_nifs,
@@ -51,19 +57,30 @@ fn options(
 
 /// Checks one library. Reading and parsing a large file takes well over 1 ms.
 #[rustler::nif(schedule = "DirtyCpu")]
+// One argument per term Elixir passes; one serialized options value is issue #16's to make.
+#[allow(clippy::too_many_arguments)]
 fn check(
     path: Binary,
     target: ExTarget,
     module: Option<String>,
     functions: Option<Vec<(String, u32)>>,
-    // The probe's executable, and whether it runs unsandboxed.
     declared_nifs: Option<Vec<(String, u32)>>,
+    // The probe's executable, and whether it runs unsandboxed.
     probe: Option<(Binary, bool)>,
     root: Option<Binary>,
+    exports: bool,
 ) -> Result<ExReport, ExError> {
     callconv::check_path_with(
         &path_of(&path),
-        &options(target, module, functions, declared_nifs, probe, root),
+        &options(
+            target,
+            module,
+            functions,
+            declared_nifs,
+            probe,
+            root,
+            exports,
+        ),
     )
     .map(ExReport::from)
     .map_err(ExError::from)
@@ -119,7 +136,10 @@ fn check_document<'a>(
     root: Option<Binary>,
 ) -> NifResult<Term<'a>> {
     let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths_with(&paths, &options(target, None, None, None, None, root));
+    let doc = callconv::check_paths_with(
+        &paths,
+        &options(target, None, None, None, None, root, false),
+    );
     let output = match format.as_str() {
         "json" => doc.to_json(),
         "text" => callconv::render::text(&doc),

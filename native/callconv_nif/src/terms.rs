@@ -153,9 +153,49 @@ pub struct ExReport {
     gnu_properties: Option<ExGnuProperties>,
     functions: Vec<ExFunction>,
     isa: Option<ExIsa>,
+    mode: Name,
+    exports: Option<ExExports>,
     elf: Option<ExElf>,
     macho: Option<ExMacho>,
     pe: Option<ExPe>,
+}
+
+/// The exports mode's counts: a map with fixed atom keys (`matched` has convention ids as
+/// string keys).
+#[derive(rustler::NifMap)]
+#[rustler(encode)]
+pub struct ExExports {
+    conventions: Vec<String>,
+    exports: usize,
+    data: usize,
+    aliases: usize,
+    analysed: usize,
+    not_analysed: usize,
+    capped: usize,
+    errors: usize,
+    matched: std::collections::HashMap<String, usize>,
+    instructions: usize,
+    states: usize,
+    budget_exhausted: Option<String>,
+}
+
+impl From<callconv::analysis::exports::ExportsSummary> for ExExports {
+    fn from(s: callconv::analysis::exports::ExportsSummary) -> Self {
+        ExExports {
+            conventions: s.conventions,
+            exports: s.exports,
+            data: s.data,
+            aliases: s.aliases,
+            analysed: s.analysed,
+            not_analysed: s.not_analysed,
+            capped: s.capped,
+            errors: s.errors,
+            matched: s.matched.into_iter().collect(),
+            instructions: s.instructions,
+            states: s.states,
+            budget_exhausted: s.budget_exhausted,
+        }
+    }
 }
 
 /// The report's `elf`: a map with fixed atom keys.
@@ -221,6 +261,7 @@ pub struct ExFunction {
     matches_best: Option<String>,
     capped: Option<String>,
     instructions: usize,
+    matches: Option<Vec<String>>,
 }
 
 #[derive(rustler::NifMap)]
@@ -272,6 +313,7 @@ impl From<callconv::analysis::FunctionAnalysis> for ExFunction {
             matches_best: f.matches_best,
             capped: f.capped,
             instructions: f.instructions,
+            matches: f.matches,
         }
     }
 }
@@ -345,6 +387,8 @@ impl From<LibraryReport> for ExReport {
             }),
             functions: r.functions.into_iter().map(Into::into).collect(),
             isa: r.isa.map(Into::into),
+            mode: Name(r.mode.unwrap_or(callconv::report::Mode::Nif).as_str()),
+            exports: r.exports.map(Into::into),
             elf: r.elf.map(|e| ExElf {
                 soname: e.soname,
                 runpath: e.runpath,

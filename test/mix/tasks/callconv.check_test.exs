@@ -33,6 +33,22 @@ defmodule Mix.Tasks.Callconv.CheckTest do
     assert out =~ "2 checked, 2 passed, 0 warned, 0 failed"
   end
 
+  test "--exports: every exported function of a plain C library, no NIF finding" do
+    zlib =
+      Enum.find(
+        ["/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1"],
+        &File.exists?/1
+      )
+
+    {result, out} = run_task(["--exports", "--format", "json", zlib])
+    assert result == :ok
+    assert out =~ ~s("mode": "exports")
+    assert out =~ ~s("name": "deflate")
+    assert out =~ ~s("x86_64-sysv")
+    assert out =~ ~s("errors": 0)
+    refute out =~ "not-a-nif"
+  end
+
   test "exit status 1 when a library has an error finding or cannot be read" do
     {result, out} = run_task([Fixtures.host("custom_vm_variant.so")])
     assert result == {:exit, 1}

@@ -380,6 +380,14 @@ impl Lifter for Arm {
                 }
             }
         }
+        // capstone lists lr among what `svc` writes (the exception entry's banked lr); the
+        // user-mode lr survives a Linux system call, which returns r0 (glibc's wrappers).
+        if mnemonic == "svc" {
+            out.writes.retain(|w| w != "lr");
+            if !out.writes.iter().any(|w| w == "r0") {
+                out.writes.push("r0".to_string());
+            }
+        }
         // Reading pc gives the instruction's address + 8 (A32) or + 4 (Thumb).
         let pc_value = pc + if thumb { 4 } else { 8 };
         let reg = |i: usize| match ops.get(i) {

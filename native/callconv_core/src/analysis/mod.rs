@@ -61,6 +61,7 @@
 
 mod aarch64;
 mod arm;
+pub mod exports;
 pub mod isa;
 mod lift;
 mod mips;
@@ -197,6 +198,10 @@ pub struct FunctionAnalysis {
     pub capped: Option<String>,
     /// Instructions interpreted.
     pub instructions: usize,
+    /// Exports mode only: every candidate convention of the platform the code fits (empty:
+    /// none, an error). Absent in the NIF mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<String>>,
 }
 
 /// One CPU feature the reachable code needs.
@@ -336,52 +341,10 @@ fn analyze_with<'data, R: ReadRef<'data>>(
     target_isa: Option<&IsaLevel>,
     per_function: bool,
 ) -> LibraryAnalysis {
-    // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
-    let ppc64_roots;
-    let mut roots = roots;
-    let lifter: Box<dyn Lifter + '_> = match binary.arch {
-        Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::X86 => match x86::X86::new(false) {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::Aarch64 if binary.bits == 64 => match aarch64::Aarch64::new() {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::Arm => match arm::Arm::new(binary.image.big_endian()) {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::Riscv64 | Arch::Riscv32 => match riscv::Riscv::new(binary.arch == Arch::Riscv64) {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::Powerpc64 if binary.bits == 64 => {
-            let (code, toc) = ppc64::code_roots(&binary.image, roots);
-            ppc64_roots = code;
-            roots = &ppc64_roots;
-            let elfv1 = convention.id == "ppc64-elfv1";
-            match ppc64::Ppc64::new(&binary.image, elfv1, toc) {
-                Ok(l) => Box::new(l),
-                Err(_) => return LibraryAnalysis::default(),
-            }
-        }
-        Arch::S390x if binary.bits == 64 => match s390x::S390x::new() {
-            Ok(l) => Box::new(l),
-            Err(_) => return LibraryAnalysis::default(),
-        },
-        Arch::Mips | Arch::Mips64 => {
-            match mips::Mips::new(binary.arch == Arch::Mips64, binary.image.big_endian()) {
-                Ok(l) => Box::new(l),
-                Err(_) => return LibraryAnalysis::default(),
-            }
-        }
-        _ => return LibraryAnalysis::default(),
+    let Some((lifter, code_roots)) = make_lifter(binary, convention, roots) else {
+        return LibraryAnalysis::default();
     };
+    let roots = code_roots.as_deref().unwrap_or(roots);
     let mut ctx = Ctx {
         image: &binary.image,
         lifter: lifter.as_ref(),
@@ -392,6 +355,7 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         probe_budget: MAX_LIBRARY_PROBE_INSNS,
         tables: HashMap::new(),
         library_budget: MAX_LIBRARY_FUNCTION_INSNS,
+        boundaries: Default::default(),
     };
     let mut out = LibraryAnalysis {
         supported: true,
@@ -413,6 +377,61 @@ fn analyze_with<'data, R: ReadRef<'data>>(
             .extend(isa_findings(&out.isa, target, binary.arch));
     }
     out
+}
+
+/// The lifter of the binary's architecture, and (PPC64, whose function pointers may be
+/// descriptors) the roots rewritten to the code they point to. `None`: not analysed.
+#[allow(clippy::type_complexity)]
+fn make_lifter<'a, 'data, R: ReadRef<'data>>(
+    binary: &'a Binary<R>,
+    convention: &'static Convention,
+    roots: &[(String, u64, usize)],
+) -> Option<(Box<dyn Lifter + 'a>, Option<Vec<(String, u64, usize)>>)> {
+    // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
+    let mut code_roots = None;
+    let lifter: Box<dyn Lifter + 'a> = match binary.arch {
+        Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::X86 => match x86::X86::new(false) {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::Aarch64 if binary.bits == 64 => match aarch64::Aarch64::new() {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::Arm => match arm::Arm::new(binary.image.big_endian()) {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::Riscv64 | Arch::Riscv32 => match riscv::Riscv::new(binary.arch == Arch::Riscv64) {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::Powerpc64 if binary.bits == 64 => {
+            let (code, toc) = ppc64::code_roots(&binary.image, roots);
+            code_roots = Some(code);
+            let elfv1 = convention.id == "ppc64-elfv1";
+            match ppc64::Ppc64::new(&binary.image, elfv1, toc) {
+                Ok(l) => Box::new(l),
+                Err(_) => return None,
+            }
+        }
+        Arch::S390x if binary.bits == 64 => match s390x::S390x::new() {
+            Ok(l) => Box::new(l),
+            Err(_) => return None,
+        },
+        Arch::Mips | Arch::Mips64 => {
+            match mips::Mips::new(binary.arch == Arch::Mips64, binary.image.big_endian()) {
+                Ok(l) => Box::new(l),
+                Err(_) => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some((lifter, code_roots))
 }
 
 fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding> {
@@ -542,7 +561,22 @@ impl State {
                 self.regs.insert(k, Val::Top);
             }
         }
-        self.slots.retain(|k, v| other.slots.get(k) == Some(v));
+        // A slot both paths wrote with different values holds one of them: Top (never
+        // reported), not unknown, or a callee-saved register reloaded from it (its save slot
+        // after the paths' merge) would look clobbered. A slot only one path wrote is dropped.
+        let mut slots = BTreeMap::new();
+        for (k, v) in &self.slots {
+            match other.slots.get(k) {
+                Some(w) if w == v => {
+                    slots.insert(*k, v.clone());
+                }
+                Some(_) => {
+                    slots.insert(*k, Val::Top);
+                }
+                None => {}
+            }
+        }
+        self.slots = slots;
         for (k, a) in &other.changed_at {
             self.changed_at.entry(k.clone()).or_insert(*a);
         }
@@ -566,6 +600,10 @@ struct Ctx<'a, R> {
     tables: HashMap<u64, Vec<u64>>,
     /// Instructions left for [`Ctx::function`] in this library.
     library_budget: usize,
+    /// Exports mode: the start of every exported function. A path that runs into another
+    /// function's start went through a call that does not return (an import such as
+    /// `OPENSSL_die` that no list names): it ends there. Empty in the NIF mode.
+    boundaries: std::collections::HashSet<u64>,
 }
 
 impl<'data, R: ReadRef<'data>> ImageView for Image<R> {
@@ -594,6 +632,8 @@ struct Acc {
     exits: usize,
     capped: Option<&'static str>,
     insns: usize,
+    /// States recorded at branch targets.
+    states: usize,
 }
 
 /// What a local function does for its callers (see [`Ctx::callee`]).
@@ -844,13 +884,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     fn reserved_regs(&self) -> Vec<String> {
-        // Registers the platform owns; the model also lists scratch registers with roles
-        // (x16/x17, r11), which are free to write.
-        match self.convention.id {
+        reserved_of(self.convention)
+    }
+}
+
+/// The registers `convention`'s platform owns, which code must not write. (The model also
+/// lists scratch registers with roles, x16/x17 or r11, which are free to write.)
+fn reserved_of(convention: &Convention) -> Vec<String> {
+    {
+        match convention.id {
             "aarch64-apple" | "aarch64-win" => vec!["x18".to_string()],
             // RISC-V gp is set once by the executable's startup (linker relaxation against
             // __global_pointer$), tp by the thread library.
-            _ if self.convention.arch.starts_with("riscv") => {
+            _ if convention.arch.starts_with("riscv") => {
                 vec!["gp".to_string(), "tp".to_string()]
             }
             // The TOC pointer; its protocol writes are marked by the lifter.
@@ -860,6 +906,29 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             _ => Vec::new(),
         }
     }
+}
+
+impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
+    /// Whether the instruction after `i` starts an exported function (exports mode), this
+    /// one included (a local helper it jumps to may sit just before it): only a call that
+    /// never returns leads there without a jump.
+    fn falls_into_other(&self, i: &Lifted) -> bool {
+        !self.boundaries.is_empty()
+            && matches!(i.flow, Flow::Next | Flow::Call(_) | Flow::IndirectCall)
+            && self.boundaries.contains(&self.lifter.code_address(i.next))
+    }
+
+    /// The callee-saved registers of `convention` (canonical), then the link register.
+    fn saved_of(&self, convention: &Convention) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .canon_list(convention.callee_saved)
+            .into_iter()
+            .collect();
+        if let Some(lr) = self.lifter.link_register() {
+            v.push(lr.to_string());
+        }
+        v
+    }
 
     fn function(
         &mut self,
@@ -867,20 +936,25 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         start: u64,
         nargs: usize,
     ) -> (FunctionAnalysis, Vec<Finding>) {
+        let callee_saved = self.saved_of(self.convention);
+        let reserved = self.reserved_regs();
+        let acc = self.trace(start, &callee_saved, &reserved, MAX_FUNCTION_INSNS);
+        self.summarise(name, start, nargs, acc)
+    }
+
+    /// Follows the code from `start` for at most `budget` instructions, tracking
+    /// `callee_saved` and `reserved` (the expected convention's, or more in the exports mode).
+    fn trace(
+        &mut self,
+        start: u64,
+        callee_saved: &[String],
+        reserved: &[String],
+        budget: usize,
+    ) -> Acc {
+        let (callee_saved, reserved) = (callee_saved.to_vec(), reserved.to_vec());
         let sp = self.lifter.sp().to_string();
-        let callee_saved: Vec<String> = {
-            let mut v: Vec<String> = self
-                .canon_list(self.convention.callee_saved)
-                .into_iter()
-                .collect();
-            if let Some(lr) = self.lifter.link_register() {
-                v.push(lr.to_string());
-            }
-            v
-        };
         let caller_saved = self.canon_list(self.convention.caller_saved);
         let arg_regs = self.all_arg_regs();
-        let reserved = self.reserved_regs();
         let ra = self.lifter.return_address_size();
         let align = i64::from(self.convention.stack_align.max(1));
         let mut acc = Acc::default();
@@ -900,7 +974,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         let mut visited: HashMap<u64, Vec<State>> = HashMap::new();
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
-        let mut budget = MAX_FUNCTION_INSNS;
+        let mut budget = budget;
         'paths: while let Some((mut pc, mut st)) = todo.pop() {
             if acc.capped.is_some() {
                 break;
@@ -927,6 +1001,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             } else {
                 states.push(st.clone());
             }
+            acc.states += 1;
             if visited.len() > MAX_BLOCKS {
                 acc.capped = Some("blocks");
                 break;
@@ -955,6 +1030,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     &mut acc,
                     ra,
                 );
+                if self.falls_into_other(&i) {
+                    continue 'paths;
+                }
                 match i.flow.clone() {
                     Flow::Next => pc = i.next,
                     Flow::Jump(t) => match self.classify(t) {
@@ -1136,7 +1214,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
             }
         }
-        self.summarise(name, start, nargs, acc)
+        acc
     }
 
     /// Mach-O and PE images carry no names for their import slots here, so a call to an
@@ -1666,6 +1744,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             matches_best,
             capped: acc.capped.map(str::to_string),
             instructions: acc.insns,
+            matches: None,
         };
         (fa, findings)
     }

@@ -515,10 +515,18 @@ impl Lifter for S390x {
             }
         }
         match m {
-            "lgr" | "lr" | "ldr" | "ler" | "lgdr" | "ldgr" => {
+            // ltgr (load and test) copies like lgr; `ltr rX,rX` only sets the condition code
+            // (gcc's test of an argument in a callee-saved r6 leaves r6 as it was).
+            "lgr" | "lr" | "ldr" | "ler" | "lgdr" | "ldgr" | "ltgr" => {
                 if let Some(s) = reg(1) {
                     out.fx.push(Fx::Copy { dst, src: s });
                 }
+            }
+            "ltr" if reg(1).as_deref() == Some(dst.as_str()) => {
+                out.fx.push(Fx::Copy {
+                    dst: dst.clone(),
+                    src: dst,
+                });
             }
             "lghi" | "lhi" | "lgfi" | "llilf" | "llill" | "llilh" | "llihf" => {
                 if let Some(v) = last_imm {

@@ -14,7 +14,9 @@ pub mod resolve;
 use object::read::elf::{ElfFile32, ElfFile64};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64, MachOFile32, MachOFile64};
 use object::read::pe::{PeFile32, PeFile64};
-use object::{Architecture, Endianness, FileKind, Object, ObjectSegment, ObjectSymbol, ReadRef};
+use object::{
+    Architecture, Endianness, FileKind, Object, ObjectSection, ObjectSegment, ObjectSymbol, ReadRef,
+};
 
 use crate::error::Error;
 use crate::memory::{Image, Segment};
@@ -45,6 +47,9 @@ pub struct Export {
     pub name: String,
     /// Its address (link-time virtual address).
     pub address: u64,
+    /// Whether it lies in a code section (or a PPC64 `.opd` function descriptor); also true
+    /// when the file has no section table to tell. Data exports are never analysed as code.
+    pub code: bool,
 }
 
 /// An imported (undefined) symbol.
@@ -425,6 +430,18 @@ where
             .collect(),
         Err(_) => Vec::new(),
     };
+    // Code ranges, to tell function exports from data ones (thumb bit cleared first).
+    let code_ranges: Vec<(u64, u64)> = file
+        .sections()
+        .take(MAX_SEGMENTS)
+        .filter(|s| s.kind() == object::SectionKind::Text || s.name().is_ok_and(|n| n == ".opd"))
+        .map(|s| (s.address(), s.address().saturating_add(s.size())))
+        .collect();
+    let has_sections = file.sections().next().is_some();
+    let is_code = |a: u64| {
+        let a = a & !1;
+        !has_sections || code_ranges.iter().any(|(lo, hi)| (*lo..*hi).contains(&a))
+    };
     let exports = match file.exports() {
         Ok(iter) => iter
             .take(MAX_EXPORTS)
@@ -438,6 +455,7 @@ where
                     object::NameOrOrdinal::Name(n) => Some(Export {
                         name: String::from_utf8_lossy(n).into_owned(),
                         address,
+                        code: is_code(address),
                     }),
                     object::NameOrOrdinal::Ordinal(_) => None,
                 }

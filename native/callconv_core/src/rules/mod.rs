@@ -199,6 +199,9 @@ rules! {
     ISA_LEVEL = "isa-level", Error,
         "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
         "Build for the oldest CPU you deploy to (-march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval.";
+    EXPORT_NO_CONVENTION = "export-no-convention", Error,
+        "Exports mode: an exported function fits none of its platform's C conventions (cdecl, stdcall or fastcall on x86; System V or Win64 on x86-64; the platform's own elsewhere): it reads arguments where none is passed, pops the stack as none does, leaves a callee-saved register or the stack pointer changed, or writes a reserved register. A caller through a C prototype (ctypes, dlsym, a Zig extern) corrupts its state.",
+        "Declare the function with the platform's C convention, or keep hand-written assembly to its rules.";
     ANALYSIS_CAPPED = "analysis-capped", Info,
         "The machine-code analysis of an entry point stopped at one of its counted caps (instructions, branch targets, the library's instruction budget); the paths past the cap were not checked.",
         "Nothing to fix; the checks ran on the part that was analysed.";

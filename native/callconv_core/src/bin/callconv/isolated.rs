@@ -5,7 +5,7 @@
 //! Options carry the whole target, so both ways give the same report:
 //! `--source S --otp N --erts-version V --nif-version X.Y --arch A --os O --bits B
 //! --endian E --libc L --libc-version V --abi-variant V --os-version V --enif-exports a,b,c --module M
-//! --function name/arity (repeatable) --declared-nif name/arity (repeatable) --probe-exe PATH --probe-unsandboxed --root DIR`.
+//! --function name/arity (repeatable) --declared-nif name/arity (repeatable) --probe-exe PATH --probe-unsandboxed --root DIR --exports`.
 
 use std::path::PathBuf;
 
@@ -66,6 +66,9 @@ pub struct IsolatedArgs {
     probe_unsandboxed: bool,
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Every exported function against the platform's C conventions, not the NIF
+    #[arg(long)]
+    exports: bool,
 }
 
 fn parse_function(v: &str) -> Result<(String, u32), String> {
@@ -130,6 +133,11 @@ pub fn run(args: IsolatedArgs) -> Result<Vec<u8>, String> {
             callconv::probe::Confinement::Sandboxed
         },
         root: args.root,
+        analyse: if args.exports {
+            callconv::check::Analyse::Exports
+        } else {
+            callconv::check::Analyse::Nif
+        },
         ..callconv::Options::new(target)
     };
     let result = match callconv::check_path_with(&path, &options) {

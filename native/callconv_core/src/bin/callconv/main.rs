@@ -156,6 +156,12 @@ struct CheckArgs {
     /// runs with your rights, and the report says so (nif-probe-unsandboxed)
     #[arg(long)]
     probe_unsandboxed: bool,
+
+    /// Analyse every exported function of any C library against the platform's C
+    /// conventions and say which each matches (cdecl, stdcall, fastcall; SysV, Win64; ...),
+    /// instead of checking a NIF
+    #[arg(long)]
+    exports: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -289,6 +295,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         probe_confinement,
         root: args.root.clone(),
         module: args.module.clone(),
+        analyse: if args.exports {
+            callconv::check::Analyse::Exports
+        } else {
+            callconv::check::Analyse::Nif
+        },
         ..callconv::Options::new(target(&args)?)
     };
     let paths: Vec<PathBuf> = args.paths.iter().flat_map(|p| native_files(p)).collect();

@@ -1,0 +1,141 @@
+//! The exports mode on a library built for the purpose (`test/fixtures/src/exports_conventions.c`,
+//! compiled here with Zig for i386 and x86-64 Linux): each function must be reported with
+//! the conventions it was compiled for, the hand-written clobber with none and an
+//! `export-no-convention` error, and data exports must be left out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use callconv::check::Analyse;
+use callconv::report::{LibraryReport, Mode};
+use callconv::target::Target;
+use callconv::Options;
+
+fn build(target: &str, test: &str) -> Option<PathBuf> {
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/src/exports_conventions.c");
+    let out = std::env::temp_dir().join(format!(
+        "callconv-exports-{}-{test}-{target}.so",
+        std::process::id()
+    ));
+    let status = Command::new("python3")
+        .args([
+            "-m", "ziglang", "cc", "-target", target, "-shared", "-fPIC", "-O2", "-o",
+        ])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .ok()?;
+    status.success().then_some(out)
+}
+
+fn exports_report(path: &Path) -> LibraryReport {
+    let options = Options {
+        analyse: Analyse::Exports,
+        ..Options::new(Target::host())
+    };
+    callconv::check_path_with(path, &options).expect("readable")
+}
+
+fn matches(report: &LibraryReport, name: &str) -> Vec<String> {
+    report
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("{name} not reported"))
+        .matches
+        .clone()
+        .expect("exports mode sets matches")
+}
+
+#[test]
+fn i386_exports_are_told_apart_by_convention() {
+    let Some(lib) = build("x86-linux-gnu", "i386") else {
+        eprintln!(
+            "SKIPPED i386_exports_are_told_apart_by_convention: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    assert_eq!(report.mode, Some(Mode::Exports));
+    let summary = report.exports.as_ref().expect("summary");
+    assert_eq!(
+        summary.conventions,
+        ["x86-cdecl-sysv", "x86-stdcall", "x86-fastcall-gcc"]
+    );
+    // plain_cdecl reads its stack arguments and returns with a plain ret: not stdcall.
+    assert_eq!(matches(&report, "plain_cdecl"), ["x86-cdecl-sysv"]);
+    // std_two pops its 8 bytes of arguments: stdcall (or a fastcall whose two arguments are
+    // not integers, which the code cannot tell apart), never cdecl.
+    let std_two = matches(&report, "std_two");
+    assert!(std_two.contains(&"x86-stdcall".to_string()), "{std_two:?}");
+    assert!(
+        !std_two.contains(&"x86-cdecl-sysv".to_string()),
+        "{std_two:?}"
+    );
+    // fast_three reads ecx and edx and pops its third argument.
+    assert_eq!(matches(&report, "fast_three"), ["x86-fastcall-gcc"]);
+    assert!(matches(&report, "bad_ebx").is_empty());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "export-no-convention"
+            && f.message.contains("bad_ebx")
+            && f.message.contains("ebx")));
+    assert_eq!(summary.errors, 1);
+    // The data export is counted, not analysed.
+    assert_eq!(summary.data, 1);
+    assert!(report.functions.iter().all(|f| f.name != "exported_data"));
+    // No NIF check runs on a plain library.
+    assert!(report.findings.iter().all(|f| f.rule != "not-a-nif"));
+}
+
+#[test]
+fn x86_64_exports_are_told_apart_by_convention() {
+    let Some(lib) = build("x86_64-linux-gnu", "x86_64") else {
+        eprintln!(
+            "SKIPPED x86_64_exports_are_told_apart_by_convention: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    let summary = report.exports.as_ref().expect("summary");
+    assert_eq!(summary.conventions, ["x86_64-sysv", "x86_64-win64"]);
+    assert_eq!(matches(&report, "plain_sysv"), ["x86_64-sysv"]);
+    assert_eq!(matches(&report, "win_three"), ["x86_64-win64"]);
+    assert!(matches(&report, "bad_rbx").is_empty());
+    assert_eq!(summary.errors, 1);
+    assert_eq!(summary.budget_exhausted, None);
+}
+
+#[test]
+fn the_total_budget_cuts_analysis_short_and_says_so() {
+    let Some(lib) = build("x86_64-linux-gnu", "budget") else {
+        eprintln!("SKIPPED the_total_budget_cuts_analysis_short_and_says_so: python3 -m ziglang not available");
+        return;
+    };
+    let bytes = std::fs::read(&lib).expect("built");
+    let _ = std::fs::remove_file(&lib);
+    let binary =
+        callconv::inspect::parse(&bytes[..], callconv::report::Arch::X86_64).expect("parses");
+    let convention = callconv::conventions::by_id("x86_64-sysv").expect("model");
+    // One instruction in all: the first function is cut at it, the others are not analysed.
+    let budget = callconv::analysis::exports::Budget {
+        function_instructions: 100,
+        total_instructions: 1,
+        total_states: 1_000,
+    };
+    let analysis = callconv::analysis::exports::analyze_exports(&binary, convention, &budget);
+    assert_eq!(analysis.summary.analysed, 1);
+    assert_eq!(analysis.summary.not_analysed, 2);
+    assert_eq!(
+        analysis.summary.budget_exhausted.as_deref(),
+        Some("instructions")
+    );
+    assert!(analysis
+        .findings
+        .iter()
+        .any(|f| f.rule == "analysis-capped" && f.message.contains("were not analysed")));
+}
