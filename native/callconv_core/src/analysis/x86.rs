@@ -248,18 +248,43 @@ impl Lifter for X86 {
             "cpuid" | "xgetbv" => out.probes_cpu = true,
             "push" => {
                 out.reads_are_not_uses = true;
+                // Every push writes the new top slot, whatever its operand: a slot left with
+                // the value of an earlier push would be taken for this one's (gcc's i386
+                // `push 0x20(%esp)` of a pointer into the frame, a struct return's hidden
+                // argument). A memory operand is read before the stack pointer moves.
+                match ops.first() {
+                    Some(Operand::Reg(r)) => out.fx.push(Fx::Store {
+                        src: r.clone(),
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    Some(Operand::Imm(v)) => out.fx.push(Fx::StoreConst {
+                        value: *v as u64,
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        size,
+                        ..
+                    }) if i64::from(*size) == w => out.fx.push(Fx::CopyMem {
+                        from: b.clone(),
+                        from_disp: *disp,
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    _ => out.fx.push(Fx::StoreUnknown {
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                }
                 out.fx.push(Fx::AddImm {
                     dst: sp.clone(),
                     src: sp.clone(),
                     imm: -w,
                 });
-                if let Some(r) = reg(0) {
-                    out.fx.push(Fx::Store {
-                        src: r,
-                        base: sp.clone(),
-                        disp: 0,
-                    });
-                }
             }
             "pop" => {
                 if let Some(r) = reg(0) {
@@ -432,6 +457,28 @@ impl Lifter for X86 {
                     disp: *disp,
                 }),
                 (
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        size,
+                        ..
+                    }),
+                    Some(Operand::Imm(v)),
+                ) => out.fx.push(if i64::from(*size) == w {
+                    Fx::StoreConst {
+                        value: *v as u64,
+                        base: b.clone(),
+                        disp: *disp,
+                    }
+                } else {
+                    // A part of a slot: what the whole holds is no longer known.
+                    Fx::StoreUnknown {
+                        base: b.clone(),
+                        disp: *disp,
+                    }
+                }),
+                (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {
                         base: Some(b),
@@ -509,6 +556,40 @@ mod tests {
                 src: "rsp".into(),
                 imm: -8
             }),
+            "{i:?}"
+        );
+    }
+
+    #[test]
+    fn every_push_writes_the_slot_it_makes() {
+        let l = X86::new(false).unwrap();
+        // push 0x14(%esp): read at the old stack pointer, written just below it.
+        let i = l.lift(&[0xff, 0x74, 0x24, 0x14], 0x1000).unwrap();
+        assert_eq!(
+            i.fx.first(),
+            Some(&Fx::CopyMem {
+                from: "esp".into(),
+                from_disp: 0x14,
+                base: "esp".into(),
+                disp: -4
+            }),
+            "{i:?}"
+        );
+        // push $3
+        let i = l.lift(&[0x6a, 0x03], 0x1000).unwrap();
+        assert_eq!(
+            i.fx.first(),
+            Some(&Fx::StoreConst {
+                value: 3,
+                base: "esp".into(),
+                disp: -4
+            }),
+            "{i:?}"
+        );
+        // push 0x10(%esp,%eax,4): an address the analysis does not follow.
+        let i = l.lift(&[0xff, 0x74, 0x84, 0x10], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.first(), Some(Fx::StoreUnknown { disp: -4, .. })),
             "{i:?}"
         );
     }
