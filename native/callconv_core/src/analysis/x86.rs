@@ -2,7 +2,7 @@
 
 use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
-use capstone::{Capstone, RegId};
+use capstone::{AccessType, Capstone, RegId};
 
 use super::isa::x86_feature;
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -187,6 +187,8 @@ impl Lifter for X86 {
             .filter_map(|g| self.cs.group_name(*g))
             .collect();
         out.feature = x86_feature(&mnemonic, &groups, self.wide);
+        // Memory operands the instruction writes, by base and displacement (no index).
+        let mut written: Vec<(String, i64)> = Vec::new();
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()
@@ -201,6 +203,13 @@ impl Lifter for X86 {
                         if base.as_deref() == Some("rip") {
                             base = None;
                             disp = next.wrapping_add_signed(disp) as i64;
+                        }
+                        let writes = matches!(
+                            o.access,
+                            Some(AccessType::WriteOnly | AccessType::ReadWrite)
+                        );
+                        if let (true, Some(b), None) = (writes, &base, self.name(m.index())) {
+                            written.push((b.clone(), disp));
                         }
                         Operand::Mem {
                             base,
@@ -514,6 +523,22 @@ impl Lifter for X86 {
             },
             _ => {}
         }
+        // A write to memory not modelled above (`add $1, 8(%esp)`, `movb`, `movss`, `fstp`):
+        // the slot no longer holds what was stored there before.
+        let stores = out.fx.iter().any(|f| {
+            matches!(
+                f,
+                Fx::Store { .. }
+                    | Fx::StoreConst { .. }
+                    | Fx::StoreUnknown { .. }
+                    | Fx::CopyMem { .. }
+            )
+        });
+        if !stores {
+            for (base, disp) in written {
+                out.fx.push(Fx::StoreUnknown { base, disp });
+            }
+        }
         Some(out)
     }
 }
@@ -590,6 +615,27 @@ mod tests {
         let i = l.lift(&[0xff, 0x74, 0x84, 0x10], 0x1000).unwrap();
         assert!(
             matches!(i.fx.first(), Some(Fx::StoreUnknown { disp: -4, .. })),
+            "{i:?}"
+        );
+    }
+
+    #[test]
+    fn a_write_to_memory_not_modelled_forgets_the_slot() {
+        let l = X86::new(false).unwrap();
+        // addl $1, 0x8(%esp)
+        let i = l.lift(&[0x83, 0x44, 0x24, 0x08, 0x01], 0x1000).unwrap();
+        assert_eq!(
+            i.fx,
+            vec![Fx::StoreUnknown {
+                base: "esp".into(),
+                disp: 8
+            }],
+            "{i:?}"
+        );
+        // cmpl $1, 0x8(%esp) only reads it.
+        let i = l.lift(&[0x83, 0x7c, 0x24, 0x08, 0x01], 0x1000).unwrap();
+        assert!(
+            !i.fx.iter().any(|f| matches!(f, Fx::StoreUnknown { .. })),
             "{i:?}"
         );
     }
