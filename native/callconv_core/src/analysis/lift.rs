@@ -24,6 +24,17 @@ pub(crate) enum Fx {
         base: String,
         disp: i64,
     },
+    /// `mem[base + disp] := value` (x86 `push imm`, `mov [m], imm`).
+    StoreConst { value: u64, base: String, disp: i64 },
+    /// `mem[base + disp] :=` a value not followed (x86 `push [base + index * scale]`).
+    StoreUnknown { base: String, disp: i64 },
+    /// `mem[base + disp] := mem[from + from_disp]` (x86 `push [m]`).
+    CopyMem {
+        from: String,
+        from_disp: i64,
+        base: String,
+        disp: i64,
+    },
     /// `dst := mem[base + disp]`.
     Load {
         dst: String,

@@ -704,7 +704,12 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::Align { dst, .. }
         | Fx::SubRegs { dst, .. }
         | Fx::InsertImm { dst, .. } => Some(dst.clone()),
-        Fx::Store { .. } | Fx::CmpImm { .. } | Fx::CmpRegs { .. } => None,
+        Fx::Store { .. }
+        | Fx::StoreConst { .. }
+        | Fx::StoreUnknown { .. }
+        | Fx::CopyMem { .. }
+        | Fx::CmpImm { .. }
+        | Fx::CmpRegs { .. } => None,
     }
 }
 

@@ -1263,6 +1263,50 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
     }
 
+    /// The value of `mem[base + disp]`: a tracked stack slot, an import named by a GOT slot,
+    /// or unknown. A read of the caller's frame is remembered as a stack argument.
+    fn load_value(&self, st: &State, base: &str, disp: i64, acc: &mut Acc, ra: i64) -> Val {
+        let sp = self.lifter.sp();
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
+        let missing = if st.slots_full {
+            Val::Top
+        } else {
+            Val::Unknown
+        };
+        match st.get(base) {
+            Val::SpPlus(k) => {
+                let at = k.wrapping_add(disp);
+                if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
+                    acc.stack_args.insert(at);
+                }
+                st.slots.get(&(0, at)).cloned().unwrap_or(missing)
+            }
+            Val::AlPlus { off, .. } => st
+                .slots
+                .get(&(1, off.wrapping_add(disp)))
+                .cloned()
+                .unwrap_or(missing),
+            // A GOT slot the loader fills with an import's address, or (MIPS) a
+            // local GOT entry it rebases.
+            Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(disp)) {
+                Some(Fixup::Symbol { name, .. }) => Val::Import(name.clone()),
+                Some(Fixup::Relative(v)) if mips => Val::Const(*v),
+                // A local entry of the MIPS GOT that holds link-time address 0
+                // (a page) has no fixup: its word is what the loader rebases.
+                None if mips && mips::is_got_pointer(self.image, c) => self
+                    .image
+                    .read_word(c.wrapping_add_signed(disp))
+                    .map_or(Val::Unknown, Val::Const),
+                _ => Val::Unknown,
+            },
+            // A slot of a stack the analysis lost track of (an offset it cannot
+            // follow, or paths merged with different offsets): its value is not
+            // known to be wrong, so it is never reported.
+            _ if base == sp => Val::Top,
+            _ => Val::Unknown,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
@@ -1372,58 +1416,26 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     defined.push(dst.clone());
                 }
                 Fx::Store { src, base, disp } => {
-                    let key = match st.get(base) {
-                        Val::SpPlus(k) => Some((0, k.wrapping_add(*disp))),
-                        Val::AlPlus { off, .. } => Some((1, off.wrapping_add(*disp))),
-                        _ => None,
-                    };
-                    if let Some(key) = key {
-                        let v = st.get(src);
-                        if st.slots.len() < MAX_SLOTS_PER_STATE || st.slots.contains_key(&key) {
-                            st.slots.insert(key, v);
-                        } else {
-                            st.slots_full = true;
-                        }
-                    }
+                    let v = st.get(src);
+                    store_slot(st, base, *disp, v);
+                }
+                Fx::StoreConst { value, base, disp } => {
+                    store_slot(st, base, *disp, Val::Const(*value));
+                }
+                Fx::StoreUnknown { base, disp } => {
+                    store_slot(st, base, *disp, Val::Unknown);
+                }
+                Fx::CopyMem {
+                    from,
+                    from_disp,
+                    base,
+                    disp,
+                } => {
+                    let v = self.load_value(st, from, *from_disp, acc, ra);
+                    store_slot(st, base, *disp, v);
                 }
                 Fx::Load { dst, base, disp } => {
-                    let missing = if st.slots_full {
-                        Val::Top
-                    } else {
-                        Val::Unknown
-                    };
-                    let v = match st.get(base) {
-                        Val::SpPlus(k) => {
-                            let at = k.wrapping_add(*disp);
-                            if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
-                                acc.stack_args.insert(at);
-                            }
-                            st.slots.get(&(0, at)).cloned().unwrap_or(missing)
-                        }
-                        Val::AlPlus { off, .. } => st
-                            .slots
-                            .get(&(1, off.wrapping_add(*disp)))
-                            .cloned()
-                            .unwrap_or(missing),
-                        // A GOT slot the loader fills with an import's address, or (MIPS) a
-                        // local GOT entry it rebases.
-                        Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(*disp)) {
-                            Some(Fixup::Symbol { name, .. }) => Val::Import(name.clone()),
-                            Some(Fixup::Relative(v)) if mips => Val::Const(*v),
-                            // A local entry of the MIPS GOT that holds link-time address 0
-                            // (a page) has no fixup: its word is what the loader rebases.
-                            None if mips && mips::is_got_pointer(self.image, c) => self
-                                .image
-                                .read_word(c.wrapping_add_signed(*disp))
-                                .map_or(Val::Unknown, Val::Const),
-                            _ => Val::Unknown,
-                        },
-                        // A slot of a stack the analysis lost track of (an offset it cannot
-                        // follow, or paths merged with different offsets): its value is not
-                        // known to be wrong, so it is never reported.
-                        _ if base == sp => Val::Top,
-                        _ => Val::Unknown,
-                    };
+                    let v = self.load_value(st, base, *disp, acc, ra);
                     st.set(dst, v);
                     defined.push(dst.clone());
                 }
@@ -1945,6 +1957,21 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             ));
         }
         summary
+    }
+}
+
+/// `mem[base + disp] := v` when the address is a tracked stack slot: the slot's old value is
+/// gone (a slot that kept it would vouch for a value the code has overwritten).
+fn store_slot(st: &mut State, base: &str, disp: i64, v: Val) {
+    let key = match st.get(base) {
+        Val::SpPlus(k) => (0, k.wrapping_add(disp)),
+        Val::AlPlus { off, .. } => (1, off.wrapping_add(disp)),
+        _ => return,
+    };
+    if st.slots.len() < MAX_SLOTS_PER_STATE || st.slots.contains_key(&key) {
+        st.slots.insert(key, v);
+    } else {
+        st.slots_full = true;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
-use capstone::{Capstone, RegId};
+use capstone::{AccessType, Capstone, RegId};
 
 use super::isa::x86_feature;
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
@@ -187,6 +187,8 @@ impl Lifter for X86 {
             .filter_map(|g| self.cs.group_name(*g))
             .collect();
         out.feature = x86_feature(&mnemonic, &groups, self.wide);
+        // Memory operands the instruction writes, by base and displacement (no index).
+        let mut written: Vec<(String, i64)> = Vec::new();
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()
@@ -201,6 +203,13 @@ impl Lifter for X86 {
                         if base.as_deref() == Some("rip") {
                             base = None;
                             disp = next.wrapping_add_signed(disp) as i64;
+                        }
+                        let writes = matches!(
+                            o.access,
+                            Some(AccessType::WriteOnly | AccessType::ReadWrite)
+                        );
+                        if let (true, Some(b), None) = (writes, &base, self.name(m.index())) {
+                            written.push((b.clone(), disp));
                         }
                         Operand::Mem {
                             base,
@@ -248,18 +257,43 @@ impl Lifter for X86 {
             "cpuid" | "xgetbv" => out.probes_cpu = true,
             "push" => {
                 out.reads_are_not_uses = true;
+                // Every push writes the new top slot, whatever its operand: a slot left with
+                // the value of an earlier push would be taken for this one's (gcc's i386
+                // `push 0x20(%esp)` of a pointer into the frame, a struct return's hidden
+                // argument). A memory operand is read before the stack pointer moves.
+                match ops.first() {
+                    Some(Operand::Reg(r)) => out.fx.push(Fx::Store {
+                        src: r.clone(),
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    Some(Operand::Imm(v)) => out.fx.push(Fx::StoreConst {
+                        value: *v as u64,
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        size,
+                        ..
+                    }) if i64::from(*size) == w => out.fx.push(Fx::CopyMem {
+                        from: b.clone(),
+                        from_disp: *disp,
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                    _ => out.fx.push(Fx::StoreUnknown {
+                        base: sp.clone(),
+                        disp: -w,
+                    }),
+                }
                 out.fx.push(Fx::AddImm {
                     dst: sp.clone(),
                     src: sp.clone(),
                     imm: -w,
                 });
-                if let Some(r) = reg(0) {
-                    out.fx.push(Fx::Store {
-                        src: r,
-                        base: sp.clone(),
-                        disp: 0,
-                    });
-                }
             }
             "pop" => {
                 if let Some(r) = reg(0) {
@@ -432,6 +466,28 @@ impl Lifter for X86 {
                     disp: *disp,
                 }),
                 (
+                    Some(Operand::Mem {
+                        base: Some(b),
+                        index: None,
+                        disp,
+                        size,
+                        ..
+                    }),
+                    Some(Operand::Imm(v)),
+                ) => out.fx.push(if i64::from(*size) == w {
+                    Fx::StoreConst {
+                        value: *v as u64,
+                        base: b.clone(),
+                        disp: *disp,
+                    }
+                } else {
+                    // A part of a slot: what the whole holds is no longer known.
+                    Fx::StoreUnknown {
+                        base: b.clone(),
+                        disp: *disp,
+                    }
+                }),
+                (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {
                         base: Some(b),
@@ -466,6 +522,22 @@ impl Lifter for X86 {
                 _ => {}
             },
             _ => {}
+        }
+        // A write to memory not modelled above (`add $1, 8(%esp)`, `movb`, `movss`, `fstp`):
+        // the slot no longer holds what was stored there before.
+        let stores = out.fx.iter().any(|f| {
+            matches!(
+                f,
+                Fx::Store { .. }
+                    | Fx::StoreConst { .. }
+                    | Fx::StoreUnknown { .. }
+                    | Fx::CopyMem { .. }
+            )
+        });
+        if !stores {
+            for (base, disp) in written {
+                out.fx.push(Fx::StoreUnknown { base, disp });
+            }
         }
         Some(out)
     }
@@ -509,6 +581,61 @@ mod tests {
                 src: "rsp".into(),
                 imm: -8
             }),
+            "{i:?}"
+        );
+    }
+
+    #[test]
+    fn every_push_writes_the_slot_it_makes() {
+        let l = X86::new(false).unwrap();
+        // push 0x14(%esp): read at the old stack pointer, written just below it.
+        let i = l.lift(&[0xff, 0x74, 0x24, 0x14], 0x1000).unwrap();
+        assert_eq!(
+            i.fx.first(),
+            Some(&Fx::CopyMem {
+                from: "esp".into(),
+                from_disp: 0x14,
+                base: "esp".into(),
+                disp: -4
+            }),
+            "{i:?}"
+        );
+        // push $3
+        let i = l.lift(&[0x6a, 0x03], 0x1000).unwrap();
+        assert_eq!(
+            i.fx.first(),
+            Some(&Fx::StoreConst {
+                value: 3,
+                base: "esp".into(),
+                disp: -4
+            }),
+            "{i:?}"
+        );
+        // push 0x10(%esp,%eax,4): an address the analysis does not follow.
+        let i = l.lift(&[0xff, 0x74, 0x84, 0x10], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.first(), Some(Fx::StoreUnknown { disp: -4, .. })),
+            "{i:?}"
+        );
+    }
+
+    #[test]
+    fn a_write_to_memory_not_modelled_forgets_the_slot() {
+        let l = X86::new(false).unwrap();
+        // addl $1, 0x8(%esp)
+        let i = l.lift(&[0x83, 0x44, 0x24, 0x08, 0x01], 0x1000).unwrap();
+        assert_eq!(
+            i.fx,
+            vec![Fx::StoreUnknown {
+                base: "esp".into(),
+                disp: 8
+            }],
+            "{i:?}"
+        );
+        // cmpl $1, 0x8(%esp) only reads it.
+        let i = l.lift(&[0x83, 0x7c, 0x24, 0x08, 0x01], 0x1000).unwrap();
+        assert!(
+            !i.fx.iter().any(|f| matches!(f, Fx::StoreUnknown { .. })),
             "{i:?}"
         );
     }
