@@ -150,6 +150,12 @@ fn every_export_of_real_c_libraries_fits_a_c_convention() {
     for arch in ARCHS {
         let found = libraries(&cache.join(arch), &names);
         if found.is_empty() {
+            // In CI (`CI` set) script/test fetched the corpus first: an empty one is a failure.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no exports corpus in {} in CI",
+                cache.display()
+            );
             eprintln!(
                 "SKIPPED every_export_of_real_c_libraries_fits_a_c_convention: no corpus in {} \
                  (test/fixtures/exports.sh could not fetch it: no apt or network?)",
