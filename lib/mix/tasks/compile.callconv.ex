@@ -40,7 +40,7 @@ defmodule Mix.Tasks.Compile.Callconv do
   alias Mix.Task.Compiler.Diagnostic
 
   @manifest "compile.callconv"
-  @manifest_version 2
+  @manifest_version 3
 
   @impl true
   def manifests, do: [manifest()]
@@ -148,18 +148,26 @@ defmodule Mix.Tasks.Compile.Callconv do
     for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
   end
 
-  # Unchanged when size and mtime match; when only mtime moved, the hash decides.
+  # Unchanged when size and mtime match and the file was last written before the second it
+  # was recorded in; otherwise the hash decides. Modification times have one-second steps
+  # here, so a library rewritten within the second it was recorded (a quick rebuild of the
+  # same size) would look unchanged by size and mtime alone.
   defp stale?(path, old) do
     case {Map.get(old, path), File.stat(path, time: :posix)} do
-      {{size, mtime, _sha}, {:ok, %{size: size, mtime: mtime}}} -> false
-      {{size, _mtime, sha}, {:ok, %{size: size}}} -> sha256(path) != sha
-      _ -> true
+      {{size, mtime, _sha, recorded}, {:ok, %{size: size, mtime: mtime}}} when mtime < recorded ->
+        false
+
+      {{size, _mtime, sha, _recorded}, {:ok, %{size: size}}} ->
+        sha256(path) != sha
+
+      _ ->
+        true
     end
   end
 
   defp identity(path, sha) do
     {:ok, stat} = File.stat(path, time: :posix)
-    {stat.size, stat.mtime, sha}
+    {stat.size, stat.mtime, sha, System.os_time(:second)}
   end
 
   defp sha256(path) do
