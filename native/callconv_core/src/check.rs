@@ -239,15 +239,7 @@ fn check_data<'data, R: ReadRef<'data>>(
         return Ok(exports_report(binary, findings, label, sha256));
     }
     let init = entry::init_symbol(&binary);
-    let kind = match init {
-        Some(_) => Kind::Nif,
-        None if binary.export("driver_init").is_some()
-            || binary.export("_driver_init").is_some() =>
-        {
-            Kind::Driver
-        }
-        None => Kind::Library,
-    };
+    let kind = library_kind(&binary, init.is_some());
     let mut nif = None;
     let mut functions = Vec::new();
     let mut isa = None;
@@ -293,32 +285,60 @@ fn check_data<'data, R: ReadRef<'data>>(
         None => findings.push(no_init_finding(&binary, kind, options)),
     }
 
-    findings.sort_by_key(|f| f.severity);
-    let verdict = verdict(&findings);
     Ok(LibraryReport {
+        nif,
+        functions,
+        isa,
+        ..report_of(&binary, label, sha256, kind, findings)
+    })
+}
+
+/// What a library exports decides what it is: a NIF (`nif_init`), a port driver
+/// (`driver_init`), or a plain library.
+fn library_kind<R>(binary: &Binary<R>, has_init: bool) -> Kind {
+    if has_init {
+        Kind::Nif
+    } else if binary.export("driver_init").is_some() || binary.export("_driver_init").is_some() {
+        Kind::Driver
+    } else {
+        Kind::Library
+    }
+}
+
+/// The report's fields that every mode fills the same way, with the findings sorted by
+/// severity and the verdict they give; the NIF, the analysis and the mode are left empty.
+fn report_of<R>(
+    binary: &Binary<R>,
+    label: &str,
+    sha256: String,
+    kind: Kind,
+    mut findings: Vec<crate::report::Finding>,
+) -> LibraryReport {
+    findings.sort_by_key(|f| f.severity);
+    LibraryReport {
         path: label.to_string(),
         sha256,
-        verdict,
+        verdict: verdict(&findings),
         kind,
         format: binary.format,
         arch: binary.arch,
         bits: binary.bits,
         endian: binary.endian,
-        abi: platform_abi(&binary),
+        abi: platform_abi(binary),
         needed: binary.needed.clone(),
-        nif,
+        nif: None,
         findings,
-        functions,
-        isa,
-        libc: inspect::libc::flavour(&binary).map(str::to_string),
-        floors: floors(&binary),
+        functions: Vec::new(),
+        isa: None,
+        libc: inspect::libc::flavour(binary).map(str::to_string),
+        floors: floors(binary),
         gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
-        elf: elf_facts(&binary),
+        elf: elf_facts(binary),
         macho: binary.macho.clone(),
         pe: binary.pe.clone(),
         mode: None,
         exports: None,
-    })
+    }
 }
 
 /// The exports mode's report: the loading checks already in `findings`, then every exported
@@ -330,13 +350,7 @@ fn exports_report<'data, R: ReadRef<'data>>(
     label: &str,
     sha256: String,
 ) -> LibraryReport {
-    let kind = if entry::init_symbol(&binary).is_some() {
-        Kind::Nif
-    } else if binary.export("driver_init").is_some() || binary.export("_driver_init").is_some() {
-        Kind::Driver
-    } else {
-        Kind::Library
-    };
+    let kind = library_kind(&binary, entry::init_symbol(&binary).is_some());
     let convention =
         crate::conventions::for_binary(binary.arch, binary.platform, binary.abi_variant.as_deref());
     let analysis = convention.map(|c| {
@@ -351,30 +365,11 @@ fn exports_report<'data, R: ReadRef<'data>>(
             summary = Some(analysis.summary);
         }
     }
-    findings.sort_by_key(|f| f.severity);
     LibraryReport {
-        path: label.to_string(),
-        sha256,
-        verdict: verdict(&findings),
-        kind,
-        format: binary.format,
-        arch: binary.arch,
-        bits: binary.bits,
-        endian: binary.endian,
-        abi: platform_abi(&binary),
-        needed: binary.needed.clone(),
-        nif: None,
-        findings,
         functions,
-        isa: None,
-        libc: inspect::libc::flavour(&binary).map(str::to_string),
-        floors: floors(&binary),
-        gnu_properties: binary.gnu_properties.map(|p| gnu_property_summary(&p)),
-        elf: elf_facts(&binary),
-        macho: binary.macho.clone(),
-        pe: binary.pe.clone(),
         mode: Some(crate::report::Mode::Exports),
         exports: summary,
+        ..report_of(&binary, label, sha256, kind, findings)
     }
 }
 
