@@ -28,6 +28,12 @@ fn pypi(path: &str) -> Option<PathBuf> {
     if file.is_file() {
         Some(file)
     } else {
+        // In CI (`CI` set) script/test fetched the wheels first: a missing one is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing in CI: test/fixtures/pypi/fetch.sh did not fetch it",
+            file.display()
+        );
         eprintln!(
             "skipped: {} (run test/fixtures/pypi/fetch.sh)",
             file.display()
