@@ -8,6 +8,7 @@ pub mod entry;
 pub mod error;
 pub mod inspect;
 pub mod memory;
+pub mod platform;
 pub mod probe;
 pub mod render;
 pub mod report;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::platform::{Arch, Endian, Format};
 use crate::rules::Severity;
 use crate::target::Target;
 
@@ -36,127 +37,6 @@ pub enum Kind {
     Library,
     /// Could not tell.
     Unknown,
-}
-
-/// The container format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// ELF (Linux, the BSDs, ...).
-    Elf,
-    /// A thin Mach-O (macOS).
-    Macho,
-    /// A universal (fat) Mach-O holding several slices.
-    MachoFat,
-    /// PE/COFF (Windows).
-    Pe,
-    /// None of those.
-    Unknown,
-}
-
-/// The CPU architecture, spelled as Rust's `target_arch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Arch {
-    /// 32-bit x86.
-    #[serde(rename = "x86")]
-    X86,
-    /// x86-64.
-    #[serde(rename = "x86_64")]
-    X86_64,
-    /// 64-bit ARM.
-    #[serde(rename = "aarch64")]
-    Aarch64,
-    /// 32-bit ARM.
-    #[serde(rename = "arm")]
-    Arm,
-    /// 32-bit RISC-V.
-    #[serde(rename = "riscv32")]
-    Riscv32,
-    /// 64-bit RISC-V.
-    #[serde(rename = "riscv64")]
-    Riscv64,
-    /// 32-bit PowerPC.
-    #[serde(rename = "powerpc")]
-    Powerpc,
-    /// 64-bit PowerPC, either endianness.
-    #[serde(rename = "powerpc64")]
-    Powerpc64,
-    /// 32-bit MIPS.
-    #[serde(rename = "mips")]
-    Mips,
-    /// 64-bit MIPS.
-    #[serde(rename = "mips64")]
-    Mips64,
-    /// 32-bit SPARC.
-    #[serde(rename = "sparc")]
-    Sparc,
-    /// 64-bit SPARC.
-    #[serde(rename = "sparc64")]
-    Sparc64,
-    /// IBM z/Architecture.
-    #[serde(rename = "s390x")]
-    S390x,
-    /// 64-bit LoongArch.
-    #[serde(rename = "loongarch64")]
-    Loongarch64,
-    /// Anything else.
-    #[serde(rename = "unknown")]
-    Unknown,
-}
-
-impl Arch {
-    /// The Rust `target_arch` spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86 => "x86",
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-            Arch::Arm => "arm",
-            Arch::Riscv32 => "riscv32",
-            Arch::Riscv64 => "riscv64",
-            Arch::Powerpc => "powerpc",
-            Arch::Powerpc64 => "powerpc64",
-            Arch::Mips => "mips",
-            Arch::Mips64 => "mips64",
-            Arch::Sparc => "sparc",
-            Arch::Sparc64 => "sparc64",
-            Arch::S390x => "s390x",
-            Arch::Loongarch64 => "loongarch64",
-            Arch::Unknown => "unknown",
-        }
-    }
-
-    /// Parses the Rust `target_arch` spelling (and the common GNU-triple spellings).
-    pub fn parse(s: &str) -> Arch {
-        match s {
-            "x86" | "i386" | "i486" | "i586" | "i686" => Arch::X86,
-            "x86_64" | "amd64" => Arch::X86_64,
-            "aarch64" | "arm64" => Arch::Aarch64,
-            "arm" | "armv7" | "armv7l" | "armv6l" | "armel" | "armhf" => Arch::Arm,
-            "riscv32" => Arch::Riscv32,
-            "riscv64" => Arch::Riscv64,
-            "powerpc" | "ppc" => Arch::Powerpc,
-            "powerpc64" | "powerpc64le" | "ppc64" | "ppc64le" => Arch::Powerpc64,
-            "mips" | "mipsel" => Arch::Mips,
-            "mips64" | "mips64el" => Arch::Mips64,
-            "sparc" => Arch::Sparc,
-            "sparc64" | "sparcv9" => Arch::Sparc64,
-            "s390x" => Arch::S390x,
-            "loongarch64" => Arch::Loongarch64,
-            _ => Arch::Unknown,
-        }
-    }
-}
-
-/// Byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Endian {
-    /// Least significant byte first.
-    Little,
-    /// Most significant byte first.
-    Big,
 }
 
 /// One problem or observation, with a stable rule id.
@@ -489,6 +369,4 @@ macro_rules! names {
 
 names!(Verdict { Pass => "pass", Warn => "warn", Fail => "fail" });
 names!(Kind { Nif => "nif", Driver => "driver", Library => "library", Unknown => "unknown" });
-names!(Format { Elf => "elf", Macho => "macho", MachoFat => "macho-fat", Pe => "pe", Unknown => "unknown" });
-names!(Endian { Little => "little", Big => "big" });
 names!(Mode { Nif => "nif", Exports => "exports" });

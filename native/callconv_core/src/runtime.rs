@@ -212,7 +212,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
     let (beam, erts_version) = find_beam(dir)?;
     let opened = crate::source::open(&beam)?;
     let cache = object::ReadCache::new(opened.file);
-    let binary = crate::inspect::parse(&cache, crate::report::Arch::Unknown)
+    let binary = crate::inspect::parse(&cache, crate::platform::Arch::Unknown)
         .map_err(|e| e.with_path(&beam))?;
     let release = erts_version.as_deref().and_then(otp_for_erts);
     let mut exports: Vec<String> = binary
@@ -231,7 +231,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         .collect();
     vm_exports.sort();
     vm_exports.dedup();
-    let elf = binary.format == crate::report::Format::Elf;
+    let elf = binary.format == crate::platform::Format::Elf;
     Ok(Target {
         source: TargetSource::Explicit,
         otp_release: release.map(|r| r.otp.to_string()),
@@ -239,9 +239,9 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         nif_version: release.map(|r| format!("{}.{}", r.nif.0, r.nif.1)),
         arch: binary.arch,
         os: match binary.platform {
-            crate::inspect::Platform::Unix => "linux",
-            crate::inspect::Platform::Darwin => "macos",
-            crate::inspect::Platform::Windows => "windows",
+            crate::platform::Platform::Unix => "linux",
+            crate::platform::Platform::Darwin => "macos",
+            crate::platform::Platform::Windows => "windows",
         }
         .to_string(),
         bits: binary.bits,

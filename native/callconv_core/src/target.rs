@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Arch, Endian, Format};
+use crate::platform::{Arch, Endian, Format};
 
 /// Where the target description came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::{make_lifter, reserved_of, Acc, Ctx, FunctionAnalysis, Observed};
 use crate::conventions::{self, Cleanup, Convention, SretLocation};
 use crate::inspect::{Binary, Platform};
-use crate::report::{Arch, Finding};
+use crate::platform::Arch;
+use crate::report::Finding;
 use crate::rules::{self, Severity};
 
 /// The counted budgets of the exports mode.

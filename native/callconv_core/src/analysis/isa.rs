@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::report::Arch;
+use crate::platform::Arch;
 
 /// The x86-64 psABI level each Linux flag belongs to (flags of no level are absent).
 const X86_64_LEVELS: &[(&str, u8)] = &[

@@ -79,7 +79,8 @@ use crate::conventions::{self, Cleanup, Convention};
 use crate::entry;
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Fixup, Image, Pointer};
-use crate::report::{Arch, Finding};
+use crate::platform::Arch;
+use crate::report::Finding;
 use crate::rules::{self, Severity};
 
 pub use isa::IsaLevel;

@@ -14,9 +14,10 @@
 //!
 //! ```
 //! use callconv::conventions::{by_id, default_for, Os, TargetSpec};
+//! use callconv::platform::Arch;
 //! let sysv = by_id("x86_64-sysv").map(|c| c.int_args);
 //! assert_eq!(sysv, Some(&["rdi", "rsi", "rdx", "rcx", "r8", "r9"][..]));
-//! let t = TargetSpec::new("aarch64", Os::Macos);
+//! let t = TargetSpec::new(Arch::Aarch64, Os::Macos);
 //! assert_eq!(default_for(&t).map(|c| c.id), Some("aarch64-apple"));
 //! ```
 
@@ -35,13 +36,15 @@ pub mod target;
 pub mod threaded;
 pub mod x86;
 
+pub use crate::platform::{AbiVariant, Os};
+use crate::platform::{Arch, Platform};
 pub use chart::{render_markdown, render_table};
 pub use model::{
     ArgAllocation, Cleanup, Convention, PartialSave, Reserved, Sret, SretLocation, StackArgs,
     StackOrder, Variadic, VariadicKind,
 };
 pub use spelling::{from_spelling, spellings, Language, Spelling};
-pub use target::{default_for, AbiVariant, Env, Os, TargetSpec};
+pub use target::{default_for, Env, TargetSpec};
 
 static ALL: [Convention; 34] = [
     x86::CDECL_SYSV,
@@ -123,39 +126,15 @@ pub fn to_json_for(arch: Option<&str>) -> String {
 /// the platform its format implies, and the ABI variant its headers spell out (as
 /// [`crate::inspect::Binary::abi_variant`] words it).
 pub fn for_binary(
-    arch: crate::report::Arch,
-    platform: crate::inspect::Platform,
+    arch: Arch,
+    platform: Platform,
     abi_variant: Option<&str>,
 ) -> Option<&'static Convention> {
-    use crate::inspect::Platform;
-    let os = match platform {
-        Platform::Unix => Os::Linux,
-        Platform::Darwin => Os::Macos,
-        Platform::Windows => Os::Windows,
-    };
-    let mut spec = TargetSpec::new(arch.as_str(), os);
-    if let Some(v) = abi_variant.and_then(|v| parse_abi_variant(arch, v)) {
+    let mut spec = TargetSpec::new(arch, platform.os());
+    if let Some(v) = abi_variant.and_then(|v| AbiVariant::parse(arch, v)) {
         spec = spec.with_abi(v);
     }
     default_for(&spec)
-}
-
-fn parse_abi_variant(arch: crate::report::Arch, v: &str) -> Option<AbiVariant> {
-    use crate::report::Arch;
-    Some(match arch {
-        Arch::Arm if v.contains("hard-float") => AbiVariant::ArmHardFloat,
-        Arch::Arm => AbiVariant::ArmSoftFloat,
-        Arch::Mips | Arch::Mips64 if v.starts_with("o32") => AbiVariant::MipsO32,
-        Arch::Mips | Arch::Mips64 if v.starts_with("n32") => AbiVariant::MipsN32,
-        Arch::Mips | Arch::Mips64 if v.starts_with("n64") => AbiVariant::MipsN64,
-        Arch::Powerpc64 if v == "elfv1" => AbiVariant::Ppc64ElfV1,
-        Arch::Powerpc64 if v == "elfv2" => AbiVariant::Ppc64ElfV2,
-        Arch::Riscv32 | Arch::Riscv64 if v.ends_with("-rve") => AbiVariant::RiscvE,
-        Arch::Riscv32 | Arch::Riscv64 if v.starts_with("soft") => AbiVariant::RiscvSoftFloat,
-        Arch::Riscv32 | Arch::Riscv64 if v.starts_with("single") => AbiVariant::RiscvSingleFloat,
-        Arch::Riscv32 | Arch::Riscv64 if v.starts_with("double") => AbiVariant::RiscvDoubleFloat,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Language spellings of calling conventions → model conventions.
 
 use super::model::Convention;
-use super::target::{default_for, Env, Os, TargetSpec};
+use super::target::{default_for, Env, TargetSpec};
 use super::{aarch64, arm, by_id, x86};
+use crate::platform::{Arch, Os};
 use serde::Serialize;
 
 /// The language (or tool) a spelling comes from.
@@ -278,26 +279,26 @@ fn normalize(spelling: &str) -> String {
     s.to_string()
 }
 
-fn x86_only(target: &TargetSpec<'_>, c: &'static Convention) -> Option<&'static Convention> {
-    (target.arch == "x86")
+fn x86_only(target: &TargetSpec, c: &'static Convention) -> Option<&'static Convention> {
+    (target.arch == Arch::X86)
         .then_some(c)
         .and_then(|c| by_id(c.id))
 }
 
-fn on(arch: &str, target: &TargetSpec<'_>, c: &'static Convention) -> Option<&'static Convention> {
+fn on(arch: Arch, target: &TargetSpec, c: &'static Convention) -> Option<&'static Convention> {
     (target.arch == arch).then_some(c).and_then(|c| by_id(c.id))
 }
 
-fn vectorcall(target: &TargetSpec<'_>) -> Option<&'static Convention> {
+fn vectorcall(target: &TargetSpec) -> Option<&'static Convention> {
     match target.arch {
-        "x86" => by_id(x86::VECTORCALL_X86.id),
-        "x86_64" => by_id(x86::VECTORCALL_X64.id),
+        Arch::X86 => by_id(x86::VECTORCALL_X86.id),
+        Arch::X86_64 => by_id(x86::VECTORCALL_X64.id),
         _ => None,
     }
 }
 
-fn winapi(target: &TargetSpec<'_>) -> Option<&'static Convention> {
-    if target.arch == "x86" && target.os == Os::Windows {
+fn winapi(target: &TargetSpec) -> Option<&'static Convention> {
+    if target.arch == Arch::X86 && target.os == Os::Windows {
         by_id(x86::STDCALL.id)
     } else {
         default_for(target)
@@ -313,7 +314,7 @@ fn winapi(target: &TargetSpec<'_>) -> Option<&'static Convention> {
 pub fn from_spelling(
     language: Language,
     spelling: &str,
-    target: &TargetSpec<'_>,
+    target: &TargetSpec,
 ) -> Option<&'static Convention> {
     let s = normalize(spelling);
     let platform_cdecl = || {
@@ -333,14 +334,14 @@ pub fn from_spelling(
             "fastcall" => x86_only(target, &x86::FASTCALL_GCC),
             "thiscall" => x86_only(target, &x86::THISCALL),
             "vectorcall" => vectorcall(target),
-            "win64" => on("x86_64", target, &x86::WIN64),
-            "sysv64" => on("x86_64", target, &x86::SYSV64),
-            "aapcs" => on("arm", target, &arm::AAPCS),
+            "win64" => on(Arch::X86_64, target, &x86::WIN64),
+            "sysv64" => on(Arch::X86_64, target, &x86::SYSV64),
+            "aapcs" => on(Arch::Arm, target, &arm::AAPCS),
             "efiapi" => match target.arch {
-                "x86_64" => by_id(x86::WIN64.id),
-                "x86" => by_id(x86::CDECL_MSVC.id),
-                "aarch64" => by_id(aarch64::AAPCS64.id),
-                "arm" => by_id(arm::AAPCS.id),
+                Arch::X86_64 => by_id(x86::WIN64.id),
+                Arch::X86 => by_id(x86::CDECL_MSVC.id),
+                Arch::Aarch64 => by_id(aarch64::AAPCS64.id),
+                Arch::Arm => by_id(arm::AAPCS.id),
                 _ => default_for(target),
             },
             _ => None,
@@ -348,8 +349,8 @@ pub fn from_spelling(
         Language::Zig => match s.as_str() {
             "c" => default_for(target),
             "winapi" => winapi(target),
-            "riscv64_lp64" if target.arch == "riscv64" => default_for(target),
-            "riscv32_ilp32" if target.arch == "riscv32" => default_for(target),
+            "riscv64_lp64" if target.arch == Arch::Riscv64 => default_for(target),
+            "riscv32_ilp32" if target.arch == Arch::Riscv32 => default_for(target),
             other => {
                 let id = match other {
                     "x86_64_sysv" => "x86_64-sysv",
@@ -378,7 +379,7 @@ pub fn from_spelling(
                     "loongarch64_lp64" => "loongarch64-lp64d",
                     _ => return None,
                 };
-                by_id(id).filter(|c| c.arch == target.arch)
+                by_id(id).filter(|c| c.arch == target.arch.as_str())
             }
         },
         Language::C => match s.as_str() {
@@ -388,15 +389,15 @@ pub fn from_spelling(
             "thiscall" => x86_only(target, &x86::THISCALL),
             "vectorcall" => vectorcall(target),
             "regparm(3)" => x86_only(target, &x86::REGPARM3),
-            "ms_abi" => on("x86_64", target, &x86::WIN64),
-            "sysv_abi" => on("x86_64", target, &x86::SYSV64),
-            "pcs(aapcs)" => on("arm", target, &arm::AAPCS),
-            "pcs(aapcs-vfp)" => on("arm", target, &arm::AAPCS_VFP),
+            "ms_abi" => on(Arch::X86_64, target, &x86::WIN64),
+            "sysv_abi" => on(Arch::X86_64, target, &x86::SYSV64),
+            "pcs(aapcs)" => on(Arch::Arm, target, &arm::AAPCS),
+            "pcs(aapcs-vfp)" => on(Arch::Arm, target, &arm::AAPCS_VFP),
             _ => None,
         },
         Language::Msvc => {
             let s = s.trim_start_matches('_');
-            let on_x86 = target.arch == "x86";
+            let on_x86 = target.arch == Arch::X86;
             match s {
                 "cdecl" if on_x86 => by_id(x86::CDECL_MSVC.id),
                 "stdcall" if on_x86 => by_id(x86::STDCALL.id),

@@ -285,64 +285,65 @@ fn json_is_stable_and_complete() {
 
 #[test]
 fn target_defaults() {
-    let id = |t: TargetSpec<'_>| default_for(&t).map(|c| c.id);
+    let id = |t: TargetSpec| default_for(&t).map(|c| c.id);
     assert_eq!(
-        id(TargetSpec::new("x86_64", Os::Linux)),
+        id(TargetSpec::new(Arch::parse("x86_64"), Os::Linux)),
         Some("x86_64-sysv")
     );
     assert_eq!(
-        id(TargetSpec::new("x86_64", Os::Windows)),
+        id(TargetSpec::new(Arch::parse("x86_64"), Os::Windows)),
         Some("x86_64-win64")
     );
     assert_eq!(
-        id(TargetSpec::new("x86", Os::Windows)),
+        id(TargetSpec::new(Arch::parse("x86"), Os::Windows)),
         Some("x86-cdecl-msvc")
     );
     assert_eq!(
-        id(TargetSpec::new("x86", Os::Linux)),
+        id(TargetSpec::new(Arch::parse("x86"), Os::Linux)),
         Some("x86-cdecl-sysv")
     );
     assert_eq!(
-        id(TargetSpec::new("aarch64", Os::Macos)),
+        id(TargetSpec::new(Arch::parse("aarch64"), Os::Macos)),
         Some("aarch64-apple")
     );
     assert_eq!(
-        id(TargetSpec::new("aarch64", Os::Windows)),
+        id(TargetSpec::new(Arch::parse("aarch64"), Os::Windows)),
         Some("aarch64-win")
     );
     assert_eq!(
-        id(TargetSpec::new("aarch64", Os::Linux)),
+        id(TargetSpec::new(Arch::parse("aarch64"), Os::Linux)),
         Some("aarch64-aapcs64")
     );
     assert_eq!(
-        id(TargetSpec::new("arm", Os::Linux).with_abi(AbiVariant::ArmSoftFloat)),
+        id(TargetSpec::new(Arch::parse("arm"), Os::Linux).with_abi(AbiVariant::ArmSoftFloat)),
         Some("arm-aapcs")
     );
     assert_eq!(
-        id(TargetSpec::new("arm", Os::Linux).with_abi(AbiVariant::ArmHardFloat)),
+        id(TargetSpec::new(Arch::parse("arm"), Os::Linux).with_abi(AbiVariant::ArmHardFloat)),
         Some("arm-aapcs-vfp")
     );
     assert_eq!(
-        id(TargetSpec::new("mips64", Os::Linux).with_abi(AbiVariant::MipsN32)),
+        id(TargetSpec::new(Arch::parse("mips64"), Os::Linux).with_abi(AbiVariant::MipsN32)),
         Some("mips64-n32")
     );
     assert_eq!(
-        id(TargetSpec::new("powerpc64", Os::Linux).with_abi(AbiVariant::Ppc64ElfV1)),
+        id(TargetSpec::new(Arch::parse("powerpc64"), Os::Linux).with_abi(AbiVariant::Ppc64ElfV1)),
         Some("ppc64-elfv1")
     );
     assert_eq!(
-        id(TargetSpec::new("riscv32", Os::Other).with_abi(AbiVariant::RiscvE)),
+        id(TargetSpec::new(Arch::parse("riscv32"), Os::Other).with_abi(AbiVariant::RiscvE)),
         Some("riscv32-ilp32e")
     );
     assert_eq!(
-        id(TargetSpec::new("riscv64", Os::Linux).with_abi(AbiVariant::RiscvSingleFloat)),
+        id(TargetSpec::new(Arch::parse("riscv64"), Os::Linux)
+            .with_abi(AbiVariant::RiscvSingleFloat)),
         Some("riscv64-lp64f")
     );
     assert_eq!(
-        id(TargetSpec::new("arm", Os::Linux).with_abi(AbiVariant::MipsO32)),
+        id(TargetSpec::new(Arch::parse("arm"), Os::Linux).with_abi(AbiVariant::MipsO32)),
         None
     );
-    assert_eq!(id(TargetSpec::new("wasm32", Os::Other)), None);
+    assert_eq!(id(TargetSpec::new(Arch::parse("wasm32"), Os::Other)), None);
     // Every real convention except the Windows/x86 variants is some target's default.
     for arch in [
         "x86",
@@ -361,7 +362,7 @@ fn target_defaults() {
         "loongarch64",
     ] {
         assert!(
-            default_for(&TargetSpec::new(arch, Os::Linux)).is_some(),
+            default_for(&TargetSpec::new(Arch::parse(arch), Os::Linux)).is_some(),
             "{arch}"
         );
     }
@@ -369,12 +370,12 @@ fn target_defaults() {
 
 #[test]
 fn language_spellings() {
-    let linux64 = TargetSpec::new("x86_64", Os::Linux).with_env(Env::Gnu);
-    let win32 = TargetSpec::new("x86", Os::Windows).with_env(Env::Msvc);
-    let win64 = TargetSpec::new("x86_64", Os::Windows).with_env(Env::Msvc);
-    let armhf = TargetSpec::new("arm", Os::Linux).with_abi(AbiVariant::ArmHardFloat);
-    let mac = TargetSpec::new("aarch64", Os::Macos);
-    let id = |l, s, t: &TargetSpec<'_>| from_spelling(l, s, t).map(|c| c.id);
+    let linux64 = TargetSpec::new(Arch::parse("x86_64"), Os::Linux).with_env(Env::Gnu);
+    let win32 = TargetSpec::new(Arch::parse("x86"), Os::Windows).with_env(Env::Msvc);
+    let win64 = TargetSpec::new(Arch::parse("x86_64"), Os::Windows).with_env(Env::Msvc);
+    let armhf = TargetSpec::new(Arch::parse("arm"), Os::Linux).with_abi(AbiVariant::ArmHardFloat);
+    let mac = TargetSpec::new(Arch::parse("aarch64"), Os::Macos);
+    let id = |l, s, t: &TargetSpec| from_spelling(l, s, t).map(|c| c.id);
     assert_eq!(
         id(Language::Rust, "extern \"C\"", &linux64),
         Some("x86_64-sysv")

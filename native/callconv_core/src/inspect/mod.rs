@@ -20,7 +20,8 @@ use object::{
 
 use crate::error::Error;
 use crate::memory::{Image, Segment};
-use crate::report::{Arch, Endian, Format};
+pub use crate::platform::Platform;
+use crate::platform::{Arch, Endian, Format};
 
 /// Most exports kept for one library; real NIFs export a handful.
 pub const MAX_EXPORTS: usize = 1 << 20;
@@ -28,17 +29,6 @@ pub const MAX_EXPORTS: usize = 1 << 20;
 pub const MAX_NEEDED: usize = 4096;
 /// Most segments kept for one library.
 pub const MAX_SEGMENTS: usize = 4096;
-
-/// The operating-system family a binary is built for, as far as its format tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    /// ELF: Linux and the other Unixes.
-    Unix,
-    /// Mach-O.
-    Darwin,
-    /// PE.
-    Windows,
-}
 
 /// An exported symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use object::read::elf::{ElfFile32, ElfFile64};
 use object::{Endianness, FileKind, Object, ReadCache};
 
 use super::{arch_of, elf, libc, Binary};
-use crate::report::{Arch, Endian};
+use crate::platform::{Arch, Endian};
 
 /// Most `include` levels followed in `ld.so.conf`.
 const MAX_CONF_DEPTH: usize = 4;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::analysis::IsaLevel;
 use crate::inspect::{libc, Binary, NotShared, Platform};
-use crate::report::{Arch, Format};
+use crate::platform::{Arch, Format};
 use crate::target::Target;
 
 /// glibc refuses to dlopen a library that needs an executable stack from this version on.

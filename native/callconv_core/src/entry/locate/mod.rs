@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use object::ReadRef;
 
 use crate::memory::{Image, Pointer};
-use crate::report::Arch;
+use crate::platform::Arch;
 
 /// Most instructions followed from the init function before giving up. Windows `nif_init`
 /// copies the callback table first (a `memcpy` call, or an inlined loop that is followed
