@@ -7,7 +7,7 @@ use object::{ReadCache, ReadRef};
 use crate::entry;
 use crate::error::Error;
 use crate::inspect::{self, Binary};
-use crate::report::{Document, Endian, Format, Kind, LibraryError, LibraryReport, Verdict};
+use crate::report::{Document, Format, Kind, LibraryError, LibraryReport, Verdict};
 use crate::rules::{self, Severity};
 use crate::source;
 use crate::target::{Target, TargetSource};
@@ -57,6 +57,16 @@ pub enum Analyse {
 }
 
 impl Options {
+    /// What the NIF rules check an entry against.
+    fn loader(&self) -> rules::nif::Loader<'_> {
+        rules::nif::Loader {
+            target: &self.target,
+            module: self.module.as_deref(),
+            functions: self.functions.as_deref(),
+            declared_nifs: self.declared_nifs.as_deref(),
+        }
+    }
+
     /// Checks against `target`, for no particular module. When the target is this machine
     /// (the running VM or the host), the ISA check uses this machine's CPU.
     pub fn new(target: Target) -> Self {
@@ -221,7 +231,7 @@ fn check_data<'data, R: ReadRef<'data>>(
 ) -> Result<LibraryReport, Error> {
     let target = &options.target;
     let binary = inspect::parse(data, target.arch)?;
-    let mut findings = platform_findings(&binary, target, producer(data));
+    let mut findings = rules::machine::check(&binary, target, inspect::producer(data));
     findings.extend(rules::link::check(&binary, target));
     findings.extend(rules::hardening::check(&binary, target));
     findings.extend(rules::hardening::check_loading(&binary, target));
@@ -231,7 +241,13 @@ fn check_data<'data, R: ReadRef<'data>>(
         options.target_isa.as_ref(),
     ));
     match path {
-        Some(path) => findings.extend(dependency_findings(&binary, path, options, &findings)),
+        Some(path) => findings.extend(rules::dependency::check(
+            &binary,
+            path,
+            target,
+            options.root.as_deref(),
+            &findings,
+        )),
         None => findings.extend(rules::link::msvc_runtime(&binary, &|_| None)),
     }
 
@@ -246,7 +262,7 @@ fn check_data<'data, R: ReadRef<'data>>(
     match init {
         Some((name, addr)) => match entry::decode(&binary, addr) {
             Ok(decoded) => {
-                findings.extend(rules::nif::check_entry(&decoded, options));
+                findings.extend(rules::nif::check_entry(&decoded, &options.loader()));
                 // Only a table the BEAM would read (major 2, not 2.5) holds real code pointers.
                 let readable = decoded.entry.major == 2 && decoded.entry.minor != 5;
                 let convention = crate::conventions::for_binary(
@@ -417,108 +433,6 @@ fn gnu_property_summary(p: &inspect::GnuProperties) -> crate::report::GnuPropert
     }
 }
 
-/// Resolves the needed libraries on the target's file system (the root given, or this
-/// machine when it is the target) and reports those missing (`needed-missing`) and the
-/// symbol versions the resolved files lack (`symbol-version-missing`). `so_far` are the
-/// findings already made: a glibc version that `glibc-too-new` reports is not reported again.
-fn dependency_findings<R>(
-    binary: &Binary<R>,
-    path: &Path,
-    options: &Options,
-    so_far: &[crate::report::Finding],
-) -> Vec<crate::report::Finding> {
-    use inspect::resolve::{self, Lookup, SearchRoot};
-    let root = match &options.root {
-        Some(dir) => SearchRoot::for_dir(dir),
-        None if is_this_machine(&options.target, binary) => SearchRoot::Host,
-        None => {
-            return rules::link::msvc_runtime(binary, &|_| None)
-                .into_iter()
-                .collect()
-        }
-    };
-    let glibc_reported = so_far.iter().any(|f| f.rule == rules::GLIBC_TOO_NEW.id);
-    let mut out = Vec::new();
-    let all = resolve::resolve(binary, path, root);
-    let windows = binary.platform == inspect::Platform::Windows;
-    if windows {
-        let lookup = |dll: &str| {
-            all.iter()
-                .find(|r| r.name.eq_ignore_ascii_case(dll))
-                .and_then(|r| match r.lookup {
-                    Lookup::Found { .. } => Some(true),
-                    Lookup::Missing => Some(false),
-                    Lookup::Unchecked => None,
-                })
-        };
-        out.extend(rules::link::msvc_runtime(binary, &lookup));
-    }
-    // dyld goes on without a weak library; the MSVC runtime has its own rule.
-    let weak = |name: &str| {
-        binary
-            .macho
-            .as_ref()
-            .is_some_and(|m| m.weak_dylibs.iter().any(|w| w == name))
-    };
-    for resolved in all
-        .iter()
-        .filter(|r| !(weak(&r.name) || windows && rules::link::is_msvc_runtime(&r.name)))
-    {
-        let name = &resolved.name;
-        match &resolved.lookup {
-            Lookup::Missing if windows => out.push(rules::NEEDED_MISSING.finding(
-                format!(
-                    "{name} is needed but not found {} (the library's directory, the release's erts-*/bin, the system directories): load_nif fails with \"The specified module could not be found\"",
-                    root.describe()
-                ),
-                format!("ship {name} beside the NIF, or link it statically"),
-            )),
-            Lookup::Missing => out.push(if binary.platform == inspect::Platform::Darwin {
-                rules::NEEDED_MISSING.finding(
-                    format!(
-                        "{name} is needed but not found {} (LC_RPATH {:?}, @loader_path being the library's directory): load_nif fails with \"Library not loaded: {name}\"",
-                        root.describe(), binary.rpath
-                    ),
-                    format!("ship {} beside the NIF and link with -Wl,-rpath,@loader_path, or link it statically", name.rsplit('/').next().unwrap_or(name)),
-                )
-            } else {
-                rules::NEEDED_MISSING.finding(
-                    format!(
-                        "{name} is needed but not found {} (RUNPATH {:?}, RPATH {:?}, ld.so.conf, the default directories): load_nif fails with \"{name}: cannot open shared object file\"",
-                        root.describe(), binary.runpath, binary.rpath
-                    ),
-                    format!("install {name} on the target, or ship it beside the NIF and link with -Wl,-rpath,'$ORIGIN'"),
-                )
-            }),
-            Lookup::Found { path: found, versions: Some(defined) } => {
-                let lacking: Vec<&str> = binary
-                    .version_needs
-                    .iter()
-                    .filter(|n| &n.file == name && !n.weak)
-                    .filter(|n| !(glibc_reported && n.version.starts_with("GLIBC_")))
-                    .filter(|n| !defined.contains(&n.version))
-                    .map(|n| n.version.as_str())
-                    .collect();
-                if let Some(first) = lacking.first() {
-                    out.push(rules::SYMBOL_VERSION_MISSING.finding(
-                        format!(
-                            "{name} resolves to {} {}, which does not define {}: load_nif fails with \"version `{first}' not found (required by {})\"",
-                            found.display(),
-                            root.place(),
-                            lacking.join(", "),
-                            path.display()
-                        ),
-                        format!("build against the {name} the target has (an older distribution or toolchain), or ship the newer {name} beside the NIF with RUNPATH $ORIGIN"),
-                    ));
-                }
-            }
-            // No version definitions: the loader only warns. Unchecked: out of budget.
-            Lookup::Found { versions: None, .. } | Lookup::Unchecked => {}
-        }
-    }
-    out
-}
-
 /// Why there is no init function, and how bad that is: an error when the init exists but is
 /// hidden, or when the caller means to `load_nif` this library; otherwise just information.
 fn no_init_finding<R>(binary: &Binary<R>, kind: Kind, options: &Options) -> crate::report::Finding {
@@ -557,14 +471,6 @@ fn no_init_finding<R>(binary: &Binary<R>, kind: Kind, options: &Options) -> crat
     }
 }
 
-/// Whether the target is the machine callconv runs on, so its file system is the target's.
-fn is_this_machine<R>(target: &Target, binary: &Binary<R>) -> bool {
-    matches!(target.source, TargetSource::RunningVm | TargetSource::Host)
-        && binary.platform == inspect::Platform::Unix
-        && binary.arch == target.arch
-        && target.os == std::env::consts::OS
-}
-
 fn verdict(findings: &[crate::report::Finding]) -> Verdict {
     if findings.iter().any(|f| f.severity == Severity::Error) {
         Verdict::Fail
@@ -572,116 +478,6 @@ fn verdict(findings: &[crate::report::Finding]) -> Verdict {
         Verdict::Warn
     } else {
         Verdict::Pass
-    }
-}
-
-/// Who compiled a library, as far as its ELF `.comment` says: the fix for a wrong
-/// architecture is a different command for a Rust crate than for C code.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Producer {
-    Rust,
-    C,
-    Unknown,
-}
-
-/// Reads at most the first 4 KiB of `.comment` (rustc writes `rustc version ...`, GCC
-/// `GCC: (...)`, clang `clang version ...`; a Rust library linked by a C toolchain carries
-/// both, and is Rust).
-fn producer<'data, R: ReadRef<'data>>(data: R) -> Producer {
-    use object::{Object, ObjectSection};
-    let Ok(file) = object::File::parse(data) else {
-        return Producer::Unknown;
-    };
-    let Some(comment) = file.section_by_name(".comment") else {
-        return Producer::Unknown;
-    };
-    let Some((offset, size)) = comment.file_range() else {
-        return Producer::Unknown;
-    };
-    let Ok(bytes) = data.read_bytes_at(offset, size.min(4096)) else {
-        return Producer::Unknown;
-    };
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    if has(b"rustc version") {
-        Producer::Rust
-    } else if has(b"GCC:") || has(b"clang version") {
-        Producer::C
-    } else {
-        Producer::Unknown
-    }
-}
-
-/// Format, architecture, word size and byte order against the target.
-fn platform_findings<R>(
-    binary: &Binary<R>,
-    target: &Target,
-    producer: Producer,
-) -> Vec<crate::report::Finding> {
-    let mut out = Vec::new();
-    let native = target.native_format();
-    let format_ok = match (native, binary.format) {
-        (Some(Format::Macho), Format::Macho | Format::MachoFat) => true,
-        (Some(want), have) => want == have,
-        (None, _) => true,
-    };
-    if !format_ok {
-        out.push(rules::FORMAT_MISMATCH.finding(
-            format!(
-                "this is {} file, but the target runs {}, which loads {} libraries",
-                with_article(format_name(binary.format)),
-                target.os,
-                native.map(format_name).unwrap_or("other")
-            ),
-            format!("build the library for {} instead", target.os),
-        ));
-    }
-    let endian = |e: Endian| {
-        if e == Endian::Little {
-            "little-endian"
-        } else {
-            "big-endian"
-        }
-    };
-    if binary.arch != target.arch || binary.bits != target.bits || binary.endian != target.endian {
-        out.push(rules::ARCH_MISMATCH.finding(
-            format!(
-                "the library is {} {}-bit {}, the target is {} {}-bit {}",
-                binary.arch.as_str(),
-                binary.bits,
-                endian(binary.endian),
-                target.arch.as_str(),
-                target.bits,
-                endian(target.endian),
-            ),
-            {
-                let arch = target.arch.as_str();
-                let how = match producer {
-                    Producer::Rust => format!("cargo build --target <{arch}-triple>"),
-                    Producer::C => format!("a {arch} cross compiler, such as <{arch}-triple>-gcc"),
-                    Producer::Unknown => format!(
-                        "cargo build --target <{arch}-triple> for a Rust crate, a {arch} cross compiler for C"
-                    ),
-                };
-                format!("build it for {arch} (e.g. {how}) or ship the matching precompiled artifact")
-            },
-        ));
-    }
-    out
-}
-
-/// "an ELF", "a Mach-O": the article goes by the sound of the name (letters read out).
-fn with_article(name: &str) -> String {
-    let an = name.starts_with(['E', 'u', 'a', 'e', 'i', 'o']);
-    format!("{} {name}", if an { "an" } else { "a" })
-}
-
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Elf => "ELF",
-        Format::Macho => "Mach-O",
-        Format::MachoFat => "universal Mach-O",
-        Format::Pe => "PE",
-        Format::Unknown => "unknown",
     }
 }
 

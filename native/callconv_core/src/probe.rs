@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::report::NifEntry;
+use crate::entry::NifEntry;
 
 /// How long the child may run.
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);

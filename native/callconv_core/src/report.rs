@@ -6,8 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::entry::{NifEntry, NifFunction};
+pub use crate::inspect::macho::{MachoFacts, MachoSlice};
+pub use crate::inspect::pe::PeFacts;
 pub use crate::platform::{Arch, Endian, Format};
-use crate::rules::Severity;
+pub use crate::rules::Finding;
 use crate::target::Target;
 
 /// The version of the JSON document layout.
@@ -37,60 +40,6 @@ pub enum Kind {
     Library,
     /// Could not tell.
     Unknown,
-}
-
-/// One problem or observation, with a stable rule id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Stable kebab-case rule id, documented in the README's rule catalogue.
-    pub rule: String,
-    /// How bad it is.
-    pub severity: Severity,
-    /// What is wrong, naming the cause.
-    pub message: String,
-    /// How to fix it.
-    pub hint: String,
-}
-
-/// One entry of the NIF function table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NifFunction {
-    /// The Erlang function name.
-    pub name: String,
-    /// Its arity.
-    pub arity: u32,
-    /// 0, or 1 (dirty CPU) or 2 (dirty IO).
-    pub flags: u32,
-}
-
-/// The decoded `ErlNifEntry`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NifEntry {
-    /// NIF major version the library was built for.
-    pub major: i32,
-    /// NIF minor version the library was built for.
-    pub minor: i32,
-    /// The module that must load it.
-    pub module: String,
-    /// The function table, in order.
-    pub functions: Vec<NifFunction>,
-    /// Whether a `load` callback is set.
-    pub load: bool,
-    /// Whether a `reload` callback is set (ignored since OTP 20).
-    pub reload: bool,
-    /// Whether an `upgrade` callback is set.
-    pub upgrade: bool,
-    /// Whether an `unload` callback is set.
-    pub unload: bool,
-    /// The VM variant (2.1+), normally `beam.vanilla`; null when the version predates it or
-    /// the pointer is NULL.
-    pub vm_variant: Option<String>,
-    /// The options word (2.7+).
-    pub options: Option<u32>,
-    /// The minimum ERTS string (2.14+); null when absent or NULL.
-    pub min_erts: Option<String>,
-    /// How the entry was found, e.g. `static:x86_64-lea`.
-    pub decoded_by: String,
 }
 
 /// Everything callconv says about one library.
@@ -184,74 +133,6 @@ pub struct ElfFacts {
     pub interpreter: Option<String>,
     /// ARM only: the EABI version of the ELF header flags (5 for every current toolchain).
     pub arm_eabi: Option<u32>,
-}
-
-/// The Mach-O facts dyld acts on, for the slice checked, and a summary of every slice of a
-/// universal file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MachoFacts {
-    /// `dylib` (`MH_DYLIB`), `bundle` (`MH_BUNDLE`, what `-bundle` and most Python
-    /// extensions are), `executable`, `object` or `other`.
-    pub file_type: String,
-    /// The platform of `LC_BUILD_VERSION` (`macos`, `ios`, `maccatalyst`, ...), `macos` for
-    /// `LC_VERSION_MIN_MACOSX`; null when the file has neither.
-    pub platform: Option<String>,
-    /// The oldest OS version it runs on (`LC_BUILD_VERSION` minos, `LC_VERSION_MIN_MACOSX`
-    /// version), such as `"11.0"`: dyld refuses it on an older one.
-    pub min_os: Option<String>,
-    /// The SDK it was built with, such as `"14.2"`.
-    pub sdk: Option<String>,
-    /// `LC_ID_DYLIB`: the install name other files record (null for a bundle).
-    pub install_name: Option<String>,
-    /// `LC_RPATH` entries, as written (`@loader_path` unexpanded).
-    pub rpaths: Vec<String>,
-    /// `LC_LOAD_WEAK_DYLIB` libraries: dyld goes on when they are missing.
-    pub weak_dylibs: Vec<String>,
-    /// `LC_REEXPORT_DYLIB` libraries.
-    pub reexported_dylibs: Vec<String>,
-    /// How dyld fixes pointers up: `chained` (`LC_DYLD_CHAINED_FIXUPS`), `opcodes`
-    /// (`LC_DYLD_INFO(_ONLY)`) or `none`.
-    pub fixups: String,
-    /// Every slice of a universal file, in file order (the one checked has `primary: true`);
-    /// empty for a thin file.
-    pub slices: Vec<MachoSlice>,
-}
-
-/// One slice of a universal Mach-O.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MachoSlice {
-    /// Its architecture.
-    pub arch: Arch,
-    /// `arm64e` or `arm64` for an AArch64 slice.
-    pub abi_variant: Option<String>,
-    /// Whether it is the slice the report's other fields describe.
-    pub primary: bool,
-    /// As [`MachoFacts::file_type`].
-    pub file_type: String,
-    /// As [`MachoFacts::min_os`].
-    pub min_os: Option<String>,
-    /// As [`MachoFacts::sdk`].
-    pub sdk: Option<String>,
-    /// Its needed libraries, in file order.
-    pub needed: Vec<String>,
-}
-
-/// The PE facts the Windows loader acts on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeFacts {
-    /// The optional header's subsystem: `windows-gui`, `windows-cui`, `native`, `efi-*`,
-    /// or `unknown-<n>`.
-    pub subsystem: String,
-    /// `IMAGE_DLLCHARACTERISTICS_DYNAMIC_BASE`: ASLR may move it.
-    pub dynamic_base: bool,
-    /// `IMAGE_DLLCHARACTERISTICS_NX_COMPAT`: DEP-compatible.
-    pub nx_compat: bool,
-    /// `IMAGE_DLLCHARACTERISTICS_GUARD_CF`: built with Control Flow Guard.
-    pub guard_cf: bool,
-    /// `IMAGE_DLLCHARACTERISTICS_HIGH_ENTROPY_VA`: 64-bit ASLR.
-    pub high_entropy_va: bool,
-    /// The DLLs of the delay-load import table, loaded at the first call instead of at load.
-    pub delay_imports: Vec<String>,
 }
 
 /// The highest version a library asks for from each versioned runtime (its `VERNEED`

@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-pub use crate::runtime_enif::{EnifFunction, ENIF_FUNCTIONS};
+pub use crate::runtime_enif::{
+    enif_function, enif_since, enif_symbols, enif_symbols_for, lp64_unix, EnifFunction,
+    ENIF_FUNCTIONS,
+};
 use crate::target::{Target, TargetSource};
 
 /// One OTP release line.
@@ -92,59 +95,6 @@ fn parse_version(s: &str) -> Option<Vec<u32>> {
         .split('.')
         .map(|p| p.parse().ok())
         .collect()
-}
-
-/// The `enif_*` symbols a runtime of NIF version `nif` exports, as the headers say. On LP64
-/// Unix the four `*int64` functions are macros and have no symbol.
-pub fn enif_symbols(nif: (i32, i32), lp64_unix: bool) -> Vec<String> {
-    ENIF_FUNCTIONS
-        .iter()
-        .filter(|f| f.since <= nif && (f.lp64_symbol || !lp64_unix))
-        .map(|f| f.name.to_string())
-        .collect()
-}
-
-/// Whether a runtime of this word size and OS has `long` of 64 bits, so that the four
-/// `*int64` functions are macros rather than symbols (LP64 Unix; Windows is LLP64).
-pub fn lp64_unix(bits: u32, os: &str) -> bool {
-    bits == 64 && os != "windows"
-}
-
-/// The `enif_*` symbols of a runtime of `bits` and `os`, given the list `known` read for a
-/// runtime of another platform: from the table when the NIF version is known, else `known`
-/// with the word-size-dependent functions added or removed.
-pub fn enif_symbols_for(
-    nif: Option<(i32, i32)>,
-    known: Vec<String>,
-    bits: u32,
-    os: &str,
-) -> Vec<String> {
-    let lp64 = lp64_unix(bits, os);
-    if let Some(nif) = nif {
-        return enif_symbols(nif, lp64);
-    }
-    let mut names: Vec<String> = known
-        .into_iter()
-        .filter(|n| !lp64 || enif_function(n).is_none_or(|f| f.lp64_symbol))
-        .collect();
-    if !lp64 {
-        for f in ENIF_FUNCTIONS.iter().filter(|f| !f.lp64_symbol) {
-            if !names.iter().any(|n| n == f.name) {
-                names.push(f.name.to_string());
-            }
-        }
-    }
-    names
-}
-
-/// The API function named `name`, if it is one.
-pub fn enif_function(name: &str) -> Option<&'static EnifFunction> {
-    ENIF_FUNCTIONS.iter().find(|f| f.name == name)
-}
-
-/// The NIF version that first declared `name`, if it is an API function at all.
-pub fn enif_since(name: &str) -> Option<(i32, i32)> {
-    enif_function(name).map(|f| f.since)
 }
 
 impl Target {

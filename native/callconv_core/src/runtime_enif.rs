@@ -4,6 +4,8 @@
 //!
 //! Data from `shared/reference/beam-nif-abi.md`, Appendix A; regenerate from it rather than
 //! edit by hand. The index is also the function's slot in Windows' `TWinDynNifCallbacks`.
+//! The lookups above the table are hand-written; `target` uses them too, so they live
+//! here, below both `target` and `runtime` (re-exported by `runtime`).
 
 /// One `enif_*` function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,59 @@ pub struct EnifFunction {
     pub since: (i32, i32),
     /// Whether an LP64 Unix `beam.smp` exports it as a symbol.
     pub lp64_symbol: bool,
+}
+
+/// The `enif_*` symbols a runtime of NIF version `nif` exports, as the headers say. On LP64
+/// Unix the four `*int64` functions are macros and have no symbol.
+pub fn enif_symbols(nif: (i32, i32), lp64_unix: bool) -> Vec<String> {
+    ENIF_FUNCTIONS
+        .iter()
+        .filter(|f| f.since <= nif && (f.lp64_symbol || !lp64_unix))
+        .map(|f| f.name.to_string())
+        .collect()
+}
+
+/// Whether a runtime of this word size and OS has `long` of 64 bits, so that the four
+/// `*int64` functions are macros rather than symbols (LP64 Unix; Windows is LLP64).
+pub fn lp64_unix(bits: u32, os: &str) -> bool {
+    bits == 64 && os != "windows"
+}
+
+/// The `enif_*` symbols of a runtime of `bits` and `os`, given the list `known` read for a
+/// runtime of another platform: from the table when the NIF version is known, else `known`
+/// with the word-size-dependent functions added or removed.
+pub fn enif_symbols_for(
+    nif: Option<(i32, i32)>,
+    known: Vec<String>,
+    bits: u32,
+    os: &str,
+) -> Vec<String> {
+    let lp64 = lp64_unix(bits, os);
+    if let Some(nif) = nif {
+        return enif_symbols(nif, lp64);
+    }
+    let mut names: Vec<String> = known
+        .into_iter()
+        .filter(|n| !lp64 || enif_function(n).is_none_or(|f| f.lp64_symbol))
+        .collect();
+    if !lp64 {
+        for f in ENIF_FUNCTIONS.iter().filter(|f| !f.lp64_symbol) {
+            if !names.iter().any(|n| n == f.name) {
+                names.push(f.name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The API function named `name`, if it is one.
+pub fn enif_function(name: &str) -> Option<&'static EnifFunction> {
+    ENIF_FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// The NIF version that first declared `name`, if it is an API function at all.
+pub fn enif_since(name: &str) -> Option<(i32, i32)> {
+    enif_function(name).map(|f| f.since)
 }
 
 /// Every `enif_*` function, in header (and Windows callback-table) order.

@@ -192,10 +192,9 @@ impl Target {
         // Windows' callback table) and macros on LP64 Unix: a target of another word size or
         // OS than the runtime the list was read from takes its list from the table.
         if self.bits != bits || self.os != os {
-            self.enif_exports = self
-                .enif_exports
-                .take()
-                .map(|known| crate::runtime::enif_symbols_for(self.nif_version(), known, bits, os));
+            self.enif_exports = self.enif_exports.take().map(|known| {
+                crate::runtime_enif::enif_symbols_for(self.nif_version(), known, bits, os)
+            });
         }
         self.source = TargetSource::Explicit;
         self.arch = arch;

@@ -113,18 +113,16 @@ pub struct ExRule {
     fix: &'static str,
 }
 
-/// The rule catalogue, then the rules raised outside the core (lockfile, unreadable files).
+/// The rule catalogue (its last rules are raised outside the core: unreadable files, lockfile).
 #[rustler::nif]
 fn rules() -> Vec<ExRule> {
     callconv::rules::CATALOGUE
         .iter()
-        .map(|r| (r.id, r.severity, r.summary, r.fix))
-        .chain(callconv::render::sarif::EXTRA_RULES.iter().copied())
-        .map(|(id, severity, summary, fix)| ExRule {
-            id,
-            severity: crate::terms::Name(severity.as_str()),
-            summary,
-            fix,
+        .map(|r| ExRule {
+            id: r.id,
+            severity: crate::terms::Name(r.severity.as_str()),
+            summary: r.summary,
+            fix: r.fix,
         })
         .collect()
 }

@@ -23,8 +23,7 @@ use super::{make_lifter, reserved_of, Acc, Ctx, FunctionAnalysis, Observed};
 use crate::conventions::{self, Cleanup, Convention, SretLocation};
 use crate::inspect::{Binary, Platform};
 use crate::platform::Arch;
-use crate::report::Finding;
-use crate::rules::{self, Severity};
+use crate::rules::catalogue::{self as rules, Finding, Severity};
 
 /// The counted budgets of the exports mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

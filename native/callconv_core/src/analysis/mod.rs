@@ -80,8 +80,7 @@ use crate::entry;
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Fixup, Image, Pointer};
 use crate::platform::Arch;
-use crate::report::Finding;
-use crate::rules::{self, Severity};
+use crate::rules::catalogue::{self as rules, Finding, Severity};
 
 pub use isa::IsaLevel;
 use lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};

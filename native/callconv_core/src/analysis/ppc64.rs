@@ -28,7 +28,7 @@ use capstone::{Capstone, RegId};
 use object::ReadRef;
 
 use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
-use crate::entry::locate::ppc64_descriptor;
+use crate::inspect::elf::ppc64_descriptor;
 use crate::memory::Image;
 
 pub(crate) struct Ppc64<'a, R> {

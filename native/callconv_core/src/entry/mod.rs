@@ -8,10 +8,51 @@ pub mod locate;
 pub mod rustler;
 
 use object::ReadRef;
+use serde::{Deserialize, Serialize};
 
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Image, Pointer};
-use crate::report::{NifEntry, NifFunction};
+
+/// One entry of the NIF function table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NifFunction {
+    /// The Erlang function name.
+    pub name: String,
+    /// Its arity.
+    pub arity: u32,
+    /// 0, or 1 (dirty CPU) or 2 (dirty IO).
+    pub flags: u32,
+}
+
+/// The decoded `ErlNifEntry`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NifEntry {
+    /// NIF major version the library was built for.
+    pub major: i32,
+    /// NIF minor version the library was built for.
+    pub minor: i32,
+    /// The module that must load it.
+    pub module: String,
+    /// The function table, in order.
+    pub functions: Vec<NifFunction>,
+    /// Whether a `load` callback is set.
+    pub load: bool,
+    /// Whether a `reload` callback is set (ignored since OTP 20).
+    pub reload: bool,
+    /// Whether an `upgrade` callback is set.
+    pub upgrade: bool,
+    /// Whether an `unload` callback is set.
+    pub unload: bool,
+    /// The VM variant (2.1+), normally `beam.vanilla`; null when the version predates it or
+    /// the pointer is NULL.
+    pub vm_variant: Option<String>,
+    /// The options word (2.7+).
+    pub options: Option<u32>,
+    /// The minimum ERTS string (2.14+); null when absent or NULL.
+    pub min_erts: Option<String>,
+    /// How the entry was found, e.g. `static:x86_64-lea`.
+    pub decoded_by: String,
+}
 
 /// The most function-table entries decoded; the BEAM has no limit, but no real NIF comes
 /// close and a corrupt count must not make us read megabytes.

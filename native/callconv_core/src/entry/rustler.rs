@@ -42,9 +42,10 @@ use capstone::Capstone;
 use object::ReadRef;
 
 use super::{Decoded, Layout, MAX_FUNCTIONS};
+use super::{NifEntry, NifFunction};
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Image, Pointer};
-use crate::report::{Arch, NifEntry, NifFunction};
+use crate::platform::Arch;
 
 /// Most instructions evaluated in `nif_init`, the functions it calls included.
 pub const MAX_INIT_INSNS: usize = 8192;

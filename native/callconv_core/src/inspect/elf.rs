@@ -10,8 +10,8 @@ use super::{
     MAX_NEEDED, MAX_SEGMENTS,
 };
 use crate::error::Error;
-use crate::memory::{Fixup, Image, Segment, MAX_RELOCATIONS};
-use crate::report::Format;
+use crate::memory::{Fixup, Image, Pointer, Segment, MAX_RELOCATIONS};
+use crate::platform::Format;
 
 // e_machine values (System V gABI).
 const EM_SPARC: u16 = 2;
@@ -487,6 +487,31 @@ fn mips64el_info(generic_sym: u32, generic_type: u32) -> (u32, u32) {
         | ((t >> 40) & 0x0000_ff00)
         | ((t >> 56) & 0x0000_00ff);
     ((fixed >> 32) as u32, fixed as u32)
+}
+
+/// The code address and TOC of the PPC64 ELFv1 function descriptor at `symbol`, if it is
+/// one: its first two words are relocated pointers to mapped memory (ELFv2 code there is not
+/// relocated). Shared by the entry locator and the code analysis.
+pub fn ppc64_descriptor<'data, R: ReadRef<'data>>(
+    image: &Image<R>,
+    symbol: u64,
+) -> Option<(u64, u64)> {
+    let relocated = |a: u64| {
+        matches!(
+            image.fixup_at(a),
+            Some(Fixup::Relative(_) | Fixup::Symbol { .. })
+        )
+    };
+    if !relocated(symbol) {
+        return None;
+    }
+    let Ok(Pointer::Address(code)) = image.read_pointer(symbol) else {
+        return None;
+    };
+    let Ok(Pointer::Address(toc)) = image.read_pointer(symbol.checked_add(8)?) else {
+        return None;
+    };
+    image.is_mapped(code).then_some((code, toc))
 }
 
 pub(crate) fn read_word(bytes: &[u8], big_endian: bool) -> u64 {

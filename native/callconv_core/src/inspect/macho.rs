@@ -14,11 +14,62 @@ use object::read::macho::{
     DyldChainedFixups, FixupRebase, LoadCommandVariant, MachHeader, MachOFile,
 };
 use object::{Endian, Endianness, Object, ObjectSegment, ReadRef};
+use serde::{Deserialize, Serialize};
 
 use super::{inspect_generic, Binary, Export, Platform, MAX_SEGMENTS};
 use crate::error::Error;
 use crate::memory::{Fixup, Image, MAX_RELOCATIONS};
-use crate::report::{Format, MachoFacts};
+use crate::platform::{Arch, Format};
+
+/// The Mach-O facts dyld acts on, for the slice checked, and a summary of every slice of a
+/// universal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachoFacts {
+    /// `dylib` (`MH_DYLIB`), `bundle` (`MH_BUNDLE`, what `-bundle` and most Python
+    /// extensions are), `executable`, `object` or `other`.
+    pub file_type: String,
+    /// The platform of `LC_BUILD_VERSION` (`macos`, `ios`, `maccatalyst`, ...), `macos` for
+    /// `LC_VERSION_MIN_MACOSX`; null when the file has neither.
+    pub platform: Option<String>,
+    /// The oldest OS version it runs on (`LC_BUILD_VERSION` minos, `LC_VERSION_MIN_MACOSX`
+    /// version), such as `"11.0"`: dyld refuses it on an older one.
+    pub min_os: Option<String>,
+    /// The SDK it was built with, such as `"14.2"`.
+    pub sdk: Option<String>,
+    /// `LC_ID_DYLIB`: the install name other files record (null for a bundle).
+    pub install_name: Option<String>,
+    /// `LC_RPATH` entries, as written (`@loader_path` unexpanded).
+    pub rpaths: Vec<String>,
+    /// `LC_LOAD_WEAK_DYLIB` libraries: dyld goes on when they are missing.
+    pub weak_dylibs: Vec<String>,
+    /// `LC_REEXPORT_DYLIB` libraries.
+    pub reexported_dylibs: Vec<String>,
+    /// How dyld fixes pointers up: `chained` (`LC_DYLD_CHAINED_FIXUPS`), `opcodes`
+    /// (`LC_DYLD_INFO(_ONLY)`) or `none`.
+    pub fixups: String,
+    /// Every slice of a universal file, in file order (the one checked has `primary: true`);
+    /// empty for a thin file.
+    pub slices: Vec<MachoSlice>,
+}
+
+/// One slice of a universal Mach-O.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachoSlice {
+    /// Its architecture.
+    pub arch: Arch,
+    /// `arm64e` or `arm64` for an AArch64 slice.
+    pub abi_variant: Option<String>,
+    /// Whether it is the slice the report's other fields describe.
+    pub primary: bool,
+    /// As [`MachoFacts::file_type`].
+    pub file_type: String,
+    /// As [`MachoFacts::min_os`].
+    pub min_os: Option<String>,
+    /// As [`MachoFacts::sdk`].
+    pub sdk: Option<String>,
+    /// Its needed libraries, in file order.
+    pub needed: Vec<String>,
+}
 
 /// Most imports read from a chained-fixups imports table (its ordinals are 24 bits at most).
 pub const MAX_CHAINED_IMPORTS: u32 = 1 << 20;

@@ -9,6 +9,7 @@ pub mod elf;
 pub mod libc;
 pub mod macho;
 pub mod pe;
+mod producer;
 pub mod resolve;
 
 use object::read::elf::{ElfFile32, ElfFile64};
@@ -22,6 +23,7 @@ use crate::error::Error;
 use crate::memory::{Image, Segment};
 pub use crate::platform::Platform;
 use crate::platform::{Arch, Endian, Format};
+pub use producer::{producer, Producer};
 
 /// Most exports kept for one library; real NIFs export a handful.
 pub const MAX_EXPORTS: usize = 1 << 20;
@@ -152,9 +154,9 @@ pub struct Binary<R> {
     /// ELF on ARM: the EABI version of the header flags.
     pub arm_eabi: Option<u32>,
     /// Mach-O: the load-time facts of this slice (and, for a universal file, every slice).
-    pub macho: Option<crate::report::MachoFacts>,
+    pub macho: Option<macho::MachoFacts>,
     /// PE: the load-time facts.
-    pub pe: Option<crate::report::PeFacts>,
+    pub pe: Option<pe::PeFacts>,
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
@@ -331,10 +333,10 @@ fn parse_fat<'data, F: FatArch, R: ReadRef<'data>>(
 
 /// What one slice of a universal file is, without reading its fixups; `None` when it is not
 /// a Mach-O file that `object` can read.
-fn slice_summary<'data, R: ReadRef<'data>>(data: Window<R>) -> Option<crate::report::MachoSlice> {
+fn slice_summary<'data, R: ReadRef<'data>>(data: Window<R>) -> Option<macho::MachoSlice> {
     fn summary<'data, Mach, R>(
         file: &object::read::macho::MachOFile<'data, Mach, R>,
-    ) -> crate::report::MachoSlice
+    ) -> macho::MachoSlice
     where
         Mach: object::read::macho::MachHeader<Endian = Endianness>,
         R: ReadRef<'data>,
@@ -349,7 +351,7 @@ fn slice_summary<'data, R: ReadRef<'data>>(data: Window<R>) -> Option<crate::rep
                     .collect()
             })
             .unwrap_or_default();
-        crate::report::MachoSlice {
+        macho::MachoSlice {
             arch: arch_of(file.architecture()).0,
             abi_variant: macho::arm64_variant(file),
             primary: false,

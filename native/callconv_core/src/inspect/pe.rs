@@ -10,11 +10,30 @@
 use object::pe;
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 use object::{LittleEndian as LE, ReadRef};
+use serde::{Deserialize, Serialize};
 
 use super::{inspect_generic, Binary, Platform, MAX_EXPORTS, MAX_NEEDED};
 use crate::error::Error;
 use crate::memory::{Fixup, Image, MAX_RELOCATIONS};
-use crate::report::{Format, PeFacts};
+use crate::platform::Format;
+
+/// The PE facts the Windows loader acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeFacts {
+    /// The optional header's subsystem: `windows-gui`, `windows-cui`, `native`, `efi-*`,
+    /// or `unknown-<n>`.
+    pub subsystem: String,
+    /// `IMAGE_DLLCHARACTERISTICS_DYNAMIC_BASE`: ASLR may move it.
+    pub dynamic_base: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_NX_COMPAT`: DEP-compatible.
+    pub nx_compat: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_GUARD_CF`: built with Control Flow Guard.
+    pub guard_cf: bool,
+    /// `IMAGE_DLLCHARACTERISTICS_HIGH_ENTROPY_VA`: 64-bit ASLR.
+    pub high_entropy_va: bool,
+    /// The DLLs of the delay-load import table, loaded at the first call instead of at load.
+    pub delay_imports: Vec<String>,
+}
 
 /// Inspects a PE file.
 pub fn inspect<'data, Pe, R>(file: &PeFile<'data, Pe, R>, data: R) -> Result<Binary<R>, Error>

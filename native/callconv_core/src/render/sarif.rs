@@ -1,8 +1,8 @@
 //! SARIF 2.1.0: the document as a static-analysis log for code-scanning upload (GitHub code
 //! scanning, Azure DevOps, VS Code's SARIF viewer).
 //!
-//! One run; the tool's rules are the rule catalogue (plus [`EXTRA_RULES`], which the Elixir
-//! side raises), each result names its rule by id and index, and its location is the library
+//! One run; the tool's rules are the rule catalogue (with the rules the Elixir side and the
+//! unreadable-file path raise), each result names its rule by id and index, and its location is the library
 //! file, relative to the project root (`uriBaseId` `SRCROOT`) when it lies inside it.
 //!
 //! The layout is built with `serde_json` rather than a SARIF crate: `serde-sarif` 0.8 would add
@@ -15,36 +15,10 @@ use sha2::{Digest, Sha256};
 
 use super::location::{file_uri, relative, uri_encode};
 use crate::report::{Document, Finding};
-use crate::rules::{Severity, CATALOGUE};
+use crate::rules::{self, Severity, CATALOGUE};
 
 /// The `$schema` written into the log.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-
-/// A rule the core does not raise itself: `(id, severity, summary, fix)`.
-pub type ExtraRule = (&'static str, Severity, &'static str, &'static str);
-
-/// Rules raised outside the core's checks: an unreadable file, and the lockfile comparison
-/// done by the Elixir side (`mix callconv.check --locked`, `Callconv.load_nif(lockfile: ...)`).
-pub const EXTRA_RULES: &[ExtraRule] = &[
-    (
-        "library-unreadable",
-        Severity::Error,
-        "The file could not be read as a native library: missing, unreadable, not a regular file, empty, not ELF/Mach-O/PE, or truncated.",
-        "Rebuild or re-download the library; a truncated file crashes the VM with SIGBUS inside load_nif.",
-    ),
-    (
-        "lock-hash-changed",
-        Severity::Error,
-        "The library's SHA-256 differs from the one recorded for its path in callconv.lock.",
-        "If the new build is intended, review it and run mix callconv.lock; otherwise restore the approved artifact.",
-    ),
-    (
-        "lock-not-locked",
-        Severity::Error,
-        "The library is not listed in callconv.lock.",
-        "Review the library and run mix callconv.lock to approve it.",
-    ),
-];
 
 /// The SARIF level for a severity.
 pub fn level(severity: Severity) -> &'static str {
@@ -60,7 +34,6 @@ fn rule_ids() -> Vec<(&'static str, Severity, &'static str, &'static str)> {
     CATALOGUE
         .iter()
         .map(|r| (r.id, r.severity, r.summary, r.fix))
-        .chain(EXTRA_RULES.iter().copied())
         .collect()
 }
 
@@ -116,18 +89,15 @@ pub fn log(doc: &Document, root: Option<&str>) -> Value {
         }
     }
     for err in &doc.errors {
-        let finding = Finding {
-            rule: "library-unreadable".to_string(),
-            severity: Severity::Error,
-            message: format!("{} ({})", err.message, err.reason),
-            hint: EXTRA_RULES[0].3.to_string(),
-        };
+        let unreadable = &rules::LIBRARY_UNREADABLE;
+        let finding =
+            unreadable.finding(format!("{} ({})", err.message, err.reason), unreadable.fix);
         let location = artifact_location(&err.path, root, None);
         results.push(result(
             &finding,
             &location,
             &err.path,
-            index_of("library-unreadable"),
+            index_of(unreadable.id),
         ));
     }
 
@@ -284,7 +254,7 @@ mod tests {
             .as_array()
             .unwrap()
             .len();
-        assert_eq!(rules, CATALOGUE.len() + EXTRA_RULES.len());
+        assert_eq!(rules, CATALOGUE.len());
         assert_eq!(pascal_case("nif-version-too-new"), "NifVersionTooNew");
     }
 }

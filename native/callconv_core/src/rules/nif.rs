@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 
 use super::*;
-use crate::check::Options;
 use crate::entry::Decoded;
 use crate::target::Target;
 
@@ -12,9 +11,23 @@ const REQUIRED_MAJOR: i32 = 2;
 /// The most arguments an Erlang function takes.
 const MAX_ARITY: u32 = 255;
 
+/// What an entry is checked against: the runtime that loads it and, as far as they are known,
+/// the module that calls `load_nif` and its functions.
+#[derive(Debug, Clone, Copy)]
+pub struct Loader<'a> {
+    /// The runtime that will load the library.
+    pub target: &'a Target,
+    /// The module that will call `load_nif` (e.g. `Elixir.MyNif`).
+    pub module: Option<&'a str>,
+    /// That module's functions, as name and arity.
+    pub functions: Option<&'a [(String, u32)]>,
+    /// The functions that module declares as NIFs (OTP 25's `-nifs`).
+    pub declared_nifs: Option<&'a [(String, u32)]>,
+}
+
 /// Checks one decoded entry, in the order the BEAM's `erts_load_nif` would.
-pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
-    let target = &options.target;
+pub fn check_entry(decoded: &Decoded, loader: &Loader<'_>) -> Vec<Finding> {
+    let target = loader.target;
     let mut out = Vec::new();
     let e = &decoded.entry;
     let version = format!("{}.{}", e.major, e.minor);
@@ -125,8 +138,8 @@ pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
         ));
     }
     // Step 9: the name must equal the calling module, compared as a Latin-1 string.
-    if let Some(module) = &options.module {
-        if &e.module != module {
+    if let Some(module) = loader.module {
+        if e.module != module {
             out.push(NIF_MODULE_MISMATCH.finding(
                 format!(
                     "the library is for module {:?} but {module} will load it: \"Library module name '{}' does not match calling module '{module}'\"",
@@ -138,15 +151,13 @@ pub fn check_entry(decoded: &Decoded, options: &Options) -> Vec<Finding> {
             return out;
         }
     }
-    let module_functions: Option<HashSet<(&str, u32)>> = options
+    let module_functions: Option<HashSet<(&str, u32)>> = loader
         .functions
-        .as_ref()
         .map(|fs| fs.iter().map(|(n, a)| (n.as_str(), *a)).collect());
     // A module that declares its NIFs (OTP 25's -nifs) has them marked in its code; a runtime
     // older than OTP 25 cannot load such a module at all, so the rule is for 25 and later.
-    let declared: Option<HashSet<(&str, u32)>> = options
+    let declared: Option<HashSet<(&str, u32)>> = loader
         .declared_nifs
-        .as_ref()
         .filter(|_| {
             target
                 .otp_release

@@ -2,9 +2,8 @@
 //! gives them on the Elixir side: an ignored rule's findings are dropped (everywhere, or for
 //! libraries whose path ends in a glob), and with `strict` a warning fails.
 
-use callconv::render::sarif::EXTRA_RULES;
 use callconv::report::{LibraryReport, Verdict};
-use callconv::rules::{Severity, CATALOGUE};
+use callconv::rules::Severity;
 
 /// One `--ignore`: a rule id, limited to paths ending in `glob` when given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,8 +19,7 @@ pub fn parse_ignore(entry: &str) -> Result<Ignore, String> {
         Some((rule, _)) => (rule, None),
         None => (entry, None),
     };
-    let known = CATALOGUE.iter().any(|r| r.id == rule) || EXTRA_RULES.iter().any(|r| r.0 == rule);
-    if !known {
+    if callconv::rules::by_id(rule).is_none() {
         return Err(format!(
             "unknown rule {rule:?} (the README's rule catalogue lists them)"
         ));

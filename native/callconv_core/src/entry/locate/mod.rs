@@ -26,8 +26,6 @@ mod s390x;
 mod sparc;
 mod x86;
 
-pub(crate) use ppc::descriptor as ppc64_descriptor;
-
 use std::collections::HashMap;
 
 use object::ReadRef;

@@ -19,36 +19,11 @@
 use capstone::arch::ppc::PpcOperand;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
-use object::ReadRef;
 
 use super::{
     address, from_capstone, operands, reg_name, value, Insn, Machine, Memory, Op, Regs, Step,
 };
-use crate::memory::{Fixup, Image, Pointer};
-
-/// The code address and TOC of the ELFv1 descriptor at `symbol`, if it is one: its first two
-/// words are relocated pointers to mapped memory (ELFv2 code there is not relocated).
-pub(crate) fn descriptor<'data, R: ReadRef<'data>>(
-    image: &Image<R>,
-    symbol: u64,
-) -> Option<(u64, u64)> {
-    let relocated = |a: u64| {
-        matches!(
-            image.fixup_at(a),
-            Some(Fixup::Relative(_) | Fixup::Symbol { .. })
-        )
-    };
-    if !relocated(symbol) {
-        return None;
-    }
-    let Ok(Pointer::Address(code)) = image.read_pointer(symbol) else {
-        return None;
-    };
-    let Ok(Pointer::Address(toc)) = image.read_pointer(symbol.checked_add(8)?) else {
-        return None;
-    };
-    image.is_mapped(code).then_some((code, toc))
-}
+pub(crate) use crate::inspect::elf::ppc64_descriptor as descriptor;
 
 pub(super) struct Ppc {
     cs: Capstone,
