@@ -32,9 +32,22 @@ pub(crate) enum Isa {
     S390x,
 }
 
+/// Capstone could not build a handle (the library was built without the architecture, or
+/// ran out of memory).
+#[derive(Debug, thiserror::Error)]
+#[error("capstone: {0}")]
+pub struct DisasmError(#[from] capstone::Error);
+
+/// The decoders that still report in words take the message as it always read.
+impl From<DisasmError> for String {
+    fn from(e: DisasmError) -> String {
+        e.to_string()
+    }
+}
+
 /// A capstone handle for `isa` with operand details on: the one place every decoder
 /// (`entry::locate`, `entry::rustler`, `analysis`) gets its handle from.
-pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, String> {
+pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
     use capstone::arch::{self, BuildsCapstone, BuildsCapstoneEndian, BuildsCapstoneExtraMode};
     use capstone::{Capstone, Endian};
     let endian = |big: bool| if big { Endian::Big } else { Endian::Little };
@@ -95,5 +108,5 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, String> {
             .detail(true)
             .build(),
     };
-    built.map_err(|e| format!("capstone: {e}"))
+    Ok(built?)
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{Arch, Endian, Format};
+use crate::platform::{Arch, Endian, Format, Libc};
 
 /// Where the target description came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +220,12 @@ impl Target {
         self.vm_exports
             .as_deref()
             .is_some_and(|all| all.lines().any(|line| line == name))
+    }
+
+    /// The target's C library as the vocabulary's enum (`None` when unknown or unnamed); the
+    /// field keeps the spelling the target was given, which the report prints.
+    pub fn libc_kind(&self) -> Option<Libc> {
+        self.libc.as_deref().and_then(Libc::parse)
     }
 
     /// The binary format this target's OS loads.

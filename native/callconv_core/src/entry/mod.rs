@@ -11,7 +11,7 @@ use object::ReadRef;
 use serde::{Deserialize, Serialize};
 
 use crate::inspect::{Binary, Platform};
-use crate::memory::{Image, Pointer};
+use crate::memory::{Image, Pointer, ReadError};
 
 /// One entry of the NIF function table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,17 +130,72 @@ fn at_least(major: i32, minor: i32, want_major: i32, want_minor: i32) -> bool {
     (major, minor) >= (want_major, want_minor)
 }
 
+/// Why an entry could not be decoded. The messages are the ones reports print after
+/// "its ErlNifEntry could not be decoded: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// A field of the entry or its function table could not be read.
+    #[error("cannot read the entry's {what}: {error}")]
+    Unreadable {
+        /// Which field.
+        what: &'static str,
+        /// Why the read failed.
+        error: ReadError,
+    },
+    /// The entry's fields lie past the end of the address space.
+    #[error("the entry runs past the end of the address space")]
+    EntryPastEnd,
+    /// The function table lies past the end of the address space.
+    #[error("the function table runs past the end of the address space")]
+    TablePastEnd,
+    /// The entry is all zero in the file: `nif_init` fills it in at run time.
+    #[error("the entry at {addr:#x} is all zero in the file: nif_init fills it in at run time")]
+    FilledAtRunTime {
+        /// The entry's address.
+        addr: u64,
+    },
+    /// The module name pointer is NULL.
+    #[error("the entry's module name is NULL")]
+    NullModuleName,
+    /// The module name pointer is bound to a symbol of another library.
+    #[error("the entry's name points into {0}")]
+    ImportedModuleName(String),
+    /// The function table pointer is NULL or bound to another library.
+    #[error("the function table pointer is {0:?}")]
+    TablePointer(Pointer),
+    /// `nif_init` returns an address outside the library's memory.
+    #[error("nif_init returns {0:#x}, which is not in the library's memory")]
+    NotMapped(u64),
+    /// The init function's code did not lead to a static entry (the locator's words).
+    #[error("{0}")]
+    Locate(String),
+    /// Neither a static entry nor one built at run time could be read.
+    #[error("{static_entry} (read as an entry built at run time: {run_time})")]
+    Neither {
+        /// Why the static reading failed.
+        static_entry: Box<EntryError>,
+        /// Why the run-time (Rustler) reading failed, in the decoder's words.
+        run_time: String,
+    },
+}
+
+/// The decoders that still report in words take the message as it always read.
+impl From<EntryError> for String {
+    fn from(e: EntryError) -> String {
+        e.to_string()
+    }
+}
+
 /// Reads the entry at `addr`.
 pub fn decode_entry<'data, R: ReadRef<'data>>(
     image: &Image<R>,
     addr: u64,
     decoded_by: String,
-) -> Result<Decoded, String> {
-    let err =
-        |what: &str, e: crate::memory::ReadError| format!("cannot read the entry's {what}: {e}");
-    let at = |off: u64| -> Result<u64, String> {
-        addr.checked_add(off)
-            .ok_or_else(|| "the entry runs past the end of the address space".to_string())
+) -> Result<Decoded, EntryError> {
+    let err = |what: &'static str, error: ReadError| EntryError::Unreadable { what, error };
+    let at = |off: u64| -> Result<u64, EntryError> {
+        addr.checked_add(off).ok_or(EntryError::EntryPastEnd)
     };
     let mut l = Layout::new(image.pointer_size());
     let major = image.read_u32(at(l.int())?).map_err(|e| err("major", e))? as i32;
@@ -158,24 +213,22 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
     let min_erts_at = at(l.ptr())?;
 
     if major == 0 && minor == 0 && image.read_pointer(name_at) == Ok(Pointer::Null) {
-        return Err(format!(
-            "the entry at {addr:#x} is all zero in the file: nif_init fills it in at run time"
-        ));
+        return Err(EntryError::FilledAtRunTime { addr });
     }
     let module = match image.read_pointer(name_at).map_err(|e| err("name", e))? {
         Pointer::Address(a) => image.read_c_string(a).map_err(|e| err("name string", e))?,
-        Pointer::Null => return Err("the entry's module name is NULL".to_string()),
-        Pointer::Import(s) => return Err(format!("the entry's name points into {s}")),
+        Pointer::Null => return Err(EntryError::NullModuleName),
+        Pointer::Import(s) => return Err(EntryError::ImportedModuleName(s)),
     };
     let declared = i64::from(
         image
             .read_u32(count_at)
             .map_err(|e| err("num_of_funcs", e))? as i32,
     );
-    let is_set = |at: u64| -> Result<bool, String> {
+    let is_set = |at: u64| -> Result<bool, EntryError> {
         Ok(image.read_pointer(at).map_err(|e| err("callback", e))? != Pointer::Null)
     };
-    let optional_string = |present: bool, at: u64| -> Result<(Option<String>, bool), String> {
+    let optional_string = |present: bool, at: u64| -> Result<(Option<String>, bool), EntryError> {
         if !present {
             return Ok((None, false));
         }
@@ -203,7 +256,7 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
     if declared > 0 {
         let table = match image.read_pointer(funcs_at).map_err(|e| err("funcs", e))? {
             Pointer::Address(a) => a,
-            other => return Err(format!("the function table pointer is {other:?}")),
+            other => return Err(EntryError::TablePointer(other)),
         };
         let mut f = Layout::new(image.pointer_size());
         let name_off = f.ptr();
@@ -216,11 +269,8 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
             let base = i
                 .checked_mul(stride)
                 .and_then(|o| table.checked_add(o))
-                .ok_or("the function table runs past the end of the address space")?;
-            let field = |off: u64| {
-                base.checked_add(off)
-                    .ok_or("the function table runs past the end of the address space")
-            };
+                .ok_or(EntryError::TablePastEnd)?;
+            let field = |off: u64| base.checked_add(off).ok_or(EntryError::TablePastEnd);
             let name = match image
                 .read_pointer(field(name_off)?)
                 .map_err(|e| err("function name", e))?
@@ -270,10 +320,15 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
 
 /// Finds and decodes the entry of a NIF library: a static entry as C writes it, else one
 /// that `nif_init` builds at run time (Rustler), by evaluating `nif_init`.
-pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
+pub fn decode<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    init: u64,
+) -> Result<Decoded, EntryError> {
     decode_static(binary, init).or_else(|why| {
-        rustler::decode(binary, init)
-            .map_err(|r| format!("{why} (read as an entry built at run time: {r})"))
+        rustler::decode(binary, init).map_err(|run_time| EntryError::Neither {
+            static_entry: Box::new(why),
+            run_time,
+        })
     })
 }
 
@@ -288,13 +343,11 @@ pub fn init_returns_null<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64
 fn decode_static<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     init: u64,
-) -> Result<Decoded, String> {
-    let located = locate::locate_entry(&binary.image, binary.arch, init)?;
+) -> Result<Decoded, EntryError> {
+    let located =
+        locate::locate_entry(&binary.image, binary.arch, init).map_err(EntryError::Locate)?;
     if !binary.image.is_mapped(located.address) {
-        return Err(format!(
-            "nif_init returns {:#x}, which is not in the library's memory",
-            located.address
-        ));
+        return Err(EntryError::NotMapped(located.address));
     }
     decode_entry(&binary.image, located.address, located.method)
 }

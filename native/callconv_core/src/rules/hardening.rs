@@ -3,7 +3,7 @@
 use super::*;
 use crate::analysis::IsaLevel;
 use crate::inspect::{libc, Binary, NotShared, Platform};
-use crate::platform::{Arch, Format};
+use crate::platform::{Arch, Format, Libc};
 use crate::target::Target;
 
 /// glibc refuses to dlopen a library that needs an executable stack from this version on.
@@ -13,7 +13,7 @@ const GLIBC_REFUSES_EXEC_STACK: [u32; 2] = [2, 41];
 pub fn check<R>(binary: &Binary<R>, target: &Target) -> Vec<Finding> {
     let mut out = Vec::new();
     if binary.exec_stack {
-        let refused = target.libc.as_deref() == Some("gnu")
+        let refused = target.libc_kind() == Some(Libc::Gnu)
             && target
                 .libc_version
                 .as_deref()
@@ -245,7 +245,7 @@ pub fn check_isa_note<R>(
     if needed <= have {
         return out;
     }
-    let glibc = target.libc.as_deref() == Some("gnu");
+    let glibc = target.libc_kind() == Some(Libc::Gnu);
     let old_glibc = target
         .libc_version
         .as_deref()

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::inspect::{libc, Binary};
+use crate::platform::Libc;
 use crate::target::Target;
 
 /// All linkage findings for `binary` on `target`. `dlsym_names` are `enif_*` names the
@@ -285,7 +286,7 @@ fn libc_name(f: &str) -> &str {
 }
 
 fn glibc_floor<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
-    if target.libc.as_deref() != Some("gnu") {
+    if target.libc_kind() != Some(Libc::Gnu) {
         return;
     }
     let Some(have) = target.libc_version.as_deref().and_then(libc::parse_version) else {
