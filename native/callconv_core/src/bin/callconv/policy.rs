@@ -23,7 +23,7 @@ pub fn parse_ignore(entry: &str) -> Result<Ignore, String> {
     let known = CATALOGUE.iter().any(|r| r.id == rule) || EXTRA_RULES.iter().any(|r| r.0 == rule);
     if !known {
         return Err(format!(
-            "unknown rule {rule:?} (the README's rule catalogue lists them)"
+            "unknown rule {rule:?} (docs/reference/rules.md lists them)"
         ));
     }
     Ok(Ignore {
