@@ -235,13 +235,38 @@ fn schema_reference_lists_every_key_the_serializer_writes() {
     else {
         panic!("{relative} lacks the {SCHEMA_BEGIN:?} / {SCHEMA_END:?} markers");
     };
+    let keys = schema_keys_markdown();
     let rendered = format!(
-        "{}{SCHEMA_BEGIN}{}{}",
+        "{}{SCHEMA_BEGIN}{keys}{}",
         &committed[..begin],
-        schema_keys_markdown(),
         &committed[end..]
     );
     compare_or_update(relative, &rendered);
+
+    // The prose above the table explains every key by name (as `name` or "name").
+    let prose = &committed[..begin];
+    let mut unexplained = BTreeSet::new();
+    for line in keys.lines().filter(|l| l.starts_with("| `")) {
+        let path = line
+            .trim_start_matches("| `")
+            .split('`')
+            .next()
+            .unwrap_or("");
+        let name = path
+            .rsplit('.')
+            .next()
+            .unwrap_or(path)
+            .trim_end_matches("[]");
+        let explained =
+            prose.contains(&format!("`{name}`")) || prose.contains(&format!("\"{name}\""));
+        if name != "*" && !explained {
+            unexplained.insert(name.to_string());
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "{relative} does not explain the keys {unexplained:?}: add them to its prose"
+    );
 }
 
 // ----- relative links
