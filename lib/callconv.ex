@@ -12,7 +12,7 @@ defmodule Callconv do
       report.verdict
       #=> :pass
 
-  See `Callconv.Report` for what a report holds and the README for every rule id.
+  See `Callconv.Report` for what a report holds and `docs/reference/rules.md` for every rule id.
   """
 
   alias Callconv.{Native, Report, Target}
@@ -65,9 +65,9 @@ defmodule Callconv do
       short-lived OS process with stub `enif_*` symbols and resource limits (never inside the
       VM), and compare the entry it returns with the static decode (rules
       `nif-probe-mismatch`, `nif-probe-failed`). Host architecture only. The process runs in a
-      sandbox (Linux: Landlock and seccomp; see the README's "The opt-in probe"): it can read
-      only the library and its dependencies, write nothing, reach no network and start no
-      process. Where that sandbox cannot be set up (another OS, a kernel without Landlock, a
+      sandbox (Linux: Landlock and seccomp; see "The opt-in probe and its sandbox" in
+      `docs/design/robustness.md`): it can read only the library and its dependencies, write
+      nothing, reach no network and start no process. Where that sandbox cannot be set up (another OS, a kernel without Landlock, a
       container that forbids seccomp) nothing is run and the report says what is missing
       (`nif-probe-refused`). `:unsandboxed` runs it anyway with your full rights, reported as
       `nif-probe-unsandboxed`: only in a disposable machine. Off by default: without it

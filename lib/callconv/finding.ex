@@ -2,7 +2,7 @@ defmodule Callconv.Finding do
   @moduledoc """
   One problem or observation about a library.
 
-    * `:rule` - the stable rule id, such as `"nif-version-too-new"` (the README lists them all)
+    * `:rule` - the stable rule id, such as `"nif-version-too-new"` (`docs/reference/rules.md` lists them all)
     * `:severity` - `:error` (will not load, or unsafe), `:warning` or `:info`
     * `:message` - what is wrong, naming the cause
     * `:hint` - how to fix it

@@ -2,7 +2,7 @@ defmodule Callconv.Report do
   @moduledoc """
   What callconv says about one native library.
 
-  The fields mirror one library object of the JSON report (schema v1, see the README):
+  The fields mirror one library object of the JSON report (schema v1, see `docs/reference/schema.md`):
 
     * `:path` - the path as given
     * `:sha256` - SHA-256 of the whole file, lowercase hex

@@ -8,7 +8,7 @@ defmodule Mix.Tasks.Callconv.Check do
   @options [
     {:format, :string, nil, "FORMAT",
      "`text` (the default) prints a table per library; `json` prints one JSON document " <>
-       "(report schema v1, see the README); `sarif` prints a SARIF 2.1.0 log for " <>
+       "(report schema v1, see `docs/reference/schema.md`); `sarif` prints a SARIF 2.1.0 log for " <>
        "code-scanning upload; `github` prints GitHub Actions workflow commands " <>
        "(`::error file=...,title=...::message`) that annotate the files"},
     {:output, :string, :o, "FILE",

@@ -1,8 +1,9 @@
 //! The report: what callconv says about a library, and the JSON document (schema v1) that
 //! carries several of them.
 //!
-//! Schema v1 is a public interface. Keys are added, never renamed or removed; the README
-//! documents every one of them.
+//! Schema v1 is a public interface. Keys are added, never renamed or removed;
+//! `docs/reference/schema.md` documents them (its key list is generated from this code by
+//! `tests/docs_reference.rs`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! What each runtime offers a NIF: the built-in table of OTP releases (21 to 29) with their
 //! ERTS and NIF versions and `enif_*` API, and reading a real ERTS directory.
 //!
-//! Facts from `shared/reference/beam-nif-abi.md` §4 and §5 (OTP headers' history).
+//! The facts (OTP headers' history) are summarised in `docs/design/beam-facts.md`, "NIF versions".
 
 use std::path::{Path, PathBuf};
 

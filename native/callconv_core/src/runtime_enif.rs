@@ -2,8 +2,9 @@
 //! the NIF version whose header first declared it and whether an LP64 Unix `beam.smp` exports
 //! a symbol of that name (four `*int64` functions are macros there).
 //!
-//! Data from `shared/reference/beam-nif-abi.md`, Appendix A; regenerate from it rather than
-//! edit by hand. The index is also the function's slot in Windows' `TWinDynNifCallbacks`.
+//! Data from the `ERL_NIF_API_FUNC_DECL` lists of OTP's `erl_nif_api_funcs.h` across releases
+//! (see `docs/design/beam-facts.md`); regenerate from the headers rather than edit by hand.
+//! The index is also the function's slot in Windows' `TWinDynNifCallbacks`.
 //! The lookups above the table are hand-written; `target` uses them too, so they live
 //! here, below both `target` and `runtime` (re-exported by `runtime`).
 

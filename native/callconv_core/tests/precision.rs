@@ -146,7 +146,7 @@ fn errors_of(report: &LibraryReport) -> impl Iterator<Item = &callconv::report::
         .filter(|f| f.severity == Severity::Error)
 }
 
-/// The numbers the README's precision table gives, per set.
+/// The numbers the precision table of `docs/testing.md` gives, per set.
 #[derive(Default)]
 struct Tally {
     libraries: usize,

@@ -1,63 +1,18 @@
 //! Verifying the machine code of a NIF's entry points against the calling convention the
 //! BEAM calls them with.
 //!
-//! The BEAM calls every NIF function, `nif_init` and the `load`/`upgrade`/`unload`
-//! callbacks through the platform's C convention. A function compiled for another
-//! convention, or hand-written assembly that forgets a callee-saved register, loads fine
-//! and corrupts the VM on the first call. [`analyze`] follows each entry point's code with
-//! capstone and a small abstract interpreter (register and stack-slot values, stack-pointer
-//! offset) and reports what the code does against [`crate::conventions`]:
+//! [`analyze`] follows each entry point's code with capstone and a small abstract interpreter
+//! (register and stack-slot values, stack-pointer offset) and reports what the code does
+//! against [`crate::conventions`]: argument reads, callee-saved registers at returns and tail
+//! calls, stack balance and `ret N`, alignment at calls, reserved registers, and the
+//! instruction-set floor of the reachable code. Everything is bounded by counted budgets,
+//! never by the clock ([`MAX_FUNCTION_INSNS`], [`MAX_LIBRARY_FUNCTION_INSNS`],
+//! [`MAX_STATES_PER_BLOCK`], [`MAX_SLOTS_PER_STATE`], [`MAX_BLOCKS`], [`MAX_LIBRARY_INSNS`],
+//! and the return probes' caps); a path the analysis cannot follow is dropped, never guessed.
 //!
-//! * argument registers read before written, against the prototype (a NIF takes three);
-//! * callee-saved registers (and the link register) not holding their entry value at a
-//!   return or a tail call;
-//! * the stack pointer at each return and `ret N` callee cleanup (x86);
-//! * stack alignment at call sites; writes to reserved registers (AArch64 x18 on Apple and
-//!   Windows, the PPC64 TOC pointer r2 outside its setup and restore, MIPS gp outside its
-//!   PIC setup and restores);
-//! * the instruction-set floor of all code reachable from the entry points, and whether it
-//!   probes the CPU first (`cpuid`, `getauxval`, `__cpu_model`).
-//!
-//! Everything is bounded by counted budgets, never by the clock, so a report is a function of
-//! the bytes and the target alone: [`MAX_FUNCTION_INSNS`] instructions per entry point and
-//! [`MAX_LIBRARY_FUNCTION_INSNS`] for all of them together, [`MAX_STATES_PER_BLOCK`] states
-//! per branch target of [`MAX_SLOTS_PER_STATE`] stack slots, [`MAX_BLOCKS`] branch targets,
-//! [`MAX_LIBRARY_INSNS`] for the reachability sweep, and the return probes of local callees
-//! (`MAX_RETURN_PROBE_INSNS` each, `MAX_LIBRARY_PROBE_INSNS` in all). A cap that is hit is
-//! reported, and a path the analysis cannot follow (an unresolved indirect jump) is dropped,
-//! never guessed: precision comes first.
-//!
-//! Covered architectures: x86-64 and x86 (every check), AArch64 (every check but callee
-//! cleanup and foreign-convention matching, which no AArch64 convention of the model
-//! distinguishes for three integer arguments), 32-bit Arm and RISC-V, PowerPC 64, s390x and
-//! MIPS (below). Others are reported as not analysed.
-//!
-//! * 32-bit Arm (`arm.rs`): A32, Thumb-2 and Thumb-1 code, the Thumb bit of entry points and
-//!   `blx` mode switches, IT blocks and conditional A32 instructions (as paths), push/pop,
-//!   `ldm`/`stm`, `vpush`/`vpop`, `ldr pc` returns and tail jumps, `tbb`/`tbh` and clang's A32
-//!   jump tables, and the GNU ld/lld PLT shapes. Checked: argument registers (r0–r3: only a
-//!   read of r3 by a three-argument function can tell conventions apart), r4–r11 and d8–d15
-//!   (any `s`/`q` view), lr, stack balance, 8-byte alignment at calls, the instruction-set
-//!   floor (VFP, VFPv3/v4, NEON, divider, crypto, CRC32 flags). Not checked: gcc's A32 branch
-//!   tables (`addls pc, pc, rN, lsl #2`), whose paths are dropped.
-//! * RISC-V (`riscv.rs`; RV64GC and RV32GC): compressed instructions,
-//!   `call`/`tail` pairs, gcc's jump tables, the PLT stub. Checked: a0–a7, s0–s11 and
-//!   fs0–fs11 (LP64D/LP64F; s0–s11 for LP64), ra, stack balance, 16-byte alignment at calls,
-//!   writes of gp and tp (reserved-register). Not checked: the instruction-set floor (V,
-//!   Zb*), other jump-table shapes and `-msave-restore` millicode, whose paths are dropped.
-//! * PowerPC 64 ELFv2 and ELFv1 (`ppc64.rs`): r14–r31, f14–f31 and lr, r2 (reserved but for
-//!   the TOC protocol), stack balance and alignment, argument reads. Not checked: the CR
-//!   fields, v20–v31, the instruction-set floor.
-//! * s390x (`s390x.rs`): r6–r13, f8–f15, r14 as the link register, r15, alignment,
-//!   argument reads. Not checked: the instruction-set floor.
-//! * MIPS o32, n64 and n32, either byte order (`mips.rs`): branch delay slots (lifted with
-//!   their branch; branch-likely slots on the taken path only), PIC calls through GOT slots
-//!   named by the image's MIPS GOT fixups (`$t9` holds the function's address at entry), PIC
-//!   jump tables of gp-relative entries, clang's stack realignment. Checked: s0–s7, fp, ra,
-//!   the model's FP registers, gp (callee-saved on n64/n32; reserved-register outside its PIC
-//!   setup, stack reloads and copies of the GOT pointer), stack balance and alignment,
-//!   argument reads. Not checked: other jump-table shapes (their paths are dropped),
-//!   MIPS16/microMIPS, the instruction-set floor.
+//! What each architecture's lifter follows and checks, and what it does not, is described
+//! once, in `docs/design/reading-a-library.md` ("Machine code against the convention"); the
+//! budgets in `docs/design/robustness.md`.
 
 mod aarch64;
 mod arm;

@@ -8,8 +8,8 @@
 //! * [`chart::render_table`] / [`chart::render_markdown`] render the table for humans;
 //! * [`to_json`] serialises the whole model.
 //!
-//! The facts and their sources are in the project's conventions reference
-//! (`shared/reference/conventions.md`); every convention's `source` field cites it. Register
+//! Every convention's `source` field names the documents its facts were checked against, by
+//! tag; `docs/design/reading-a-library.md` ("The calling-convention model") lists the tags. Register
 //! names are spelled as capstone 0.14 spells them (see [`model`]).
 //!
 //! ```

@@ -243,7 +243,7 @@ static SPELLINGS: [Spelling; 62] = [
     row(Language::Rust, "extern \"Rust\"", "no C convention (None)"),
 ];
 
-/// The table of known spellings (for the chart and README).
+/// The table of known spellings (for the chart and the docs).
 pub fn spellings() -> &'static [Spelling] {
     &SPELLINGS
 }

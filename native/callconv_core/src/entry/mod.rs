@@ -1,7 +1,7 @@
 //! Decoding a NIF's `ErlNifEntry` and function table from the file, statically.
 //!
 //! Layouts follow `erl_nif.h`: the entry is append-only, and the fields a library provides
-//! depend on the NIF version it declares (see `shared/reference/beam-nif-abi.md` §2). Offsets
+//! depend on the NIF version it declares (see `docs/design/beam-facts.md`, "`ErlNifEntry` and `ErlNifFunc`"). Offsets
 //! are computed from the library's own pointer size, which covers LP64, LLP64 and ILP32.
 
 pub mod locate;

@@ -2,8 +2,9 @@
 //!
 //! Rustler (every version examined, 0.29–0.39) keeps the `ErlNifEntry` in a
 //! `static mut NIF_ENTRY: Option<ErlNifEntry>` in `.bss` and fills it inside `nif_init`, so
-//! the file holds zeros where a C NIF holds its entry (`shared/reference/beam-nif-abi.md`
-//! §8.1). This module runs `nif_init` symbolically instead: a small evaluator follows its
+//! the file holds zeros where a C NIF holds its entry (`docs/design/beam-facts.md`, "NIFs
+//! that build their entry at run time"). This module runs `nif_init` symbolically instead: a
+//! small evaluator follows its
 //! straight-line path and the functions it calls (below opt-level 2 `nif_init` only calls
 //! `<crate>_nif_init`, which fills the entry through `ErlNifEntry::new`), records every store to a known address (immediates, `lea`-computed
 //! addresses, values loaded through the relocated image), and reads the entry's fields out of

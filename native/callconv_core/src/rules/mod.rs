@@ -1,8 +1,8 @@
 //! The rules: every finding callconv can report, with a stable id, and the checks that raise
 //! them.
 //!
-//! Ids are kebab-case and never change meaning; the README's rule catalogue lists each one
-//! (a test keeps the two in step).
+//! Ids are kebab-case and never change meaning; `docs/reference/rules.md` is generated from
+//! [`CATALOGUE`] (and SARIF's extra rules) by `tests/docs_reference.rs`.
 
 pub mod catalogue;
 pub mod dependency;

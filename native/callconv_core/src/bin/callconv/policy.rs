@@ -21,7 +21,7 @@ pub fn parse_ignore(entry: &str) -> Result<Ignore, String> {
     };
     if callconv::rules::by_id(rule).is_none() {
         return Err(format!(
-            "unknown rule {rule:?} (the README's rule catalogue lists them)"
+            "unknown rule {rule:?} (docs/reference/rules.md lists them)"
         ));
     }
     Ok(Ignore {
