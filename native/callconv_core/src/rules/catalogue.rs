@@ -22,7 +22,7 @@ pub enum Severity {
 /// One problem or observation, with a stable rule id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable kebab-case rule id, documented in the README's rule catalogue.
+    /// Stable kebab-case rule id, documented in `docs/reference/rules.md`.
     pub rule: String,
     /// How bad it is.
     pub severity: Severity,
