@@ -1,5 +1,5 @@
 //! The reference pages under `docs/reference/` are generated from the code, so they cannot
-//! drift from it: the rule catalogue from `rules::CATALOGUE` and SARIF's `EXTRA_RULES`, and the
+//! drift from it: the rule catalogue from `rules::CATALOGUE` (whoever emits each rule), and the
 //! JSON report's key list from documents the serializer writes for committed fixtures. Each
 //! test renders its page and compares it with the committed file; `UPDATE_DOCS=1` rewrites it.
 //!
@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use callconv::check::{Analyse, Options};
-use callconv::render::sarif::EXTRA_RULES;
-use callconv::rules::{Severity, CATALOGUE};
+use callconv::rules::{Emitter, Severity, CATALOGUE};
 use callconv::target::{Target, TargetSource};
 
 const UPDATE: &str = "run `UPDATE_DOCS=1 cargo test -p callconv_core --test docs_reference`";
@@ -54,8 +53,7 @@ fn severity(s: Severity) -> &'static str {
 fn rules_markdown() -> String {
     let mut out = String::from(
         "# Rule catalogue\n\n\
-         <!-- Generated from native/callconv_core/src/rules/mod.rs (CATALOGUE) and\n\
-         \x20    native/callconv_core/src/render/sarif.rs (EXTRA_RULES) by\n\
+         <!-- Generated from native/callconv_core/src/rules/ (CATALOGUE) by\n\
          \x20    native/callconv_core/tests/docs_reference.rs. Do not edit: change the code, then\n\
          \x20    UPDATE_DOCS=1 cargo test -p callconv_core --test docs_reference -->\n\n\
          Every finding callconv reports names one of these rules. Rule ids are stable kebab-case;\n\
@@ -72,7 +70,7 @@ fn rules_markdown() -> String {
          [the BEAM facts](../design/beam-facts.md).\n\n\
          | rule | severity | cause | fix |\n|---|---|---|---|\n",
     );
-    for rule in CATALOGUE {
+    for rule in CATALOGUE.iter().filter(|r| r.emitter == Emitter::Check) {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             rule.id,
@@ -88,12 +86,13 @@ fn rules_markdown() -> String {
          guard's `lockfile:`).\n\n\
          | rule | severity | cause | fix |\n|---|---|---|---|\n",
     );
-    for (id, sev, summary, fix) in EXTRA_RULES {
+    for rule in CATALOGUE.iter().filter(|r| r.emitter != Emitter::Check) {
         out.push_str(&format!(
-            "| `{id}` | {} | {} | {} |\n",
-            severity(*sev),
-            cell(summary),
-            cell(fix)
+            "| `{}` | {} | {} | {} |\n",
+            rule.id,
+            severity(rule.severity),
+            cell(rule.summary),
+            cell(rule.fix)
         ));
     }
     out
@@ -111,11 +110,7 @@ fn rules_reference_is_generated_from_the_catalogue() {
         .unwrap_or("");
     compare_or_update(relative, &format!("{}{RULES_END}{notes}", rules_markdown()));
 
-    let known: BTreeSet<&str> = CATALOGUE
-        .iter()
-        .map(|r| r.id)
-        .chain(EXTRA_RULES.iter().map(|r| r.0))
-        .collect();
+    let known: BTreeSet<&str> = CATALOGUE.iter().map(|r| r.id).collect();
     let mut unknown = BTreeSet::new();
     for line in notes.lines().filter(|l| l.starts_with("* `")) {
         let id = line
