@@ -133,21 +133,24 @@ defmodule Callconv do
       root = root_from_opts(opts)
       exports = exports_from_opts(opts)
 
+      request =
+        Callconv.Wire.request(target,
+          module: module,
+          functions: functions,
+          declared_nifs: nifs,
+          probe_unsandboxed: match?({_, true}, probe),
+          exports: exports
+        )
+
+      probe_exe = probe && elem(probe, 0)
+
       case Keyword.get(opts, :isolation, :vm) do
         :vm ->
-          Native.check(path_binary(path), target, module, functions, nifs, probe, root, exports)
+          with {:ok, json} <- Native.check(path_binary(path), request, probe_exe, root),
+               do: {:ok, Callconv.Wire.report(json)}
 
         :process ->
-          Callconv.Isolated.check(
-            path_binary(path),
-            target,
-            module,
-            functions,
-            nifs,
-            probe,
-            root,
-            exports
-          )
+          Callconv.Isolated.check(path_binary(path), request, probe_exe, root)
 
         other ->
           raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"

@@ -93,7 +93,7 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(a, b, c, d, e, f, g, h), do: loaded(fn -> check(a, b, c, d, e, f, g, h) end)
+  def check(path, request, probe, root), do: loaded(fn -> check(path, request, probe, root) end)
   def beam_nifs(bytes), do: loaded(fn -> beam_nifs(bytes) end)
   def read_erts(dir), do: loaded(fn -> read_erts(dir) end)
   def target_with_otp(target, otp), do: loaded(fn -> target_with_otp(target, otp) end)
