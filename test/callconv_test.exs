@@ -4,6 +4,7 @@ defmodule CallconvTest do
   doctest Callconv
   doctest Callconv.Report
   doctest Callconv.Target
+  doctest Callconv.Options
 
   alias Callconv.{Fixtures, Finding, Nif, Report}
 
