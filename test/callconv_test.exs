@@ -5,6 +5,7 @@ defmodule CallconvTest do
   doctest Callconv.Report
   doctest Callconv.Target
   doctest Callconv.Options
+  doctest Callconv.Config
 
   alias Callconv.{Fixtures, Finding, Nif, Report}
 
