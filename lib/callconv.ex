@@ -170,15 +170,17 @@ defmodule Callconv do
         {:error, error} -> raise error
       end
 
-    {output, checked, passed, warned, failed} =
-      Native.check_document(
-        Enum.map(paths, &Options.path_binary/1),
-        target,
-        Atom.to_string(format),
-        Options.root(opts)
-      )
+    root = Options.root(opts)
 
-    {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
+    # Checked as check/2 checks, rendered as render/3 renders: one path for both.
+    paths
+    |> Enum.map(fn path ->
+      case check(path, target: target, root: root) do
+        {:ok, report} -> report
+        {:error, error} -> error
+      end
+    end)
+    |> render(format, target: target)
   end
 
   @doc """

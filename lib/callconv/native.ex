@@ -103,9 +103,6 @@ defmodule Callconv.Native do
 
   def host_libc_version, do: loaded(fn -> host_libc_version() end)
 
-  def check_document(paths, target, format, root),
-    do: loaded(fn -> check_document(paths, target, format, root) end)
-
   def conventions(arch), do: loaded(fn -> conventions(arch) end)
   def conventions_chart(arch, format), do: loaded(fn -> conventions_chart(arch, format) end)
 

@@ -89,31 +89,6 @@ fn host_libc_version() -> Option<String> {
     callconv::inspect::libc::host_glibc_version()
 }
 
-/// Checks several libraries and renders one document as `"text"` or `"json"`.
-/// Returns `{output, checked, passed, warned, failed}`.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn check_document<'a>(
-    env: Env<'a>,
-    paths: Vec<Binary>,
-    target: ExTarget,
-    format: String,
-    root: Option<Binary>,
-) -> NifResult<Term<'a>> {
-    let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let options = callconv::Options {
-        root: root.as_ref().map(path_of),
-        ..callconv::Options::new(target.into())
-    };
-    let doc = callconv::check_paths_with(&paths, &options);
-    let output = match format.as_str() {
-        "json" => doc.to_json(),
-        "text" => callconv::render::text(&doc),
-        _ => return Err(rustler::Error::BadArg),
-    };
-    let s = doc.summary;
-    Ok((output, s.checked, s.passed, s.warned, s.failed).encode(env))
-}
-
 /// The convention model, optionally for one architecture.
 #[rustler::nif]
 fn conventions(arch: Option<String>) -> Vec<terms::ExConvention> {
