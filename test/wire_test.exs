@@ -134,10 +134,21 @@ defmodule Callconv.WireTest do
     path = Path.join(@wire, "request.json")
     if System.get_env("CALLCONV_BLESS"), do: File.write!(path, json <> "\n")
 
-    assert File.read!(path) == json <> "\n",
+    assert JSON.decode!(File.read!(path)) == JSON.decode!(json),
            "#{path} is not what Callconv.Wire writes: a target field changed on the Elixir " <>
              "side. Rewrite it with CALLCONV_BLESS=1 mix test test/wire_test.exs, then run " <>
              "cargo test -p callconv_core --test wire_shape in native/"
+  end
+
+  test "the running VM's target, encoded once and kept, is encoded again when it changes" do
+    {:ok, target} = Callconv.target()
+    assert target.source == :"running-vm"
+    other = %{target | vm_bind_now: target.vm_bind_now != true, os_version: "99.0"}
+
+    for t <- [target, other, target, other] do
+      sent = JSON.decode!(Wire.request(t, []))["target"]
+      assert {sent["vm_bind_now"], sent["os_version"]} == {t.vm_bind_now, t.os_version}
+    end
   end
 
   describe "Callconv.JSON" do

@@ -215,11 +215,37 @@ defmodule Callconv.JSON do
 
   @escaped ["\"", "\\"] ++ Enum.map(0..31, &<<&1>>)
 
-  # Most strings (names, versions, paths) need no escape: one native scan tells.
+  @escaped_but_newline @escaped -- ["\n"]
+
+  # Most strings (names, versions, paths) need no escape, and the long one (the target's
+  # vm_exports, one name per line) only its newlines: native scans tell, and
+  # binary:replace does the newlines.
   defp string_out(s) do
-    case :binary.match(s, @escaped) do
-      :nomatch -> [?", s, ?"]
-      _ -> [?", escape_out(s, 0, s, []), ?"]
+    cond do
+      :binary.match(s, pattern(:escaped)) == :nomatch ->
+        [?", s, ?"]
+
+      :binary.match(s, pattern(:escaped_but_newline)) == :nomatch ->
+        [?", :binary.replace(s, "\n", "\\n", [:global]), ?"]
+
+      true ->
+        [?", escape_out(s, 0, s, []), ?"]
+    end
+  end
+
+  # Compiled once per VM: compiling a 33-needle pattern costs more than scanning a name.
+  defp pattern(name) do
+    key = {__MODULE__, name}
+
+    case :persistent_term.get(key, nil) do
+      nil ->
+        needles = if name == :escaped, do: @escaped, else: @escaped_but_newline
+        compiled = :binary.compile_pattern(needles)
+        :persistent_term.put(key, compiled)
+        compiled
+
+      compiled ->
+        compiled
     end
   end
 

@@ -231,17 +231,41 @@ defmodule Callconv.Wire do
   def request(%Target{} = target, opts) do
     pairs = fn list -> list && Enum.map(list, fn {name, arity} -> [name, arity] end) end
 
-    %{
-      target: target,
-      module: opts[:module],
-      functions: pairs.(opts[:functions]),
-      declared_nifs: pairs.(opts[:declared_nifs]),
-      probe_unsandboxed: opts[:probe_unsandboxed] == true,
-      exports: opts[:exports] == true
-    }
-    |> Callconv.JSON.encode()
-    |> IO.iodata_to_binary()
+    # Never empty: it always has probe_unsandboxed and exports.
+    "{" <> rest =
+      %{
+        module: opts[:module],
+        functions: pairs.(opts[:functions]),
+        declared_nifs: pairs.(opts[:declared_nifs]),
+        probe_unsandboxed: opts[:probe_unsandboxed] == true,
+        exports: opts[:exports] == true
+      }
+      |> Callconv.JSON.encode()
+      |> IO.iodata_to_binary()
+
+    ~s({"target":) <> target_json(target) <> "," <> rest
   end
+
+  # The running VM's target is the same for every check, and encoding its 70 KB of exported
+  # names costs more than checking a small NIF: it is encoded once and kept (replaced only
+  # when it changes, which a VM's own target does not).
+  defp target_json(%Target{source: :"running-vm"} = target) do
+    key = {__MODULE__, :running_vm_target}
+
+    case :persistent_term.get(key, nil) do
+      {^target, json} ->
+        json
+
+      _ ->
+        json = encode_target(target)
+        :persistent_term.put(key, {target, json})
+        json
+    end
+  end
+
+  defp target_json(target), do: encode_target(target)
+
+  defp encode_target(target), do: target |> Callconv.JSON.encode() |> IO.iodata_to_binary()
 
   defp decode({:struct, module, fields}, %{} = map, mode),
     do: struct!(module, decode_fields(fields, map, mode, module))
