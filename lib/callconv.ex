@@ -15,23 +15,7 @@ defmodule Callconv do
   See `Callconv.Report` for what a report holds and `docs/reference/rules.md` for every rule id.
   """
 
-  alias Callconv.{Native, Report, Target}
-
-  @option_keys [
-    :target,
-    :erts,
-    :otp_release,
-    :nif_version,
-    :triple,
-    :min_os,
-    :module,
-    :functions,
-    :nifs,
-    :probe,
-    :isolation,
-    :root,
-    :analyse
-  ]
+  alias Callconv.{Native, Options, Report, Target}
 
   @typedoc "A path to a `.so`, `.dylib` or `.dll`. Binaries are passed byte for byte."
   @type path :: Path.t()
@@ -125,32 +109,18 @@ defmodule Callconv do
   """
   @spec check(path(), [option()]) :: {:ok, Report.t()} | {:error, Callconv.Error.t()}
   def check(path, opts \\ []) do
-    opts = Keyword.validate!(opts, @option_keys)
+    with {:ok, options} <- Options.resolve(opts) do
+      path = Options.path_binary(path)
+      request = Options.request(options)
+      probe_exe = options.probe && elem(options.probe, 0)
 
-    with {:ok, target} <- target_from_opts(opts) do
-      {module, functions, nifs} = module_from_opts(opts)
-      probe = probe_from_opts(opts)
-      root = root_from_opts(opts)
-      exports = exports_from_opts(opts)
-
-      case Keyword.get(opts, :isolation, :vm) do
+      case options.isolation do
         :vm ->
-          Native.check(path_binary(path), target, module, functions, nifs, probe, root, exports)
+          with {:ok, json} <- Native.check(path, request, probe_exe, options.root),
+               do: {:ok, Callconv.Wire.report(json)}
 
         :process ->
-          Callconv.Isolated.check(
-            path_binary(path),
-            target,
-            module,
-            functions,
-            nifs,
-            probe,
-            root,
-            exports
-          )
-
-        other ->
-          raise ArgumentError, ":isolation must be :vm or :process, got: #{inspect(other)}"
+          Callconv.Isolated.check(path, request, probe_exe, options.root)
       end
     end
   end
@@ -194,23 +164,23 @@ defmodule Callconv do
              failed: non_neg_integer()
            }}
   def check_document(paths, format, opts \\ []) when format in [:text, :json] do
-    opts = Keyword.validate!(opts, @option_keys)
-
     target =
-      case target_from_opts(opts) do
+      case Options.target(opts) do
         {:ok, target} -> target
         {:error, error} -> raise error
       end
 
-    {output, checked, passed, warned, failed} =
-      Native.check_document(
-        Enum.map(paths, &path_binary/1),
-        target,
-        Atom.to_string(format),
-        root_from_opts(opts)
-      )
+    root = Options.root(opts)
 
-    {output, %{checked: checked, passed: passed, warned: warned, failed: failed}}
+    # Checked as check/2 checks, rendered as render/3 renders: one path for both.
+    paths
+    |> Enum.map(fn path ->
+      case check(path, target: target, root: root) do
+        {:ok, report} -> report
+        {:error, error} -> error
+      end
+    end)
+    |> render(format, target: target)
   end
 
   @doc """
@@ -247,10 +217,7 @@ defmodule Callconv do
   """
   @spec target([option()]) :: {:ok, Target.t()} | {:error, Callconv.Error.t()}
   def target(opts \\ []) do
-    opts
-    |> Keyword.validate!(@option_keys)
-    |> Keyword.drop([:module, :functions, :nifs, :root])
-    |> target_from_opts()
+    Options.target(opts)
   end
 
   @typedoc "A rendering format of `render/3`."
@@ -294,7 +261,7 @@ defmodule Callconv do
     opts = Keyword.validate!(opts, [:target, :root, verbose: false])
     target = Keyword.get_lazy(opts, :target, &Target.current/0)
     {reports, errors} = Enum.split_with(results, &match?(%Report{}, &1))
-    root = if opts[:root], do: path_binary(opts[:root])
+    root = if opts[:root], do: Options.path_binary(opts[:root])
 
     {output, checked, passed, warned, failed} =
       Native.render_document(
@@ -397,171 +364,4 @@ defmodule Callconv do
       end
     end
   end
-
-  defp target_from_opts(opts) do
-    base =
-      case {Keyword.fetch(opts, :target), Keyword.fetch(opts, :erts)} do
-        {{:ok, %Target{} = target}, _} ->
-          {:ok, target}
-
-        {{:ok, other}, _} ->
-          raise ArgumentError, ":target must be a Callconv.Target, got: #{inspect(other)}"
-
-        {:error, {:ok, dir}} ->
-          Target.from_erts(dir)
-
-        {:error, :error} ->
-          {:ok, Target.current()}
-      end
-
-    with {:ok, target} <- base,
-         {:ok, target} <- apply_triple(target, opts[:triple]),
-         {:ok, target} <- apply_otp(target, opts[:otp_release]) do
-      target =
-        case opts[:nif_version] do
-          nil ->
-            target
-
-          v when is_binary(v) ->
-            %{target | nif_version: v, source: :explicit}
-
-          v ->
-            raise ArgumentError,
-                  ":nif_version must be a string such as \"2.17\", got: #{inspect(v)}"
-        end
-
-      case opts[:min_os] do
-        nil ->
-          {:ok, target}
-
-        v when is_binary(v) ->
-          {:ok, %{target | os_version: v, source: :explicit}}
-
-        v ->
-          raise ArgumentError, ":min_os must be a string such as \"13.0\", got: #{inspect(v)}"
-      end
-    end
-  end
-
-  defp apply_triple(target, nil), do: {:ok, target}
-
-  defp apply_triple(target, triple) when is_binary(triple) do
-    case Target.for_triple(target, triple) do
-      {:ok, target} -> {:ok, target}
-      {:error, message} -> raise ArgumentError, message
-    end
-  end
-
-  defp apply_triple(_target, other) do
-    raise ArgumentError,
-          ":triple must be a string such as \"aarch64-unknown-linux-gnu\", got: #{inspect(other)}"
-  end
-
-  defp apply_otp(target, nil), do: {:ok, target}
-
-  defp apply_otp(target, otp) when is_binary(otp) do
-    case Integer.parse(otp) do
-      {n, ""} ->
-        apply_otp(target, n)
-
-      _ ->
-        raise ArgumentError,
-              ":otp_release must be an OTP major release such as \"27\", got: #{inspect(otp)}"
-    end
-  end
-
-  defp apply_otp(target, otp) when is_integer(otp) do
-    case Target.with_otp(target, otp) do
-      {:ok, target} -> {:ok, target}
-      {:error, message} -> raise ArgumentError, message
-    end
-  end
-
-  defp module_from_opts(opts) do
-    module = opts[:module]
-    name = module && module_name(module)
-
-    functions =
-      case {opts[:functions], module} do
-        {nil, mod} when is_atom(mod) and mod != nil -> loaded_functions(mod)
-        {nil, _} -> nil
-        {fs, _} -> Enum.map(fs, fn {f, a} -> {to_string(f), a} end)
-      end
-
-    nifs =
-      case {opts[:nifs], module} do
-        {nil, mod} when is_atom(mod) and mod != nil -> beam_declared_nifs(mod)
-        {nil, _} -> nil
-        {false, _} -> nil
-        {fs, _} -> Enum.map(fs, fn {f, a} -> {to_string(f), a} end)
-      end
-
-    {name, functions, nifs}
-  end
-
-  # The module's .beam on the code path says which functions it declares as NIFs; nil when
-  # it declares none or cannot be read.
-  defp beam_declared_nifs(module) do
-    with {^module, binary, _} <- :code.get_object_code(module),
-         {:ok, {_module, _functions, declared}} <- Callconv.Scan.beam_nifs_of_binary(binary) do
-      declared
-    else
-      _ -> nil
-    end
-  end
-
-  defp module_name(module) when is_atom(module), do: Atom.to_string(module)
-  defp module_name(module) when is_binary(module), do: module
-
-  # nil when the module is not loaded yet, as inside its own @on_load on OTP 25 (where
-  # get_module_info raises): pass :functions there, as Callconv.Guard does.
-  defp loaded_functions(module) do
-    if :erlang.module_loaded(module) do
-      for {f, a} <- :erlang.get_module_info(module, :functions), do: {Atom.to_string(f), a}
-    end
-  end
-
-  # nil, or the probe's executable and whether it runs unsandboxed.
-  defp probe_from_opts(opts) do
-    case Keyword.get(opts, :probe, false) do
-      false ->
-        nil
-
-      true ->
-        {Native.executable(), false}
-
-      :unsandboxed ->
-        {Native.executable(), true}
-
-      other ->
-        raise ArgumentError, ":probe must be true, false or :unsandboxed, got: #{inspect(other)}"
-    end
-  end
-
-  defp exports_from_opts(opts) do
-    case Keyword.get(opts, :analyse, :nif) do
-      :nif -> false
-      :exports -> true
-      other -> raise ArgumentError, ":analyse must be :nif or :exports, got: #{inspect(other)}"
-    end
-  end
-
-  defp root_from_opts(opts) do
-    case opts[:root] do
-      nil ->
-        nil
-
-      dir ->
-        dir = path_binary(dir)
-
-        unless File.dir?(dir) do
-          raise ArgumentError, ":root must be a directory, got: #{inspect(dir)}"
-        end
-
-        dir
-    end
-  end
-
-  defp path_binary(path) when is_binary(path), do: path
-  defp path_binary(path), do: IO.chardata_to_string(path)
 end

@@ -4,6 +4,8 @@ defmodule CallconvTest do
   doctest Callconv
   doctest Callconv.Report
   doctest Callconv.Target
+  doctest Callconv.Options
+  doctest Callconv.Config
 
   alias Callconv.{Fixtures, Finding, Nif, Report}
 

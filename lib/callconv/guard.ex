@@ -261,15 +261,13 @@ defmodule Callconv.Guard do
   end
 
   defp policy(opts, on_warning) do
-    lock =
-      case opts[:lockfile] do
-        nil -> {:ok, nil}
-        lockfile -> Lock.read_for_check(IO.chardata_to_string(lockfile))
-      end
-
-    case lock do
-      {:ok, lock} ->
-        {:ok, Policy.new(strict: on_warning == :refuse, ignore: opts[:ignore], lock: lock)}
+    case Callconv.Config.policy(
+           strict: on_warning == :refuse,
+           ignore: opts[:ignore],
+           lockfile: opts[:lockfile]
+         ) do
+      {:ok, policy} ->
+        {:ok, policy}
 
       {:error, why} ->
         {:error, %Callconv.Error{reason: :io, path: to_string(opts[:lockfile]), message: why}}

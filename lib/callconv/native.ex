@@ -93,7 +93,7 @@ defmodule Callconv.Native do
     end
   end
 
-  def check(a, b, c, d, e, f, g, h), do: loaded(fn -> check(a, b, c, d, e, f, g, h) end)
+  def check(path, request, probe, root), do: loaded(fn -> check(path, request, probe, root) end)
   def beam_nifs(bytes), do: loaded(fn -> beam_nifs(bytes) end)
   def read_erts(dir), do: loaded(fn -> read_erts(dir) end)
   def target_with_otp(target, otp), do: loaded(fn -> target_with_otp(target, otp) end)
@@ -102,9 +102,6 @@ defmodule Callconv.Native do
     do: loaded(fn -> target_for_triple(target, triple) end)
 
   def host_libc_version, do: loaded(fn -> host_libc_version() end)
-
-  def check_document(paths, target, format, root),
-    do: loaded(fn -> check_document(paths, target, format, root) end)
 
   def conventions(arch), do: loaded(fn -> conventions(arch) end)
   def conventions_chart(arch, format), do: loaded(fn -> conventions_chart(arch, format) end)

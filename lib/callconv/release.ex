@@ -32,7 +32,7 @@ defmodule Callconv.Release do
   """
   @spec check(Mix.Release.t()) :: Mix.Release.t()
   def check(%Mix.Release{} = release) do
-    config = Mix.Tasks.Callconv.Check.project_config()
+    config = Callconv.Config.read()
     root = File.cwd!()
     libraries = Scan.lib_priv_files(release.path)
 
@@ -105,14 +105,9 @@ defmodule Callconv.Release do
   end
 
   defp policy(config, root) do
-    lock =
-      if Lock.locked?(config) do
-        case Lock.read_for_check(Lock.path(config, nil, root)) do
-          {:ok, lock} -> lock
-          {:error, why} -> Mix.raise("callconv: #{why}")
-        end
-      end
-
-    Policy.new(strict: config[:strict] == true, ignore: config[:ignore] || [], lock: lock)
+    case Callconv.Config.project_policy(config, root) do
+      {:ok, policy} -> policy
+      {:error, why} -> Mix.raise("callconv: #{why}")
+    end
   end
 end

@@ -260,7 +260,7 @@ defmodule Mix.Tasks.Callconv.Check do
       Process.delete(:callconv_task_checks)
     end
 
-    config = project_config()
+    config = Callconv.Config.read()
     root = File.cwd!()
 
     {libraries, beam_roots, erts} = scope(opts, paths, task)
@@ -435,15 +435,8 @@ defmodule Mix.Tasks.Callconv.Check do
   end
 
   @doc false
-  def project_config do
-    config = if Mix.Project.get(), do: Mix.Project.config()[:callconv] || [], else: []
-
-    unless Keyword.keyword?(config) do
-      Mix.raise("callconv: in mix.exs must be a keyword list, got: #{inspect(config)}")
-    end
-
-    config
-  end
+  # Kept for callers outside callconv; Callconv.Config.read/0 is the one reader.
+  def project_config, do: Callconv.Config.read()
 
   # --ebin DIR: modules compiled elsewhere, by name, like the build's own lib/*/ebin.
   defp ebin_index(dirs) do
@@ -545,23 +538,17 @@ defmodule Mix.Tasks.Callconv.Check do
       usage_error(task, "--ignore names an unknown rule: #{rule}")
     end
 
-    locked? =
-      opts[:lockfile] != nil or
-        Keyword.get(opts, :locked, project_scope? and Lock.locked?(config))
+    overrides =
+      [
+        ignore: Keyword.get_values(opts, :ignore),
+        locked: Keyword.get(opts, :locked, project_scope? and Lock.locked?(config)),
+        lockfile: opts[:lockfile]
+      ] ++ if(Keyword.has_key?(opts, :strict), do: [strict: opts[:strict]], else: [])
 
-    lock =
-      if locked? do
-        case Lock.read_for_check(Lock.path(config, opts[:lockfile], root)) do
-          {:ok, lock} -> lock
-          {:error, why} -> usage_error(task, why)
-        end
-      end
-
-    Policy.new(
-      strict: Keyword.get(opts, :strict, Keyword.get(config, :strict, false)),
-      ignore: ignore,
-      lock: lock
-    )
+    case Callconv.Config.project_policy(config, root, overrides) do
+      {:ok, policy} -> policy
+      {:error, why} -> usage_error(task, why)
+    end
   end
 
   defp ignore_rule(entry) do

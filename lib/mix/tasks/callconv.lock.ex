@@ -52,7 +52,7 @@ defmodule Mix.Tasks.Callconv.Lock do
       )
     end
 
-    lockfile = Lock.path(Check.project_config(), opts[:lockfile], File.cwd!())
+    lockfile = Lock.path(Callconv.Config.read(), opts[:lockfile], File.cwd!())
 
     # Check without the lock, whatever callconv: [locked: true] says (the :callconv compiler
     # leaves the checks to this task too): the point is to write a new one, so a new or

@@ -65,41 +65,26 @@ defmodule Mix.Tasks.Compile.Callconv do
 
   defp check(args) do
     {opts, _, _} = OptionParser.parse(args, switches: [force: :boolean])
-    config = Mix.Tasks.Callconv.Check.project_config()
+    config = Callconv.Config.read()
     libraries = Scan.lib_priv_files(Mix.Project.build_path(), [Mix.Project.config()[:app]])
     root = File.cwd!()
 
-    case lock(config, root) do
-      {:ok, lock, lock_digest} ->
-        check_libraries(libraries, config, lock, lock_digest, root, opts[:force])
+    case Callconv.Config.project_policy(config, root) do
+      {:ok, policy} ->
+        check_libraries(libraries, config, policy, root, opts[:force])
 
-      {:error, lockfile, message} ->
-        diagnostic = diagnostic(lockfile, :error, message)
+      {:error, message} ->
+        diagnostic = diagnostic(Lock.path(config, nil, root), :error, message)
         print(diagnostic)
         {:error, [diagnostic]}
     end
   end
 
-  defp lock(config, root) do
-    if Lock.locked?(config) do
-      lockfile = Lock.path(config, nil, root)
-
-      case Lock.read_for_check(lockfile) do
-        {:ok, lock} -> {:ok, lock, :erlang.phash2(lock)}
-        {:error, message} -> {:error, lockfile, message}
-      end
-    else
-      {:ok, nil, nil}
-    end
-  end
-
-  defp check_libraries(libraries, config, lock, lock_digest, root, force) do
+  defp check_libraries(libraries, config, policy, root, force) do
     # A changed lock (or policy) is a change to every library's verdict.
+    lock_digest = policy.lock && :erlang.phash2(policy.lock)
     {old_digest, old} = if force, do: {nil, %{}}, else: read_manifest()
     old = if old_digest == lock_digest, do: old, else: %{}
-
-    policy =
-      Policy.new(strict: config[:strict] == true, ignore: config[:ignore] || [], lock: lock)
 
     {stale, fresh} = Enum.split_with(libraries, &stale?(&1, old))
 

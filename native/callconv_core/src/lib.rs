@@ -17,6 +17,7 @@ pub mod runtime;
 mod runtime_enif;
 pub mod source;
 pub mod target;
+pub mod wire;
 
 pub use error::Error;
 

@@ -74,6 +74,71 @@ pub fn text_with(doc: &Document, verbose: bool) -> String {
     out
 }
 
+/// What the loader reads besides the needed libraries, on one line (`None` when the format
+/// tells nothing more): ELF's SONAME, RUNPATH/RPATH and program interpreter; Mach-O's file
+/// type, minimum OS and SDK, install name, rpaths and weak libraries; PE's subsystem,
+/// DllCharacteristics and delay-loaded DLLs.
+fn loader_facts(lib: &LibraryReport) -> Option<String> {
+    let mut parts = Vec::new();
+    let list = |v: &[String]| v.join(":");
+    if let Some(elf) = &lib.elf {
+        if let Some(soname) = &elf.soname {
+            parts.push(format!("soname {soname}"));
+        }
+        if !elf.runpath.is_empty() {
+            parts.push(format!("runpath {}", list(&elf.runpath)));
+        }
+        if !elf.rpath.is_empty() {
+            parts.push(format!("rpath {}", list(&elf.rpath)));
+        }
+        if let Some(interpreter) = &elf.interpreter {
+            parts.push(format!("interpreter {interpreter}"));
+        }
+    }
+    if let Some(m) = &lib.macho {
+        let mut first = m.file_type.clone();
+        if let Some(platform) = &m.platform {
+            first.push_str(&format!(" for {platform}"));
+        }
+        if let Some(min_os) = &m.min_os {
+            first.push_str(&format!(" {min_os}+"));
+        }
+        if let Some(sdk) = &m.sdk {
+            first.push_str(&format!(" (SDK {sdk})"));
+        }
+        parts.push(first);
+        if let Some(name) = &m.install_name {
+            parts.push(format!("install name {name}"));
+        }
+        if !m.rpaths.is_empty() {
+            parts.push(format!("rpaths {}", m.rpaths.join(", ")));
+        }
+        if !m.weak_dylibs.is_empty() {
+            parts.push(format!("weak {}", m.weak_dylibs.join(", ")));
+        }
+    }
+    if let Some(pe) = &lib.pe {
+        parts.push(format!("subsystem {}", pe.subsystem));
+        let flags: Vec<&str> = [
+            (pe.dynamic_base, "dynamic-base"),
+            (pe.high_entropy_va, "high-entropy-va"),
+            (pe.nx_compat, "nx-compat"),
+            (pe.guard_cf, "guard-cf"),
+        ]
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, name)| *name)
+        .collect();
+        if !flags.is_empty() {
+            parts.push(flags.join(" "));
+        }
+        if !pe.delay_imports.is_empty() {
+            parts.push(format!("delay-loads {}", pe.delay_imports.join(", ")));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// `3 checked, 2 passed, 0 warned, 1 failed`.
 pub fn summary_line(s: &Summary) -> String {
     format!(
@@ -172,6 +237,9 @@ fn library(out: &mut String, lib: &LibraryReport) {
         lib.needed.join(", ")
     };
     let _ = writeln!(out, "  needs     {needed}");
+    if let Some(facts) = loader_facts(lib) {
+        let _ = writeln!(out, "  library   {facts}");
+    }
     if lib.findings.is_empty() {
         let _ = writeln!(out, "  findings  none");
     }

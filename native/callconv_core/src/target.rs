@@ -51,18 +51,19 @@ pub struct Target {
     #[serde(default)]
     pub os_version: Option<String>,
     /// The exact `enif_*` symbols the runtime exports, when known (from its `beam.smp`, or
-    /// from the built-in table for an OTP release). Not written to JSON: it is long, and
-    /// implied by the other fields.
-    #[serde(skip)]
+    /// from the built-in table for an OTP release). Not written to the JSON document: it is
+    /// long, and implied by the other fields (a check request reads it).
+    #[serde(skip_serializing, default)]
     pub enif_exports: Option<Vec<String>>,
     /// The other functions and objects the runtime's `beam.smp` exports (not `enif_*`, not
     /// C++ names), one per line, sorted: the names a NIF's own exports are interposed by.
     /// One string rather than a list: it crosses the NIF boundary on every check, and
-    /// decoding 3,000 terms would cost more than the check. Not in JSON.
-    #[serde(skip)]
+    /// decoding 3,000 terms would cost more than the check. Not written to the JSON document.
+    #[serde(skip_serializing, default)]
     pub vm_exports: Option<String>,
-    /// Whether the runtime's `beam.smp` is linked with BIND_NOW (full RELRO). Not in JSON.
-    #[serde(skip)]
+    /// Whether the runtime's `beam.smp` is linked with BIND_NOW (full RELRO). Not written to
+    /// the JSON document.
+    #[serde(skip_serializing, default)]
     pub vm_bind_now: Option<bool>,
 }
 

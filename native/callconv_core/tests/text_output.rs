@@ -87,3 +87,55 @@ fn the_text_names_its_target_and_counts_in_agreement() {
         "{unknown}"
     );
 }
+
+#[test]
+fn the_text_report_shows_what_the_loader_reads_for_each_format() {
+    let line = |path: &Path| {
+        let report = callconv::check_path(path, &x86_64_linux()).expect("readable");
+        let doc = Document::new(x86_64_linux(), vec![report.clone()], vec![]);
+        let text = callconv::render::text(&doc);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("  library   "))
+            .map(str::to_string);
+        (report, line)
+    };
+
+    let (macho, text) = line(&fixtures().join("cross/aarch64-macos/hello_nif.so"));
+    let m = macho.macho.expect("Mach-O facts");
+    let text = text.expect("a library line for Mach-O");
+    assert!(text.contains(&m.file_type), "{text}");
+    if let Some(min_os) = &m.min_os {
+        assert!(text.contains(&format!(" {min_os}+")), "{text}");
+    }
+    if let Some(sdk) = &m.sdk {
+        assert!(text.contains(&format!("(SDK {sdk})")), "{text}");
+    }
+
+    let (pe, text) = line(&fixtures().join("cross/x86_64-windows-gnu/hello_nif.dll"));
+    let p = pe.pe.expect("PE facts");
+    let text = text.expect("a library line for PE");
+    assert!(
+        text.contains(&format!("subsystem {}", p.subsystem)),
+        "{text}"
+    );
+    assert_eq!(text.contains("nx-compat"), p.nx_compat, "{text}");
+    assert_eq!(text.contains("dynamic-base"), p.dynamic_base, "{text}");
+
+    // An ELF NIF with no SONAME, RUNPATH, RPATH or interpreter gets no line at all.
+    let (elf, text) = line(&fixtures().join("cross/aarch64-linux-gnu/hello_nif.so"));
+    let e = elf.elf.expect("ELF facts");
+    match (
+        &e.soname,
+        &e.interpreter,
+        e.runpath.is_empty() && e.rpath.is_empty(),
+    ) {
+        (None, None, true) => assert_eq!(text, None),
+        (soname, _, _) => {
+            let text = text.expect("a library line for ELF");
+            if let Some(soname) = soname {
+                assert!(text.contains(&format!("soname {soname}")), "{text}");
+            }
+        }
+    }
+}

@@ -5,11 +5,10 @@ mod terms;
 
 use std::path::PathBuf;
 
-use rustler::{Binary, Env, NifResult, Term};
+use rustler::{Binary, Encoder, Env, NifResult, Term};
 
 use callconv::target::Target;
-use callconv::Options;
-use terms::{ExError, ExReport, ExTarget};
+use terms::{ExError, ExTarget};
 
 /// A path from an Elixir binary, byte for byte, so non-UTF-8 names work.
 fn path_of(bytes: &Binary) -> PathBuf {
@@ -24,66 +23,31 @@ fn path_of(bytes: &Binary) -> PathBuf {
     }
 }
 
-/// The check options from their term parts.
-fn options(
-    target: ExTarget,
-    module: Option<String>,
-    functions: Option<Vec<(String, u32)>>,
-    declared_nifs: Option<Vec<(String, u32)>>,
-    probe: Option<(Binary, bool)>,
-    root: Option<Binary>,
-    exports: bool,
-) -> Options {
-    let unsandboxed = probe.as_ref().is_some_and(|(_, unsandboxed)| *unsandboxed);
-    Options {
-        analyse: if exports {
-            callconv::check::Analyse::Exports
-        } else {
-            callconv::check::Analyse::Nif
-        },
-        module,
-        functions,
-        declared_nifs,
-        probe: probe.as_ref().map(|(exe, _)| path_of(exe)),
-        probe_confinement: if unsandboxed {
-            callconv::probe::Confinement::Unsandboxed
-        } else {
-            callconv::probe::Confinement::Sandboxed
-        },
-        root: root.as_ref().map(path_of),
-        ..Options::new(target.into())
-    }
-}
-
-/// Checks one library. Reading and parsing a large file takes well over 1 ms.
+/// Checks one library. `request` is a `callconv::wire::CheckRequest` as JSON (the target and
+/// what to check); the paths travel as bytes beside it. The report comes back as JSON, the
+/// same bytes `callconv isolated` writes, and Elixir decodes both alike. Reading and parsing
+/// a large file takes well over 1 ms.
 #[rustler::nif(schedule = "DirtyCpu")]
-// One argument per term Elixir passes; one serialized options value is issue #16's to make.
-#[allow(clippy::too_many_arguments)]
-fn check(
+fn check<'a>(
+    env: Env<'a>,
     path: Binary,
-    target: ExTarget,
-    module: Option<String>,
-    functions: Option<Vec<(String, u32)>>,
-    declared_nifs: Option<Vec<(String, u32)>>,
-    // The probe's executable, and whether it runs unsandboxed.
-    probe: Option<(Binary, bool)>,
+    request: Binary,
+    // callconv's command-line tool, when the probe is asked for.
+    probe: Option<Binary>,
     root: Option<Binary>,
-    exports: bool,
-) -> Result<ExReport, ExError> {
-    callconv::check_path_with(
-        &path_of(&path),
-        &options(
-            target,
-            module,
-            functions,
-            declared_nifs,
-            probe,
-            root,
-            exports,
-        ),
-    )
-    .map(ExReport::from)
-    .map_err(ExError::from)
+) -> NifResult<Term<'a>> {
+    let request = callconv::wire::CheckRequest::from_json(request.as_slice())
+        .map_err(|e| rustler::Error::RaiseTerm(Box::new(format!("callconv: {e}"))))?;
+    let options = request.into_options(probe.as_ref().map(path_of), root.as_ref().map(path_of));
+    Ok(match callconv::check_path_with(&path_of(&path), &options) {
+        Ok(report) => {
+            let json = callconv::wire::report_json(&report);
+            let mut bin = rustler::NewBinary::new(env, json.len());
+            bin.as_mut_slice().copy_from_slice(json.as_bytes());
+            (rustler::types::atom::ok(), Term::from(bin)).encode(env)
+        }
+        Err(e) => (rustler::types::atom::error(), ExError::from(e)).encode(env),
+    })
 }
 
 /// The runtime of an ERTS directory (its `beam.smp` is read, not run).
@@ -123,33 +87,6 @@ fn beam_nifs(bytes: Binary) -> Result<BeamNifs, String> {
 #[rustler::nif]
 fn host_libc_version() -> Option<String> {
     callconv::inspect::libc::host_glibc_version()
-}
-
-/// Checks several libraries and renders one document as `"text"` or `"json"`.
-/// Returns `{output, checked, passed, warned, failed}`.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn check_document<'a>(
-    env: Env<'a>,
-    paths: Vec<Binary>,
-    target: ExTarget,
-    format: String,
-    root: Option<Binary>,
-) -> NifResult<Term<'a>> {
-    let paths: Vec<PathBuf> = paths.iter().map(path_of).collect();
-    let doc = callconv::check_paths_with(
-        &paths,
-        &options(target, None, None, None, None, root, false),
-    );
-    let output = match format.as_str() {
-        "json" => doc.to_json(),
-        "text" => callconv::render::text(&doc),
-        _ => return Err(rustler::Error::BadArg),
-    };
-    let s = doc.summary;
-    Ok(rustler::Encoder::encode(
-        &(output, s.checked, s.passed, s.warned, s.failed),
-        env,
-    ))
 }
 
 /// The convention model, optionally for one architecture.

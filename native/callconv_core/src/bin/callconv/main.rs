@@ -4,7 +4,7 @@
 //! callconv check [OPTIONS] PATH...   (see `callconv check --help`)
 //! callconv probe [--unsandboxed] [--report-sandbox] PATH
 //!                                    (internal: run nif_init in this process; see callconv::probe)
-//! callconv isolated [OPTIONS] PATH   (internal: one check for the VM's isolation option, as a term)
+//! callconv isolated [OPTIONS] PATH   (internal: one check for the VM's isolation option, as JSON)
 //! ```
 //!
 //! The options are declared once, as clap derive structs: `--help`, `--version`, usage errors
@@ -77,7 +77,7 @@ enum Command {
         #[arg(long, value_name = "LAYER")]
         pretend_missing: Option<String>,
     },
-    /// Internal: one check for the VM's isolation option, written as an external term
+    /// Internal: one check for the VM's isolation option, written as JSON
     #[command(hide = true)]
     Isolated(Box<isolated::IsolatedArgs>),
 }
@@ -217,9 +217,9 @@ fn main() -> ExitCode {
         })),
         #[cfg(not(unix))]
         Command::Probe { .. } => Err("probe is only available on Unix".into()),
-        Command::Isolated(args) => isolated::run(*args).and_then(|term| {
+        Command::Isolated(args) => isolated::run(*args).and_then(|json| {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&term).map_err(|e| e.to_string())?;
+            stdout.write_all(&json).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }),
     };
