@@ -429,8 +429,9 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Most instructions kept (about 150 bytes each with the map's entry).
-    pub(crate) const CAP: usize = 1 << 18;
+    /// Most instructions kept: more than the sweep's [`super::MAX_LIBRARY_INSNS`], so a
+    /// library within the budgets decodes each instruction once.
+    pub(crate) const CAP: usize = 1 << 19;
 
     pub(crate) fn get(&self, address: u64) -> Option<&Option<Rc<Insn>>> {
         self.by_address.get(&address)
