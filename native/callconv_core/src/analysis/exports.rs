@@ -147,19 +147,15 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
         };
     };
     let roots = code_roots.as_deref().unwrap_or(&code);
-    let mut ctx = Ctx {
-        image: &binary.image,
-        lifter: lifter.as_ref(),
-        arch: binary.arch,
-        convention: default,
-        decoded: HashMap::new(),
-        callees: HashMap::new(),
-        probe_budget: super::MAX_LIBRARY_PROBE_INSNS,
-        tables: HashMap::new(),
-        // The library's share of the counted budget is the exports mode's own total.
-        library_budget: BUDGET.total_instructions,
-        boundaries: roots.iter().map(|r| lifter.code_address(r.1)).collect(),
-    };
+    // The library's share of the counted budget is the exports mode's own total.
+    let mut ctx = Ctx::new(
+        &binary.image,
+        lifter.as_ref(),
+        binary.arch,
+        default,
+        BUDGET.total_instructions,
+    );
+    ctx.boundaries = roots.iter().map(|r| lifter.code_address(r.1)).collect();
     // Track every candidate's callee-saved and reserved registers at once.
     let saved_by: Vec<BTreeSet<String>> = candidates
         .iter()

@@ -16,6 +16,7 @@
 
 mod aarch64;
 mod arm;
+mod compact;
 pub mod exports;
 pub mod isa;
 mod lift;
@@ -25,7 +26,10 @@ mod riscv;
 mod s390x;
 mod x86;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use object::ReadRef;
 use serde::{Deserialize, Serialize};
@@ -37,8 +41,9 @@ use crate::memory::{Fixup, Image, Pointer};
 use crate::platform::Arch;
 use crate::rules::catalogue::{self as rules, Finding, Severity};
 
+use compact::{Effect, Go, Insn, Names, Reg, Store, Sym, Symbols};
 pub use isa::IsaLevel;
-use lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use lift::{Bound, ImageView, Lifter, Stub};
 
 /// Most instructions interpreted for one entry point (counting re-visits).
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
@@ -61,8 +66,6 @@ const MAX_RETURN_PROBE_INSNS: usize = 2_000;
 const MAX_LIBRARY_PROBE_INSNS: usize = 200_000;
 /// How deep a probe follows calls to local functions that may never return.
 const MAX_CALLEE_DEPTH: usize = 4;
-/// Most decoded instructions kept for reuse across paths and entry points.
-const MAX_DECODE_CACHE: usize = 1 << 16;
 /// Bytes decoded at once.
 const CODE_WINDOW: usize = 16;
 
@@ -300,18 +303,13 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         return LibraryAnalysis::default();
     };
     let roots = code_roots.as_deref().unwrap_or(roots);
-    let mut ctx = Ctx {
-        image: &binary.image,
-        lifter: lifter.as_ref(),
-        arch: binary.arch,
+    let mut ctx = Ctx::new(
+        &binary.image,
+        lifter.as_ref(),
+        binary.arch,
         convention,
-        decoded: HashMap::new(),
-        callees: HashMap::new(),
-        probe_budget: MAX_LIBRARY_PROBE_INSNS,
-        tables: HashMap::new(),
-        library_budget: MAX_LIBRARY_FUNCTION_INSNS,
-        boundaries: Default::default(),
-    };
+        MAX_LIBRARY_FUNCTION_INSNS,
+    );
     let mut out = LibraryAnalysis {
         supported: true,
         ..LibraryAnalysis::default()
@@ -440,10 +438,10 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
 }
 
 /// An abstract value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Val {
     /// The register's own value at entry.
-    Entry(String),
+    Entry(Reg),
     /// Entry stack pointer plus an offset.
     SpPlus(i64),
     /// A stack address relative to the stack pointer right after a realignment
@@ -452,7 +450,7 @@ enum Val {
     /// A known constant (an address).
     Const(u64),
     /// What the loader writes into a GOT slot for this import (MIPS `lw $t9, f($gp)`).
-    Import(String),
+    Import(Sym),
     /// A known base plus an unknown index: an address inside a jump table (MIPS `addu`).
     Indexed(u64),
     /// An entry read from a jump table.
@@ -471,69 +469,154 @@ enum Val {
     Top,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stack slot: frame (0: entry SP, 1: realigned SP) and offset.
+type Slot = (u8, i64);
+
+/// The interpreter's state on one path. Registers are indexed by id; an id past the end of
+/// `regs` holds its entry value, so states made before the interner grew stay valid and
+/// cloning copies only the registers the code has used.
+#[derive(Debug, Clone)]
 struct State {
-    /// Registers not holding their entry value (absent: `Entry(self)`).
-    regs: BTreeMap<String, Val>,
-    /// Stack slots by frame (0: entry SP, 1: realigned SP) and offset.
-    slots: BTreeMap<(u8, i64), Val>,
+    /// Register values by id (`Entry(id)`: unchanged).
+    regs: Vec<Val>,
+    /// Stack slots, sorted by slot.
+    slots: Vec<(Slot, Val)>,
     /// A store found [`MAX_SLOTS_PER_STATE`] slots taken and was not recorded: a slot not
     /// found then holds an unknown value that is never reported.
     slots_full: bool,
     /// The path went through a call to an import whose name is unknown (Mach-O, PE): if it
     /// never returns, what follows is another function's code, so exits are not judged.
     uncertain: bool,
-    /// Where each callee-saved register was last changed.
-    changed_at: BTreeMap<String, u64>,
+    /// Where each callee-saved register was last changed, sorted by register.
+    changed_at: Vec<(Reg, u64)>,
     /// The last `cmp reg, imm` and the bound a branch derived from it.
     cmp: Option<i64>,
     /// The last `cmp a, b`, with the address of the instruction after it (a branch there may
     /// use it).
-    cmp_regs: Option<(u64, String, String)>,
+    cmp_regs: Option<(u64, Reg, Reg)>,
     bound: Option<u64>,
 }
 
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        // Cheap fields first: most states compared differ in the stack pointer or a slot.
+        self.slots_full == other.slots_full
+            && self.uncertain == other.uncertain
+            && self.cmp == other.cmp
+            && self.cmp_regs == other.cmp_regs
+            && self.bound == other.bound
+            && self.same_regs(other)
+            && self.slots == other.slots
+            && self.changed_at == other.changed_at
+    }
+}
+
+impl Eq for State {}
+
 impl State {
-    fn get(&self, r: &str) -> Val {
-        self.regs
-            .get(r)
-            .cloned()
-            .unwrap_or_else(|| Val::Entry(r.to_string()))
+    fn new() -> State {
+        State {
+            regs: Vec::new(),
+            slots: Vec::new(),
+            changed_at: Vec::new(),
+            cmp: None,
+            cmp_regs: None,
+            bound: None,
+            slots_full: false,
+            uncertain: false,
+        }
     }
 
-    fn set(&mut self, r: &str, v: Val) {
-        if v == Val::Entry(r.to_string()) {
-            self.regs.remove(r);
-        } else {
-            self.regs.insert(r.to_string(), v);
+    fn get(&self, r: Reg) -> Val {
+        self.regs.get(r.index()).copied().unwrap_or(Val::Entry(r))
+    }
+
+    fn set(&mut self, r: Reg, v: Val) {
+        let i = r.index();
+        if i >= self.regs.len() {
+            if v == Val::Entry(r) {
+                return;
+            }
+            let from = self.regs.len();
+            self.regs.extend((from..=i).map(|k| Val::Entry(reg_at(k))));
+        }
+        self.regs[i] = v;
+    }
+
+    /// Whether both states hold the same register values (ids past either's end holding
+    /// their entry value).
+    fn same_regs(&self, other: &State) -> bool {
+        let n = self.regs.len().min(other.regs.len());
+        self.regs[..n] == other.regs[..n]
+            && self.regs[n..]
+                .iter()
+                .chain(&other.regs[n..])
+                .enumerate()
+                .all(|(k, v)| *v == Val::Entry(reg_at(n + k)))
+    }
+
+    fn slot(&self, key: Slot) -> Option<&Val> {
+        self.slots
+            .binary_search_by(|(k, _)| k.cmp(&key))
+            .ok()
+            .map(|i| &self.slots[i].1)
+    }
+
+    /// Sets a slot whatever the slot cap (the return address a `call` pushes).
+    fn put_slot(&mut self, key: Slot, v: Val) {
+        match self.slots.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => self.slots[i].1 = v,
+            Err(i) => self.slots.insert(i, (key, v)),
+        }
+    }
+
+    fn changed_at(&self, r: Reg) -> Option<u64> {
+        self.changed_at
+            .binary_search_by(|(k, _)| k.cmp(&r))
+            .ok()
+            .map(|i| self.changed_at[i].1)
+    }
+
+    fn set_changed_at(&mut self, r: Reg, at: u64) {
+        match self.changed_at.binary_search_by(|(k, _)| k.cmp(&r)) {
+            Ok(i) => self.changed_at[i].1 = at,
+            Err(i) => self.changed_at.insert(i, (r, at)),
         }
     }
 
     fn merge(&mut self, other: &State) {
-        let keys: BTreeSet<String> = self.regs.keys().chain(other.regs.keys()).cloned().collect();
-        for k in keys {
-            if self.get(&k) != other.get(&k) {
-                self.regs.insert(k, Val::Top);
+        let n = self.regs.len().max(other.regs.len());
+        for k in 0..n {
+            let r = reg_at(k);
+            if self.get(r) != other.get(r) {
+                self.set(r, Val::Top);
             }
         }
         // A slot both paths wrote with different values holds one of them: Top (never
         // reported), not unknown, or a callee-saved register reloaded from it (its save slot
         // after the paths' merge) would look clobbered. A slot only one path wrote is dropped.
-        let mut slots = BTreeMap::new();
-        for (k, v) in &self.slots {
-            match other.slots.get(k) {
-                Some(w) if w == v => {
-                    slots.insert(*k, v.clone());
+        let mut slots = Vec::with_capacity(self.slots.len().min(other.slots.len()));
+        let (mut a, mut b) = (self.slots.iter().peekable(), other.slots.iter().peekable());
+        while let (Some((ka, va)), Some((kb, vb))) = (a.peek(), b.peek()) {
+            match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    a.next();
                 }
-                Some(_) => {
-                    slots.insert(*k, Val::Top);
+                std::cmp::Ordering::Greater => {
+                    b.next();
                 }
-                None => {}
+                std::cmp::Ordering::Equal => {
+                    slots.push((*ka, if va == vb { *va } else { Val::Top }));
+                    a.next();
+                    b.next();
+                }
             }
         }
         self.slots = slots;
-        for (k, a) in &other.changed_at {
-            self.changed_at.entry(k.clone()).or_insert(*a);
+        for (k, at) in &other.changed_at {
+            if let Err(i) = self.changed_at.binary_search_by(|(r, _)| r.cmp(k)) {
+                self.changed_at.insert(i, (*k, *at));
+            }
         }
         if self.bound != other.bound {
             self.bound = None;
@@ -543,22 +626,88 @@ impl State {
     }
 }
 
+/// The register with id `k` (an index of [`State::regs`], which never outgrows the interner).
+fn reg_at(k: usize) -> Reg {
+    Reg::from_index(k)
+}
+
 struct Ctx<'a, R> {
     image: &'a Image<R>,
     lifter: &'a dyn Lifter,
     arch: Arch,
     convention: &'static Convention,
-    decoded: HashMap<u64, Option<Lifted>>,
-    callees: HashMap<u64, Callee>,
+    /// Register names of this library, by id.
+    names: Names,
+    /// Import names abstract values refer to.
+    symbols: Symbols,
+    /// Decoded instructions, shared by every entry point and the sweep.
+    decoded: Store,
+    /// The stack pointer, the link register, and the registers some rules name.
+    sp: Reg,
+    link: Option<Reg>,
+    lr: Reg,
+    ebx: Reg,
+    gp: Reg,
+    callees: FxHashMap<u64, Callee>,
     /// Instructions left for [`Ctx::callee`] probes in this library.
     probe_budget: usize,
-    tables: HashMap<u64, Vec<u64>>,
+    tables: FxHashMap<u64, Vec<u64>>,
     /// Instructions left for [`Ctx::function`] in this library.
     library_budget: usize,
     /// Exports mode: the start of every exported function. A path that runs into another
     /// function's start went through a call that does not return (an import such as
     /// `OPENSSL_die` that no list names): it ends there. Empty in the NIF mode.
     boundaries: std::collections::HashSet<u64>,
+}
+
+impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
+    fn new(
+        image: &'a Image<R>,
+        lifter: &'a dyn Lifter,
+        arch: Arch,
+        convention: &'static Convention,
+        library_budget: usize,
+    ) -> Self {
+        let mut names = Names::default();
+        // The registers every state uses get the lowest ids, so states stay short.
+        let sp = names.intern(lifter.sp());
+        let link = lifter.link_register().map(|r| names.intern(r));
+        for list in [
+            convention.callee_saved,
+            convention.caller_saved,
+            convention.int_args,
+        ] {
+            for r in list {
+                names.intern(&lifter.canonical_model(r));
+            }
+        }
+        let lr = names.intern("lr");
+        let ebx = names.intern("ebx");
+        let gp = names.intern("gp");
+        Ctx {
+            image,
+            lifter,
+            arch,
+            convention,
+            names,
+            symbols: Symbols::default(),
+            decoded: Store::default(),
+            sp,
+            link,
+            lr,
+            ebx,
+            gp,
+            callees: FxHashMap::default(),
+            probe_budget: MAX_LIBRARY_PROBE_INSNS,
+            tables: FxHashMap::default(),
+            library_budget,
+            boundaries: Default::default(),
+        }
+    }
+
+    fn regs_of(&mut self, names: &[String]) -> Vec<Reg> {
+        names.iter().map(|n| self.names.intern(n)).collect()
+    }
 }
 
 impl<'data, R: ReadRef<'data>> ImageView for Image<R> {
@@ -589,6 +738,30 @@ struct Acc {
     insns: usize,
     /// States recorded at branch targets.
     states: usize,
+    /// What [`Ctx::trace`] records by register id, turned into the named fields above when
+    /// it ends.
+    ids: IdAcc,
+}
+
+impl Acc {
+    /// Names the registers recorded by id.
+    fn finish(&mut self, names: &Names) {
+        let ids = std::mem::take(&mut self.ids);
+        let name = |r: Reg| names.name(r).to_string();
+        self.args_read.extend(ids.args_read.into_iter().map(name));
+        self.clobbered
+            .extend(ids.clobbered.into_iter().map(|(r, v)| (name(r), v)));
+        self.reserved
+            .extend(ids.reserved.into_iter().map(|(r, v)| (name(r), v)));
+    }
+}
+
+/// The register-keyed accumulators of [`Acc`], by id while tracing.
+#[derive(Default)]
+struct IdAcc {
+    args_read: BTreeSet<Reg>,
+    clobbered: BTreeMap<Reg, (u64, u64)>,
+    reserved: BTreeMap<Reg, u64>,
 }
 
 /// What a local function does for its callers (see [`Ctx::callee`]).
@@ -616,22 +789,19 @@ enum Target {
 }
 
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
-    fn insn(&mut self, addr: u64) -> Option<Lifted> {
-        if let Some(l) = self.decoded.get(&addr) {
-            return l.clone();
+    /// The instruction at `addr`, decoded and interned once per library.
+    fn insn(&mut self, addr: u64) -> Option<Rc<Insn>> {
+        if let Some(i) = self.decoded.get(addr) {
+            return i.clone();
         }
-        let lifted = self
+        let insn = self
             .image
             .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
-            .and_then(|code| self.lifter.lift(&code, addr));
-        // Bounded: a large library's instructions would otherwise all stay decoded (hundreds
-        // of MB for a 50 MB NIF); starting over costs only re-decoding shared code.
-        if self.decoded.len() >= MAX_DECODE_CACHE {
-            self.decoded.clear();
-        }
-        self.decoded.insert(addr, lifted.clone());
-        lifted
+            .and_then(|code| self.lifter.lift(&code, addr))
+            .map(|l| Rc::new(Insn::from_lifted(l, &mut self.names)));
+        self.decoded.insert(addr, insn.clone());
+        insn
     }
 
     fn classify(&self, addr: u64) -> Target {
@@ -721,7 +891,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         // Assume it returns while probing (recursion).
         self.callees.insert(start, unknown);
         // Each path carries the one register known to hold a constant (the PIC GOT base).
-        let mut todo: Vec<(u64, Option<(&'static str, u64)>)> = vec![(start, None)];
+        let mut todo: Vec<(u64, Option<(Reg, u64)>)> = vec![(start, None)];
         let mut seen = BTreeSet::new();
         let mut budget = MAX_RETURN_PROBE_INSNS;
         let mut returns = false;
@@ -744,31 +914,31 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 };
                 if let Some((r, v)) = known {
                     known = None;
-                    for fx in &i.fx {
-                        if let Fx::AddImm { dst, src, imm } = fx {
+                    for fx in i.fx.iter() {
+                        if let Effect::AddImm { dst, src, imm } = *fx {
                             if dst == r && src == r {
-                                known = Some((r, v.wrapping_add_signed(*imm)));
+                                known = Some((r, v.wrapping_add_signed(imm)));
                             }
                         }
                     }
-                    if known.is_none() && !i.writes.iter().any(|w| w == r) {
+                    if known.is_none() && !i.writes().contains(&r) {
                         known = Some((r, v));
                     }
                 }
                 match i.flow {
-                    Flow::Next | Flow::IndirectCall => pc = i.next,
-                    Flow::Call(t) => {
+                    Go::Next | Go::IndirectCall => pc = i.next,
+                    Go::Call(t) => {
                         if let Some(r) = self
                             .image
                             .read_code(self.lifter.code_address(t), 8)
                             .ok()
                             .and_then(|c| self.lifter.pc_thunk(&c))
                         {
-                            known = Some((r, i.next));
+                            known = Some((self.names.intern(r), i.next));
                             pc = i.next;
                             continue;
                         }
-                        let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
+                        let got = known.filter(|(r, _)| *r == self.ebx).map(|(_, v)| v);
                         match self.classify_with(t, got) {
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
                             Target::Local if t != start && !self.callee(t, depth + 1).returns => {
@@ -778,8 +948,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         }
                         pc = i.next;
                     }
-                    Flow::Jump(t) => {
-                        let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
+                    Go::Jump(t) => {
+                        let got = known.filter(|(r, _)| *r == self.ebx).map(|(_, v)| v);
                         match self.classify_with(t, got) {
                             Target::Local => pc = t,
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
@@ -790,26 +960,26 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             }
                         }
                     }
-                    Flow::Cond(t, _) => {
+                    Go::Cond(t, _) => {
                         todo.push((t, known));
                         pc = i.next;
                     }
-                    Flow::Ret { pop, .. } => {
+                    Go::Ret { pop, .. } => {
                         returns = true;
                         pops.insert(pop);
                         continue 'walk;
                     }
-                    Flow::CondRet { .. } => {
+                    Go::CondRet { .. } => {
                         returns = true;
                         pops.insert(0);
                         pc = i.next;
                     }
-                    Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                    Go::IndirectReg(_) | Go::IndirectMem { .. } => {
                         returns = true;
                         complete = false;
                         continue 'walk;
                     }
-                    Flow::Stop => continue 'walk,
+                    Go::Stop => continue 'walk,
                 }
             }
         }
@@ -867,9 +1037,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// Whether the instruction after `i` starts an exported function (exports mode), this
     /// one included (a local helper it jumps to may sit just before it): only a call that
     /// never returns leads there without a jump.
-    fn falls_into_other(&self, i: &Lifted) -> bool {
+    fn falls_into_other(&self, i: &Insn) -> bool {
         !self.boundaries.is_empty()
-            && matches!(i.flow, Flow::Next | Flow::Call(_) | Flow::IndirectCall)
+            && matches!(i.flow, Go::Next | Go::Call(_) | Go::IndirectCall)
             && self.boundaries.contains(&self.lifter.code_address(i.next))
     }
 
@@ -906,28 +1076,29 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         reserved: &[String],
         budget: usize,
     ) -> Acc {
-        let (callee_saved, reserved) = (callee_saved.to_vec(), reserved.to_vec());
-        let sp = self.lifter.sp().to_string();
-        let caller_saved = self.canon_list(self.convention.caller_saved);
-        let arg_regs = self.all_arg_regs();
+        let callee_saved = self.regs_of(callee_saved);
+        let reserved = self.regs_of(reserved);
+        let caller_saved: Vec<Reg> = self
+            .canon_list(self.convention.caller_saved)
+            .iter()
+            .map(|r| self.names.intern(r))
+            .collect();
+        let arg_regs: Vec<Reg> = self
+            .all_arg_regs()
+            .iter()
+            .map(|r| self.names.intern(r))
+            .collect();
+        let sp = self.sp;
         let ra = self.lifter.return_address_size();
         let align = i64::from(self.convention.stack_align.max(1));
         let mut acc = Acc::default();
-        let mut init = State {
-            regs: BTreeMap::new(),
-            slots: BTreeMap::new(),
-            changed_at: BTreeMap::new(),
-            cmp: None,
-            cmp_regs: None,
-            bound: None,
-            slots_full: false,
-            uncertain: false,
-        };
-        init.set(&sp, Val::SpPlus(0));
+        let mut init = State::new();
+        init.set(sp, Val::SpPlus(0));
         for (r, v) in self.lifter.entry_constants(start) {
+            let r = self.names.intern(r);
             init.set(r, Val::Const(v));
         }
-        let mut visited: HashMap<u64, Vec<State>> = HashMap::new();
+        let mut visited: FxHashMap<u64, Vec<State>> = FxHashMap::default();
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
         let mut budget = budget;
         'paths: while let Some((mut pc, mut st)) = todo.pop() {
@@ -988,20 +1159,20 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 if self.falls_into_other(&i) {
                     continue 'paths;
                 }
-                match i.flow.clone() {
-                    Flow::Next => pc = i.next,
-                    Flow::Jump(t) => match self.classify(t) {
+                match i.flow {
+                    Go::Next => pc = i.next,
+                    Go::Jump(t) => match self.classify(t) {
                         Target::Local => {
                             todo.push((t, st));
                             continue 'paths;
                         }
                         Target::Import(n) if is_noreturn_name(&n) => continue 'paths,
                         _ => {
-                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
                             continue 'paths;
                         }
                     },
-                    Flow::Cond(t, bound) => {
+                    Go::Cond(t, bound) => {
                         let mut not_taken = st.clone();
                         if let Some(c) = st.cmp.filter(|c| *c >= 0) {
                             let b = match bound {
@@ -1016,13 +1187,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         if bound == Bound::Equal {
                             // `cmp sp, x16; b.ne loop`: the loop ends with sp at x16's value.
                             if let Some((_, a, b)) =
-                                st.cmp_regs.clone().filter(|(at, _, _)| *at == i.address)
+                                st.cmp_regs.filter(|(at, _, _)| *at == i.address)
                             {
-                                let (va, vb) = (not_taken.get(&a), not_taken.get(&b));
+                                let (va, vb) = (not_taken.get(a), not_taken.get(b));
                                 if a == sp && matches!(vb, Val::SpPlus(_)) {
-                                    not_taken.set(&a, vb);
+                                    not_taken.set(a, vb);
                                 } else if b == sp && matches!(va, Val::SpPlus(_)) {
-                                    not_taken.set(&b, va);
+                                    not_taken.set(b, va);
                                 }
                             }
                         }
@@ -1030,28 +1201,29 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         todo.push((i.next, not_taken));
                         continue 'paths;
                     }
-                    Flow::Call(t) if t == i.next && ra > 0 => {
+                    Go::Call(t) if t == i.next && ra > 0 => {
                         // `call 1f; 1: pop REG` (i386 PIC): a push of the program counter.
-                        if let Val::SpPlus(k) = st.get(&sp) {
-                            st.set(&sp, Val::SpPlus(k - ra));
-                            st.slots.insert((0, k - ra), Val::Const(t));
+                        if let Val::SpPlus(k) = st.get(sp) {
+                            st.set(sp, Val::SpPlus(k - ra));
+                            st.put_slot((0, k - ra), Val::Const(t));
                         } else {
-                            st.set(&sp, Val::Unknown);
+                            st.set(sp, Val::Unknown);
                         }
                         pc = i.next;
                     }
-                    Flow::Call(t) => {
+                    Go::Call(t) => {
                         if let Some(r) = self
                             .image
                             .read_code(self.lifter.code_address(t), 8)
                             .ok()
                             .and_then(|c| self.lifter.pc_thunk(&c))
                         {
+                            let r = self.names.intern(r);
                             st.set(r, Val::Const(i.next));
                             pc = i.next;
                             continue;
                         }
-                        let got = match st.get("ebx") {
+                        let got = match st.get(self.ebx) {
                             Val::Const(c) => Some(c),
                             _ => None,
                         };
@@ -1062,13 +1234,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         if call.unknown && self.image_names_imports_poorly() {
                             st.uncertain = true;
                         }
-                        self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
+                        self.check_alignment(&i, &st, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
                         // A callee that ends with `ret N` pops N bytes of our outgoing
                         // arguments (an i386 struct return's hidden pointer, stdcall helpers).
                         if call.may_return_struct
                             && self.arch == Arch::X86
-                            && first_arg_in_frame(&st, &sp)
+                            && first_arg_in_frame(&st, sp)
                         {
                             // An i386 SysV function that returns a struct in memory pops its
                             // hidden pointer (`ret $4`), and its first argument is then an
@@ -1076,9 +1248,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             // file, so whether it pops is not known: the stack pointer is
                             // lost on this path rather than guessed. The NIF API is exempt:
                             // erl_nif.h declares no enif_* function returning a struct.
-                            st.set(&sp, Val::Top);
+                            st.set(sp, Val::Top);
                         } else if call.pops > 0 {
-                            let after = match st.get(&sp) {
+                            let after = match st.get(sp) {
                                 Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(call.pops as i64)),
                                 Val::AlPlus { align, off } => Val::AlPlus {
                                     align,
@@ -1086,36 +1258,36 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                                 },
                                 v => v,
                             };
-                            st.set(&sp, after);
+                            st.set(sp, after);
                         }
                         pc = i.next;
                     }
-                    Flow::IndirectCall => {
-                        if let Some(Val::Import(n)) = i.call_via.as_deref().map(|r| st.get(r)) {
-                            if is_noreturn_name(&n) {
+                    Go::IndirectCall => {
+                        if let Some(Val::Import(n)) = i.call_via.map(|r| st.get(r)) {
+                            if is_noreturn_name(self.symbols.name(n)) {
                                 continue 'paths;
                             }
                         }
-                        self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
+                        self.check_alignment(&i, &st, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
                         pc = i.next;
                     }
-                    Flow::IndirectReg(r) => {
-                        if let Some(targets) = self.table_targets(&st.get(&r), &st, start) {
+                    Go::IndirectReg(r) => {
+                        if let Some(targets) = self.table_targets(&st.get(r), &st, start) {
                             // Each target is a path to explore: counted like instructions.
                             budget = budget.saturating_sub(targets.len());
                             self.library_budget = self.library_budget.saturating_sub(targets.len());
-                            self.tables.insert(i.address, targets.clone());
-                            for t in targets {
-                                todo.push((t, st.clone()));
+                            for t in &targets {
+                                todo.push((*t, st.clone()));
                             }
-                        } else if st.get(&sp) == Val::SpPlus(0) {
+                            self.tables.insert(i.address, targets);
+                        } else if st.get(sp) == Val::SpPlus(0) {
                             // A tail call through a register.
-                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
                         }
                         continue 'paths;
                     }
-                    Flow::IndirectMem {
+                    Go::IndirectMem {
                         base,
                         index,
                         scale,
@@ -1139,36 +1311,36 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                                     todo.push((t, st.clone()));
                                 }
                             }
-                        } else if !index && st.get(&sp) == Val::SpPlus(0) {
-                            self.exit(&i, &st, &sp, &callee_saved, &mut acc, None);
+                        } else if !index && st.get(sp) == Val::SpPlus(0) {
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
                         }
                         continue 'paths;
                     }
-                    Flow::Ret { pop, via } => {
+                    Go::Ret { pop, via } => {
                         // `bx lr` where lr holds a jump table's target, not the return
                         // address (gcc's Thumb-2 PIC tables: `adr lr, T; ldr r0, [lr, r0,
                         // lsl #2]; add lr, r0; bx lr`): a jump to each case.
-                        if let Some(targets) = via
-                            .as_ref()
-                            .and_then(|r| self.table_targets(&st.get(r), &st, start))
+                        if let Some(targets) =
+                            via.and_then(|r| self.table_targets(&st.get(r), &st, start))
                         {
-                            self.tables.insert(i.address, targets.clone());
-                            for t in targets {
-                                todo.push((t, st.clone()));
+                            for t in &targets {
+                                todo.push((*t, st.clone()));
                             }
+                            self.tables.insert(i.address, targets);
                             continue 'paths;
                         }
-                        self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((pop, via)));
+                        self.exit(&i, &st, &callee_saved, &mut acc, Some((pop, via)));
                         continue 'paths;
                     }
-                    Flow::CondRet { via } => {
-                        self.exit(&i, &st, &sp, &callee_saved, &mut acc, Some((0, via)));
+                    Go::CondRet { via } => {
+                        self.exit(&i, &st, &callee_saved, &mut acc, Some((0, via)));
                         pc = i.next;
                     }
-                    Flow::Stop => continue 'paths,
+                    Go::Stop => continue 'paths,
                 }
             }
         }
+        acc.finish(&self.names);
         acc
     }
 
@@ -1182,32 +1354,24 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         u64::from(self.image.pointer_size())
     }
 
-    fn after_call(&self, st: &mut State, caller_saved: &BTreeSet<String>, i: &Lifted) {
+    fn after_call(&self, st: &mut State, caller_saved: &[Reg], i: &Insn) {
         for r in caller_saved {
-            st.set(r, Val::Unknown);
+            st.set(*r, Val::Unknown);
         }
-        for r in &i.writes {
-            if r != self.lifter.sp() {
-                st.set(r, Val::Unknown);
+        for r in i.writes() {
+            if *r != self.sp {
+                st.set(*r, Val::Unknown);
             }
         }
         st.cmp = None;
         st.cmp_regs = None;
     }
 
-    fn check_alignment(
-        &self,
-        i: &Lifted,
-        st: &State,
-        sp: &str,
-        ra: i64,
-        align: i64,
-        acc: &mut Acc,
-    ) {
+    fn check_alignment(&self, i: &Insn, st: &State, ra: i64, align: i64, acc: &mut Acc) {
         if st.uncertain {
             return;
         }
-        let off = match st.get(sp) {
+        let off = match st.get(self.sp) {
             // Entry SP is aligned minus the pushed return address.
             Val::SpPlus(k) => k - ra,
             Val::AlPlus { align: a, off } if a as i64 >= align => off,
@@ -1220,8 +1384,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
 
     /// The value of `mem[base + disp]`: a tracked stack slot, an import named by a GOT slot,
     /// or unknown. A read of the caller's frame is remembered as a stack argument.
-    fn load_value(&self, st: &State, base: &str, disp: i64, acc: &mut Acc, ra: i64) -> Val {
-        let sp = self.lifter.sp();
+    fn load_value(&mut self, st: &State, base: Reg, disp: i64, acc: &mut Acc, ra: i64) -> Val {
         let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
         let missing = if st.slots_full {
             Val::Top
@@ -1231,20 +1394,20 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         match st.get(base) {
             Val::SpPlus(k) => {
                 let at = k.wrapping_add(disp);
-                if at >= ra && !st.slots.contains_key(&(0, at)) && ra > 0 {
+                let slot = st.slot((0, at));
+                if at >= ra && slot.is_none() && ra > 0 {
                     acc.stack_args.insert(at);
                 }
-                st.slots.get(&(0, at)).cloned().unwrap_or(missing)
+                slot.copied().unwrap_or(missing)
             }
             Val::AlPlus { off, .. } => st
-                .slots
-                .get(&(1, off.wrapping_add(disp)))
-                .cloned()
+                .slot((1, off.wrapping_add(disp)))
+                .copied()
                 .unwrap_or(missing),
             // A GOT slot the loader fills with an import's address, or (MIPS) a
             // local GOT entry it rebases.
             Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(disp)) {
-                Some(Fixup::Symbol { name, .. }) => Val::Import(name.clone()),
+                Some(Fixup::Symbol { name, .. }) => Val::Import(self.symbols.intern(name)),
                 Some(Fixup::Relative(v)) if mips => Val::Const(*v),
                 // A local entry of the MIPS GOT that holds link-time address 0
                 // (a page) has no fixup: its word is what the loader rebases.
@@ -1257,19 +1420,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             // A slot of a stack the analysis lost track of (an offset it cannot
             // follow, or paths merged with different offsets): its value is not
             // known to be wrong, so it is never reported.
-            _ if base == sp => Val::Top,
+            _ if base == self.sp => Val::Top,
             _ => Val::Unknown,
         }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn step(
-        &self,
-        i: &Lifted,
+        &mut self,
+        i: &Insn,
         st: &mut State,
-        arg_regs: &BTreeSet<String>,
-        callee_saved: &[String],
-        reserved: &[String],
+        arg_regs: &[Reg],
+        callee_saved: &[Reg],
+        reserved: &[Reg],
         acc: &mut Acc,
         ra: i64,
     ) {
@@ -1277,43 +1440,39 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             // Storing a callee-saved register's entry value (Win64 saves rsi/rdi into its home
             // space with mov) saves it; it does not use it as an argument.
             let saves_only = !i.fx.is_empty()
-                && i.fx
-                    .iter()
-                    .all(|fx| matches!(fx, Fx::Store { src, .. } if callee_saved.contains(src)));
-            for r in &i.reads {
+                && i.fx.iter().all(
+                    |fx| matches!(fx, Effect::Store { src, .. } if callee_saved.contains(src)),
+                );
+            for r in i.reads() {
                 if arg_regs.contains(r)
-                    && st.get(r) == Val::Entry(r.clone())
+                    && st.get(*r) == Val::Entry(*r)
                     && !(saves_only && callee_saved.contains(r))
                 {
-                    acc.args_read.insert(r.clone());
+                    acc.ids.args_read.insert(*r);
                 }
             }
         }
-        let sp = self.lifter.sp();
         let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
-        let mut defined: Vec<String> = Vec::new();
-        for fx in &i.fx {
-            match fx {
-                Fx::Copy { dst, src } => {
+        for fx in i.fx.iter() {
+            match *fx {
+                Effect::Copy { dst, src } => {
                     let v = st.get(src);
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::AddImm { dst, src, imm } => {
+                Effect::AddImm { dst, src, imm } => {
                     let v = match st.get(src) {
-                        Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(*imm)),
-                        Val::Const(c) => Val::Const(c.wrapping_add_signed(*imm)),
+                        Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(imm)),
+                        Val::Const(c) => Val::Const(c.wrapping_add_signed(imm)),
                         Val::AlPlus { align, off } => Val::AlPlus {
                             align,
-                            off: off.wrapping_add(*imm),
+                            off: off.wrapping_add(imm),
                         },
                         Val::Top => Val::Top,
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::AddRegs { dst, a, b, shift } => {
+                Effect::AddRegs { dst, a, b, shift } => {
                     let v = match (st.get(a), st.get(b)) {
                         (
                             Val::Const(base),
@@ -1335,13 +1494,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             size,
                             signed,
                             base,
-                            shift: *shift,
+                            shift,
                         },
                         // A frame over 4 KiB freed by a register (`add sp, sp, x12` on
                         // AArch64, `lui t0, 0xfffff; add sp, sp, t0` on RISC-V), in either
                         // operand order; a 32-bit target's sum wraps at 32 bits.
                         (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k))
-                            if *shift == 0 =>
+                            if shift == 0 =>
                         {
                             let c = if self.pointer_bytes() == 4 {
                                 i64::from(c as u32 as i32)
@@ -1350,13 +1509,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             };
                             Val::SpPlus(k.wrapping_add(c))
                         }
-                        (Val::AlPlus { align, off }, Val::Const(c)) if *shift == 0 => Val::AlPlus {
+                        (Val::AlPlus { align, off }, Val::Const(c)) if shift == 0 => Val::AlPlus {
                             align,
                             off: off.wrapping_add(c as i64),
                         },
                         // MIPS PIC: gp from $t9 and the GOT offset.
                         (Val::Const(x), Val::Const(y)) => {
-                            Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(*shift))))
+                            Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(shift))))
                         }
                         (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => {
                             Val::Indexed(c)
@@ -1364,73 +1523,64 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::Const { dst, value } => {
-                    st.set(dst, Val::Const(*value));
-                    defined.push(dst.clone());
+                Effect::Const { dst, value } => {
+                    st.set(dst, Val::Const(value));
                 }
-                Fx::Store { src, base, disp } => {
+                Effect::Store { src, base, disp } => {
                     let v = st.get(src);
-                    store_slot(st, base, *disp, v);
+                    store_slot(st, base, disp, v);
                 }
-                Fx::StoreConst { value, base, disp } => {
-                    store_slot(st, base, *disp, Val::Const(*value));
+                Effect::StoreConst { value, base, disp } => {
+                    store_slot(st, base, disp, Val::Const(value));
                 }
-                Fx::StoreUnknown { base, disp } => {
-                    store_slot(st, base, *disp, Val::Unknown);
+                Effect::StoreUnknown { base, disp } => {
+                    store_slot(st, base, disp, Val::Unknown);
                 }
-                Fx::CopyMem {
+                Effect::CopyMem {
                     from,
                     from_disp,
                     base,
                     disp,
                 } => {
-                    let v = self.load_value(st, from, *from_disp, acc, ra);
-                    store_slot(st, base, *disp, v);
+                    let v = self.load_value(st, from, from_disp, acc, ra);
+                    store_slot(st, base, disp, v);
                 }
-                Fx::Load { dst, base, disp } => {
-                    let v = self.load_value(st, base, *disp, acc, ra);
+                Effect::Load { dst, base, disp } => {
+                    let v = self.load_value(st, base, disp, acc, ra);
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::LoadIndexed {
+                Effect::LoadIndexed {
                     dst,
                     base,
                     disp,
                     size,
                     signed,
                 } => {
-                    let b = if base.is_empty() {
-                        Some(0)
-                    } else {
-                        match st.get(base) {
+                    let b = match base {
+                        None => Some(0),
+                        Some(base) => match st.get(base) {
                             Val::Const(c) | Val::Indexed(c) => Some(c),
                             _ => None,
-                        }
+                        },
                     };
                     let v = b.map_or(Val::Unknown, |b| Val::TableEntry {
-                        table: b.wrapping_add_signed(*disp),
-                        size: *size,
-                        signed: *signed,
+                        table: b.wrapping_add_signed(disp),
+                        size,
+                        signed,
                     });
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::Align { dst, src, align } => {
+                Effect::Align { dst, src, align } => {
                     let v = match st.get(src) {
-                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus {
-                            align: *align,
-                            off: 0,
-                        },
+                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus { align, off: 0 },
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::CmpImm { imm } => st.cmp = Some(*imm),
-                Fx::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a.clone(), b.clone())),
-                Fx::SubRegs { dst, a, b } => {
+                Effect::CmpImm { imm } => st.cmp = Some(imm),
+                Effect::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a, b)),
+                Effect::SubRegs { dst, a, b } => {
                     let v = match (st.get(a), st.get(b)) {
                         (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),
                         (Val::AlPlus { align, off }, Val::Const(c)) => Val::AlPlus {
@@ -1443,33 +1593,31 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
-                Fx::InsertImm { dst, imm, shift } => {
+                Effect::InsertImm { dst, imm, shift } => {
                     let v = match st.get(dst) {
                         Val::Const(c) => {
-                            let s = u32::from(*shift);
+                            let s = u32::from(shift);
                             let mask = 0xffffu64.checked_shl(s).unwrap_or(0);
                             Val::Const((c & !mask) | imm.checked_shl(s).unwrap_or(0))
                         }
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
-                    defined.push(dst.clone());
                 }
             }
         }
-        for w in &i.writes {
-            if !defined.contains(w) {
-                st.set(w, Val::Unknown);
-            }
+        for w in i.undefined() {
+            st.set(*w, Val::Unknown);
         }
-        for w in i.writes.iter().chain(defined.iter()) {
-            if w != sp && callee_saved.contains(w) && st.get(w) != Val::Entry(w.clone()) {
-                st.changed_at.insert(w.clone(), i.address);
+        for w in i.touched() {
+            let w = *w;
+            if w != self.sp && callee_saved.contains(&w) && st.get(w) != Val::Entry(w) {
+                st.set_changed_at(w, i.address);
             }
-            if reserved.contains(w) && !i.protocol_write && !self.reserved_value_ok(w, &st.get(w)) {
-                acc.reserved.entry(w.clone()).or_insert(i.address);
+            if reserved.contains(&w) && !i.protocol_write && !self.reserved_value_ok(w, &st.get(w))
+            {
+                acc.ids.reserved.entry(w).or_insert(i.address);
             }
         }
     }
@@ -1477,11 +1625,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// Whether a write leaves a reserved register with the value the platform wants there
     /// anyway: MIPS code may keep the GOT pointer in another register and copy it into gp
     /// before each call (clang's o32 `move $gp, $s0`), or restore the caller's gp.
-    fn reserved_value_ok(&self, reg: &str, v: &Val) -> bool {
+    fn reserved_value_ok(&self, reg: Reg, v: &Val) -> bool {
         match (self.arch, v) {
-            (Arch::Mips | Arch::Mips64, Val::Entry(r)) => r == reg,
+            (Arch::Mips | Arch::Mips64, Val::Entry(r)) => *r == reg,
             (Arch::Mips | Arch::Mips64, Val::Const(c)) => {
-                reg == "gp" && mips::is_got_pointer(self.image, *c)
+                reg == self.gp && mips::is_got_pointer(self.image, *c)
             }
             _ => false,
         }
@@ -1494,7 +1642,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             signed,
             base,
             shift,
-        } = v.clone()
+        } = *v
         else {
             return None;
         };
@@ -1541,59 +1689,57 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
 
     fn exit(
         &self,
-        i: &Lifted,
+        i: &Insn,
         st: &State,
-        sp: &str,
-        callee_saved: &[String],
+        callee_saved: &[Reg],
         acc: &mut Acc,
-        ret: Option<(u64, Option<String>)>,
+        ret: Option<(u64, Option<Reg>)>,
     ) {
         acc.exits += 1;
         if st.uncertain {
             return;
         }
-        match st.get(sp) {
+        match st.get(self.sp) {
             Val::SpPlus(0) => {}
             Val::SpPlus(k) => {
                 acc.unbalanced.entry(i.address).or_insert(k);
             }
             _ => {}
         }
-        if let Some((pop, via)) = &ret {
-            if *pop > 0 {
-                acc.cleanup.entry(i.address).or_insert(*pop);
+        if let Some((pop, via)) = ret {
+            if pop > 0 {
+                acc.cleanup.entry(i.address).or_insert(pop);
             }
             // A return through another register than lr is only a bug if it is not lr's
             // entry value.
             if let Some(v) = via {
-                if Some(v.as_str()) != self.lifter.link_register() {
-                    let ok = st.get(v) == Val::Entry("lr".into());
+                if Some(v) != self.link {
+                    let ok = st.get(v) == Val::Entry(self.lr);
                     if !ok {
-                        acc.clobbered
-                            .entry("lr".into())
+                        acc.ids
+                            .clobbered
+                            .entry(self.lr)
                             .or_insert((i.address, i.address));
                     }
                 }
             }
         }
         for r in callee_saved {
+            let r = *r;
             // On a tail call lr is the callee's to use: it holds our return address only if
             // we restored it, which the callee's return then checks.
-            if ret.is_none() && Some(r.as_str()) == self.lifter.link_register() {
+            if ret.is_none() && Some(r) == self.link {
                 continue;
             }
-            if ret.is_some()
-                && Some(r.as_str()) == self.lifter.link_register()
-                && ret.as_ref().and_then(|r| r.1.as_deref()) != self.lifter.link_register()
-            {
+            if ret.is_some() && Some(r) == self.link && ret.and_then(|r| r.1) != self.link {
                 continue;
             }
             match st.get(r) {
                 Val::Top => {}
-                v if v == Val::Entry(r.clone()) => {}
+                v if v == Val::Entry(r) => {}
                 _ => {
-                    let at = st.changed_at.get(r).copied().unwrap_or(i.address);
-                    acc.clobbered.entry(r.clone()).or_insert((at, i.address));
+                    let at = st.changed_at(r).unwrap_or(i.address);
+                    acc.ids.clobbered.entry(r).or_insert((at, i.address));
                 }
             }
         }
@@ -1836,7 +1982,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     }
                     if i.probes_cpu && !summary.guarded {
                         summary.guarded = true;
-                        summary.guard = Some(format!("{} at {:#x}", i.mnemonic, i.address));
+                        summary.guard = Some(format!(
+                            "{} at {:#x}",
+                            i.probe_mnemonic.as_deref().unwrap_or_default(),
+                            i.address
+                        ));
                     }
                     if let Some(a) = i.names_address {
                         if let Some(n) = self.image.import_at(a) {
@@ -1847,8 +1997,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         }
                     }
                     match i.flow {
-                        Flow::Next | Flow::IndirectCall | Flow::CondRet { .. } => pc = i.next,
-                        Flow::Call(t) => {
+                        Go::Next | Go::IndirectCall | Go::CondRet { .. } => pc = i.next,
+                        Go::Call(t) => {
                             match self.classify(t) {
                                 Target::Local => {
                                     todo.push(t);
@@ -1870,30 +2020,30 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             }
                             pc = i.next;
                         }
-                        Flow::Jump(t) => {
+                        Go::Jump(t) => {
                             if matches!(self.classify(t), Target::Local) {
                                 pc = t;
                             } else {
                                 continue 'walk;
                             }
                         }
-                        Flow::Cond(t, _) => {
+                        Go::Cond(t, _) => {
                             todo.push(t);
                             pc = i.next;
                         }
-                        Flow::IndirectReg(_) | Flow::IndirectMem { .. } => {
+                        Go::IndirectReg(_) | Go::IndirectMem { .. } => {
                             if let Some(ts) = self.tables.get(&i.address) {
                                 todo.extend(ts.iter().copied());
                             }
                             continue 'walk;
                         }
-                        Flow::Ret { .. } => {
+                        Go::Ret { .. } => {
                             if let Some(ts) = self.tables.get(&i.address) {
                                 todo.extend(ts.iter().copied());
                             }
                             continue 'walk;
                         }
-                        Flow::Stop => continue 'walk,
+                        Go::Stop => continue 'walk,
                     }
                 }
             }
@@ -1917,25 +2067,25 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
 
 /// `mem[base + disp] := v` when the address is a tracked stack slot: the slot's old value is
 /// gone (a slot that kept it would vouch for a value the code has overwritten).
-fn store_slot(st: &mut State, base: &str, disp: i64, v: Val) {
+fn store_slot(st: &mut State, base: Reg, disp: i64, v: Val) {
     let key = match st.get(base) {
         Val::SpPlus(k) => (0, k.wrapping_add(disp)),
         Val::AlPlus { off, .. } => (1, off.wrapping_add(disp)),
         _ => return,
     };
-    if st.slots.len() < MAX_SLOTS_PER_STATE || st.slots.contains_key(&key) {
-        st.slots.insert(key, v);
-    } else {
-        st.slots_full = true;
+    match st.slots.binary_search_by(|(k, _)| k.cmp(&key)) {
+        Ok(i) => st.slots[i].1 = v,
+        Err(i) if st.slots.len() < MAX_SLOTS_PER_STATE => st.slots.insert(i, (key, v)),
+        Err(_) => st.slots_full = true,
     }
 }
 
 /// Whether the first stack argument of a call (the slot at the stack pointer) holds an
 /// address in the caller's own frame.
-fn first_arg_in_frame(st: &State, sp: &str) -> bool {
+fn first_arg_in_frame(st: &State, sp: Reg) -> bool {
     let slot = match st.get(sp) {
-        Val::SpPlus(k) => st.slots.get(&(0, k)),
-        Val::AlPlus { off, .. } => st.slots.get(&(1, off)),
+        Val::SpPlus(k) => st.slot((0, k)),
+        Val::AlPlus { off, .. } => st.slot((1, off)),
         _ => None,
     };
     matches!(slot, Some(Val::SpPlus(_) | Val::AlPlus { .. }))
