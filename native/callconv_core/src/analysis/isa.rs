@@ -953,4 +953,95 @@ mod tests {
         assert_eq!(x86_64_level_of(["avx2", "popcnt"]), 3);
         assert_eq!(x86_64_level_of(["aes"]), 1);
     }
+
+    #[test]
+    fn riscv_words_capstone_misses() {
+        // From clang's rv64gcv_zba_zbb output: sh3add a1, a2, a5.
+        let sh3add = riscv_undecoded(0x20f6_65b3).expect("zba");
+        assert_eq!((sh3add.flag, sh3add.writes_x), ("zba", Some(11)));
+        assert_eq!(sh3add.reads_x, vec![12, 15]);
+        // vsetvli a4, zero, e64, m2: writes a4.
+        let vset = riscv_undecoded(0x0d90_7757).expect("v");
+        assert_eq!((vset.flag, vset.writes_x), ("v", Some(14)));
+        // vse64.v v10, (a1): reads a1, writes no scalar register.
+        let vse = riscv_undecoded(0x0205_f527).expect("v");
+        assert_eq!((vse.flag, vse.writes_x, vse.writes_f), ("v", None, None));
+        assert_eq!(vse.reads_x, vec![11]);
+        // vfmacc.vf v10, fa5, v8: vector destination only.
+        let vf = riscv_undecoded(0xb287_d557).expect("v");
+        assert_eq!((vf.writes_x, vf.writes_f), (None, None));
+        // cpop a2, a0.
+        let cpop = riscv_undecoded(0x6025_1613).expect("zbb");
+        assert_eq!((cpop.flag, cpop.writes_x), ("zbb", Some(12)));
+        // fcvt.s.h fa0, fa0 (Zfhmin); fadd.h fa0, fa0, fa1 (Zfh).
+        assert_eq!(riscv_undecoded(0x4025_0553).map(|u| u.flag), Some("zfhmin"));
+        assert_eq!(riscv_undecoded(0x04b5_7553).map(|u| u.flag), Some("zfh"));
+        // add a0, a0, a1 and fld are base instructions: not classified.
+        assert_eq!(riscv_undecoded(0x00b5_0533), None);
+        assert_eq!(riscv_undecoded(0x0005_3507), None);
+    }
+
+    #[test]
+    fn s390x_and_ppc64_words_capstone_misses() {
+        // NCGRK %r3, %r1, %r0 (z15): writes r3.
+        assert_eq!(
+            s390x_undecoded(&[0xb9, 0xe5, 0x00, 0x31]),
+            Some((4, "arch13", Some(3)))
+        );
+        // A vector store with an alignment hint: 6 bytes, vector facility.
+        assert_eq!(
+            s390x_undecoded(&[0xe7, 0x12, 0xb2, 0xa0, 0x30, 0x0e]),
+            Some((6, "vx", None))
+        );
+        assert_eq!(s390x_undecoded(&[0xe7, 0x12, 0xb2]), None, "truncated");
+        assert_eq!(s390x_undecoded(&[0xb9, 0x08, 0x00, 0x31]), None, "agr");
+        // pla r3, x (MLS prefix with R = 1, then addi): writes r3.
+        assert_eq!(
+            ppc64_prefixed(0x0610_0000, Some(0x3860_0000)),
+            Some(Some(3))
+        );
+        // pstd (8LS prefix, suffix opcode 61): no register written.
+        assert_eq!(ppc64_prefixed(0x0410_0000, Some(0xf860_0000)), Some(None));
+        assert_eq!(
+            ppc64_prefixed(0x3860_0000, Some(0)),
+            None,
+            "addi is not a prefix"
+        );
+        assert_eq!(ppc64_prefixed(0x0610_0000, None), None, "no suffix");
+    }
+
+    #[test]
+    fn cpuinfo_of_each_architecture() {
+        let rv = IsaLevel::from_cpuinfo(
+            Arch::Riscv64,
+            "processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdcv_zicbom_zicsr_zifencei_zba_zbb_zbs\nmmu\t\t: sv39\n",
+        );
+        for f in ["i", "c", "v", "zba", "zbb", "zbs"] {
+            assert!(rv.has(f), "{f}: {rv:?}");
+        }
+        assert!(!rv.has("zbc"));
+        let p9 = IsaLevel::from_cpuinfo(
+            Arch::Powerpc64,
+            "processor\t: 0\ncpu\t\t: POWER9 (raw), altivec supported\n",
+        );
+        assert!(p9.has("arch_3_00") && !p9.has("arch_3_1"), "{p9:?}");
+        let z14 = IsaLevel::from_cpuinfo(
+            Arch::S390x,
+            "vendor_id       : IBM/S390\nfeatures\t: esan3 zarch stfle msa ldisp eimm dfp edat etf3eh highgprs te vx vxd vxe gs sie\nprocessor 0: version = FF,  identification = 0133E8,  machine = 3906\n",
+        );
+        assert!(
+            z14.has("arch12") && z14.has("vxe") && !z14.has("arch13"),
+            "{z14:?}"
+        );
+        let mips = IsaLevel::from_cpuinfo(
+            Arch::Mips64,
+            "isa\t\t\t: mips1 mips2 mips3 mips4 mips5 mips32r1 mips32r2 mips64r1 mips64r2\nASEs implemented\t: dsp dsp2 vz msa\n",
+        );
+        assert!(mips.has("msa") && mips.has("mips64r2"), "{mips:?}");
+        // Lines missing: the distribution floor, never an empty set.
+        let bare = IsaLevel::from_cpuinfo(Arch::Riscv64, "processor\t: 0\n");
+        assert!(bare.has("c") && bare.has("d"), "{bare:?}");
+        let bare = IsaLevel::from_cpuinfo(Arch::S390x, "");
+        assert!(bare.has("arch9") && !bare.has("vx"), "{bare:?}");
+    }
 }

@@ -479,7 +479,7 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             format!(
                 "code reachable from the NIF uses CPU features the target lacks{level}: {list}; the first call raises SIGILL and kills the VM"
             ),
-            "build for the target CPU (e.g. -march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
+            "build for the target CPU (e.g. -march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
         )]
     }
 }
