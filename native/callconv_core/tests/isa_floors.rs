@@ -17,13 +17,16 @@ fn fixture(name: &str) -> PathBuf {
         .join(format!("{name}.so"))
 }
 
-/// Checks `name` for `triple`; `cpu`: the target CPU (`None`: the default the triple gets).
+/// Checks `name` for `triple` as `callconv check --target TRIPLE [--cpu CPU]` does; `cpu`:
+/// the target CPU (`None`: the one the triple names, else the platform's assumed floor).
 fn check(name: &str, triple: &str, cpu: Option<&str>) -> LibraryReport {
     let target = Target::host().for_triple(triple).expect("triple");
     let arch = target.arch;
     let mut options = Options::new(target);
     if let Some(cpu) = cpu {
         options.target_isa = Some(IsaLevel::named(arch, cpu).expect("cpu"));
+    } else if let Some(named) = IsaLevel::for_triple(arch, triple) {
+        options.target_isa = Some(named);
     }
     callconv::check_path_with(&fixture(name), &options).expect("checks")
 }
@@ -134,13 +137,30 @@ fn the_floor_builds_pass_the_default_floor() {
         );
         assert!(!flags(&r).is_empty() || name.starts_with("s390x") || name.starts_with("mips"));
     }
-    for (name, triple) in [
-        ("riscv64-rvv-zb", "riscv64gc-unknown-linux-gnu"),
-        ("ppc64le-power9", "powerpc64le-unknown-linux-gnu"),
-        ("s390x-z13", "s390x-unknown-linux-gnu"),
+    // Above an assumed floor: a warning (the machine may be newer). A triple that names
+    // the ISA (`riscv64gc`) says which CPU: an error.
+    for (name, triple, severity) in [
+        (
+            "riscv64-rvv-zb",
+            "riscv64gc-unknown-linux-gnu",
+            Severity::Error,
+        ),
+        (
+            "riscv64-rvv-zb",
+            "riscv64-unknown-linux-gnu",
+            Severity::Warning,
+        ),
+        (
+            "ppc64le-power9",
+            "powerpc64le-unknown-linux-gnu",
+            Severity::Warning,
+        ),
+        ("s390x-z13", "s390x-unknown-linux-gnu", Severity::Warning),
     ] {
         let r = check(name, triple, None);
-        assert_eq!(isa_findings(&r).len(), 1, "{name}");
+        let found = isa_findings(&r);
+        assert_eq!(found.len(), 1, "{name} {triple}: {found:?}");
+        assert_eq!(found[0].0, severity, "{name} {triple}: {}", found[0].1);
     }
 }
 

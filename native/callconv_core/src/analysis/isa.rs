@@ -55,6 +55,12 @@ pub struct IsaLevel {
     pub x86_64_level: Option<u8>,
     /// Feature flags as `/proc/cpuinfo` spells them (`avx2`, `atomics`, …).
     pub flags: BTreeSet<String>,
+    /// The platform's usual floor, assumed because nothing told the real CPU (see
+    /// [`IsaLevel::baseline`]): code above it is a warning, not an error, since the machine
+    /// may well be newer.
+    /// Holds the floor's name (`z196`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<&'static str>,
 }
 
 impl IsaLevel {
@@ -76,6 +82,7 @@ impl IsaLevel {
             arch,
             x86_64_level,
             flags,
+            assumed: None,
         }
     }
 
@@ -175,7 +182,9 @@ impl IsaLevel {
             Arch::Mips => "mips32r2",
             _ => return None,
         };
-        IsaLevel::named(arch, name).ok()
+        let mut level = IsaLevel::named(arch, name).ok()?;
+        level.assumed = Some(name);
+        Some(level)
     }
 
     /// A target CPU by name, as compilers take it: a RISC-V ISA string (`rv64gc`,
