@@ -7,7 +7,8 @@ use object::{ReadCache, ReadRef};
 use crate::entry;
 use crate::error::Error;
 use crate::inspect::{self, Binary};
-use crate::report::{Document, Format, Kind, LibraryError, LibraryReport, Verdict};
+use crate::platform::{Endian, Format};
+use crate::report::{Document, Kind, LibraryError, LibraryReport, Verdict};
 use crate::rules::{self, Severity};
 use crate::source;
 use crate::target::{Target, TargetSource};
@@ -72,6 +73,8 @@ impl Options {
     pub fn new(target: Target) -> Self {
         let here = matches!(target.source, TargetSource::RunningVm | TargetSource::Host)
             && target.arch == Target::host().arch;
+        let big_endian = target.endian == Endian::Big;
+        let arch = target.arch;
         Options {
             target,
             module: None,
@@ -81,10 +84,12 @@ impl Options {
             probe_confinement: crate::probe::Confinement::Sandboxed,
             root: None,
             analyse: Analyse::Nif,
+            // Elsewhere, the floor the platform's distributions build for (RISC-V, PPC64LE,
+            // s390x, MIPS; none for x86 and Arm, whose CPUs vary too much to assume one).
             target_isa: if here {
                 crate::analysis::IsaLevel::host()
             } else {
-                None
+                crate::analysis::IsaLevel::baseline(arch, big_endian)
             },
         }
     }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::check::{Analyse, Options};
-use crate::report::{Arch, LibraryReport};
+use crate::platform::Arch;
+use crate::report::LibraryReport;
 use crate::target::{Target, TargetSource};
 
 /// One check as Elixir asks for it (`Callconv.Wire` writes it).

@@ -434,6 +434,12 @@ impl Mips {
         let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &mnemonic);
         let detail = self.cs.insn_detail(insn).ok()?;
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        out.feature = super::isa::mips_feature(&groups);
         let ops = self.ops(&detail);
         let m = mnemonic.as_str();
         let reg = |i: usize| match ops.get(i) {

@@ -418,6 +418,17 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             )
         })
         .unwrap_or_default();
+    if let (Some(floor), false) = (target.assumed, isa.guarded) {
+        // Nothing said which CPU: the platform's usual floor was assumed, and the real
+        // machine may be newer.
+        return vec![rules::ISA_LEVEL.finding_at(
+            Severity::Warning,
+            format!(
+                "code reachable from the NIF uses CPU features above {floor}, the floor assumed for this platform: {list}; on a CPU without them the first call raises SIGILL and kills the VM"
+            ),
+            "give the target's CPU (--cpu, e.g. z14 or power9) to check against it, or build for the floor",
+        )];
+    }
     if isa.guarded {
         vec![rules::ISA_LEVEL.finding_at(
             Severity::Warning,
@@ -432,7 +443,7 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             format!(
                 "code reachable from the NIF uses CPU features the target lacks{level}: {list}; the first call raises SIGILL and kills the VM"
             ),
-            "build for the target CPU (e.g. -march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
+            "build for the target CPU (e.g. -march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
         )]
     }
 }

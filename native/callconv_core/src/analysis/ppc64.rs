@@ -122,6 +122,26 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
         self.cs.reg_name(r).map(|n| canon(&n))
     }
 
+    /// A Power ISA 3.1 prefixed instruction (capstone 5 decodes none): 8 bytes, the POWER10
+    /// flag, and the general register a prefixed load or `paddi` writes.
+    fn prefixed(&self, code: &[u8], address: u64) -> Option<Lifted> {
+        let word = |i: usize| {
+            let b: [u8; 4] = code.get(i * 4..i * 4 + 4)?.try_into().ok()?;
+            Some(if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let written = super::isa::ppc64_prefixed(word(0)?, word(1))?;
+        let mut out = Lifted::plain(address, address.wrapping_add(8), "prefixed");
+        out.feature = Some("arch_3_1");
+        if let Some(rt) = written {
+            out.writes.push(format!("r{rt}"));
+        }
+        Some(out)
+    }
+
     /// The effect of calling `target` when it is an out-of-line register save or restore
     /// routine (gcc -Os: `bl _savegpr0_27` stores r27–r31 below r1 and lr's copy in r0 at
     /// 16(r1); `_savefpr_N`, `_savegpr1_N` likewise): only stores and loads, then `blr`.
@@ -254,7 +274,9 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
     /// its stores (not inside such a routine, so the look-ahead is one level deep).
     fn lift_at(&self, code: &[u8], address: u64, inline_saves: bool) -> Option<Lifted> {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
-        let insn = insns.iter().next()?;
+        let Some(insn) = insns.iter().next() else {
+            return self.prefixed(code, address);
+        };
         let full = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &full);
@@ -262,6 +284,12 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
         // like the plain instruction for what is tracked.
         let m = full.trim_end_matches(['+', '-', '.']);
         let detail = self.cs.insn_detail(insn).ok()?;
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        out.feature = super::isa::ppc64_feature(m, &groups);
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()

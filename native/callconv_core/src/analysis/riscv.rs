@@ -198,6 +198,28 @@ impl Riscv {
     }
 }
 
+/// An instruction capstone 5 does not decode (V, Zb*, Zfh): classified by its opcode
+/// fields, with the scalar registers it reads and writes, so the analysis goes on past it.
+fn undecoded(code: &[u8], address: u64) -> Option<Lifted> {
+    let word = super::lift::le_word(code, 0)?;
+    let u = super::isa::riscv_undecoded(word)?;
+    let mut out = Lifted::plain(address, address.wrapping_add(4), u.mnemonic);
+    out.feature = Some(u.flag);
+    let x = |n: u32| X_ABI.get(n as usize).map(|r| (*r).to_string());
+    if let Some(r) = u.writes_x.and_then(x).filter(|r| r != "zero") {
+        out.writes.push(r);
+    }
+    if let Some(r) = u.writes_f.and_then(|n| F_ABI.get(n as usize)) {
+        out.writes.push((*r).to_string());
+    }
+    for r in u.reads_x.into_iter().filter_map(x) {
+        if r != "zero" && r != "sp" && !out.reads.contains(&r) {
+            out.reads.push(r);
+        }
+    }
+    Some(out)
+}
+
 impl Lifter for Riscv {
     fn sp(&self) -> &'static str {
         "sp"
@@ -228,11 +250,16 @@ impl Lifter for Riscv {
     fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
         // Up to three: `call`/`tail` pairs and jump-table sequences are lifted as one.
         let insns = self.cs.disasm_count(code, address, 3).ok()?;
-        let insn = insns.iter().next()?;
+        let Some(insn) = insns.iter().next() else {
+            return undecoded(code, address);
+        };
         let following: Vec<&capstone::Insn> = insns.iter().skip(1).collect();
         let mnemonic = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &mnemonic);
+        if insn.len() == 2 {
+            out.feature = Some("c");
+        }
         let detail = self.cs.insn_detail(insn).ok()?;
         let ops = self.ops(&detail);
         let m = mnemonic.strip_prefix("c.").unwrap_or(&mnemonic);

@@ -217,11 +217,24 @@ impl Lifter for S390x {
 
     fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
-        let insn = insns.iter().next()?;
+        let Some(insn) = insns.iter().next() else {
+            // Newer vector and z15 instructions capstone 5 does not know, by opcode.
+            let (len, flag, r1) = super::isa::s390x_undecoded(code)?;
+            let mut out = Lifted::plain(address, address.wrapping_add(len), flag);
+            out.feature = Some(flag);
+            out.writes.extend(r1.map(|r| format!("r{r}")));
+            return Some(out);
+        };
         let m = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
         let mut out = Lifted::plain(address, next, &m);
         let detail = self.cs.insn_detail(insn).ok()?;
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        out.feature = super::isa::s390x_feature(&groups);
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()

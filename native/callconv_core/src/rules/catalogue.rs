@@ -234,8 +234,8 @@ rules! {
         "A NIF entry point writes a register the platform reserves (x18 on Apple and Windows arm64).",
         "Build for the target platform (its compiler never allocates the register), and do not use it in assembly.";
     ISA_LEVEL = "isa-level", Error,
-        "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
-        "Build for the oldest CPU you deploy to (-march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval.";
+        "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto, RISC-V V/Zba/Zbb/Zbs/Zfh, POWER9/POWER10, IBM z13-z15 facilities, MIPS MSA): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
+        "Build for the oldest CPU you deploy to (-march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval; if the target CPU is newer than assumed, say so (--cpu).";
     EXPORT_NO_CONVENTION = "export-no-convention", Error,
         "Exports mode: an exported function fits none of its platform's C conventions (cdecl, stdcall or fastcall on x86; System V or Win64 on x86-64; the platform's own elsewhere): it reads arguments where none is passed, pops the stack as none does, leaves a callee-saved register or the stack pointer changed, or writes a reserved register. A caller through a C prototype (ctypes, dlsym, a Zig extern) corrupts its state.",
         "Declare the function with the platform's C convention, or keep hand-written assembly to its rules.";

@@ -139,6 +139,12 @@ struct CheckArgs {
     #[arg(long, value_name = "VERSION", value_parser = parse_min_os)]
     min_os: Option<String>,
 
+    /// The oldest CPU the target runs, for the isa-level rule: x86-64-v3, rv64gcv_zba_zbb,
+    /// power9, z15, mips64r2+msa... (without it: this machine's CPU when checking for it,
+    /// else the platform's distribution floor where callconv knows one)
+    #[arg(long, value_name = "CPU")]
+    cpu: Option<String>,
+
     /// Resolve each library's dependencies in this sysroot or release directory
     #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     root: Option<PathBuf>,
@@ -272,6 +278,22 @@ fn target(args: &CheckArgs) -> Result<Target, String> {
     Ok(target)
 }
 
+/// The target CPU of `--cpu`, else the one a `--target` triple names (`riscv64gc`,
+/// `mipsisa64r6el`); `None` leaves the default of [`callconv::Options::new`].
+fn target_cpu(
+    args: &CheckArgs,
+    target: &Target,
+) -> Result<Option<callconv::analysis::IsaLevel>, String> {
+    use callconv::analysis::IsaLevel;
+    if let Some(cpu) = &args.cpu {
+        return IsaLevel::named(target.arch, cpu).map(Some);
+    }
+    let Some(triple) = &args.target else {
+        return Ok(None);
+    };
+    Ok(IsaLevel::for_triple(target.arch, triple))
+}
+
 fn parse_min_os(v: &str) -> Result<String, String> {
     callconv::inspect::libc::parse_version(v)
         .map(|_| v.to_string())
@@ -290,6 +312,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     } else {
         callconv::probe::Confinement::Sandboxed
     };
+    let target = target(&args)?;
+    let mut base = callconv::Options::new(target.clone());
+    if let Some(isa) = target_cpu(&args, &target)? {
+        base.target_isa = Some(isa);
+    }
     let options = callconv::Options {
         probe,
         probe_confinement,
@@ -300,7 +327,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         } else {
             callconv::check::Analyse::Nif
         },
-        ..callconv::Options::new(target(&args)?)
+        ..base
     };
     let paths: Vec<PathBuf> = args.paths.iter().flat_map(|p| native_files(p)).collect();
     if paths.is_empty() {

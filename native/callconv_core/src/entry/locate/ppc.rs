@@ -27,12 +27,50 @@ pub(crate) use crate::inspect::elf::ppc64_descriptor as descriptor;
 
 pub(super) struct Ppc {
     cs: Capstone,
+    big_endian: bool,
 }
 
 impl Ppc {
     pub(super) fn new(big_endian: bool) -> Result<Self, String> {
         let cs = crate::disasm::detailed(crate::disasm::Isa::Ppc64 { big_endian })?;
-        Ok(Ppc { cs })
+        Ok(Ppc { cs, big_endian })
+    }
+
+    /// A PC-relative prefixed instruction of Power ISA 3.1 (POWER10's `pla r3, entry@pcrel`
+    /// or `pld r3, entry@got@pcrel`), which capstone 5 does not decode, as `pla`/`pld` with
+    /// the absolute address as their operand.
+    fn prefixed(&self, code: &[u8], address: u64) -> Option<Insn> {
+        let word = |i: usize| {
+            let b: [u8; 4] = code.get(i * 4..i * 4 + 4)?.try_into().ok()?;
+            Some(if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let (prefix, suffix) = (word(0)?, word(1)?);
+        let pc_relative = (prefix >> 20) & 1 == 1 && (suffix >> 16) & 0x1f == 0;
+        if prefix >> 26 != 1 || !pc_relative {
+            return None;
+        }
+        let mnemonic = match ((prefix >> 24) & 3, suffix >> 26) {
+            (2, 14) => "pla",
+            (0, 57) => "pld",
+            _ => return None,
+        };
+        let d = (u64::from(prefix & 0x3_ffff) << 16) | u64::from(suffix & 0xffff);
+        let d = ((d << 30) as i64) >> 30;
+        Some(Insn {
+            address,
+            len: 8,
+            mnemonic: mnemonic.to_string(),
+            ops: vec![
+                Op::Reg(format!("r{}", (suffix >> 21) & 0x1f)),
+                Op::Imm(address.wrapping_add_signed(d) as i64),
+            ],
+            conditional: false,
+            branch: false,
+        })
     }
 }
 
@@ -51,6 +89,42 @@ fn base_value(regs: &Regs, op: Option<&Op>) -> Option<u64> {
 
 impl Machine for Ppc {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
+        let mut out = self.decode_plain(code, address, count)?;
+        // capstone stops at a prefixed instruction: decode it here and go on after it.
+        while out.len() < count {
+            let at = out.last().map_or(address, Insn::next);
+            let Some(off) = at
+                .checked_sub(address)
+                .and_then(|o| usize::try_from(o).ok())
+            else {
+                break;
+            };
+            let Some(p) = code.get(off..).and_then(|c| self.prefixed(c, at)) else {
+                break;
+            };
+            let after = p.next();
+            out.push(p);
+            let rest = code.get(off + 8..).unwrap_or(&[]);
+            let more = self.decode_plain(rest, after, count - out.len())?;
+            if more.is_empty() && self.prefixed(rest, after).is_none() {
+                break;
+            }
+            out.extend(more);
+        }
+        Ok(out)
+    }
+
+    fn result_register(&self) -> &'static str {
+        "r3"
+    }
+
+    fn step(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String> {
+        self.step_insn(insn, regs, memory)
+    }
+}
+
+impl Ppc {
+    fn decode_plain(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
         from_capstone(&self.cs, code, address, count, &|cs, insn| {
             let ops = operands(cs, insn)?
                 .into_iter()
@@ -72,15 +146,23 @@ impl Machine for Ppc {
         })
     }
 
-    fn result_register(&self) -> &'static str {
-        "r3"
-    }
-
-    fn step(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String> {
+    fn step_insn(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String> {
         let m = insn.mnemonic.as_str();
         let dest = insn.reg(0).map(str::to_string);
         match m {
             "blr" => return Ok(Step::Return),
+            // Prefixed PC-relative forms (see `Ppc::prefixed`): the operand is absolute.
+            "pla" | "pld" => {
+                if let Some(d) = dest {
+                    let at = insn.imm(1).map(|a| a as u64);
+                    let v = if m == "pla" {
+                        at
+                    } else {
+                        at.and_then(|a| memory.pointer(a))
+                    };
+                    regs.set(&d, v);
+                }
+            }
             "addis" | "lis" => {
                 if let Some(d) = dest {
                     let (base, imm) = if m == "lis" {
