@@ -518,20 +518,13 @@ impl Cpu for Arm {
                     Self::set(state, &op(1), v1);
                 }
             }
-            "push" | "vpush" | "stm" | "stmdb" | "vstmia" | "vstmdb" => {
+            "push" | "vpush" | "stm" | "stmdb" | "stmib" | "stmda" | "vstmia" | "vstmdb" => {
                 let (base, regs) = Self::list(ins, m);
                 let Some(base) = base else {
                     return Ok(Flow::Next);
                 };
                 let size: u64 = regs.iter().map(|r| Self::size(r) as u64).sum();
-                let start = state.get(base).map(|b| {
-                    let b = b as u64;
-                    if matches!(m, "push" | "vpush" | "stmdb" | "vstmdb") {
-                        b.wrapping_sub(size) & 0xffff_ffff
-                    } else {
-                        b
-                    }
-                });
+                let start = state.get(base).map(|b| first_address(m, b as u64, size));
                 if let Some(mut at) = start {
                     for r in &regs {
                         let n = Self::size(r);
@@ -540,31 +533,19 @@ impl Cpu for Arm {
                     }
                 }
                 if ins.writeback || matches!(m, "push" | "vpush") {
-                    let moved = state.get(base).map(|b| {
-                        let b = b as u64;
-                        u128::from(if matches!(m, "push" | "vpush" | "stmdb" | "vstmdb") {
-                            b.wrapping_sub(size) & 0xffff_ffff
-                        } else {
-                            b.wrapping_add(size) & 0xffff_ffff
-                        })
-                    });
+                    let moved = state
+                        .get(base)
+                        .map(|b| u128::from(written_back(m, b as u64, size)));
                     state.set(base, moved);
                 }
             }
-            "pop" | "vpop" | "ldm" | "ldmdb" | "vldmia" | "vldmdb" => {
+            "pop" | "vpop" | "ldm" | "ldmdb" | "ldmib" | "ldmda" | "vldmia" | "vldmdb" => {
                 let (base, regs) = Self::list(ins, m);
                 let Some(base) = base else {
                     return Ok(Flow::Next);
                 };
                 let size: u64 = regs.iter().map(|r| Self::size(r) as u64).sum();
-                let start = state.get(base).map(|b| {
-                    let b = b as u64;
-                    if matches!(m, "ldmdb" | "vldmdb") {
-                        b.wrapping_sub(size) & 0xffff_ffff
-                    } else {
-                        b
-                    }
-                });
+                let start = state.get(base).map(|b| first_address(m, b as u64, size));
                 let mut values = Vec::new();
                 if let Some(mut at) = start {
                     for r in &regs {
@@ -576,14 +557,9 @@ impl Cpu for Arm {
                     values.resize(regs.len(), None);
                 }
                 if ins.writeback || matches!(m, "pop" | "vpop") {
-                    let moved = state.get(base).map(|b| {
-                        let b = b as u64;
-                        u128::from(if matches!(m, "ldmdb" | "vldmdb") {
-                            b.wrapping_sub(size) & 0xffff_ffff
-                        } else {
-                            b.wrapping_add(size) & 0xffff_ffff
-                        })
-                    });
+                    let moved = state
+                        .get(base)
+                        .map(|b| u128::from(written_back(m, b as u64, size)));
                     state.set(base, moved);
                 }
                 let mut target = None;
@@ -616,6 +592,32 @@ impl Cpu for Arm {
         }
         Ok(Flow::Next)
     }
+}
+
+/// The lowest address a multiple load or store (`size` bytes in all) accesses from `base`:
+/// increment after (`ldm`, `pop`), increment before (`ib`), decrement after (`da`) or
+/// decrement before (`db`, `push`).
+fn first_address(m: &str, base: u64, size: u64) -> u64 {
+    let a = if m.ends_with("db") || matches!(m, "push" | "vpush") {
+        base.wrapping_sub(size)
+    } else if m.ends_with("da") {
+        base.wrapping_sub(size).wrapping_add(4)
+    } else if m.ends_with("ib") {
+        base.wrapping_add(4)
+    } else {
+        base
+    };
+    a & 0xffff_ffff
+}
+
+/// The base register after a multiple load or store with write-back.
+fn written_back(m: &str, base: u64, size: u64) -> u64 {
+    let down = m.ends_with("db") || m.ends_with("da") || matches!(m, "push" | "vpush");
+    (if down {
+        base.wrapping_sub(size)
+    } else {
+        base.wrapping_add(size)
+    }) & 0xffff_ffff
 }
 
 impl Arm {

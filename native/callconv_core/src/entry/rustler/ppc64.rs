@@ -21,6 +21,9 @@ impl Ppc64 {
     }
 }
 
+/// Where a call keeps its caller's r2 (not a register name capstone uses).
+const CALLER_TOC: &str = "toc.caller";
+
 /// Volatile registers (ELFv2 ABI).
 const CLOBBERED: [&str; 13] = [
     "r0", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "ctr",
@@ -28,6 +31,34 @@ const CLOBBERED: [&str; 13] = [
 
 fn sext16(i: i64) -> u64 {
     i as i16 as i64 as u64
+}
+
+/// The mask of bits `mb` to `me`, numbered from the most significant (0) as the ISA does;
+/// `mb > me` wraps around.
+fn mask64(mb: u64, me: u64) -> u64 {
+    let (mb, me) = (mb & 63, me & 63);
+    let from = u64::MAX >> mb;
+    let to = u64::MAX << (63 - me);
+    if mb <= me {
+        from & to
+    } else {
+        from | to
+    }
+}
+
+/// The 64-bit rotate-and-mask family and its shift aliases, on `v` with the immediates.
+fn rotate_mask(m: &str, v: u64, a: u64, b: u64) -> Option<u64> {
+    let rot = |n: u64| v.rotate_left((n & 63) as u32);
+    Some(match m {
+        "rldic" => rot(a) & mask64(b, 63 - (a & 63)),
+        "rldicl" => rot(a) & mask64(b, 63),
+        "rldicr" => rot(a) & mask64(0, b),
+        "sldi" => v << (a & 63),
+        "srdi" => v >> (a & 63),
+        "clrldi" => v & mask64(a, 63),
+        "rotldi" => rot(a),
+        _ => return None,
+    })
 }
 
 impl Ppc64 {
@@ -138,9 +169,16 @@ impl Cpu for Ppc64 {
 
     fn enter_call(&self, state: &mut State, ret_addr: u64) {
         state.set("lr", Some(u128::from(ret_addr)));
+        // A `bl` to a local entry keeps the TOC pointer: the callee's own code may lose it.
+        let toc = state.get("r2");
+        state.set(CALLER_TOC, toc);
     }
 
-    fn leave_call(&self, _state: &mut State) {}
+    fn leave_call(&self, state: &mut State) {
+        if let Some(toc) = state.get(CALLER_TOC) {
+            state.set("r2", Some(toc));
+        }
+    }
 
     fn clobber(&self, state: &mut State) {
         for r in CLOBBERED {
@@ -192,7 +230,28 @@ impl Cpu for Ppc64 {
                 }
                 Self::set(state, &op(0), v);
             }
-            "add" | "subf" | "or" | "and" | "xor" | "ori" | "andi." | "xori" | "sldi" | "srdi" => {
+            "rldic" | "rldicl" | "rldicr" | "sldi" | "srdi" | "clrldi" | "rotldi" => {
+                let imm = |i: usize| match op(i) {
+                    Opnd::Imm(v) => Some(v as u64),
+                    _ => None,
+                };
+                let v = Self::reg(state, &op(1))
+                    .and_then(|v| rotate_mask(m, v, imm(2)?, imm(3).unwrap_or(0)));
+                Self::set(state, &op(0), v);
+            }
+            "xxlxor" if op(1) == op(2) => {
+                // Zero, as a vector and as the floating-point register it overlays.
+                if let Opnd::Reg(r, _) = op(0) {
+                    state.set(&r, None);
+                    if let Some(n) = r.strip_prefix("vs").and_then(|n| n.parse::<u32>().ok()) {
+                        if n < 32 {
+                            state.set(&format!("f{n}"), Some(0));
+                        }
+                    }
+                    state.vectors.insert(r, vec![Some(0); 16]);
+                }
+            }
+            "add" | "subf" | "or" | "and" | "xor" | "ori" | "andi." | "xori" => {
                 let v =
                     Self::reg(state, &op(1))
                         .zip(Self::reg(state, &op(2)))
@@ -201,8 +260,6 @@ impl Cpu for Ppc64 {
                             "subf" => b.wrapping_sub(a),
                             "or" | "ori" => a | (if m == "ori" { b & 0xffff } else { b }),
                             "and" | "andi." => a & b,
-                            "sldi" => a << (b & 63),
-                            "srdi" => a >> (b & 63),
                             _ => a ^ b,
                         });
                 Self::set(state, &op(0), v);
@@ -213,12 +270,12 @@ impl Cpu for Ppc64 {
             "mtctr" => state.set("ctr", Self::reg(state, &op(0)).map(u128::from)),
             "mfctr" => Self::set(state, &op(0), state.get("ctr").map(|v| v as u64)),
             "std" | "stw" | "sth" | "stb" | "stdx" | "stwx" | "sthx" | "stbx" | "stdu" | "stwu"
-            | "stfd" | "stfs" => {
-                let size = match m.get(..3) {
-                    Some("std") | Some("stf") if m != "stfs" => 8,
-                    Some("stw") => 4,
-                    Some("sth") => 2,
-                    _ if m == "stfs" => 4,
+            | "stfd" | "stfs" | "stfdx" | "stfsx" => {
+                let size = match m {
+                    "stfs" | "stfsx" => 4,
+                    _ if m.starts_with("std") || m.starts_with("stfd") => 8,
+                    _ if m.starts_with("stw") => 4,
+                    _ if m.starts_with("sth") => 2,
                     _ => 1,
                 };
                 let at = Self::addr(state, ins, 1);
