@@ -1,5 +1,7 @@
-//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux, and
-//! aarch64 Linux from build_aarch64.sh in out/aarch64).
+//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux,
+//! aarch64 Linux from build_aarch64.sh in out/aarch64, and the other Linux architectures of
+//! the Nerves matrix from build_cross.sh in out/<arch>, with the entries their nif_init really
+//! returns under qemu-user in out/<arch>/expected.txt).
 //!
 //! Every expected value below is written from the fixture source (test/fixtures/rustler/
 //! nifs.rs and each version's src/lib.rs) and from Rustler's own code, not from callconv's
@@ -532,7 +534,7 @@ fn aarch64_fixtures_decode_as_their_x86_64_twins() {
 
 /// The Linux architectures of the Nerves matrix, built by build_cross.sh: their directory under
 /// out/, the architecture the file must parse as, and the triple `callconv check` is given.
-const CROSS: [(&str, callconv::report::Arch, &str); 6] = [
+const CROSS: [(&str, callconv::report::Arch, &str); 7] = [
     (
         "armv7",
         callconv::report::Arch::Arm,
@@ -562,6 +564,11 @@ const CROSS: [(&str, callconv::report::Arch, &str); 6] = [
         "powerpc64le",
         callconv::report::Arch::Powerpc64,
         "powerpc64le-unknown-linux-gnu",
+    ),
+    (
+        "s390x",
+        callconv::report::Arch::S390x,
+        "s390x-unknown-linux-gnu",
     ),
 ];
 

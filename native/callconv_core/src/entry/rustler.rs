@@ -28,10 +28,13 @@
 //! `u32`s by value (flags are 0–2); when every value fits both, declaration order (`arity`
 //! before `flags`, which rustc's stable field sort keeps) decides.
 //!
-//! Evaluated architectures: x86-64 and AArch64, both tested on real Rustler builds
-//! (test/fixtures/rustler: build.sh, and build_aarch64.sh with Debian's rustc 1.85). The
-//! `.init_array` walk reads the ELF headers through the image, so the inventory path is ELF
-//! only.
+//! Evaluated architectures: x86-64 and AArch64 (here), 32-bit x86 (the x86-64 evaluator in
+//! 32-bit mode), and one module each under `rustler/` for 32-bit ARM (A32 and Thumb-2),
+//! RISC-V 64, PowerPC64 little-endian and s390x (big-endian: stores and loads follow the
+//! image's byte order). All are tested on real Rustler builds (test/fixtures/rustler:
+//! build.sh, and build_cross.sh with Debian's rustc 1.85), against the entry their `nif_init`
+//! returns under qemu-user. The `.init_array` walk reads the ELF headers through the image,
+//! so the inventory path is ELF only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -46,6 +49,7 @@ use super::{Decoded, Layout, MAX_FUNCTIONS};
 mod arm;
 mod ppc64;
 mod riscv;
+mod s390x;
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Image, Pointer};
 use crate::report::{Arch, NifEntry, NifFunction};
@@ -90,16 +94,16 @@ const STACK_WINDOW: u64 = 1 << 24;
 /// Decodes a Rustler NIF whose entry `nif_init` (at `init`) builds at run time.
 pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
     let image = &binary.image;
-    if image.big_endian() {
-        return Err("the Rustler decoder handles little-endian code only".to_string());
-    }
     let cpu: Box<dyn Cpu> = match binary.arch {
         Arch::X86_64 if image.pointer_size() == 8 => Box::new(X86_64::new(true)?),
         Arch::X86 if image.pointer_size() == 4 => Box::new(X86_64::new(false)?),
         Arch::Aarch64 if image.pointer_size() == 8 => Box::new(Aarch64::new()?),
         Arch::Arm if image.pointer_size() == 4 => Box::new(arm::Arm::new()?),
         Arch::Riscv64 if image.pointer_size() == 8 => Box::new(riscv::Riscv::new()?),
-        Arch::Powerpc64 if image.pointer_size() == 8 => Box::new(ppc64::Ppc64::new()?),
+        Arch::Powerpc64 if image.pointer_size() == 8 && !image.big_endian() => {
+            Box::new(ppc64::Ppc64::new()?)
+        }
+        Arch::S390x if image.pointer_size() == 8 => Box::new(s390x::S390x::new()?),
         other => {
             return Err(format!(
                 "evaluating a run-time-built entry is not implemented for {}",
@@ -107,7 +111,7 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             ))
         }
     };
-    let mut state = State::new(cpu.stack_register(), cpu.stack_top());
+    let mut state = State::new(cpu.stack_register(), cpu.stack_top(), image.big_endian());
     cpu.begin(&mut state, init);
     let mut budget = MAX_INIT_INSNS;
     let end = run(cpu.as_ref(), image, init, &mut budget, &mut state, 0)?;
@@ -398,7 +402,7 @@ fn inventory_table<'data, R: ReadRef<'data>>(
         if !elf.executable(ctor) {
             continue;
         }
-        let mut state = State::new(cpu.stack_register(), cpu.stack_top());
+        let mut state = State::new(cpu.stack_register(), cpu.stack_top(), image.big_endian());
         cpu.begin(&mut state, ctor);
         // Constructors that the evaluator cannot follow to the end still name their node
         // before anything it does not understand; what was seen is what counts.
@@ -634,21 +638,24 @@ impl ElfInfo {
         };
         let header = file_vaddr(0)?;
         let ident = image.read_bytes(header, 16).ok()?;
-        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || ident.get(5) != Some(&1) {
+        let big = ident.get(5) == Some(&2);
+        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || big != image.big_endian() {
             return None;
         }
         let wide = ident.get(4) == Some(&2);
         let u16_at = |a: u64| -> Option<u64> {
             let b = image.read_bytes(a, 2).ok()?;
-            Some(u64::from(u16::from_le_bytes([*b.first()?, *b.get(1)?])))
+            let arr = [*b.first()?, *b.get(1)?];
+            Some(u64::from(if big {
+                u16::from_be_bytes(arr)
+            } else {
+                u16::from_le_bytes(arr)
+            }))
         };
         let u32_at = |a: u64| image.read_u32(a).ok().map(u64::from);
         let word_at = |a: u64| {
             if wide {
-                image.read_bytes(a, 8).ok().and_then(|b| {
-                    let arr: [u8; 8] = b.try_into().ok()?;
-                    Some(u64::from_le_bytes(arr))
-                })
+                image.read_word(a).ok()
             } else {
                 u32_at(a)
             }
@@ -731,10 +738,12 @@ struct State {
     refs: Vec<u64>,
     /// The stack pointer's starting value.
     stack_top: u64,
+    /// The byte order of stores and loads (s390x is big-endian).
+    big_endian: bool,
 }
 
 impl State {
-    fn new(stack: &str, stack_top: u64) -> Self {
+    fn new(stack: &str, stack_top: u64, big_endian: bool) -> Self {
         let mut regs = HashMap::new();
         regs.insert(stack.to_string(), u128::from(stack_top));
         State {
@@ -743,6 +752,7 @@ impl State {
             stored: BTreeMap::new(),
             refs: Vec::new(),
             stack_top,
+            big_endian,
         }
     }
 
@@ -778,12 +788,22 @@ impl State {
         }
     }
 
+    /// The shift of byte `i` of a `size`-byte value in memory order.
+    fn shift(&self, i: usize, size: usize) -> usize {
+        if self.big_endian {
+            8 * (size - 1 - i)
+        } else {
+            8 * i
+        }
+    }
+
     fn store(&mut self, addr: u64, size: usize, v: Option<u128>) {
-        for i in 0..size.min(16) {
+        let size = size.min(16);
+        for i in 0..size {
             if self.stored.len() >= MAX_STORED_BYTES {
                 return;
             }
-            let byte = v.map(|v| (v >> (8 * i)) as u8);
+            let byte = v.map(|v| (v >> self.shift(i, size)) as u8);
             self.stored.insert(addr.wrapping_add(i as u64), byte);
         }
     }
@@ -797,9 +817,10 @@ impl State {
             return Field::Unwritten;
         }
         let mut v: u128 = 0;
-        for (i, b) in bytes.iter().enumerate() {
+        let size = size.min(16);
+        for (i, b) in bytes.iter().enumerate().take(size) {
             match b {
-                Some(Some(b)) => v |= u128::from(*b) << (8 * i),
+                Some(Some(b)) => v |= u128::from(*b) << self.shift(i, size),
                 // A byte never written reads as the file's (zero for .bss); Rustler writes
                 // every byte of the fields it sets.
                 None => {}
@@ -831,10 +852,11 @@ impl State {
             return None;
         }
         if written {
+            let size = size.min(16);
             let mut v: u128 = 0;
-            for i in 0..size.min(16) {
+            for i in 0..size {
                 let b = (*self.stored.get(&(addr + i as u64))?)?;
-                v |= u128::from(b) << (8 * i);
+                v |= u128::from(b) << self.shift(i, size);
             }
             return Some(v);
         }
@@ -851,11 +873,9 @@ impl State {
             4 if image.pointer_size() == 4 => ptr(addr).map(u128::from),
             1..=16 => {
                 let b = image.read_bytes(addr, size).ok()?;
-                Some(
-                    b.iter()
-                        .enumerate()
-                        .fold(0u128, |v, (i, b)| v | (u128::from(*b) << (8 * i))),
-                )
+                Some(b.iter().enumerate().fold(0u128, |v, (i, b)| {
+                    v | (u128::from(*b) << self.shift(i, size))
+                }))
             }
             _ => None,
         }
@@ -1969,7 +1989,7 @@ mod tests {
 
     #[test]
     fn fields_from_stores() {
-        let mut s = State::new("rsp", STACK_TOP);
+        let mut s = State::new("rsp", STACK_TOP, false);
         s.store(0x100, 8, Some(0x0000_000f_0000_0002));
         assert_eq!(s.field(0x100, 4), Field::Known(2));
         assert_eq!(s.field(0x104, 4), Field::Known(15));
