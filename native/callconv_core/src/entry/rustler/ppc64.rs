@@ -311,8 +311,11 @@ impl Cpu for Ppc64 {
             "lxvd2x" | "lxv" | "lxvw4x" => {
                 // A 16-byte copy: kept byte by byte (lxvd2x's doubleword swap is undone by
                 // the stxvd2x that stores it).
-                let bytes = Self::addr(state, ins, 1)
-                    .map(|a| (0..16).map(|i| image.byte(state, a + i)).collect());
+                let bytes = Self::addr(state, ins, 1).map(|a| {
+                    (0..16)
+                        .map(|i| image.byte(state, a.wrapping_add(i)))
+                        .collect()
+                });
                 if let Opnd::Reg(r, _) = op(0) {
                     state.set(&r, None);
                     if let Some(bytes) = bytes {
@@ -330,7 +333,7 @@ impl Cpu for Ppc64 {
                         let b = bytes
                             .as_ref()
                             .and_then(|v| v.get(i as usize).copied().flatten());
-                        state.store(a + i, 1, b.map(u128::from));
+                        state.store(a.wrapping_add(i), 1, b.map(u128::from));
                     }
                 }
             }
@@ -376,5 +379,24 @@ impl Cpu for Ppc64 {
             _ => Self::set(state, &op(0), None),
         }
         Ok(Flow::Next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotate_and_mask() {
+        // Rustler 0.39's nif_init on ppc64le builds major 2 / minor 15 this way:
+        // lis r6, -32768; ori r6, r6, 1; rldic r4, r6, 1, 28.
+        assert_eq!(
+            rotate_mask("rldic", 0xffff_ffff_8000_0001, 1, 28),
+            Some(0x0000_000f_0000_0002)
+        );
+        assert_eq!(rotate_mask("rldicl", 0xff00, 56, 56), Some(0xff));
+        assert_eq!(rotate_mask("rldicr", 1, 4, 59), Some(16));
+        assert_eq!(mask64(0, 63), u64::MAX);
+        assert_eq!(mask64(63, 0), 0x8000_0000_0000_0001);
     }
 }

@@ -86,7 +86,10 @@ impl S390x {
             Opnd::Reg(r, _) => r.strip_prefix('r').and_then(|n| n.parse::<u32>().ok()),
             _ => None,
         };
-        let (Some(a), Some(b)) = (num(first), num(last)) else {
+        let (Some(a), Some(b)) = (
+            num(first).filter(|n| *n < 16),
+            num(last).filter(|n| *n < 16),
+        ) else {
             return Vec::new();
         };
         let count = (b + 16 - a) % 16 + 1;
@@ -318,7 +321,9 @@ impl Cpu for S390x {
                 let values: Vec<Option<u128>> = regs
                     .iter()
                     .enumerate()
-                    .map(|(i, _)| at.and_then(|a| image.load(state, a + 8 * i as u64, 8)))
+                    .map(|(i, _)| {
+                        at.and_then(|a| image.load(state, a.wrapping_add(8 * i as u64), 8))
+                    })
                     .collect();
                 for (r, v) in regs.iter().zip(values) {
                     state.set(r, v);
@@ -339,10 +344,10 @@ impl Cpu for S390x {
                                 Some(0)
                             } else {
                                 Self::addr(state, &op(1))
-                                    .and_then(|s| image.byte(state, s + i))
+                                    .and_then(|s| image.byte(state, s.wrapping_add(i)))
                                     .map(u128::from)
                             };
-                            state.store(a + i, 1, b);
+                            state.store(a.wrapping_add(i), 1, b);
                         }
                     }
                 }
@@ -371,5 +376,22 @@ impl Cpu for S390x {
             _ => Self::set(state, &op(0), None),
         }
         Ok(Flow::Next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_ranges_wrap_after_r15() {
+        let r = |n: &str| Opnd::Reg(n.to_string(), 8);
+        assert_eq!(range_of(&r("r6"), &r("r8")), ["r6", "r7", "r8"]);
+        assert_eq!(range_of(&r("r14"), &r("r1")), ["r14", "r15", "r0", "r1"]);
+        assert!(range_of(&r("r99"), &r("r1")).is_empty());
+    }
+
+    fn range_of(a: &Opnd, b: &Opnd) -> Vec<String> {
+        S390x::range(a, b)
     }
 }
