@@ -1,5 +1,7 @@
-//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux, and
-//! aarch64 Linux from build_aarch64.sh in out/aarch64).
+//! The Rustler decoder against real Rustler builds (test/fixtures/rustler, x86-64 Linux,
+//! aarch64 Linux from build_aarch64.sh in out/aarch64, and the other Linux architectures of
+//! the Nerves matrix from build_cross.sh in out/<arch>, with the entries their nif_init really
+//! returns under qemu-user in out/<arch>/expected.txt).
 //!
 //! Every expected value below is written from the fixture source (test/fixtures/rustler/
 //! nifs.rs and each version's src/lib.rs) and from Rustler's own code, not from callconv's
@@ -527,5 +529,192 @@ fn aarch64_fixtures_decode_as_their_x86_64_twins() {
             callconv::rules::link::needed_enif(&twin),
             "{what}: needed enif_*"
         );
+    }
+}
+
+/// The Linux architectures of the Nerves matrix, built by build_cross.sh: their directory under
+/// out/, the architecture the file must parse as, and the triple `callconv check` is given.
+const CROSS: [(&str, callconv::report::Arch, &str); 7] = [
+    (
+        "armv7",
+        callconv::report::Arch::Arm,
+        "armv7-unknown-linux-gnueabihf",
+    ),
+    (
+        "armv7-thumb",
+        callconv::report::Arch::Arm,
+        "armv7-unknown-linux-gnueabihf",
+    ),
+    (
+        "armv6",
+        callconv::report::Arch::Arm,
+        "arm-unknown-linux-gnueabihf",
+    ),
+    (
+        "i686",
+        callconv::report::Arch::X86,
+        "i686-unknown-linux-gnu",
+    ),
+    (
+        "riscv64",
+        callconv::report::Arch::Riscv64,
+        "riscv64gc-unknown-linux-gnu",
+    ),
+    (
+        "powerpc64le",
+        callconv::report::Arch::Powerpc64,
+        "powerpc64le-unknown-linux-gnu",
+    ),
+    (
+        "s390x",
+        callconv::report::Arch::S390x,
+        "s390x-unknown-linux-gnu",
+    ),
+];
+
+/// One fixture's entry as nif_init really built it (oracle.sh: harness.c under qemu-user).
+#[derive(Debug, Default)]
+struct RealEntry {
+    major: i32,
+    minor: i32,
+    name: String,
+    num_of_funcs: i64,
+    functions: Vec<NifFunction>,
+    callbacks: [bool; 4],
+    vm_variant: String,
+    options: u32,
+}
+
+/// out/<dir>/expected.txt: `== FILE` then harness.c's `key value` lines.
+fn real_entries(dir: &str) -> Vec<(String, RealEntry)> {
+    let path = rustler_dir().join(format!("out/{dir}/expected.txt"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run oracle.sh {dir})", path.display()));
+    let mut out: Vec<(String, RealEntry)> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(file) = line.strip_prefix("== ") {
+            out.push((file.to_string(), RealEntry::default()));
+            continue;
+        }
+        let (_, e) = out.last_mut().expect("a == line first");
+        let (key, value) = line.split_once(' ').expect("key value");
+        let flag = || value == "1";
+        match key {
+            "major" => e.major = value.parse().unwrap(),
+            "minor" => e.minor = value.parse().unwrap(),
+            "name" => e.name = value.to_string(),
+            "num_of_funcs" => e.num_of_funcs = value.parse().unwrap(),
+            "func" => {
+                let parts: Vec<&str> = value.split(' ').collect();
+                e.functions.push(f(
+                    parts[0],
+                    parts[1].parse().unwrap(),
+                    parts[2].parse().unwrap(),
+                ));
+            }
+            "load" => e.callbacks[0] = flag(),
+            "reload" => e.callbacks[1] = flag(),
+            "upgrade" => e.callbacks[2] = flag(),
+            "unload" => e.callbacks[3] = flag(),
+            "vm_variant" => e.vm_variant = value.to_string(),
+            "options" => e.options = value.parse().unwrap(),
+            "sizeof_resource_type_init" => {}
+            other => panic!("{}: unknown line {other}", path.display()),
+        }
+    }
+    out
+}
+
+/// Every committed cross-built fixture decodes statically to the entry nif_init really
+/// builds, function table order included, and checks clean for its own platform.
+#[test]
+fn cross_fixtures_decode_as_nif_init_builds_them() {
+    for (dir, arch, triple) in CROSS {
+        let mut files: Vec<String> = std::fs::read_dir(rustler_dir().join("out").join(dir))
+            .unwrap_or_else(|e| panic!("out/{dir}: {e}"))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".so"))
+            .collect();
+        files.sort();
+        let real = real_entries(dir);
+        let mut recorded: Vec<String> = real.iter().map(|(f, _)| f.clone()).collect();
+        recorded.sort();
+        assert_eq!(files, recorded, "{dir}: expected.txt covers every fixture");
+        assert!(
+            files.iter().any(|f| f.ends_with("-lto-strip.so"))
+                && files.iter().any(|f| !f.contains("lto")),
+            "{dir}: with and without LTO"
+        );
+        let target = callconv::target::Target {
+            source: callconv::target::TargetSource::Explicit,
+            otp_release: Some("25".into()),
+            erts_version: Some("13.1.5".into()),
+            nif_version: Some("2.16".into()),
+            ..callconv::target::Target::host()
+        }
+        .for_triple(triple)
+        .expect("triple");
+        for (file, want) in real {
+            let what = format!("{dir}/{file}");
+            let version = file.split('-').next().unwrap();
+            let path = rustler_dir().join("out").join(dir).join(&file);
+            let bytes = std::fs::read(&path).unwrap();
+            let binary = callconv::inspect::parse(bytes.as_slice(), arch).expect("parses");
+            assert_eq!(binary.arch, arch, "{what}");
+            let d = decode_binary(&binary, &path);
+            let e = &d.entry;
+            assert_eq!((e.major, e.minor), (want.major, want.minor), "{what}");
+            assert_eq!(e.module, want.name, "{what}");
+            assert_eq!(e.functions, want.functions, "{what}");
+            assert_eq!(d.declared_functions, want.num_of_funcs, "{what}");
+            assert_eq!(
+                [e.load, e.reload, e.upgrade, e.unload],
+                want.callbacks,
+                "{what}: callbacks"
+            );
+            assert_eq!(
+                e.vm_variant.as_deref(),
+                Some(want.vm_variant.as_str()),
+                "{what}"
+            );
+            assert_eq!(e.options, Some(want.options), "{what}");
+            assert_eq!(e.decoded_by, format!("static:rustler-{version}"), "{what}");
+            // harness.c does not print min_erts: Rustler's own value, as above.
+            let min_erts = (version == "0.39.0").then_some("OTP-22.0");
+            assert_eq!(e.min_erts.as_deref(), min_erts, "{what}");
+            // And the oracle agrees with nifs.rs.
+            assert_eq!(
+                sorted(want.functions.clone()),
+                sorted(expected_functions()),
+                "{what}"
+            );
+            let mut fptrs: Vec<u64> = d
+                .function_addresses
+                .iter()
+                .map(|a| a.expect("fptr"))
+                .collect();
+            fptrs.sort();
+            fptrs.dedup();
+            assert_eq!(fptrs.len(), 5, "{what}: distinct wrappers");
+
+            let report = callconv::check_path(&path, &target).expect("checks");
+            let errors: Vec<_> = report
+                .findings
+                .iter()
+                .filter(|f| f.severity == callconv::rules::Severity::Error)
+                .collect();
+            assert!(errors.is_empty(), "{what} on {triple}: {errors:?}");
+            let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+            let expected_rules: &[&str] = if short_entry(version) {
+                &["nif-entry-short"]
+            } else {
+                &[]
+            };
+            assert_eq!(
+                rules, expected_rules,
+                "{what} on {triple}: {:?}",
+                report.findings
+            );
+        }
     }
 }

@@ -29,10 +29,13 @@
 //! `u32`s by value (flags are 0–2); when every value fits both, declaration order (`arity`
 //! before `flags`, which rustc's stable field sort keeps) decides.
 //!
-//! Evaluated architectures: x86-64 and AArch64, both tested on real Rustler builds
-//! (test/fixtures/rustler: build.sh, and build_aarch64.sh with Debian's rustc 1.85). The
-//! `.init_array` walk reads the ELF headers through the image, so the inventory path is ELF
-//! only.
+//! Evaluated architectures: x86-64 and AArch64 (here), 32-bit x86 (the x86-64 evaluator in
+//! 32-bit mode), and one module each under `rustler/` for 32-bit ARM (A32 and Thumb-2),
+//! RISC-V 64, PowerPC64 little-endian and s390x (big-endian: stores and loads follow the
+//! image's byte order). All are tested on real Rustler builds (test/fixtures/rustler:
+//! build.sh, and build_cross.sh with Debian's rustc 1.85), against the entry their `nif_init`
+//! returns under qemu-user. The `.init_array` walk reads the ELF headers through the image,
+//! so the inventory path is ELF only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -44,6 +47,11 @@ use object::ReadRef;
 
 use super::{Decoded, Layout, MAX_FUNCTIONS};
 use super::{NifEntry, NifFunction};
+
+mod arm;
+mod ppc64;
+mod riscv;
+mod s390x;
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Image, Pointer};
 use crate::platform::Arch;
@@ -67,6 +75,10 @@ const MAX_SNAPSHOTS: usize = 32;
 const MAX_SNAPSHOT_BYTES: usize = 4096;
 /// Most code bytes read at once.
 const MAX_CODE_BYTES: usize = 1024;
+/// Loads below this address are unknown: they come from NULL plus an offset.
+const NULL_PAGE: u64 = 0x100;
+/// Most instructions scanned for the first return of a function not followed (32-bit x86).
+const MAX_RET_SCAN: usize = 4096;
 /// Most program headers and dynamic entries read.
 const MAX_PHDRS: usize = 1024;
 const MAX_DYNAMIC: usize = 4096;
@@ -76,18 +88,24 @@ const MAX_VERSION_SCAN: usize = 64 << 20;
 const MAX_ARITY: u32 = 255;
 /// A stack pointer value that no library maps: stack stores land here, apart from the image.
 const STACK_TOP: u64 = 0x7ff0_0000_0000_0000;
-/// How far below [`STACK_TOP`] stores count as stack stores.
+/// The same for 32-bit code, whose registers cannot hold [`STACK_TOP`].
+const STACK_TOP_32: u64 = 0x7ff0_0000;
+/// How far below the stack top stores count as stack stores.
 const STACK_WINDOW: u64 = 1 << 24;
 
 /// Decodes a Rustler NIF whose entry `nif_init` (at `init`) builds at run time.
 pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
     let image = &binary.image;
-    if image.big_endian() {
-        return Err("the Rustler decoder handles little-endian code only".to_string());
-    }
     let cpu: Box<dyn Cpu> = match binary.arch {
-        Arch::X86_64 if image.pointer_size() == 8 => Box::new(X86_64::new()?),
+        Arch::X86_64 if image.pointer_size() == 8 => Box::new(X86_64::new(true)?),
+        Arch::X86 if image.pointer_size() == 4 => Box::new(X86_64::new(false)?),
         Arch::Aarch64 if image.pointer_size() == 8 => Box::new(Aarch64::new()?),
+        Arch::Arm if image.pointer_size() == 4 => Box::new(arm::Arm::new()?),
+        Arch::Riscv64 if image.pointer_size() == 8 => Box::new(riscv::Riscv::new()?),
+        Arch::Powerpc64 if image.pointer_size() == 8 && !image.big_endian() => {
+            Box::new(ppc64::Ppc64::new()?)
+        }
+        Arch::S390x if image.pointer_size() == 8 => Box::new(s390x::S390x::new()?),
         other => {
             return Err(format!(
                 "evaluating a run-time-built entry is not implemented for {}",
@@ -95,7 +113,8 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             ))
         }
     };
-    let mut state = State::new(cpu.stack_register());
+    let mut state = State::new(cpu.stack_register(), cpu.stack_top(), image.big_endian());
+    cpu.begin(&mut state, init);
     let mut budget = MAX_INIT_INSNS;
     let end = run(cpu.as_ref(), image, init, &mut budget, &mut state, 0)?;
     if end != End::Returned {
@@ -385,7 +404,8 @@ fn inventory_table<'data, R: ReadRef<'data>>(
         if !elf.executable(ctor) {
             continue;
         }
-        let mut state = State::new(cpu.stack_register());
+        let mut state = State::new(cpu.stack_register(), cpu.stack_top(), image.big_endian());
+        cpu.begin(&mut state, ctor);
         // Constructors that the evaluator cannot follow to the end still name their node
         // before anything it does not understand; what was seen is what counts.
         let mut budget = MAX_CTOR_INSNS;
@@ -620,21 +640,24 @@ impl ElfInfo {
         };
         let header = file_vaddr(0)?;
         let ident = image.read_bytes(header, 16).ok()?;
-        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || ident.get(5) != Some(&1) {
+        let big = ident.get(5) == Some(&2);
+        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || big != image.big_endian() {
             return None;
         }
         let wide = ident.get(4) == Some(&2);
         let u16_at = |a: u64| -> Option<u64> {
             let b = image.read_bytes(a, 2).ok()?;
-            Some(u64::from(u16::from_le_bytes([*b.first()?, *b.get(1)?])))
+            let arr = [*b.first()?, *b.get(1)?];
+            Some(u64::from(if big {
+                u16::from_be_bytes(arr)
+            } else {
+                u16::from_le_bytes(arr)
+            }))
         };
         let u32_at = |a: u64| image.read_u32(a).ok().map(u64::from);
         let word_at = |a: u64| {
             if wide {
-                image.read_bytes(a, 8).ok().and_then(|b| {
-                    let arr: [u8; 8] = b.try_into().ok()?;
-                    Some(u64::from_le_bytes(arr))
-                })
+                image.read_word(a).ok()
             } else {
                 u32_at(a)
             }
@@ -715,17 +738,23 @@ struct State {
     vectors: HashMap<String, Vec<Option<u8>>>,
     stored: BTreeMap<u64, Option<u8>>,
     refs: Vec<u64>,
+    /// The stack pointer's starting value.
+    stack_top: u64,
+    /// The byte order of stores and loads (s390x is big-endian).
+    big_endian: bool,
 }
 
 impl State {
-    fn new(stack: &str) -> Self {
+    fn new(stack: &str, stack_top: u64, big_endian: bool) -> Self {
         let mut regs = HashMap::new();
-        regs.insert(stack.to_string(), u128::from(STACK_TOP));
+        regs.insert(stack.to_string(), u128::from(stack_top));
         State {
             regs,
             vectors: HashMap::new(),
             stored: BTreeMap::new(),
             refs: Vec::new(),
+            stack_top,
+            big_endian,
         }
     }
 
@@ -749,8 +778,8 @@ impl State {
     fn forget_all(&mut self, stack: &str) {
         self.regs.retain(|r, _| r == stack);
         self.vectors.clear();
-        let floor = STACK_TOP - STACK_WINDOW;
-        for (_, b) in self.stored.range_mut(floor..=STACK_TOP) {
+        let floor = self.stack_top - STACK_WINDOW;
+        for (_, b) in self.stored.range_mut(floor..=self.stack_top) {
             *b = None;
         }
     }
@@ -761,12 +790,22 @@ impl State {
         }
     }
 
+    /// The shift of byte `i` of a `size`-byte value in memory order.
+    fn shift(&self, i: usize, size: usize) -> usize {
+        if self.big_endian {
+            8 * (size - 1 - i)
+        } else {
+            8 * i
+        }
+    }
+
     fn store(&mut self, addr: u64, size: usize, v: Option<u128>) {
-        for i in 0..size.min(16) {
+        let size = size.min(16);
+        for i in 0..size {
             if self.stored.len() >= MAX_STORED_BYTES {
                 return;
             }
-            let byte = v.map(|v| (v >> (8 * i)) as u8);
+            let byte = v.map(|v| (v >> self.shift(i, size)) as u8);
             self.stored.insert(addr.wrapping_add(i as u64), byte);
         }
     }
@@ -780,9 +819,10 @@ impl State {
             return Field::Unwritten;
         }
         let mut v: u128 = 0;
-        for (i, b) in bytes.iter().enumerate() {
+        let size = size.min(16);
+        for (i, b) in bytes.iter().enumerate().take(size) {
             match b {
-                Some(Some(b)) => v |= u128::from(*b) << (8 * i),
+                Some(Some(b)) => v |= u128::from(*b) << self.shift(i, size),
                 // A byte never written reads as the file's (zero for .bss); Rustler writes
                 // every byte of the fields it sets.
                 None => {}
@@ -808,11 +848,17 @@ impl State {
         size: usize,
     ) -> Option<u128> {
         let written = (0..size as u64).any(|i| self.stored.contains_key(&(addr + i)));
+        if !written && addr < NULL_PAGE {
+            // A NULL pointer plus a field offset: the file's headers live there, but the
+            // code never reads them (an empty inventory list is walked this way).
+            return None;
+        }
         if written {
+            let size = size.min(16);
             let mut v: u128 = 0;
-            for i in 0..size.min(16) {
+            for i in 0..size {
                 let b = (*self.stored.get(&(addr + i as u64))?)?;
-                v |= u128::from(b) << (8 * i);
+                v |= u128::from(b) << self.shift(i, size);
             }
             return Some(v);
         }
@@ -829,11 +875,9 @@ impl State {
             4 if image.pointer_size() == 4 => ptr(addr).map(u128::from),
             1..=16 => {
                 let b = image.read_bytes(addr, size).ok()?;
-                Some(
-                    b.iter()
-                        .enumerate()
-                        .fold(0u128, |v, (i, b)| v | (u128::from(*b) << (8 * i))),
-                )
+                Some(b.iter().enumerate().fold(0u128, |v, (i, b)| {
+                    v | (u128::from(*b) << self.shift(i, size))
+                }))
             }
             _ => None,
         }
@@ -885,8 +929,11 @@ struct Ins {
     len: u64,
     mnemonic: String,
     ops: Vec<Opnd>,
-    /// A pre- or post-indexed access that writes the address back to its base (AArch64).
+    /// A pre- or post-indexed access that writes the address back to its base (AArch64,
+    /// ARM).
     writeback: bool,
+    /// Executed or not depending on the flags (ARM condition codes, Thumb `it` blocks).
+    conditional: bool,
 }
 
 trait Cpu {
@@ -894,6 +941,25 @@ trait Cpu {
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
     fn result_register(&self) -> &'static str;
     fn stack_register(&self) -> &'static str;
+    /// The stack pointer's starting value: [`STACK_TOP`], or [`STACK_TOP_32`] for 32-bit code.
+    fn stack_top(&self) -> u64 {
+        STACK_TOP
+    }
+    /// Where the code at `pc` is read from: `pc` itself, but for ARM, whose Thumb addresses
+    /// carry the mode in bit 0.
+    fn fetch_address(&self, pc: u64) -> u64 {
+        pc
+    }
+    /// Registers that hold the base of position-independent data for a whole function
+    /// (32-bit x86's GOT pointer in ebx, PowerPC64's TOC pointer r2).
+    fn pinned_registers(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Sets up what a function's caller provides beyond the stack (PowerPC64's r12).
+    fn begin(&self, _state: &mut State, _start: u64) {}
+    /// After a call that was not followed: pops what the callee pops besides its return
+    /// address (32-bit x86's `ret n`).
+    fn callee_pops(&self, _state: &mut State, _image: &dyn Load, _target: u64) {}
     /// Sets up the return address of a call from `ret_addr` into a followed function.
     fn enter_call(&self, state: &mut State, ret_addr: u64);
     /// Undoes what the callee's `ret` does beyond returning (popping the return address).
@@ -946,7 +1012,7 @@ fn run<'data, R: ReadRef<'data>>(
     let mut snapshots = 0;
     while *budget > 0 {
         let code = image
-            .read_code(pc, MAX_CODE_BYTES)
+            .read_code(cpu.fetch_address(pc), MAX_CODE_BYTES)
             .map_err(|e| format!("cannot read code at {pc:#x}: {e}"))?;
         let insns = cpu.decode(&code, pc, (*budget).min(64))?;
         let Some(last) = insns.last() else {
@@ -985,7 +1051,10 @@ fn run<'data, R: ReadRef<'data>>(
                 Flow::Call(target) => {
                     let ret_addr = ins.address.wrapping_add(ins.len);
                     let followed = match target {
-                        Some(t) if depth < MAX_CALL_DEPTH && image.read_code(t, 1).is_ok() => {
+                        Some(t)
+                            if depth < MAX_CALL_DEPTH
+                                && image.read_code(cpu.fetch_address(t), 1).is_ok() =>
+                        {
                             let before = state.clone();
                             cpu.enter_call(state, ret_addr);
                             let mut callee_budget = (*budget).min(MAX_CALL_INSNS);
@@ -1004,6 +1073,9 @@ fn run<'data, R: ReadRef<'data>>(
                     };
                     if !followed {
                         cpu.clobber(state);
+                        if let Some(t) = target {
+                            cpu.callee_pops(state, image, t);
+                        }
                     }
                 }
                 Flow::Return => return Ok(End::Returned),
@@ -1029,10 +1101,21 @@ fn run<'data, R: ReadRef<'data>>(
                     if depth > 0 {
                         return Ok(End::Abandoned);
                     }
-                    let (resume, _) = std::iter::from_fn(|| pending.pop())
+                    let (resume, snapshot) = std::iter::from_fn(|| pending.pop())
                         .find(|(t, _)| !visited.contains(t))
                         .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
+                    // The base register of position-independent data survives the loop when
+                    // the branch saw the same value.
+                    let pinned: Vec<(&str, u128)> = cpu
+                        .pinned_registers()
+                        .iter()
+                        .filter_map(|r| Some((*r, state.get(r)?)))
+                        .filter(|(r, v)| snapshot.as_ref().is_none_or(|s| s.get(r) == Some(*v)))
+                        .collect();
                     state.forget_all(cpu.stack_register());
+                    for (r, v) in pinned {
+                        state.set(r, Some(v));
+                    }
                     next = resume;
                     break;
                 }
@@ -1064,14 +1147,50 @@ fn reg_name(cs: &Capstone, reg: capstone::RegId) -> Option<String> {
 // ------------------------------------------------------------------------------------------
 // x86-64.
 
+/// x86-64, and 32-bit x86 (`wide` false: 4-byte stack slots and addresses, cdecl's
+/// caller-saved registers, and the `__x86.get_pc_thunk` calls of position-independent code).
 struct X86_64 {
     cs: Capstone,
+    wide: bool,
 }
 
 impl X86_64 {
-    fn new() -> Result<Self, String> {
-        let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide: true })?;
-        Ok(X86_64 { cs })
+    fn new(wide: bool) -> Result<Self, String> {
+        let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide })?;
+        Ok(X86_64 { cs, wide })
+    }
+
+    /// The size of a stack slot and of an address.
+    fn slot(&self) -> u64 {
+        if self.wide {
+            8
+        } else {
+            4
+        }
+    }
+
+    fn wrap(&self, a: u64) -> u64 {
+        if self.wide {
+            a
+        } else {
+            a & 0xffff_ffff
+        }
+    }
+
+    /// The register a 32-bit PIC thunk (`mov reg, [esp]; ret`) at `target` loads with its
+    /// return address.
+    fn pc_thunk(&self, state: &State, image: &dyn Load, target: u64) -> Option<&'static str> {
+        if self.wide {
+            return None;
+        }
+        let code = image.load(state, target, 4)? as u32;
+        // 8b /r with mod 00, r/m 100 (SIB), SIB 24 ([esp]); then c3 (ret).
+        let [op, modrm, sib, ret] = code.to_le_bytes();
+        if op != 0x8b || modrm & 0xc7 != 0x04 || sib != 0x24 || ret != 0xc3 {
+            return None;
+        }
+        const REGS: [&str; 8] = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"];
+        REGS.get(usize::from((modrm >> 3) & 7)).copied()
     }
 }
 
@@ -1110,6 +1229,8 @@ fn x86_full(name: &str) -> String {
 
 /// Caller-saved registers (System V).
 const X86_CLOBBERED: [&str; 9] = ["rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"];
+/// Caller-saved registers of 32-bit x86 (cdecl).
+const X86_32_CLOBBERED: [&str; 3] = ["rax", "rcx", "rdx"];
 
 impl X86_64 {
     fn read(&self, state: &State, op: &Opnd) -> Option<u128> {
@@ -1153,7 +1274,7 @@ impl X86_64 {
             Some(r) => reg(r)?.wrapping_mul(*scale as u64),
             None => 0,
         };
-        Some(b.wrapping_add(i).wrapping_add(*disp as u64))
+        Some(self.wrap(b.wrapping_add(i).wrapping_add(*disp as u64)))
     }
 
     fn write(&self, state: &mut State, op: &Opnd, v: Option<u128>, next: u64) {
@@ -1224,6 +1345,7 @@ impl Cpu for X86_64 {
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
                     writeback: false,
+                    conditional: false,
                 })
             })
             .collect()
@@ -1237,23 +1359,82 @@ impl Cpu for X86_64 {
         "rsp"
     }
 
+    fn stack_top(&self) -> u64 {
+        if self.wide {
+            STACK_TOP
+        } else {
+            STACK_TOP_32
+        }
+    }
+
+    fn pinned_registers(&self) -> &'static [&'static str] {
+        if self.wide {
+            &[]
+        } else {
+            &["rbx"]
+        }
+    }
+
+    fn callee_pops(&self, state: &mut State, image: &dyn Load, target: u64) {
+        if self.wide {
+            return;
+        }
+        // The callee's first return, in address order: every return of a function pops
+        // the same, so the first says what the call does to the stack.
+        let mut pc = target;
+        for _ in 0..MAX_RET_SCAN / 16 {
+            let code: Vec<u8> = (0..64u64)
+                .map_while(|i| image.byte(state, pc.wrapping_add(i)))
+                .collect();
+            let Ok(insns) = self.cs.disasm_count(&code, pc, 16) else {
+                return;
+            };
+            let Some(last) = insns.last() else {
+                return;
+            };
+            for i in insns.iter() {
+                match (i.mnemonic(), i.bytes()) {
+                    (Some("ret"), [0xc2, lo, hi]) => {
+                        let n = u64::from(u16::from_le_bytes([*lo, *hi]));
+                        let sp = state
+                            .get("rsp")
+                            .map(|s| u128::from(self.wrap((s as u64).wrapping_add(n))));
+                        state.set("rsp", sp);
+                        return;
+                    }
+                    (Some("ret"), _) => return,
+                    _ => {}
+                }
+            }
+            pc = last.address().wrapping_add(last.len() as u64);
+        }
+    }
+
     fn enter_call(&self, state: &mut State, ret_addr: u64) {
-        let sp = state.get("rsp").map(|s| (s as u64).wrapping_sub(8));
+        let slot = self.slot();
+        let sp = state
+            .get("rsp")
+            .map(|s| self.wrap((s as u64).wrapping_sub(slot)));
         state.set("rsp", sp.map(u128::from));
         if let Some(sp) = sp {
-            state.store(sp, 8, Some(u128::from(ret_addr)));
+            state.store(sp, slot as usize, Some(u128::from(ret_addr)));
         }
     }
 
     fn leave_call(&self, state: &mut State) {
         let sp = state
             .get("rsp")
-            .map(|s| u128::from((s as u64).wrapping_add(8)));
+            .map(|s| u128::from(self.wrap((s as u64).wrapping_add(self.slot()))));
         state.set("rsp", sp);
     }
 
     fn clobber(&self, state: &mut State) {
-        for r in X86_CLOBBERED {
+        let clobbered: &[&str] = if self.wide {
+            &X86_CLOBBERED
+        } else {
+            &X86_32_CLOBBERED
+        };
+        for r in clobbered {
             state.set(r, None);
         }
         for i in 0..16 {
@@ -1283,7 +1464,15 @@ impl Cpu for X86_64 {
         };
         let rsp = |state: &State| state.get("rsp").map(|v| v as u64);
         match m {
-            "ret" => return Ok(Flow::Return),
+            "ret" => {
+                // `ret n` also pops n bytes of arguments (32-bit x86: the hidden pointer of a
+                // function that returns a struct).
+                if let Opnd::Imm(n) = op0 {
+                    let sp = rsp(state).map(|s| u128::from(self.wrap(s.wrapping_add(n as u64))));
+                    state.set("rsp", sp);
+                }
+                return Ok(Flow::Return);
+            }
             "ud2" | "int3" | "hlt" => {
                 return Ok(Flow::Trap(format!("a trap ({m}) at {:#x}", ins.address)))
             }
@@ -1381,17 +1570,22 @@ impl Cpu for X86_64 {
                 self.write(state, &op0, v, next);
             }
             "push" => {
+                let slot = self.slot();
                 let v = load(state, &op0);
-                let sp = rsp(state).map(|s| s.wrapping_sub(8));
+                let sp = rsp(state).map(|s| self.wrap(s.wrapping_sub(slot)));
                 state.set("rsp", sp.map(u128::from));
                 if let Some(sp) = sp {
-                    state.store(sp, 8, v);
+                    state.store(sp, slot as usize, v);
                 }
             }
             "pop" => {
+                let slot = self.slot();
                 let sp = rsp(state);
-                let v = sp.and_then(|sp| image.load(state, sp, 8));
-                state.set("rsp", sp.map(|s| u128::from(s.wrapping_add(8))));
+                let v = sp.and_then(|sp| image.load(state, sp, slot as usize));
+                state.set(
+                    "rsp",
+                    sp.map(|s| u128::from(self.wrap(s.wrapping_add(slot)))),
+                );
                 self.write(state, &op0, v, next);
             }
             "jmp" => {
@@ -1402,7 +1596,24 @@ impl Cpu for X86_64 {
                     None => Flow::DeadEnd(format!("an indirect jump at {:#x}", ins.address)),
                 });
             }
-            "call" => return Ok(Flow::Call(load(state, &op0).map(|t| t as u64))),
+            "call" => {
+                let target = load(state, &op0).map(|t| t as u64);
+                // 32-bit PIC: a thunk that returns its return address, or a call to the next
+                // instruction followed by a pop. Neither is a call to follow.
+                if let Some(reg) = target.and_then(|t| self.pc_thunk(state, image, t)) {
+                    state.set(reg, Some(u128::from(next)));
+                    return Ok(Flow::Next);
+                }
+                if target == Some(next) && !self.wide {
+                    let sp = rsp(state).map(|s| self.wrap(s.wrapping_sub(4)));
+                    state.set("rsp", sp.map(u128::from));
+                    if let Some(sp) = sp {
+                        state.store(sp, 4, Some(u128::from(next)));
+                    }
+                    return Ok(Flow::Next);
+                }
+                return Ok(Flow::Call(target));
+            }
             "xchg" | "cmpxchg" | "xadd" => {
                 // Both operands may change; the memory one becomes unknown.
                 self.write(state, &op0, None, next);
@@ -1559,6 +1770,7 @@ impl Cpu for Aarch64 {
                         mnemonic: mnemonic.to_string(),
                         ops: vec![Opnd::Other],
                         writeback: false,
+                        conditional: false,
                     });
                 }
                 let detail = self
@@ -1597,6 +1809,7 @@ impl Cpu for Aarch64 {
                     mnemonic: i.mnemonic().unwrap_or("").to_string(),
                     ops,
                     writeback,
+                    conditional: false,
                 })
             })
             .collect()
@@ -1778,7 +1991,7 @@ mod tests {
 
     #[test]
     fn fields_from_stores() {
-        let mut s = State::new("rsp");
+        let mut s = State::new("rsp", STACK_TOP, false);
         s.store(0x100, 8, Some(0x0000_000f_0000_0002));
         assert_eq!(s.field(0x100, 4), Field::Known(2));
         assert_eq!(s.field(0x104, 4), Field::Known(15));
