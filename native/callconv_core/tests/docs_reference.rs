@@ -297,10 +297,6 @@ fn schema_reference_lists_every_key_the_serializer_writes() {
 
 // ----- relative links
 
-/// Pages written on other branches that this branch links to before they land. A page listed
-/// here that exists fails the test: remove it from the list once it has been merged.
-const PENDING_PAGES: &[&str] = &["guides/nerves.md"];
-
 fn markdown_files() -> Vec<PathBuf> {
     let repo = common::repo();
     let mut out = vec![repo.join("README.md"), repo.join("bench/README.md")];
@@ -406,12 +402,6 @@ fn every_relative_link_resolves() {
                 .unwrap_or(&file)
                 .display()
                 .to_string();
-            let pending = PENDING_PAGES
-                .iter()
-                .any(|p| normalise(&target) == normalise(&repo.join(p)));
-            if pending {
-                continue;
-            }
             if !target.exists() {
                 broken.push(format!("{shown}: {link} (no such file)"));
                 continue;
@@ -423,12 +413,6 @@ fn every_relative_link_resolves() {
                 }
             }
         }
-    }
-    for page in PENDING_PAGES {
-        assert!(
-            !repo.join(page).exists(),
-            "{page} exists now: remove it from PENDING_PAGES in tests/docs_reference.rs"
-        );
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
