@@ -356,6 +356,8 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         tables: HashMap::new(),
         library_budget: MAX_LIBRARY_FUNCTION_INSNS,
         boundaries: Default::default(),
+        noreturn_at: Default::default(),
+        function_ends: Default::default(),
     };
     let mut out = LibraryAnalysis {
         supported: true,
@@ -604,6 +606,15 @@ struct Ctx<'a, R> {
     /// function's start went through a call that does not return (an import such as
     /// `OPENSSL_die` that no list names): it ends there. Empty in the NIF mode.
     boundaries: std::collections::HashSet<u64>,
+    /// Exports mode: the code addresses of the library's own exported functions whose names
+    /// never return (glibc's `abort`, `__stack_chk_fail`, `__chk_fail`, `exit`): a call to one
+    /// ends the path, as a call to the import of that name does. Empty in the NIF mode.
+    noreturn_at: std::collections::HashSet<u64>,
+    /// Exports mode: where each exported function's code ends (its symbol's size). A call
+    /// whose return address is there returns nowhere: the function's last instruction is a
+    /// call to a local function that never returns (glibc's `malloc_printerr`), and the bytes
+    /// after it are another function's. Empty in the NIF mode.
+    function_ends: std::collections::HashSet<u64>,
 }
 
 impl<'data, R: ReadRef<'data>> ImageView for Image<R> {
@@ -714,7 +725,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             Target::Local => {
                 let c = self.callee(target, 0);
                 CallKind {
-                    noreturn: !c.returns,
+                    noreturn: !c.returns || self.is_noreturn_local(target),
                     unknown: false,
                     may_return_struct: false,
                     pops: c.pops.unwrap_or(0),
@@ -740,9 +751,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
     }
 
+    /// Whether `addr` is one of the library's own exported functions that never return.
+    fn is_noreturn_local(&self, addr: u64) -> bool {
+        !self.noreturn_at.is_empty() && self.noreturn_at.contains(&self.lifter.code_address(addr))
+    }
+
     /// Whether a local function can return.
     fn may_return(&mut self, start: u64) -> bool {
-        self.callee(start, 0).returns
+        !self.is_noreturn_local(start) && self.callee(start, 0).returns
     }
 
     /// What a local function does for its callers: whether some path reaches a return, a tail
@@ -802,6 +818,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
                 match i.flow {
                     Flow::Next | Flow::IndirectCall => pc = i.next,
+                    Flow::Call(_)
+                        if self
+                            .function_ends
+                            .contains(&self.lifter.code_address(i.next)) =>
+                    {
+                        continue 'walk
+                    }
                     Flow::Call(t) => {
                         if let Some(r) = self
                             .image
@@ -816,7 +839,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
                         match self.classify_with(t, got) {
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
-                            Target::Local if t != start && !self.callee(t, depth + 1).returns => {
+                            Target::Local
+                                if self.is_noreturn_local(t)
+                                    || t != start && !self.callee(t, depth + 1).returns =>
+                            {
                                 continue 'walk
                             }
                             _ => {}
@@ -826,6 +852,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     Flow::Jump(t) => {
                         let got = known.filter(|(r, _)| *r == "ebx").map(|(_, v)| v);
                         match self.classify_with(t, got) {
+                            Target::Local if self.is_noreturn_local(t) => continue 'walk,
                             Target::Local => pc = t,
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
                             _ => {
@@ -911,11 +938,15 @@ fn reserved_of(convention: &Convention) -> Vec<String> {
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// Whether the instruction after `i` starts an exported function (exports mode), this
     /// one included (a local helper it jumps to may sit just before it): only a call that
-    /// never returns leads there without a jump.
+    /// never returns leads there without a jump. Likewise a call that ends an exported
+    /// function's code (by its symbol's size).
     fn falls_into_other(&self, i: &Lifted) -> bool {
+        let next = self.lifter.code_address(i.next);
         !self.boundaries.is_empty()
             && matches!(i.flow, Flow::Next | Flow::Call(_) | Flow::IndirectCall)
-            && self.boundaries.contains(&self.lifter.code_address(i.next))
+            && self.boundaries.contains(&next)
+            || matches!(i.flow, Flow::Call(_) | Flow::IndirectCall)
+                && self.function_ends.contains(&next)
     }
 
     /// The callee-saved registers of `convention` (canonical), then the link register.
@@ -1036,6 +1067,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 match i.flow.clone() {
                     Flow::Next => pc = i.next,
                     Flow::Jump(t) => match self.classify(t) {
+                        Target::Local if self.is_noreturn_local(t) => continue 'paths,
                         Target::Local => {
                             todo.push((t, st));
                             continue 'paths;
@@ -1136,10 +1168,12 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pc = i.next;
                     }
                     Flow::IndirectCall => {
-                        if let Some(Val::Import(n)) = i.call_via.as_deref().map(|r| st.get(r)) {
-                            if is_noreturn_name(&n) {
-                                continue 'paths;
-                            }
+                        match i.call_via.as_deref().map(|r| st.get(r)) {
+                            Some(Val::Import(n)) if is_noreturn_name(&n) => continue 'paths,
+                            // A PIC call through a local GOT entry (MIPS `lw $t9, f($gp);
+                            // jalr $t9` to the library's own `__stack_chk_fail`).
+                            Some(Val::Const(t)) if self.is_noreturn_local(t) => continue 'paths,
+                            _ => {}
                         }
                         self.check_alignment(&i, &st, &sp, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
