@@ -942,11 +942,12 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// function's code (by its symbol's size).
     fn falls_into_other(&self, i: &Lifted) -> bool {
         let next = self.lifter.code_address(i.next);
-        !self.boundaries.is_empty()
+        let into_start = !self.boundaries.is_empty()
             && matches!(i.flow, Flow::Next | Flow::Call(_) | Flow::IndirectCall)
-            && self.boundaries.contains(&next)
-            || matches!(i.flow, Flow::Call(_) | Flow::IndirectCall)
-                && self.function_ends.contains(&next)
+            && self.boundaries.contains(&next);
+        let off_the_end = matches!(i.flow, Flow::Call(_) | Flow::IndirectCall)
+            && self.function_ends.contains(&next);
+        into_start || off_the_end
     }
 
     /// The callee-saved registers of `convention` (canonical), then the link register.
