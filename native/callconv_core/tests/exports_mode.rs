@@ -12,8 +12,14 @@ use callconv::target::Target;
 use callconv::Options;
 
 fn build(target: &str, test: &str) -> Option<PathBuf> {
-    let src =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/src/exports_conventions.c");
+    build_source("exports_conventions.c", target, test)
+}
+
+/// Builds `test/fixtures/src/<source>` as a shared library for `target` with Zig.
+fn build_source(source: &str, target: &str, test: &str) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test/fixtures/src")
+        .join(source);
     let out = std::env::temp_dir().join(format!(
         "callconv-exports-{}-{test}-{target}.so",
         std::process::id()
@@ -108,6 +114,35 @@ fn x86_64_exports_are_told_apart_by_convention() {
     assert!(matches(&report, "bad_rbx").is_empty());
     assert_eq!(summary.errors, 1);
     assert_eq!(summary.budget_exhausted, None);
+}
+
+/// glibc calls its own `__chk_fail`, `__stack_chk_fail` and `abort` through hidden local
+/// aliases, and ends `malloc` with a call to its local `malloc_printerr`; none of their code
+/// shows that they never return, and the path after such a call ran into the next function's
+/// bytes with the caller's frame still set up (Debian 12's libc `__strcat_chk`, `malloc`,
+/// `strcoll`, on every architecture). The name of the export at the call's target ends the
+/// path, as an import of that name does, and so does a call that ends its function's symbol.
+#[test]
+fn a_call_that_never_returns_ends_the_path() {
+    let Some(lib) = build_source("exports_noreturn.c", "x86_64-linux-gnu", "noreturn") else {
+        eprintln!(
+            "SKIPPED a_call_that_never_returns_ends_the_path: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    assert_eq!(matches(&report, "checked"), ["x86_64-sysv"]);
+    assert_eq!(matches(&report, "sized_end"), ["x86_64-sysv"]);
+    // Recall: the returning path's clobber is still found.
+    assert!(matches(&report, "bad_checked").is_empty());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "export-no-convention"
+            && f.message.contains("bad_checked")
+            && f.message.contains("rbx")));
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 1);
 }
 
 #[test]

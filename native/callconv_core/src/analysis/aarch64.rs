@@ -228,6 +228,12 @@ impl Lifter for Aarch64 {
                 out.reads.clear();
             }
             "brk" | "udf" | "hlt" => out.flow = Flow::Stop,
+            // A system call (glibc's wrappers: `mov x8, #nr; svc #0; cmn x0, #4095; b.hi
+            // err; ret`). capstone lists lr as written, but the kernel hands every register
+            // back but the results: x0 on Linux, x0 and x1 on Darwin.
+            "svc" | "hvc" | "smc" => {
+                out.writes = vec!["x0".to_string(), "x1".to_string()];
+            }
             "b" => {
                 if let Some(t) = last_imm {
                     out.flow = Flow::Jump(t as u64);
@@ -459,4 +465,26 @@ fn is_load_store(m: &str) -> bool {
             | "strb"
             | "strh"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Debian 12 arm64 libc's `sigpending`: `mov x1, #8; mov x8, #136; svc #0; cmn x0, #1,
+    /// lsl #12; b.hi err; ret` at 0x3ab20.
+    const SIGPENDING: [u8; 24] = [
+        0x01, 0x01, 0x80, 0xd2, 0x08, 0x11, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4, 0x1f, 0x04, 0x40,
+        0xb1, 0x48, 0x00, 0x00, 0x54, 0xc0, 0x03, 0x5f, 0xd6,
+    ];
+
+    #[test]
+    fn a_system_call_keeps_the_link_register() {
+        let l = Aarch64::new().unwrap();
+        let i = l.lift(&SIGPENDING[8..], 0x3ab28).unwrap();
+        assert_eq!(i.mnemonic, "svc");
+        assert_eq!(i.flow, Flow::Next, "{i:?}");
+        assert!(!i.writes.iter().any(|w| w == "lr"), "{i:?}");
+        assert!(i.writes.iter().any(|w| w == "x0"), "the result: {i:?}");
+    }
 }

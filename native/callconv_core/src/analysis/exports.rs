@@ -156,6 +156,12 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
         BUDGET.total_instructions,
     );
     ctx.boundaries = roots.iter().map(|r| lifter.code_address(r.1)).collect();
+    ctx.function_ends = function_ends(binary, roots, lifter.as_ref());
+    ctx.noreturn_at = roots
+        .iter()
+        .filter(|r| super::is_noreturn_name(&r.0))
+        .map(|r| lifter.code_address(r.1))
+        .collect();
     // Track every candidate's callee-saved and reserved registers at once.
     let saved_by: Vec<BTreeSet<String>> = candidates
         .iter()
@@ -311,6 +317,28 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
     }
     out.summary = summary;
     out
+}
+
+/// Where the exported functions' code ends, by their symbols' sizes: only for roots that are
+/// the export's own address (not PPC64 ELFv1 descriptors rewritten to their code).
+fn function_ends<'data, R: ReadRef<'data>>(
+    binary: &Binary<R>,
+    roots: &[(String, u64, usize)],
+    lifter: &dyn super::lift::Lifter,
+) -> std::collections::HashSet<u64> {
+    let sized: HashMap<u64, u64> = binary
+        .exports
+        .iter()
+        .filter(|e| e.code && e.size > 0)
+        .map(|e| (e.address, e.size))
+        .collect();
+    roots
+        .iter()
+        .filter_map(|r| {
+            let size = sized.get(&r.1)?;
+            Some(lifter.code_address(lifter.code_address(r.1).checked_add(*size)?))
+        })
+        .collect()
 }
 
 fn listed(names: &[String]) -> String {

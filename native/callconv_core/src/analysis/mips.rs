@@ -570,18 +570,20 @@ impl Mips {
             }
             return Some((out, Branch::None));
         }
-        // Moves to a coprocessor name the destination second.
-        let (dst, srcs): (Option<String>, Vec<String>) =
-            if matches!(m, "mtc1" | "dmtc1" | "mthc1" | "ctc1" | "mtc2" | "dmtc2") {
-                (reg(1), reg(0).into_iter().collect())
-            } else {
-                match all_regs.split_first() {
-                    Some((d, rest)) if matches!(ops.first(), Some(Op::Reg(_))) => {
-                        (Some(d.clone()), rest.to_vec())
-                    }
-                    _ => (None, all_regs.clone()),
+        // Moves to a coprocessor name the destination second. `ctc1 $4, $31` writes the FP
+        // control and status register, which capstone names as the GPR of that number (ra).
+        let (dst, srcs): (Option<String>, Vec<String>) = if matches!(m, "ctc1" | "ctc2") {
+            (None, reg(0).into_iter().collect())
+        } else if matches!(m, "mtc1" | "dmtc1" | "mthc1" | "mtc2" | "dmtc2") {
+            (reg(1), reg(0).into_iter().collect())
+        } else {
+            match all_regs.split_first() {
+                Some((d, rest)) if matches!(ops.first(), Some(Op::Reg(_))) => {
+                    (Some(d.clone()), rest.to_vec())
                 }
-            };
+                _ => (None, all_regs.clone()),
+            }
+        };
         for r in &srcs {
             add_read(&mut out, r);
         }
@@ -753,6 +755,15 @@ mod tests {
         let m = Mips::new(wide, false).expect("capstone");
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         m.lift(&code, address).expect("decodes")
+    }
+
+    #[test]
+    fn a_write_of_the_fp_control_register_is_not_one_of_ra() {
+        // Debian 12 mipsel libc's __mips_fpu_setcw: jr $ra; ctc1 $4, $31 (in the delay slot).
+        let i = lift(&[0x03e0_0008, 0x44c4_f800], 0x390cc, false);
+        assert!(matches!(i.flow, Flow::Ret { .. }), "{i:?}");
+        assert!(!i.writes.iter().any(|w| w == "ra"), "{i:?}");
+        assert!(i.reads.iter().any(|r| r == "a0"), "{i:?}");
     }
 
     #[test]

@@ -669,6 +669,15 @@ struct Ctx<'a, R> {
     /// function's start went through a call that does not return (an import such as
     /// `OPENSSL_die` that no list names): it ends there. Empty in the NIF mode.
     boundaries: std::collections::HashSet<u64>,
+    /// Exports mode: the code addresses of the library's own exported functions whose names
+    /// never return (glibc's `abort`, `__stack_chk_fail`, `__chk_fail`, `exit`): a call to one
+    /// ends the path, as a call to the import of that name does. Empty in the NIF mode.
+    noreturn_at: std::collections::HashSet<u64>,
+    /// Exports mode: where each exported function's code ends (its symbol's size). A call
+    /// whose return address is there returns nowhere: the function's last instruction is a
+    /// call to a local function that never returns (glibc's `malloc_printerr`), and the bytes
+    /// after it are another function's. Empty in the NIF mode.
+    function_ends: std::collections::HashSet<u64>,
 }
 
 impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
@@ -713,6 +722,8 @@ impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
             tables: FxHashMap::default(),
             library_budget,
             boundaries: Default::default(),
+            noreturn_at: Default::default(),
+            function_ends: Default::default(),
         }
     }
 
@@ -850,7 +861,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             Target::Local => {
                 let c = self.callee(target, 0);
                 CallKind {
-                    noreturn: !c.returns,
+                    noreturn: !c.returns || self.is_noreturn_local(target),
                     unknown: false,
                     may_return_struct: false,
                     pops: c.pops.unwrap_or(0),
@@ -876,9 +887,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
     }
 
+    /// Whether `addr` is one of the library's own exported functions that never return.
+    fn is_noreturn_local(&self, addr: u64) -> bool {
+        !self.noreturn_at.is_empty() && self.noreturn_at.contains(&self.lifter.code_address(addr))
+    }
+
     /// Whether a local function can return.
     fn may_return(&mut self, start: u64) -> bool {
-        self.callee(start, 0).returns
+        !self.is_noreturn_local(start) && self.callee(start, 0).returns
     }
 
     /// What a local function does for its callers: whether some path reaches a return, a tail
@@ -938,6 +954,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
                 match i.flow {
                     Go::Next | Go::IndirectCall => pc = i.next,
+                    Go::Call(_)
+                        if self
+                            .function_ends
+                            .contains(&self.lifter.code_address(i.next)) =>
+                    {
+                        continue 'walk
+                    }
                     Go::Call(t) => {
                         if let Some(r) = self
                             .image
@@ -952,7 +975,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         let got = known.filter(|(r, _)| *r == self.ebx).map(|(_, v)| v);
                         match self.classify_with(t, got) {
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
-                            Target::Local if t != start && !self.callee(t, depth + 1).returns => {
+                            Target::Local
+                                if self.is_noreturn_local(t)
+                                    || t != start && !self.callee(t, depth + 1).returns =>
+                            {
                                 continue 'walk
                             }
                             _ => {}
@@ -962,6 +988,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     Go::Jump(t) => {
                         let got = known.filter(|(r, _)| *r == self.ebx).map(|(_, v)| v);
                         match self.classify_with(t, got) {
+                            Target::Local if self.is_noreturn_local(t) => continue 'walk,
                             Target::Local => pc = t,
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
                             _ => {
@@ -1047,11 +1074,16 @@ fn reserved_of(convention: &Convention) -> Vec<String> {
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// Whether the instruction after `i` starts an exported function (exports mode), this
     /// one included (a local helper it jumps to may sit just before it): only a call that
-    /// never returns leads there without a jump.
+    /// never returns leads there without a jump. Likewise a call that ends an exported
+    /// function's code (by its symbol's size).
     fn falls_into_other(&self, i: &Insn) -> bool {
-        !self.boundaries.is_empty()
+        let next = self.lifter.code_address(i.next);
+        let into_start = !self.boundaries.is_empty()
             && matches!(i.flow, Go::Next | Go::Call(_) | Go::IndirectCall)
-            && self.boundaries.contains(&self.lifter.code_address(i.next))
+            && self.boundaries.contains(&next);
+        let off_the_end = matches!(i.flow, Go::Call(_) | Go::IndirectCall)
+            && self.function_ends.contains(&next);
+        into_start || off_the_end
     }
 
     /// The callee-saved registers of `convention` (canonical), then the link register.
@@ -1173,6 +1205,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 match i.flow {
                     Go::Next => pc = i.next,
                     Go::Jump(t) => match self.classify(t) {
+                        Target::Local if self.is_noreturn_local(t) => continue 'paths,
                         Target::Local => {
                             todo.push((t, st));
                             continue 'paths;
@@ -1274,10 +1307,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pc = i.next;
                     }
                     Go::IndirectCall => {
-                        if let Some(Val::Import(n)) = i.call_via.map(|r| st.get(r)) {
-                            if is_noreturn_name(self.symbols.name(n)) {
-                                continue 'paths;
+                        match i.call_via.map(|r| st.get(r)) {
+                            Some(Val::Import(n)) if is_noreturn_name(self.symbols.name(n)) => {
+                                continue 'paths
                             }
+                            // A PIC call through a local GOT entry (MIPS `lw $t9, f($gp);
+                            // jalr $t9` to the library's own `__stack_chk_fail`).
+                            Some(Val::Const(t)) if self.is_noreturn_local(t) => continue 'paths,
+                            _ => {}
                         }
                         self.check_alignment(&i, &st, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);

@@ -42,6 +42,8 @@ pub struct Export {
     /// Whether it lies in a code section (or a PPC64 `.opd` function descriptor); also true
     /// when the file has no section table to tell. Data exports are never analysed as code.
     pub code: bool,
+    /// Bytes of code its symbol covers (ELF `st_size`), 0 where the format does not say.
+    pub size: u64,
 }
 
 /// An imported (undefined) symbol.
@@ -434,6 +436,14 @@ where
         let a = a & !1;
         !has_sections || code_ranges.iter().any(|(lo, hi)| (*lo..*hi).contains(&a))
     };
+    // ELF symbol sizes by address (aliases agree; the largest wins if they do not).
+    let mut sizes: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for sym in file.dynamic_symbols().take(MAX_EXPORTS) {
+        if sym.is_definition() && sym.size() > 0 {
+            let e = sizes.entry(sym.address()).or_default();
+            *e = (*e).max(sym.size());
+        }
+    }
     let exports = match file.exports() {
         Ok(iter) => iter
             .take(MAX_EXPORTS)
@@ -448,6 +458,7 @@ where
                         name: String::from_utf8_lossy(n).into_owned(),
                         address,
                         code: is_code(address),
+                        size: sizes.get(&address).copied().unwrap_or(0),
                     }),
                     object::NameOrOrdinal::Ordinal(_) => None,
                 }
