@@ -665,11 +665,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         if let Some(l) = self.decoded.get(&addr) {
             return l.clone();
         }
+        let started = crate::stats::start();
         let lifted = self
             .image
             .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr));
+        crate::stats::decoded(started);
         // Bounded: a large library's instructions would otherwise all stay decoded (hundreds
         // of MB for a 50 MB NIF); starting over costs only re-decoding shared code.
         if self.decoded.len() >= MAX_DECODE_CACHE {
