@@ -13,10 +13,10 @@ defmodule Callconv.Cache do
       isolation);
     * callconv's version and this cache's format.
 
-  A check that looks at the file system beyond the library (its needed libraries, found in
-  its own directory, `RPATH`/`RUNPATH`, `LD_LIBRARY_PATH`, `ld.so.conf` and the system
-  directories) stores what it found there, as the identity (size, times, inode) of each
-  place a needed library could be and of the loader's configuration files; a hit needs them
+  A library that needs other libraries is checked against where the loader would find them
+  (its own directory, `RPATH`/`RUNPATH`, `LD_LIBRARY_PATH`, `ld.so.conf` and the system
+  directories): its entry also stores the identity (size, times, inode) of each place a
+  needed library could be and of the loader's configuration files, and a hit needs them
   unchanged. Checks whose result depends on more are never cached: `:probe` (it runs code),
   `:root` (a whole file system), and a `:module` given as an atom without both `:functions`
   and `:nifs` (the VM's loaded code decides those).
@@ -58,7 +58,7 @@ defmodule Callconv.Cache do
          {:ok, target} <- Callconv.target(opts),
          path = IO.chardata_to_string(path),
          {:ok, sha} <- Callconv.Native.file_sha256(path) do
-      key = {@format, version(), sha, path, target, Enum.sort(opts)}
+      key = {@format, version(), sha, path, target_digest(target), Enum.sort(opts)}
       file = Path.join(dir, digest(:erlang.term_to_binary(key)) <> ".etf")
 
       case read(file, key, path) do
@@ -85,6 +85,20 @@ defmodule Callconv.Cache do
         (is_list(opts[:functions]) and (is_list(opts[:nifs]) or opts[:nifs] == false))
 
     opts[:probe] in [nil, false] and is_nil(opts[:root]) and explicit_module?
+  end
+
+  # A target is a large term (tens of KB: its symbol tables); the key holds its digest,
+  # computed once per process for the same target.
+  defp target_digest(target) do
+    case Process.get({__MODULE__, :target}) do
+      {^target, digest} ->
+        digest
+
+      _ ->
+        digest = :erlang.md5(:erlang.term_to_binary(target))
+        Process.put({__MODULE__, :target}, {target, digest})
+        digest
+    end
   end
 
   defp version do
@@ -133,6 +147,8 @@ defmodule Callconv.Cache do
 
   # What a check read from the file system besides the library: the identity of every place
   # a needed library could be found, and of the loader's configuration.
+  defp fingerprint(%Report{needed: []}, _path), do: []
+
   defp fingerprint(%Report{} = report, path) do
     origin = Path.dirname(Path.expand(path))
     elf = report.elf || %{}
@@ -153,11 +169,18 @@ defmodule Callconv.Cache do
 
     confs = ["/etc/ld.so.cache" | lists]
 
+    # Multiarch directories (x86_64-linux-gnu, ...): every name of /lib and /usr/lib with two
+    # dashes or more.
+    multiarch =
+      for base <- ["/lib", "/usr/lib"],
+          {:ok, names} <- [File.ls(base)],
+          name <- names,
+          match?([_, _, _ | _], String.split(name, "-", parts: 3)),
+          do: Path.join(base, name)
+
     system =
       Enum.flat_map(lists, &conf_dirs/1) ++
-        Path.wildcard("/lib/*-*-*") ++
-        Path.wildcard("/usr/lib/*-*-*") ++
-        ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"]
+        multiarch ++ ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib"]
 
     dirs = Enum.uniq([origin | from_library] ++ from_env ++ system)
 
