@@ -14,6 +14,11 @@ pub const MAX_RELOCATIONS: usize = 4 << 20;
 /// Executable segments are read in aligned chunks of this size (see `Image::read_chunked`).
 const CODE_CHUNK: u64 = 256 << 10;
 
+/// Other segments are read in aligned pages of this size: a NIF's function table and its
+/// names are thousands of small neighbouring reads, and a page never holds more than a
+/// few kilobytes of a data segment that may be tens of megabytes.
+const DATA_CHUNK: u64 = 4 << 10;
+
 /// Longest C string read from a library (module and function names are short).
 pub const MAX_STRING: usize = 4096;
 
@@ -32,8 +37,9 @@ pub struct Segment {
     pub file_offset: u64,
     /// Bytes present in the file.
     pub file_size: u64,
-    /// Whether the loader maps it executable. Code is read in chunks that later reads share;
-    /// everything else is read by the exact range asked for.
+    /// Whether the loader maps it executable. Code is read in large chunks that later reads
+    /// share, everything else in small pages: only what is read is held, never a whole data
+    /// segment for one string.
     pub executable: bool,
 }
 
@@ -164,7 +170,12 @@ impl<'data, R: ReadRef<'data>> Image<R> {
             let dst = out
                 .get_mut(..in_file as usize)
                 .ok_or(ReadError::Unmapped(addr))?;
-            if !(seg.executable && self.read_chunked(seg, off, dst)) {
+            let chunk = if seg.executable {
+                CODE_CHUNK
+            } else {
+                DATA_CHUNK
+            };
+            if !self.read_chunked(seg, off, dst, chunk) {
                 let bytes = self
                     .data
                     .read_bytes_at(seg.file_offset.saturating_add(off), in_file)
@@ -176,18 +187,18 @@ impl<'data, R: ReadRef<'data>> Image<R> {
     }
 
     /// Fills `dst` with the file bytes of `seg` from offset `off`, through the aligned chunks
-    /// of [`CODE_CHUNK`] bytes that hold them. The reader keeps what it read, so code analysis
+    /// of `chunk` bytes that hold them. The reader keeps what it read, so code analysis
     /// (hundreds of thousands of small reads) reads each chunk once and then slices it; only
-    /// the chunks the analysis reaches are ever held, whatever the segment's size. `false`
-    /// when a chunk cannot be read (a segment that claims bytes past the end of the file):
-    /// the caller then reads the exact range, as for data.
-    fn read_chunked(&self, seg: &Segment, off: u64, dst: &mut [u8]) -> bool {
+    /// the chunks reached are ever held, whatever the segment's size. `false` when a chunk
+    /// cannot be read (a segment that claims bytes past the end of the file): the caller then
+    /// reads the exact range.
+    fn read_chunked(&self, seg: &Segment, off: u64, dst: &mut [u8], chunk: u64) -> bool {
         let mut done = 0usize;
         while done < dst.len() {
             let pos = off + done as u64;
-            let start = pos - pos % CODE_CHUNK;
-            let size = CODE_CHUNK.min(seg.file_size - start);
-            let Some(chunk) = seg
+            let start = pos - pos % chunk;
+            let size = chunk.min(seg.file_size - start);
+            let Some(bytes) = seg
                 .file_offset
                 .checked_add(start)
                 .and_then(|at| self.data.read_bytes_at(at, size).ok())
@@ -195,9 +206,9 @@ impl<'data, R: ReadRef<'data>> Image<R> {
                 return false;
             };
             let from = (pos - start) as usize;
-            let take = (dst.len() - done).min(chunk.len().saturating_sub(from));
+            let take = (dst.len() - done).min(bytes.len().saturating_sub(from));
             let (Some(to), Some(src)) =
-                (dst.get_mut(done..done + take), chunk.get(from..from + take))
+                (dst.get_mut(done..done + take), bytes.get(from..from + take))
             else {
                 return false;
             };
