@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Times commands on files: median wall time of REPEAT runs and the peak RSS of one run
-(os.wait4's rusage for that very child), for callconv and readelf/objdump/nm alike.
+(GNU time's report for that very child), for callconv and readelf/objdump/nm alike; then one
+more callconv run with CALLCONV_STATS=1 for its work counters (instructions decoded and
+interpreted, and the time in each), from which the rates are computed.
 
     measure.py REPEAT CALLCONV FILE...   -> one JSON object per line on stdout
 """
@@ -23,6 +25,13 @@ def run_once(cmd):
         p.wait()
     return time.perf_counter() - start
 
+def work_stats(cmd):
+    # The counters line the CLI prints last on stderr under CALLCONV_STATS=1.
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, CALLCONV_STATS='1'))
+    lines = [l for l in r.stderr.splitlines() if l.startswith('callconv-stats: ')]
+    return json.loads(lines[-1].split(': ', 1)[1]) if lines else None
+
 def peak_rss_kb(cmd):
     # GNU time reports the child's own peak (a Python child would report the interpreter's).
     r = subprocess.run(['/usr/bin/time', '-f', '%M'] + cmd, stdout=subprocess.DEVNULL,
@@ -44,3 +53,6 @@ for f in files:
                           'median_ms': statistics.median(times[t]) * 1000,
                           'min_ms': min(times[t]) * 1000,
                           'runs': repeat, 'max_rss_kb': rss[t]}), flush=True)
+    stats = work_stats(tools['callconv check'] + [f])
+    if stats:
+        print(json.dumps({'file': f, 'size': size, 'tool': 'stats', **stats}), flush=True)

@@ -16,20 +16,41 @@ print(f'Machine: {cpu}, {os.cpu_count()} cores, load average {" ".join(load)} at
       f'(a shared machine: ratios are measured in the same run, tools interleaved round by round). '
       f'Medians of {repeat} runs; the CLI rows are whole processes (start-up included).\n')
 
+stats = {r['file']: r for r in cli if r['tool'] == 'stats'}
+cli = [r for r in cli if r['tool'] != 'stats']
 files = []
 for r in cli:
     if r['file'] not in files:
         files.append(r['file'])
 labels = dict(zip(files, ['small', 'medium', 'large']))
 print('## Full check against the binutils (wall time, median)\n')
-print('| file | size | callconv check | readelf -a | objdump -d | nm -D | sha256 alone (openssl) | callconv / readelf |')
-print('|---|---:|---:|---:|---:|---:|---:|---:|')
+print('| file | size | callconv check | readelf -a | objdump -d | nm -D | sha256 alone (openssl) | callconv / readelf -a | callconv / objdump -d |')
+print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
 for f in files:
     row = {r['tool']: r for r in cli if r['file'] == f}
     cc, re_ = row['callconv check']['median_ms'], row['readelf -a']['median_ms']
     print(f"| {labels.get(f, '')} `{os.path.basename(f)}` | {mb(row['callconv check']['size'])} | "
           f"{cc:.1f} ms | {re_:.1f} ms | {row['objdump -d']['median_ms']:.1f} ms | "
-          f"{row['nm -D']['median_ms']:.1f} ms | {row['openssl dgst -sha256']['median_ms']:.1f} ms | {cc / re_:.2f}× |")
+          f"{row['nm -D']['median_ms']:.1f} ms | {row['openssl dgst -sha256']['median_ms']:.1f} ms | {cc / re_:.2f}× | "
+          f"{cc / row['objdump -d']['median_ms']:.2f}× |")
+
+def rate(count, ns):
+    return f'{count / ns * 1e9 / 1e6:.2f} M/s' if ns > 0 and count else '–'
+
+print('\n## Instructions per second (one `CALLCONV_STATS=1` run per file)\n')
+print('Decoder: instructions decoded (decode-cache misses) per second spent decoding them, '
+      'code reads included. Interpreter: instructions the per-function analysis stepped per '
+      'second of analysis time less the decoding (the ISA sweep\'s time is in it too).\n')
+print('| file | decoded | decoder | interpreted | swept | interpreter | analysis time |')
+print('|---|---:|---:|---:|---:|---:|---:|')
+for f in files:
+    st = stats.get(f)
+    if not st:
+        print(f"| {labels.get(f, '')} `{os.path.basename(f)}` | unavailable | | | | | |")
+        continue
+    interp_ns = st['analysis_ns'] - st['decode_ns']
+    print(f"| {labels.get(f, '')} `{os.path.basename(f)}` | {st['decoded']:,} | {rate(st['decoded'], st['decode_ns'])} | "
+          f"{st['interpreted']:,} | {st['swept']:,} | {rate(st['interpreted'], interp_ns)} | {st['analysis_ns'] / 1e6:.1f} ms |")
 
 print('\n## Peak memory (max RSS of one process)\n')
 print('| file | size | callconv check | readelf -a | objdump -d | nm -D | callconv / file size |')
@@ -50,6 +71,10 @@ for r in vm:
         print(f"| whole-project scan, {r['libraries']} NIFs, `Callconv.check_document/3` — first call, "
               f"{r['vm_age_ms']} ms after VM start | {r['cold_ms']:.1f} ms |")
         print(f"| whole-project scan, {r['libraries']} NIFs — warm median | {r['median_ms']:.1f} ms |")
+    elif r['what'] == 'rescan':
+        print(f"| project scan through `Callconv.Scan.check/4`, {r['libraries']} NIFs, no cache — median | {r['uncached_ms']:.1f} ms |")
+        print(f"| the same, filling an empty result cache ({r['entries']} entries written) | {r['fill_ms']:.1f} ms |")
+        print(f"| re-scan of the unchanged project, every report from the cache ({r['hits']} hits) — median | {r['median_ms']:.1f} ms |")
     elif r['what'] == 'nif-check':
         print(f"| `Callconv.check/2` of `{os.path.basename(r['file'])}` ({mb(r['size'])}) | {r['median_ms']:.2f} ms |")
     elif r['what'] == 'load' and 'median_us' in r:

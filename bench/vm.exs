@@ -22,6 +22,24 @@ warm = for _ <- 1..repeat, do: elem(:timer.tc(fn -> Callconv.check_document(path
 emit.(%{what: "scan", libraries: length(paths), checked: summary.checked, vm_age_ms: vm_age,
         cold_ms: cold / 1000, median_ms: median.(warm) / 1000})
 
+# 1b. The project scan as the Mix tasks run it (Callconv.Scan.check/4), without and with the
+# result cache: filling an empty one, then re-scanning the unchanged project (all hits). The
+# reports must be the same every way.
+cache_dir = Path.join(System.tmp_dir!(), "callconv-bench-cache-#{System.unique_integer([:positive])}")
+scan = fn opts -> Callconv.Scan.check(paths, [], %{}, opts) end
+uncached = scan.([])
+uncached_times = for _ <- 1..repeat, do: elem(:timer.tc(fn -> scan.([]) end), 0)
+{fill, filled} = :timer.tc(fn -> scan.(cache: cache_dir) end)
+entries = length(Path.wildcard(Path.join(cache_dir, "*.etf")))
+hits = Enum.count(paths, fn p -> match?({_, :hit}, Callconv.Cache.check(p, [], cache_dir)) end)
+rescan_times = for _ <- 1..repeat, do: elem(:timer.tc(fn -> ^uncached = scan.(cache: cache_dir) end), 0)
+^uncached = filled
+File.rm_rf!(cache_dir)
+
+emit.(%{what: "rescan", libraries: length(paths), entries: entries, hits: hits,
+        uncached_ms: median.(uncached_times) / 1000, fill_ms: fill / 1000,
+        median_ms: median.(rescan_times) / 1000})
+
 # 2. One check through the NIF, per file.
 for file <- files do
   {:ok, _} = Callconv.check(file)

@@ -363,27 +363,29 @@ defmodule Callconv.Scan do
   `:progress` - a function called as `fun.(index, total, path)` before each check.
   `:loaders` - `loaders/2`'s map: a library it names is checked against that module (and
   that module's functions, when its `.beam` is in `beams`) rather than the one it declares.
+  `:cache` - a `Callconv.Cache` directory to look each report up in and store it to.
   """
   @spec check([Path.t()], keyword(), %{String.t() => Path.t()}, keyword()) :: [result()]
   def check(paths, check_opts, beams \\ %{}, opts \\ []) do
     progress = Keyword.get(opts, :progress, fn _, _, _ -> :ok end)
     loaders = Keyword.get(opts, :loaders, %{})
+    cache = Keyword.get(opts, :cache)
     total = length(paths)
 
     paths
     |> Enum.with_index(1)
     |> Enum.map(fn {path, i} ->
       progress.(i, total, path)
-      {path, check_one(path, check_opts, beams, loaders)}
+      {path, check_one(path, check_opts, beams, loaders, cache)}
     end)
   end
 
   # An explicit :module (mix callconv.check --module) already says which module loads it;
   # else the project's code may say (loaders); else the NIF's own declared module is used.
-  defp check_one(path, check_opts, beams, loaders) do
+  defp check_one(path, check_opts, beams, loaders, cache) do
     cond do
       Keyword.has_key?(check_opts, :module) ->
-        Callconv.check(path, check_opts)
+        cached_check(path, cache, check_opts)
 
       module = Map.get(loaders, Path.expand(path)) ->
         functions =
@@ -394,24 +396,29 @@ defmodule Callconv.Scan do
             _ -> []
           end
 
-        Callconv.check(path, check_opts ++ [module: module] ++ functions)
+        cached_check(path, cache, check_opts ++ [module: module] ++ functions)
 
       true ->
-        check_by_decoded_module(path, check_opts, beams)
+        check_by_decoded_module(path, check_opts, beams, cache)
     end
   end
 
-  defp check_by_decoded_module(path, check_opts, beams) do
-    case Callconv.check(path, check_opts) do
+  defp check_by_decoded_module(path, check_opts, beams, cache) do
+    case cached_check(path, cache, check_opts) do
       {:ok, %Report{nif: %{module: module}}} = first when is_map_key(beams, module) ->
         case module_check_opts(Map.fetch!(beams, module)) do
           [] -> first
-          from_beam -> Callconv.check(path, check_opts ++ [module: module] ++ from_beam)
+          from_beam -> cached_check(path, cache, check_opts ++ [module: module] ++ from_beam)
         end
 
       other ->
         other
     end
+  end
+
+  defp cached_check(path, cache, check_opts) do
+    {result, _lookup} = Callconv.Cache.check(path, check_opts, cache)
+    result
   end
 
   @doc """

@@ -297,7 +297,8 @@ defmodule Mix.Tasks.Callconv.Check do
     checked =
       Scan.check(libraries, check_opts, beams,
         progress: progress,
-        loaders: loaders(beam_roots, config)
+        loaders: loaders(beam_roots, config),
+        cache: Callconv.Cache.dir()
       )
 
     progress.(:done, length(libraries), nil)

@@ -100,8 +100,12 @@ defmodule Mix.Tasks.Compile.Callconv do
           app: Mix.Project.config()[:app]
         )
 
+      # --force checks again from scratch; else an unchanged file's report is a lookup.
+      cache = if force, do: nil, else: Callconv.Cache.dir()
+
       checked =
-        for {path, result} <- Scan.check(stale, check_opts(config), beams, loaders: loaders) do
+        for {path, result} <-
+              Scan.check(stale, check_opts(config), beams, loaders: loaders, cache: cache) do
           result =
             case result do
               {:ok, report} -> Policy.apply(report, policy, Lock.key(path, root))

@@ -277,12 +277,18 @@ fn check_data<'data, R: ReadRef<'data>>(
                 )
                 .filter(|_| readable);
                 if let Some(convention) = convention {
+                    let started = crate::stats::start();
                     let analysis = crate::analysis::analyze(
                         &binary,
                         &decoded,
                         addr,
                         convention,
                         options.target_isa.as_ref(),
+                    );
+                    crate::stats::analysed(
+                        started,
+                        analysis.functions.iter().map(|f| f.instructions).sum(),
+                        analysis.isa.instructions,
                     );
                     findings.extend(analysis.findings);
                     if analysis.supported {

@@ -16,6 +16,7 @@ pub mod rules;
 pub mod runtime;
 mod runtime_enif;
 pub mod source;
+pub mod stats;
 pub mod target;
 pub mod wire;
 

@@ -11,13 +11,19 @@ use object::ReadRef;
 /// keeps a hostile table from costing more than about 100 MiB.
 pub const MAX_RELOCATIONS: usize = 4 << 20;
 
-/// Largest segment read whole (see `Image::whole_segment`).
-const MAX_WHOLE_SEGMENT: u64 = 256 << 20;
+/// Executable segments are read in aligned chunks of this size (see `Image::read_chunked`).
+const CODE_CHUNK: u64 = 256 << 10;
+
+/// Other segments are read in aligned pages of this size: a NIF's function table and its
+/// names are thousands of small neighbouring reads, and a page never holds more than a
+/// few kilobytes of a data segment that may be tens of megabytes.
+const DATA_CHUNK: u64 = 4 << 10;
 
 /// Longest C string read from a library (module and function names are short).
 pub const MAX_STRING: usize = 4096;
 
-/// The first read of a C string; a longer string costs a second read.
+/// The first read of a C string; each further read is four times longer, up to
+/// [`MAX_STRING`].
 const SHORT_STRING: usize = 64;
 
 /// A piece of the file mapped at a virtual address.
@@ -31,6 +37,10 @@ pub struct Segment {
     pub file_offset: u64,
     /// Bytes present in the file.
     pub file_size: u64,
+    /// Whether the loader maps it executable. Code is read in large chunks that later reads
+    /// share, everything else in small pages: only what is read is held, never a whole data
+    /// segment for one string.
+    pub executable: bool,
 }
 
 /// What the loader writes at a relocated address.
@@ -157,31 +167,58 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         let mut out = vec![0u8; len];
         if off < seg.file_size {
             let in_file = end.min(seg.file_size) - off;
-            let bytes = match self.whole_segment(seg) {
-                Some(all) => all
-                    .get(off as usize..(off + in_file) as usize)
-                    .ok_or(ReadError::PastEof(addr))?,
-                None => self
+            let dst = out
+                .get_mut(..in_file as usize)
+                .ok_or(ReadError::Unmapped(addr))?;
+            let chunk = if seg.executable {
+                CODE_CHUNK
+            } else {
+                DATA_CHUNK
+            };
+            if !self.read_chunked(seg, off, dst, chunk) {
+                let bytes = self
                     .data
                     .read_bytes_at(seg.file_offset.saturating_add(off), in_file)
-                    .map_err(|()| ReadError::PastEof(addr))?,
-            };
-            if let Some(dst) = out.get_mut(..bytes.len()) {
+                    .map_err(|()| ReadError::PastEof(addr))?;
                 dst.copy_from_slice(bytes);
             }
         }
         Ok(out)
     }
 
-    /// The file bytes of a whole segment, read once: the reader keeps what it read by range, so
-    /// every later read of the segment is a slice, not a system call and another buffer. Code
-    /// analysis makes hundreds of thousands of small reads. `None` for segments too large to
-    /// hold, which are read by range.
-    fn whole_segment(&self, seg: &Segment) -> Option<&'data [u8]> {
-        if seg.file_size > MAX_WHOLE_SEGMENT {
-            return None;
+    /// Fills `dst` with the file bytes of `seg` from offset `off`, through the aligned chunks
+    /// of `chunk` bytes that hold them. The reader keeps what it read, so code analysis
+    /// (hundreds of thousands of small reads) reads each chunk once and then slices it; only
+    /// the chunks reached are ever held, whatever the segment's size. `false` when a chunk
+    /// cannot be read (a segment that claims bytes past the end of the file): the caller then
+    /// reads the exact range.
+    fn read_chunked(&self, seg: &Segment, off: u64, dst: &mut [u8], chunk: u64) -> bool {
+        let mut done = 0usize;
+        while done < dst.len() {
+            let pos = off + done as u64;
+            let start = pos - pos % chunk;
+            let size = chunk.min(seg.file_size - start);
+            let Some(bytes) = seg
+                .file_offset
+                .checked_add(start)
+                .and_then(|at| self.data.read_bytes_at(at, size).ok())
+            else {
+                return false;
+            };
+            let from = (pos - start) as usize;
+            let take = (dst.len() - done).min(bytes.len().saturating_sub(from));
+            let (Some(to), Some(src)) =
+                (dst.get_mut(done..done + take), bytes.get(from..from + take))
+            else {
+                return false;
+            };
+            if take == 0 {
+                return false;
+            }
+            to.copy_from_slice(src);
+            done += take;
         }
-        self.data.read_bytes_at(seg.file_offset, seg.file_size).ok()
+        true
     }
 
     /// Reads up to `max` bytes of code at `addr`, stopping at the end of its segment.
@@ -250,12 +287,14 @@ impl<'data, R: ReadRef<'data>> Image<R> {
         let seg = self.segment_of(addr).ok_or(ReadError::Unmapped(addr))?;
         let left = seg.vaddr.saturating_add(seg.mem_size) - addr;
         let len = (MAX_STRING as u64).min(left) as usize;
-        // Names are short: read a little first, and the rest only when no NUL came. Reading
-        // MAX_STRING bytes for every one of thousands of function names is most of the
-        // parsing time of a large library.
-        let mut bytes = self.read_bytes(addr, len.min(SHORT_STRING))?;
-        if len > bytes.len() && !bytes.contains(&0) {
-            bytes = self.read_bytes(addr, len)?;
+        // Names are short: read a little first, and a longer window only while no NUL came.
+        // One read of MAX_STRING bytes for each of thousands of function names would be most
+        // of the parsing time of a large library.
+        let mut window = len.min(SHORT_STRING);
+        let mut bytes = self.read_bytes(addr, window)?;
+        while window < len && !bytes.contains(&0) {
+            window = len.min(window.saturating_mul(4));
+            bytes = self.read_bytes(addr, window)?;
         }
         let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
         Ok(String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned())

@@ -1078,6 +1078,7 @@ fn decoding_an_entry_at_the_top_of_the_address_space() {
             mem_size: 0x100,
             file_offset: 0,
             file_size: 0x100,
+            executable: false,
         }];
         let image = Image::new(data.as_slice(), segments, Vec::new(), 8, false);
         for addr in [u64::MAX - 0xff, u64::MAX - 16, u64::MAX - 3, u64::MAX] {

@@ -37,12 +37,14 @@ fuzz_target!(|data: &[u8]| {
             mem_size: len,
             file_offset: 0,
             file_size: len,
+            executable: true,
         },
         Segment {
             vaddr: 0x40_0000,
             mem_size: len,
             file_offset: 0,
             file_size: len,
+            executable: false,
         },
     ];
     let binary = Binary {

@@ -45,6 +45,8 @@ fuzz_target!(|input: Input| {
             mem_size: s.mem_size,
             file_offset: s.file_offset,
             file_size: s.file_size,
+            // Both read paths (code chunks, data ranges) without changing the input format.
+            executable: s.file_offset % 2 == 0,
         })
         .collect();
     let fixups = input

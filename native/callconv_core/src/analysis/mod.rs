@@ -816,12 +816,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         if let Some(i) = self.decoded.get(addr) {
             return i.clone();
         }
+        let started = crate::stats::start();
         let insn = self
             .image
             .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr))
             .map(|l| Rc::new(Insn::from_lifted(l, &mut self.names)));
+        crate::stats::decoded(started);
         self.decoded.insert(addr, insn.clone());
         insn
     }
@@ -1081,8 +1083,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let into_start = !self.boundaries.is_empty()
             && matches!(i.flow, Go::Next | Go::Call(_) | Go::IndirectCall)
             && self.boundaries.contains(&next);
-        let off_the_end = matches!(i.flow, Go::Call(_) | Go::IndirectCall)
-            && self.function_ends.contains(&next);
+        let off_the_end =
+            matches!(i.flow, Go::Call(_) | Go::IndirectCall) && self.function_ends.contains(&next);
         into_start || off_the_end
     }
 

@@ -151,6 +151,7 @@ where
                 mem_size: ph.p_memsz(endian).into(),
                 file_offset,
                 file_size,
+                executable: flags & 1 != 0,
             });
         }
     }

@@ -507,6 +507,8 @@ where
                 mem_size: s.size(),
                 file_offset,
                 file_size,
+                // Mach-O's maximum protection, PE's IMAGE_SCN_MEM_EXECUTE: only how it is read.
+                executable: s.permissions().executable(),
             }
         })
         .collect();

@@ -161,23 +161,44 @@ struct Rvas<'a, 'data, Pe: ImageNtHeaders, R: ReadRef<'data>> {
 }
 
 impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
-    /// The file bytes from `rva` to the end of the section (or headers) holding it.
-    fn bytes(&self, rva: u32) -> Option<&'data [u8]> {
-        if let Some(bytes) = self.file.section_table().pe_data_at(self.data, rva) {
-            return Some(bytes);
+    /// The file bytes from `rva` to the end of the section (or headers) holding it, at most
+    /// `max`: a name or a table is read by its own range, never with the rest of a section
+    /// that may hold megabytes of data (the reader keeps every range it read).
+    fn bytes(&self, rva: u32, max: usize) -> Option<&'data [u8]> {
+        let file_len = self.data.len().ok()?;
+        let window = |offset: u32, size: u32| {
+            // The whole rest must lie in the file, as it must for the section to be read at all.
+            (u64::from(offset) + u64::from(size) <= file_len).then_some(())?;
+            let size = u64::from(size).min(max as u64);
+            self.data.read_bytes_at(u64::from(offset), size).ok()
+        };
+        let in_section = self
+            .file
+            .section_table()
+            .iter()
+            .filter_map(|section| section.pe_file_range_at(rva))
+            .find_map(|(offset, size)| window(offset, size));
+        if in_section.is_some() {
+            return in_section;
         }
         let headers = self.file.nt_headers().optional_header().size_of_headers();
         let rest = headers.checked_sub(rva).filter(|n| *n > 0)?;
-        self.data
-            .read_bytes_at(u64::from(rva), u64::from(rest))
-            .ok()
+        window(rva, rest)
     }
 
-    /// The NUL-terminated string at `rva`.
+    /// The NUL-terminated string at `rva`, read in growing windows up to [`MAX_NAME`] bytes.
     fn string(&self, rva: u32) -> Option<String> {
-        let bytes = self.bytes(rva)?;
-        let end = bytes.iter().take(MAX_NAME).position(|b| *b == 0)?;
-        Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned())
+        let mut want = 64;
+        loop {
+            let bytes = self.bytes(rva, want)?;
+            if let Some(end) = bytes.iter().position(|b| *b == 0) {
+                return Some(String::from_utf8_lossy(bytes.get(..end)?).into_owned());
+            }
+            if bytes.len() < want || want >= MAX_NAME {
+                return None;
+            }
+            want = (want * 4).min(MAX_NAME);
+        }
     }
 
     fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
@@ -205,7 +226,7 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
         const DESCRIPTOR: usize = 20;
         let Some(table) = self
             .directory(pe::IMAGE_DIRECTORY_ENTRY_IMPORT)
-            .and_then(|rva| self.bytes(rva))
+            .and_then(|rva| self.bytes(rva, MAX_NEEDED * DESCRIPTOR))
         else {
             return Vec::new();
         };
@@ -243,10 +264,10 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
         pointer_size: u8,
         budget: &mut usize,
     ) -> Vec<(u64, Result<String, u16>)> {
-        let Some(table) = self.bytes(lookup) else {
+        let size = usize::from(pointer_size);
+        let Some(table) = self.bytes(lookup, MAX_THUNKS * size) else {
             return Vec::new();
         };
-        let size = usize::from(pointer_size);
         let ordinal_flag = 1u64 << (size * 8 - 1);
         let mut out = Vec::new();
         for index in 0..MAX_THUNKS {
@@ -286,7 +307,7 @@ impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Rvas<'_, 'data, Pe, R> {
         const DESCRIPTOR: usize = 32;
         let Some(table) = self
             .directory(pe::IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT)
-            .and_then(|rva| self.bytes(rva))
+            .and_then(|rva| self.bytes(rva, MAX_NEEDED * DESCRIPTOR))
         else {
             return Vec::new();
         };

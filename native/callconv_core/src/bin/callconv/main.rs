@@ -301,6 +301,19 @@ fn parse_min_os(v: &str) -> Result<String, String> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
+    // The benchmark's counters (see callconv::stats), printed to stderr when the check is done.
+    let stats = std::env::var_os("CALLCONV_STATS").is_some_and(|v| v == "1");
+    if stats {
+        callconv::stats::enable();
+    }
+    let result = check_libraries(args);
+    if stats {
+        eprintln!("callconv-stats: {}", callconv::stats::json());
+    }
+    result
+}
+
+fn check_libraries(args: CheckArgs) -> Result<ExitCode, String> {
     let policy = policy::Policy::new(args.strict, args.ignore.clone())?;
     let probe = if args.probe || args.probe_unsandboxed {
         Some(std::env::current_exe().map_err(|e| e.to_string())?)

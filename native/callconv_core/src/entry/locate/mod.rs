@@ -92,12 +92,14 @@ pub fn follow_raw_code(data: &[u8]) {
             mem_size: len + (u64::from(selector) << 4),
             file_offset: 0,
             file_size: len,
+            executable: true,
         },
         Segment {
             vaddr: 0x40_0000,
             mem_size: len,
             file_offset: 0,
             file_size: len,
+            executable: true,
         },
     ];
     let fixups = vec![
@@ -527,6 +529,7 @@ mod tests {
             mem_size: 0x100,
             file_offset: 0,
             file_size: code.len() as u64,
+            executable: true,
         }];
         let image = Image::new(code, segments, Vec::new(), 8, false);
         locate_entry(&image, Arch::X86_64, 0x1000).expect("returns a constant")
