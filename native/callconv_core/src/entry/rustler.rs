@@ -774,6 +774,13 @@ impl State {
         }
     }
 
+    /// Forgets the registers `names` (those a call may change).
+    fn forget<S: AsRef<str>>(&mut self, names: impl IntoIterator<Item = S>) {
+        for r in names {
+            self.set(r.as_ref(), None);
+        }
+    }
+
     /// Forgets every register but the stack pointer, and every value stored on the stack.
     fn forget_all(&mut self, stack: &str) {
         self.regs.retain(|r, _| r == stack);
@@ -936,6 +943,75 @@ struct Ins {
     conditional: bool,
 }
 
+impl Ins {
+    /// `i` with `ops`, neither writing back nor conditional: architectures that have either
+    /// set it over this.
+    fn from_insn(i: &capstone::Insn, ops: Vec<Opnd>) -> Ins {
+        Ins {
+            address: i.address(),
+            len: i.len() as u64,
+            mnemonic: i.mnemonic().unwrap_or("").to_string(),
+            ops,
+            writeback: false,
+            conditional: false,
+        }
+    }
+
+    /// The immediate after the memory operand `mem`: a post-indexed access's step
+    /// (`[xN], #i`).
+    fn post_index(&self, mem: &Opnd) -> Option<i64> {
+        self.operands_after(mem).find_map(|o| match o {
+            Opnd::Imm(i) => Some(*i),
+            _ => None,
+        })
+    }
+
+    /// The operands that follow `mem`.
+    fn operands_after<'a>(&'a self, mem: &'a Opnd) -> impl Iterator<Item = &'a Opnd> {
+        self.ops.iter().skip_while(move |o| *o != mem).skip(1)
+    }
+}
+
+/// Disassembles up to `count` instructions of `code` at `address`.
+fn disassemble<'cs>(
+    cs: &'cs Capstone,
+    code: &[u8],
+    address: u64,
+    count: usize,
+) -> Result<capstone::Instructions<'cs>, String> {
+    cs.disasm_count(code, address, count)
+        .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))
+}
+
+/// The details (operands, condition, writeback) of `i`.
+fn detail_of<'i>(cs: &Capstone, i: &'i capstone::Insn) -> Result<capstone::InsnDetail<'i>, String> {
+    cs.insn_detail(i)
+        .map_err(|e| format!("capstone detail: {e}"))
+}
+
+/// Decodes with capstone where each operand maps to an [`Opnd`] alone (`operand`), and no
+/// instruction writes back or is conditional.
+fn decode_operands(
+    cs: &Capstone,
+    code: &[u8],
+    address: u64,
+    count: usize,
+    operand: impl Fn(ArchOperand) -> Opnd,
+) -> Result<Vec<Ins>, String> {
+    disassemble(cs, code, address, count)?
+        .iter()
+        .map(|i| {
+            let ops = detail_of(cs, i)?
+                .arch_detail()
+                .operands()
+                .into_iter()
+                .map(&operand)
+                .collect();
+            Ok(Ins::from_insn(i, ops))
+        })
+        .collect()
+}
+
 trait Cpu {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String>;
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
@@ -963,7 +1039,7 @@ trait Cpu {
     /// Sets up the return address of a call from `ret_addr` into a followed function.
     fn enter_call(&self, state: &mut State, ret_addr: u64);
     /// Undoes what the callee's `ret` does beyond returning (popping the return address).
-    fn leave_call(&self, state: &mut State);
+    fn leave_call(&self, _state: &mut State) {}
     /// Forgets the registers a call may change (the caller-saved ones).
     fn clobber(&self, state: &mut State);
 }
@@ -1306,49 +1382,23 @@ impl X86_64 {
 
 impl Cpu for X86_64 {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
-        let insns = self
-            .cs
-            .disasm_count(code, address, count)
-            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
-        insns
-            .iter()
-            .map(|i| {
-                let detail = self
-                    .cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
-                    .operands()
-                    .into_iter()
-                    .map(|op| match op {
-                        ArchOperand::X86Operand(o) => match o.op_type {
-                            X86OperandType::Reg(r) => reg_name(&self.cs, r)
-                                .map(|n| Opnd::Reg(n, usize::from(o.size)))
-                                .unwrap_or(Opnd::Other),
-                            X86OperandType::Imm(v) => Opnd::Imm(v),
-                            X86OperandType::Mem(m) => Opnd::Mem {
-                                base: reg_name(&self.cs, m.base()),
-                                index: reg_name(&self.cs, m.index()),
-                                scale: i64::from(m.scale()),
-                                disp: m.disp(),
-                                size: usize::from(o.size),
-                            },
-                            X86OperandType::Invalid => Opnd::Other,
-                        },
-                        _ => Opnd::Other,
-                    })
-                    .collect();
-                Ok(Ins {
-                    address: i.address(),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
-                    writeback: false,
-                    conditional: false,
-                })
-            })
-            .collect()
+        decode_operands(&self.cs, code, address, count, |op| match op {
+            ArchOperand::X86Operand(o) => match o.op_type {
+                X86OperandType::Reg(r) => reg_name(&self.cs, r)
+                    .map(|n| Opnd::Reg(n, usize::from(o.size)))
+                    .unwrap_or(Opnd::Other),
+                X86OperandType::Imm(v) => Opnd::Imm(v),
+                X86OperandType::Mem(m) => Opnd::Mem {
+                    base: reg_name(&self.cs, m.base()),
+                    index: reg_name(&self.cs, m.index()),
+                    scale: i64::from(m.scale()),
+                    disp: m.disp(),
+                    size: usize::from(o.size),
+                },
+                X86OperandType::Invalid => Opnd::Other,
+            },
+            _ => Opnd::Other,
+        })
     }
 
     fn result_register(&self) -> &'static str {
@@ -1434,12 +1484,8 @@ impl Cpu for X86_64 {
         } else {
             &X86_32_CLOBBERED
         };
-        for r in clobbered {
-            state.set(r, None);
-        }
-        for i in 0..16 {
-            state.set(&format!("xmm{i}"), None);
-        }
+        state.forget(clobbered);
+        state.forget((0..16).map(|i| format!("xmm{i}")));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
@@ -1724,15 +1770,7 @@ impl Aarch64 {
         else {
             return;
         };
-        let post = ins
-            .ops
-            .iter()
-            .skip_while(|o| *o != mem)
-            .skip(1)
-            .find_map(|o| match o {
-                Opnd::Imm(i) => Some(*i),
-                _ => None,
-            });
+        let post = ins.post_index(mem);
         if !ins.writeback && post.is_none() {
             return;
         }
@@ -1754,29 +1792,14 @@ impl Aarch64 {
 
 impl Cpu for Aarch64 {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
-        let insns = self
-            .cs
-            .disasm_count(code, address, count)
-            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
-        insns
+        disassemble(&self.cs, code, address, count)?
             .iter()
             .map(|i| {
-                let mnemonic = i.mnemonic().unwrap_or("");
                 // See crate::disasm: operands of these are never asked for.
-                if !crate::disasm::aarch64_operands_are_safe(mnemonic) {
-                    return Ok(Ins {
-                        address: i.address(),
-                        len: i.len() as u64,
-                        mnemonic: mnemonic.to_string(),
-                        ops: vec![Opnd::Other],
-                        writeback: false,
-                        conditional: false,
-                    });
+                if !crate::disasm::aarch64_operands_are_safe(i.mnemonic().unwrap_or("")) {
+                    return Ok(Ins::from_insn(i, vec![Opnd::Other]));
                 }
-                let detail = self
-                    .cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
+                let detail = detail_of(&self.cs, i)?;
                 let arch_detail = detail.arch_detail();
                 let writeback = match &arch_detail {
                     ArchDetail::Arm64Detail(a) => a.writeback(),
@@ -1804,12 +1827,8 @@ impl Cpu for Aarch64 {
                     })
                     .collect();
                 Ok(Ins {
-                    address: i.address(),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
                     writeback,
-                    conditional: false,
+                    ..Ins::from_insn(i, ops)
                 })
             })
             .collect()
@@ -1827,15 +1846,9 @@ impl Cpu for Aarch64 {
         state.set("x30", Some(u128::from(ret_addr)));
     }
 
-    fn leave_call(&self, _state: &mut State) {}
-
     fn clobber(&self, state: &mut State) {
-        for r in A64_CLOBBERED {
-            state.set(r, None);
-        }
-        for i in 0..32 {
-            state.set(&format!("v{i}"), None);
-        }
+        state.forget(A64_CLOBBERED);
+        state.forget((0..32).map(|i| format!("v{i}")));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {

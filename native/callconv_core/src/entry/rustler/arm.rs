@@ -11,7 +11,7 @@ use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{ArchDetail, ArchOperand};
 use capstone::Capstone;
 
-use super::{mask, reg_name, Cpu, Flow, Ins, Load, Opnd, State, STACK_TOP_32};
+use super::{detail_of, mask, reg_name, Cpu, Flow, Ins, Load, Opnd, State, STACK_TOP_32};
 
 pub(super) struct Arm {
     a32: Capstone,
@@ -145,23 +145,12 @@ impl Arm {
         else {
             return;
         };
-        let post = ins
-            .ops
-            .iter()
-            .skip_while(|o| *o != mem)
-            .skip(1)
-            .find_map(|o| match o {
-                Opnd::Imm(i) => Some(*i),
-                _ => None,
-            });
+        let post = ins.post_index(mem);
         if !ins.writeback && post.is_none() {
             return;
         }
         let post_register = ins
-            .ops
-            .iter()
-            .skip_while(|o| *o != mem)
-            .skip(1)
+            .operands_after(mem)
             .any(|o| matches!(o, Opnd::Reg(..) | Opnd::Other));
         let moved = if post_register {
             None
@@ -197,9 +186,7 @@ impl Cpu for Arm {
         insns
             .iter()
             .map(|i| {
-                let detail = cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
+                let detail = detail_of(cs, i)?;
                 let arch = detail.arch_detail();
                 let (conditional, writeback) = match &arch {
                     ArchDetail::ArmDetail(d) => (
@@ -252,11 +239,9 @@ impl Cpu for Arm {
                 Ok(Ins {
                     // Thumb instructions keep bit 0, so the next address keeps the mode.
                     address: i.address() | u64::from(thumb),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
                     writeback,
                     conditional,
+                    ..Ins::from_insn(i, ops)
                 })
             })
             .collect()
@@ -282,15 +267,9 @@ impl Cpu for Arm {
         state.set("lr", Some(u128::from(ret_addr)));
     }
 
-    fn leave_call(&self, _state: &mut State) {}
-
     fn clobber(&self, state: &mut State) {
-        for r in CLOBBERED {
-            state.set(r, None);
-        }
-        for i in 0..16 {
-            state.set(&format!("s{i}"), None);
-        }
+        state.forget(CLOBBERED);
+        state.forget((0..16).map(|i| format!("s{i}")));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {

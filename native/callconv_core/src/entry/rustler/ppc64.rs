@@ -8,7 +8,7 @@ use capstone::arch::ppc::PpcOperand;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
-use super::{reg_name, Cpu, Flow, Ins, Load, Opnd, State};
+use super::{decode_operands, reg_name, Cpu, Flow, Ins, Load, Opnd, State};
 
 pub(super) struct Ppc64 {
     cs: Capstone,
@@ -105,49 +105,23 @@ impl Ppc64 {
 
 impl Cpu for Ppc64 {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
-        let insns = self
-            .cs
-            .disasm_count(code, address, count)
-            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
-        insns
-            .iter()
-            .map(|i| {
-                let detail = self
-                    .cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
-                    .operands()
-                    .into_iter()
-                    .map(|op| match op {
-                        ArchOperand::PpcOperand(o) => match o {
-                            PpcOperand::Reg(r) => reg_name(&self.cs, r)
-                                .map(|n| Opnd::Reg(n, 8))
-                                .unwrap_or(Opnd::Other),
-                            PpcOperand::Imm(v) => Opnd::Imm(v),
-                            PpcOperand::Mem(m) => Opnd::Mem {
-                                base: reg_name(&self.cs, m.base()),
-                                index: None,
-                                scale: 1,
-                                disp: i64::from(m.disp()),
-                                size: 0,
-                            },
-                            _ => Opnd::Other,
-                        },
-                        _ => Opnd::Other,
-                    })
-                    .collect();
-                Ok(Ins {
-                    address: i.address(),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
-                    writeback: false,
-                    conditional: false,
-                })
-            })
-            .collect()
+        decode_operands(&self.cs, code, address, count, |op| match op {
+            ArchOperand::PpcOperand(o) => match o {
+                PpcOperand::Reg(r) => reg_name(&self.cs, r)
+                    .map(|n| Opnd::Reg(n, 8))
+                    .unwrap_or(Opnd::Other),
+                PpcOperand::Imm(v) => Opnd::Imm(v),
+                PpcOperand::Mem(m) => Opnd::Mem {
+                    base: reg_name(&self.cs, m.base()),
+                    index: None,
+                    scale: 1,
+                    disp: i64::from(m.disp()),
+                    size: 0,
+                },
+                _ => Opnd::Other,
+            },
+            _ => Opnd::Other,
+        })
     }
 
     fn result_register(&self) -> &'static str {
@@ -181,12 +155,8 @@ impl Cpu for Ppc64 {
     }
 
     fn clobber(&self, state: &mut State) {
-        for r in CLOBBERED {
-            state.set(r, None);
-        }
-        for i in 0..64 {
-            state.set(&format!("vs{i}"), None);
-        }
+        state.forget(CLOBBERED);
+        state.forget((0..64).map(|i| format!("vs{i}")));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {

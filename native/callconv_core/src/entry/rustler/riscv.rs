@@ -7,7 +7,7 @@ use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
-use super::{reg_name, Cpu, Flow, Ins, Load, Opnd, State};
+use super::{decode_operands, reg_name, Cpu, Flow, Ins, Load, Opnd, State};
 
 pub(super) struct Riscv {
     cs: Capstone,
@@ -104,68 +104,42 @@ impl Riscv {
 
 impl Cpu for Riscv {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
-        let insns = self
-            .cs
-            .disasm_count(code, address, count)
-            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
-        insns
-            .iter()
-            .map(|i| {
-                let detail = self
-                    .cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
-                    .operands()
-                    .into_iter()
-                    .map(|op| match op {
-                        ArchOperand::RiscVOperand(o) => match o {
-                            RiscVOperand::Reg(r) => reg_name(&self.cs, r)
-                                .map(|n| Opnd::Reg(n, 8))
-                                .unwrap_or(Opnd::Other),
-                            RiscVOperand::Imm(v) => Opnd::Imm(v),
-                            RiscVOperand::Mem(m) => Opnd::Mem {
-                                base: reg_name(&self.cs, m.base()),
-                                index: None,
-                                scale: 1,
-                                disp: m.disp(),
-                                size: 0,
-                            },
-                            RiscVOperand::Invalid => Opnd::Other,
+        let mut insns = decode_operands(&self.cs, code, address, count, |op| match op {
+            ArchOperand::RiscVOperand(o) => match o {
+                RiscVOperand::Reg(r) => reg_name(&self.cs, r)
+                    .map(|n| Opnd::Reg(n, 8))
+                    .unwrap_or(Opnd::Other),
+                RiscVOperand::Imm(v) => Opnd::Imm(v),
+                RiscVOperand::Mem(m) => Opnd::Mem {
+                    base: reg_name(&self.cs, m.base()),
+                    index: None,
+                    scale: 1,
+                    disp: m.disp(),
+                    size: 0,
+                },
+                RiscVOperand::Invalid => Opnd::Other,
+            },
+            _ => Opnd::Other,
+        })?;
+        for ins in &mut insns {
+            // capstone gives compressed loads and stores (`c.ld a1, 0(a0)`,
+            // `c.sdsp ra, 88(sp)`) as register, immediate, register.
+            if let [r @ Opnd::Reg(..), Opnd::Imm(disp), Opnd::Reg(base, _)] = ins.ops.as_slice() {
+                if is_memory_access(&ins.mnemonic) {
+                    ins.ops = vec![
+                        r.clone(),
+                        Opnd::Mem {
+                            base: Some(base.clone()),
+                            index: None,
+                            scale: 1,
+                            disp: *disp,
+                            size: 0,
                         },
-                        _ => Opnd::Other,
-                    })
-                    .collect::<Vec<_>>();
-                // capstone gives compressed loads and stores (`c.ld a1, 0(a0)`,
-                // `c.sdsp ra, 88(sp)`) as register, immediate, register.
-                let ops = match ops.as_slice() {
-                    [r @ Opnd::Reg(..), Opnd::Imm(disp), Opnd::Reg(base, _)]
-                        if is_memory_access(i.mnemonic().unwrap_or("")) =>
-                    {
-                        vec![
-                            r.clone(),
-                            Opnd::Mem {
-                                base: Some(base.clone()),
-                                index: None,
-                                scale: 1,
-                                disp: *disp,
-                                size: 0,
-                            },
-                        ]
-                    }
-                    _ => ops,
-                };
-                Ok(Ins {
-                    address: i.address(),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
-                    writeback: false,
-                    conditional: false,
-                })
-            })
-            .collect()
+                    ];
+                }
+            }
+        }
+        Ok(insns)
     }
 
     fn result_register(&self) -> &'static str {
@@ -180,16 +154,9 @@ impl Cpu for Riscv {
         state.set("ra", Some(u128::from(ret_addr)));
     }
 
-    fn leave_call(&self, _state: &mut State) {}
-
     fn clobber(&self, state: &mut State) {
-        for r in CLOBBERED {
-            state.set(r, None);
-        }
-        for i in 0..8 {
-            state.set(&format!("fa{i}"), None);
-            state.set(&format!("ft{i}"), None);
-        }
+        state.forget(CLOBBERED);
+        state.forget((0..8).flat_map(|i| [format!("fa{i}"), format!("ft{i}")]));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {

@@ -7,7 +7,7 @@ use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{reg_name, Cpu, Flow, Ins, Load, Opnd, State};
+use super::{decode_operands, reg_name, Cpu, Flow, Ins, Load, Opnd, State};
 
 pub(super) struct S390x {
     cs: Capstone,
@@ -99,49 +99,23 @@ impl S390x {
 
 impl Cpu for S390x {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
-        let insns = self
-            .cs
-            .disasm_count(code, address, count)
-            .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))?;
-        insns
-            .iter()
-            .map(|i| {
-                let detail = self
-                    .cs
-                    .insn_detail(i)
-                    .map_err(|e| format!("capstone detail: {e}"))?;
-                let ops = detail
-                    .arch_detail()
-                    .operands()
-                    .into_iter()
-                    .map(|op| match op {
-                        ArchOperand::SysZOperand(o) => match o {
-                            SysZOperand::Reg(r) => reg_name(&self.cs, r)
-                                .map(|n| Opnd::Reg(canonical(n), 8))
-                                .unwrap_or(Opnd::Other),
-                            SysZOperand::Imm(v) => Opnd::Imm(v),
-                            SysZOperand::Mem(m) => Opnd::Mem {
-                                base: reg_name(&self.cs, RegId(m.base().into())).map(canonical),
-                                index: reg_name(&self.cs, RegId(m.index().into())).map(canonical),
-                                scale: 1,
-                                disp: m.disp(),
-                                size: 0,
-                            },
-                            _ => Opnd::Other,
-                        },
-                        _ => Opnd::Other,
-                    })
-                    .collect();
-                Ok(Ins {
-                    address: i.address(),
-                    len: i.len() as u64,
-                    mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                    ops,
-                    writeback: false,
-                    conditional: false,
-                })
-            })
-            .collect()
+        decode_operands(&self.cs, code, address, count, |op| match op {
+            ArchOperand::SysZOperand(o) => match o {
+                SysZOperand::Reg(r) => reg_name(&self.cs, r)
+                    .map(|n| Opnd::Reg(canonical(n), 8))
+                    .unwrap_or(Opnd::Other),
+                SysZOperand::Imm(v) => Opnd::Imm(v),
+                SysZOperand::Mem(m) => Opnd::Mem {
+                    base: reg_name(&self.cs, RegId(m.base().into())).map(canonical),
+                    index: reg_name(&self.cs, RegId(m.index().into())).map(canonical),
+                    scale: 1,
+                    disp: m.disp(),
+                    size: 0,
+                },
+                _ => Opnd::Other,
+            },
+            _ => Opnd::Other,
+        })
     }
 
     fn result_register(&self) -> &'static str {
@@ -156,15 +130,9 @@ impl Cpu for S390x {
         state.set("r14", Some(u128::from(ret_addr)));
     }
 
-    fn leave_call(&self, _state: &mut State) {}
-
     fn clobber(&self, state: &mut State) {
-        for r in CLOBBERED {
-            state.set(r, None);
-        }
-        for i in 0..8 {
-            state.set(&format!("f{i}"), None);
-        }
+        state.forget(CLOBBERED);
+        state.forget((0..8).map(|i| format!("f{i}")));
     }
 
     fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
