@@ -20,6 +20,7 @@
 //! Reading PC gives the instruction's address + 8 in A32 and + 4 in Thumb; a PC-relative
 //! load, `adr`, or PC plus an immediate uses that value rounded down to a multiple of 4.
 
+use crate::disasm::arm_register as canonical;
 use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{ArchDetail, ArchOperand};
 use capstone::Capstone;
@@ -44,19 +45,6 @@ impl Arm {
 
 /// Registers a call may change (AAPCS: r0–r3, r12, lr).
 const CLOBBERED: [&str; 6] = ["r0", "r1", "r2", "r3", "r12", "lr"];
-
-fn canonical(name: String) -> String {
-    match name.as_str() {
-        "ip" => "r12".to_string(),
-        "sb" => "r9".to_string(),
-        "sl" => "r10".to_string(),
-        "fp" => "r11".to_string(),
-        "r13" => "sp".to_string(),
-        "r14" => "lr".to_string(),
-        "r15" => "pc".to_string(),
-        _ => name,
-    }
-}
 
 impl Machine for Arm {
     fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {

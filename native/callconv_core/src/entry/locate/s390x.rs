@@ -1,5 +1,6 @@
 //! s390x: `larl %r2, entry; br %r14`, or a GOT load (`lgrl %r2, entry@GOTENT`).
 
+use crate::disasm::s390x_register as canonical;
 use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
@@ -16,15 +17,6 @@ impl S390x {
     pub(super) fn new() -> Result<Self, String> {
         let cs = crate::disasm::detailed(crate::disasm::Isa::S390x)?;
         Ok(S390x { cs })
-    }
-}
-
-/// Capstone names general registers by number alone (`2`); spell them `r2`.
-fn canonical(name: String) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
-        format!("r{name}")
-    } else {
-        name
     }
 }
 

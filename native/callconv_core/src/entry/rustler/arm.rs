@@ -7,6 +7,7 @@
 //! (`adr`) round that down to a multiple of 4. Position-independent code loads an offset
 //! from a literal pool or builds it with `movw`/`movt`, then adds PC to it.
 
+use crate::disasm::arm_register as canonical;
 use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::{ArchDetail, ArchOperand};
 use capstone::Capstone;
@@ -36,22 +37,8 @@ const CLOBBERED: [&str; 14] = [
     "r0", "r1", "r2", "r3", "r12", "lr", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7",
 ];
 
-/// One name per register: `ip` → `r12`, `sN` → `dN/2` is not merged (single-precision
-/// registers are rare in init code and kept apart).
-fn canonical(name: String) -> String {
-    match name.as_str() {
-        "ip" => "r12".to_string(),
-        "sb" => "r9".to_string(),
-        "sl" => "r10".to_string(),
-        "fp" => "r11".to_string(),
-        "r13" => "sp".to_string(),
-        "r14" => "lr".to_string(),
-        "r15" => "pc".to_string(),
-        _ => name,
-    }
-}
-
-/// The size in bytes of a register: `dN` 8, `qN` 16, the others 4.
+/// The size in bytes of a register: `dN` 8, `qN` 16, the others 4. Single-precision `sN` are
+/// kept apart from the `dN/2` that holds them: they are rare in init code.
 fn reg_size(name: &str) -> usize {
     match name.as_bytes().first() {
         Some(b'd') => 8,

@@ -3,6 +3,7 @@
 //! `stmg`/`lmg` save and restore registers, `brasl` calls and `br %r14` returns. capstone
 //! names general registers by number alone; they are spelled `rN` here.
 
+use crate::disasm::s390x_register as canonical;
 use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
@@ -22,14 +23,6 @@ impl S390x {
 
 /// Volatile registers: r0–r5 and r14 (the return address).
 const CLOBBERED: [&str; 7] = ["r0", "r1", "r2", "r3", "r4", "r5", "r14"];
-
-fn canonical(name: String) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
-        format!("r{name}")
-    } else {
-        name
-    }
-}
 
 fn sext(v: u64, bits: u32) -> u64 {
     let shift = 64 - bits;
