@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::Once;
 
 use callconv::entry;
-use callconv::report::NifFunction;
+use callconv::report::{Arch, NifFunction};
 
 fn rustler_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/rustler")
@@ -534,42 +534,18 @@ fn aarch64_fixtures_decode_as_their_x86_64_twins() {
 
 /// The Linux architectures of the Nerves matrix, built by build_cross.sh: their directory under
 /// out/, the architecture the file must parse as, and the triple `callconv check` is given.
-const CROSS: [(&str, callconv::report::Arch, &str); 7] = [
-    (
-        "armv7",
-        callconv::report::Arch::Arm,
-        "armv7-unknown-linux-gnueabihf",
-    ),
-    (
-        "armv7-thumb",
-        callconv::report::Arch::Arm,
-        "armv7-unknown-linux-gnueabihf",
-    ),
-    (
-        "armv6",
-        callconv::report::Arch::Arm,
-        "arm-unknown-linux-gnueabihf",
-    ),
-    (
-        "i686",
-        callconv::report::Arch::X86,
-        "i686-unknown-linux-gnu",
-    ),
-    (
-        "riscv64",
-        callconv::report::Arch::Riscv64,
-        "riscv64gc-unknown-linux-gnu",
-    ),
+const CROSS: [(&str, Arch, &str); 7] = [
+    ("armv7", Arch::Arm, "armv7-unknown-linux-gnueabihf"),
+    ("armv7-thumb", Arch::Arm, "armv7-unknown-linux-gnueabihf"),
+    ("armv6", Arch::Arm, "arm-unknown-linux-gnueabihf"),
+    ("i686", Arch::X86, "i686-unknown-linux-gnu"),
+    ("riscv64", Arch::Riscv64, "riscv64gc-unknown-linux-gnu"),
     (
         "powerpc64le",
-        callconv::report::Arch::Powerpc64,
+        Arch::Powerpc64,
         "powerpc64le-unknown-linux-gnu",
     ),
-    (
-        "s390x",
-        callconv::report::Arch::S390x,
-        "s390x-unknown-linux-gnu",
-    ),
+    ("s390x", Arch::S390x, "s390x-unknown-linux-gnu"),
 ];
 
 /// One fixture's entry as nif_init really built it (oracle.sh: harness.c under qemu-user).

@@ -150,6 +150,33 @@ impl Arm {
         state.set(base, moved);
     }
 
+    /// The base register of a `push`/`pop`/`stm`/`ldm`/`vpush`/`vpop`, the size of its
+    /// register list, and each listed register with the address it is stored to or loaded
+    /// from (none while the base is unknown). None without a base register.
+    fn transfer<'i>(state: &State, ins: &'i Ins, m: &str) -> Option<Transfer<'i>> {
+        let (base, regs) = Self::list(ins, m);
+        let base = base?;
+        let size: u64 = regs.iter().map(|r| Self::size(r) as u64).sum();
+        let mut at = state.get(base).map(|b| first_address(m, b as u64, size));
+        let slots = regs
+            .into_iter()
+            .map(|r| {
+                let here = at;
+                at = at.map(|a| a.wrapping_add(Self::size(r) as u64));
+                (r, here)
+            })
+            .collect();
+        Some(Transfer { base, size, slots })
+    }
+
+    /// Moves the base register of a multiple transfer past (or before) its `size` bytes.
+    fn move_base(state: &mut State, m: &str, base: &str, size: u64) {
+        let moved = state
+            .get(base)
+            .map(|b| u128::from(written_back(m, b as u64, size)));
+        state.set(base, moved);
+    }
+
     /// The register list of `push`/`pop`/`stm`/`ldm`/`vpush`/`vpop`, and its base register.
     fn list<'i>(ins: &'i Ins, m: &str) -> (Option<&'i str>, Vec<&'i Opnd>) {
         if matches!(m, "push" | "pop" | "vpush" | "vpop") {
@@ -161,6 +188,15 @@ impl Arm {
         };
         (base, ins.ops.iter().skip(1).collect())
     }
+}
+
+/// A multiple transfer (`push`, `ldm`, ...): see [`Arm::transfer`].
+struct Transfer<'i> {
+    base: &'i str,
+    /// The bytes the register list takes.
+    size: u64,
+    /// Each listed register, with its address while the base is known.
+    slots: Vec<(&'i Opnd, Option<u64>)>,
 }
 
 impl Cpu for Arm {
@@ -485,51 +521,31 @@ impl Cpu for Arm {
                 }
             }
             "push" | "vpush" | "stm" | "stmdb" | "stmib" | "stmda" | "vstmia" | "vstmdb" => {
-                let (base, regs) = Self::list(ins, m);
-                let Some(base) = base else {
+                let Some(Transfer { base, size, slots }) = Self::transfer(state, ins, m) else {
                     return Ok(Flow::Next);
                 };
-                let size: u64 = regs.iter().map(|r| Self::size(r) as u64).sum();
-                let start = state.get(base).map(|b| first_address(m, b as u64, size));
-                if let Some(mut at) = start {
-                    for r in &regs {
-                        let n = Self::size(r);
-                        state.store(at, n, self.reg(state, ins, r));
-                        at = at.wrapping_add(n as u64);
+                for (r, at) in &slots {
+                    if let Some(at) = *at {
+                        state.store(at, Self::size(r), self.reg(state, ins, r));
                     }
                 }
                 if ins.writeback || matches!(m, "push" | "vpush") {
-                    let moved = state
-                        .get(base)
-                        .map(|b| u128::from(written_back(m, b as u64, size)));
-                    state.set(base, moved);
+                    Self::move_base(state, m, base, size);
                 }
             }
             "pop" | "vpop" | "ldm" | "ldmdb" | "ldmib" | "ldmda" | "vldmia" | "vldmdb" => {
-                let (base, regs) = Self::list(ins, m);
-                let Some(base) = base else {
+                let Some(Transfer { base, size, slots }) = Self::transfer(state, ins, m) else {
                     return Ok(Flow::Next);
                 };
-                let size: u64 = regs.iter().map(|r| Self::size(r) as u64).sum();
-                let start = state.get(base).map(|b| first_address(m, b as u64, size));
-                let mut values = Vec::new();
-                if let Some(mut at) = start {
-                    for r in &regs {
-                        let n = Self::size(r);
-                        values.push(image.load(state, at, n));
-                        at = at.wrapping_add(n as u64);
-                    }
-                } else {
-                    values.resize(regs.len(), None);
-                }
+                let values: Vec<_> = slots
+                    .iter()
+                    .map(|(r, at)| at.and_then(|at| image.load(state, at, Self::size(r))))
+                    .collect();
                 if ins.writeback || matches!(m, "pop" | "vpop") {
-                    let moved = state
-                        .get(base)
-                        .map(|b| u128::from(written_back(m, b as u64, size)));
-                    state.set(base, moved);
+                    Self::move_base(state, m, base, size);
                 }
                 let mut target = None;
-                for (r, v) in regs.iter().zip(values) {
+                for ((r, _), v) in slots.iter().zip(values) {
                     if matches!(r, Opnd::Reg(n, _) if n == "pc") {
                         target = Some(v);
                     } else {
