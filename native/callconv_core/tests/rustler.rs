@@ -96,6 +96,18 @@ fn sorted(mut v: Vec<NifFunction>) -> Vec<NifFunction> {
     v
 }
 
+/// The distinct function pointers of a decoded table, each of which must be known.
+fn distinct_wrappers(d: &entry::Decoded) -> Vec<u64> {
+    let mut fptrs: Vec<u64> = d
+        .function_addresses
+        .iter()
+        .map(|f| f.expect("fptr"))
+        .collect();
+    fptrs.sort();
+    fptrs.dedup();
+    fptrs
+}
+
 fn decode(path: &Path) -> entry::Decoded {
     let bytes = std::fs::read(path).expect("read fixture");
     let binary =
@@ -508,13 +520,7 @@ fn aarch64_fixtures_decode_as_their_x86_64_twins() {
         if version == "0.30.0" {
             assert_eq!(ae.functions, expected_functions(), "{what}");
         }
-        let mut fptrs: Vec<u64> = a
-            .function_addresses
-            .iter()
-            .map(|f| f.expect("fptr"))
-            .collect();
-        fptrs.sort();
-        fptrs.dedup();
+        let fptrs = distinct_wrappers(&a);
         assert_eq!(fptrs.len(), 5, "{what}: distinct wrappers");
         assert!(
             fptrs.iter().all(|f| binary.image.read_code(*f, 4).is_ok()),
@@ -664,14 +670,7 @@ fn cross_fixtures_decode_as_nif_init_builds_them() {
                 sorted(expected_functions()),
                 "{what}"
             );
-            let mut fptrs: Vec<u64> = d
-                .function_addresses
-                .iter()
-                .map(|a| a.expect("fptr"))
-                .collect();
-            fptrs.sort();
-            fptrs.dedup();
-            assert_eq!(fptrs.len(), 5, "{what}: distinct wrappers");
+            assert_eq!(distinct_wrappers(&d).len(), 5, "{what}: distinct wrappers");
 
             let report = callconv::check_path(&path, &target).expect("checks");
             let errors: Vec<_> = report
