@@ -214,15 +214,20 @@ fn table_order_is_the_order_nif_init_builds() {
     }
 }
 
-#[test]
-fn checks_pass_on_otp25() {
-    let target = callconv::target::Target {
+/// An explicit OTP 25 (ERTS 13.1.5, NIF 2.16) target.
+fn otp25() -> callconv::target::Target {
+    callconv::target::Target {
         source: callconv::target::TargetSource::Explicit,
         otp_release: Some("25".into()),
         erts_version: Some("13.1.5".into()),
         nif_version: Some("2.16".into()),
         ..callconv::target::Target::host()
-    };
+    }
+}
+
+#[test]
+fn checks_pass_on_otp25() {
+    let target = otp25();
     for (version, variant, path) in all_fixtures() {
         let report = callconv::check_path(&path, &target).expect("checks");
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
@@ -627,15 +632,7 @@ fn cross_fixtures_decode_as_nif_init_builds_them() {
                 && files.iter().any(|f| !f.contains("lto")),
             "{dir}: with and without LTO"
         );
-        let target = callconv::target::Target {
-            source: callconv::target::TargetSource::Explicit,
-            otp_release: Some("25".into()),
-            erts_version: Some("13.1.5".into()),
-            nif_version: Some("2.16".into()),
-            ..callconv::target::Target::host()
-        }
-        .for_triple(triple)
-        .expect("triple");
+        let target = otp25().for_triple(triple).expect("triple");
         for (file, want) in real {
             let what = format!("{dir}/{file}");
             let version = file.split('-').next().unwrap();
