@@ -9,6 +9,8 @@ defmodule Callconv.HostileTest do
   alias Callconv.Fixtures
 
   @moduletag :tmp_dir
+  # The hang guard above, sized for a heavily loaded machine (ExUnit's default is 60 s).
+  @moduletag timeout: 600_000
   # The file-churn test: at least this many cuts and checks overlap, counted.
   @min_cuts 20
   @min_checks 300

@@ -7,6 +7,8 @@
 //! The index is also the function's slot in Windows' `TWinDynNifCallbacks`.
 //! The lookups above the table are hand-written; `target` uses them too, so they live
 //! here, below both `target` and `runtime` (re-exported by `runtime`).
+//!
+//! Over 800 lines because it is a data table, one row per `enif_*` function.
 
 /// One `enif_*` function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,13 @@
 //! Hostile input: real libraries cut, flipped and patched into every shape a broken build, a
 //! bad copy or an attacker could produce, plus hostile files (huge, sparse, special,
 //! shrinking, unreadable, strangely named). Each case must come back as a report or a clear
-//! error within a fixed time and memory budget, and nothing may panic.
+//! error within the core's counted budgets and a memory budget, and nothing may panic.
 //!
 //! The inputs the fuzzers found live in `tests/regressions/` and are replayed here; see
 //! `native/fuzz/run.sh`.
+//!
+//! Over 800 lines on purpose: one file per hostile-input suite keeps the shared guard (child
+//! process, hang and memory limits) next to every group it runs.
 
 mod common;
 

@@ -676,7 +676,19 @@ fn cross_fixtures_decode_as_nif_init_builds_them() {
                 .filter(|f| f.severity == callconv::rules::Severity::Error)
                 .collect();
             assert!(errors.is_empty(), "{what} on {triple}: {errors:?}");
-            let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+            // A warning against the CPU floor assumed for a platform when none is named is
+            // about how the file was built, not about its entry: the s390x fixtures reach
+            // vector instructions above the assumed z196 (built with no CPU named).
+            let rules: Vec<&str> = report
+                .findings
+                .iter()
+                .filter(|f| {
+                    !(f.rule == "isa-level"
+                        && f.severity == callconv::rules::Severity::Warning
+                        && f.message.contains("floor assumed"))
+                })
+                .map(|f| f.rule.as_str())
+                .collect();
             let expected_rules: &[&str] = if short_entry(version) {
                 &["nif-entry-short"]
             } else {
