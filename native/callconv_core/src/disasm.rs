@@ -134,3 +134,15 @@ pub(crate) fn s390x_register(name: String) -> String {
         name
     }
 }
+
+/// The `index`-th 32-bit word of `code` in the given byte order (fixed-width ISAs whose words
+/// capstone does not decode, such as Power ISA 3.1's prefixed instructions).
+pub(crate) fn word32(code: &[u8], index: usize, big_endian: bool) -> Option<u32> {
+    let start = index.checked_mul(4)?;
+    let b: [u8; 4] = code.get(start..start.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}

@@ -125,14 +125,7 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
     /// A Power ISA 3.1 prefixed instruction (capstone 5 decodes none): 8 bytes, the POWER10
     /// flag, and the general register a prefixed load or `paddi` writes.
     fn prefixed(&self, code: &[u8], address: u64) -> Option<Lifted> {
-        let word = |i: usize| {
-            let b: [u8; 4] = code.get(i * 4..i * 4 + 4)?.try_into().ok()?;
-            Some(if self.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
+        let word = |i: usize| crate::disasm::word32(code, i, self.big_endian);
         let written = super::isa::ppc64_prefixed(word(0)?, word(1))?;
         let mut out = Lifted::plain(address, address.wrapping_add(8), "prefixed");
         out.feature = Some("arch_3_1");

@@ -40,14 +40,7 @@ impl Ppc {
     /// or `pld r3, entry@got@pcrel`), which capstone 5 does not decode, as `pla`/`pld` with
     /// the absolute address as their operand.
     fn prefixed(&self, code: &[u8], address: u64) -> Option<Insn> {
-        let word = |i: usize| {
-            let b: [u8; 4] = code.get(i * 4..i * 4 + 4)?.try_into().ok()?;
-            Some(if self.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            })
-        };
+        let word = |i: usize| crate::disasm::word32(code, i, self.big_endian);
         let (prefix, suffix) = (word(0)?, word(1)?);
         let pc_relative = (prefix >> 20) & 1 == 1 && (suffix >> 16) & 0x1f == 0;
         if prefix >> 26 != 1 || !pc_relative {
