@@ -12,26 +12,7 @@ defmodule Callconv.NifFactsTest do
   defp fixture(path), do: Path.join(@facts, path)
   defp rules(%Report{findings: findings}), do: Enum.map(findings, & &1.rule)
 
-  defp run_task(args) do
-    Mix.Task.reenable("callconv.check")
-
-    result =
-      try do
-        Mix.Tasks.Callconv.Check.run(args)
-      catch
-        :exit, {:shutdown, status} -> {:exit, status}
-      end
-
-    {result, shell_output()}
-  end
-
-  defp shell_output(acc \\ []) do
-    receive do
-      {:mix_shell, :info, [line]} -> shell_output([line | acc])
-    after
-      0 -> acc |> Enum.reverse() |> Enum.join("\n")
-    end
-  end
+  defp run_task(args), do: Callconv.MixTask.run_check(args)
 
   test "Scan reads the declared NIFs from the .beam's code" do
     assert Scan.beam_nifs(fixture("beam/with_nifs.beam")) == {:ok, [{"add", 2}]}

@@ -152,16 +152,31 @@ struct Tally {
     libraries: usize,
     functions: usize,
     refused: usize,
-    /// Libraries whose analysis stopped at the wall-clock cap somewhere (a loaded machine):
-    /// a listed refusal missing there may only have been cut off, so it is not called fixed.
-    time_capped: BTreeSet<String>,
 }
 
-fn time_capped(report: &LibraryReport) -> bool {
-    report
-        .functions
-        .iter()
-        .any(|f| f.capped.as_deref() == Some("time"))
+impl Tally {
+    /// Counts one checked library of `set`, and records its error findings as refusals.
+    fn record(
+        &mut self,
+        set: &str,
+        library: &str,
+        report: &LibraryReport,
+        refusals: &mut Vec<Refusal>,
+    ) {
+        self.libraries += 1;
+        self.functions += report.functions.len();
+        let mut refused = false;
+        for f in errors_of(report) {
+            refused = true;
+            refusals.push(Refusal {
+                set: set.to_string(),
+                library: library.to_string(),
+                rule: f.rule.clone(),
+                message: f.message.clone(),
+            });
+        }
+        self.refused += usize::from(refused);
+    }
 }
 
 /// Compares the refusals with the allow-list; panics listing every unlisted refusal and every
@@ -199,16 +214,6 @@ fn judge(name: &str, refusals: &[Refusal], tallies: &BTreeMap<String, Tally>, se
         if sets.contains(&k.set)
             && !seen_known.contains(&(k.set.clone(), k.library.clone(), k.rule.clone()))
         {
-            if tallies
-                .get(&k.set)
-                .is_some_and(|t| t.time_capped.contains(&k.library))
-            {
-                eprintln!(
-                    "  listed, not seen, but {}'s analysis hit its time cap in {}: kept",
-                    k.library, k.set
-                );
-                continue;
-            }
             failures.push(format!(
                 "{} {} {} is listed in known_false_refusals.txt ({}) but no longer happens: remove the line",
                 k.set, k.library, k.rule, k.class
@@ -276,22 +281,7 @@ fn check_debian_arch(
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(report.arch, expect_arch, "{}", path.display());
             assert_eq!(report.kind, Kind::Nif, "{}", path.display());
-            tally.libraries += 1;
-            tally.functions += report.functions.len();
-            if time_capped(&report) {
-                tally.time_capped.insert(library.clone());
-            }
-            let mut refused = false;
-            for f in errors_of(&report) {
-                refused = true;
-                refusals.push(Refusal {
-                    set: set.clone(),
-                    library: library.clone(),
-                    rule: f.rule.clone(),
-                    message: f.message.clone(),
-                });
-            }
-            tally.refused += usize::from(refused);
+            tally.record(&set, &library, &report, &mut refusals);
         }
         tallies.push((set, tally));
     }
@@ -431,22 +421,7 @@ fn wheels_built_by_apple_and_microsoft_toolchains() {
                     "{p}: entry points analysed on a non-NIF: {:?}",
                     report.functions.iter().map(|f| &f.name).collect::<Vec<_>>()
                 );
-                tally.libraries += 1;
-                tally.functions += report.functions.len();
-                if time_capped(&report) {
-                    tally.time_capped.insert(library.clone());
-                }
-                let mut refused = false;
-                for f in errors_of(&report) {
-                    refused = true;
-                    refusals.push(Refusal {
-                        set: set.clone(),
-                        library: library.clone(),
-                        rule: f.rule.clone(),
-                        message: f.message.clone(),
-                    });
-                }
-                tally.refused += usize::from(refused);
+                tally.record(&set, &library, &report, &mut refusals);
 
                 // Inspection against the independent reader, slice by slice.
                 let slices = &reference[&path.to_string_lossy().into_owned()];

@@ -3,26 +3,7 @@ defmodule Mix.Tasks.Callconv.CheckTest do
 
   alias Callconv.Fixtures
 
-  defp run_task(args) do
-    Mix.Task.reenable("callconv.check")
-
-    result =
-      try do
-        Mix.Tasks.Callconv.Check.run(args)
-      catch
-        :exit, {:shutdown, status} -> {:exit, status}
-      end
-
-    {result, shell_output()}
-  end
-
-  defp shell_output(acc \\ []) do
-    receive do
-      {:mix_shell, :info, [line]} -> shell_output([line | acc])
-    after
-      0 -> acc |> Enum.reverse() |> Enum.join("\n")
-    end
-  end
+  defp run_task(args), do: Callconv.MixTask.run_check(args)
 
   test "text: a table per library, exit 0 when nothing fails" do
     {result, out} = run_task([Fixtures.host("hello_nif.so"), Fixtures.host("driver.so")])

@@ -171,20 +171,17 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
         .iter()
         .map(|c| reserved_of(c).into_iter().collect())
         .collect();
-    let tracked_saved: Vec<String> = saved_by
-        .iter()
-        .flatten()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let tracked_reserved: Vec<String> = reserved_by
-        .iter()
-        .flatten()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // Every register some candidate holds to, once each, in order.
+    let union = |sets: &[BTreeSet<String>]| -> Vec<String> {
+        sets.iter()
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let tracked_saved = union(&saved_by);
+    let tracked_reserved = union(&reserved_by);
 
     let mut out = ExportsAnalysis {
         supported: true,
