@@ -7,6 +7,7 @@ pub mod disasm;
 pub mod entry;
 pub mod error;
 pub mod inspect;
+pub(crate) mod isa;
 pub mod memory;
 pub mod platform;
 pub mod probe;

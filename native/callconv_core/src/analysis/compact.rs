@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
-use super::lift::{Bound, Flow, Fx, Lifted};
+use crate::isa::{Bound, Flow, Fx, Lifted};
 
 /// A register, by its id in the library's [`Names`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -321,7 +321,7 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
 fn function_ends<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     roots: &[(String, u64, usize)],
-    lifter: &dyn super::lift::Lifter,
+    lifter: &dyn crate::isa::Lifter,
 ) -> std::collections::HashSet<u64> {
     let sized: HashMap<u64, u64> = binary
         .exports

@@ -14,17 +14,9 @@
 //! once, in `docs/design/reading-a-library.md` ("Machine code against the convention"); the
 //! budgets in `docs/design/robustness.md`.
 
-mod aarch64;
-mod arm;
 mod compact;
 pub mod exports;
-pub mod isa;
-mod lift;
-mod mips;
-mod ppc64;
-mod riscv;
-mod s390x;
-mod x86;
+pub mod floor;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -41,9 +33,9 @@ use crate::memory::{Fixup, Image, Pointer};
 use crate::platform::Arch;
 use crate::rules::catalogue::{self as rules, Finding, Severity};
 
+use crate::isa::{aarch64, arm, mips, ppc64, riscv, s390x, x86, Bound, ImageView, Lifter, Stub};
 use compact::{Effect, Go, Insn, Names, Reg, Store, Sym, Symbols};
-pub use isa::IsaLevel;
-use lift::{Bound, ImageView, Lifter, Stub};
+pub use floor::IsaLevel;
 
 /// Most instructions interpreted for one entry point (counting re-visits).
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
@@ -2107,7 +2099,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             })
             .collect();
         if self.arch == Arch::X86_64 {
-            summary.x86_64_level = Some(isa::x86_64_level_of(
+            summary.x86_64_level = Some(floor::x86_64_level_of(
                 summary.features.iter().map(|f| f.flag.as_str()),
             ));
         }

@@ -1,5 +1,16 @@
-//! The small architecture-neutral form the engine runs on: what one instruction reads and
-//! writes, how it moves values between registers and stack slots, and where control goes.
+//! The instruction layer: one lifter per architecture decodes machine code (through
+//! capstone) into one small architecture-neutral form: what an instruction reads and writes,
+//! how it moves values between registers and stack slots, and where control goes. The
+//! analysis engine runs on it; entry decoding is to move onto it (see docs/design/engine.md).
+
+pub(crate) mod aarch64;
+pub(crate) mod arm;
+pub(crate) mod features;
+pub(crate) mod mips;
+pub(crate) mod ppc64;
+pub(crate) mod riscv;
+pub(crate) mod s390x;
+pub(crate) mod x86;
 
 /// How one instruction moves values (applied in order; registers the instruction writes that
 /// no effect defines become unknown).

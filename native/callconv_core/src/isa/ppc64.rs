@@ -27,7 +27,7 @@ use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 use object::ReadRef;
 
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 use crate::inspect::elf::ppc64_descriptor;
 use crate::memory::Image;
 
@@ -126,7 +126,7 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
     /// flag, and the general register a prefixed load or `paddi` writes.
     fn prefixed(&self, code: &[u8], address: u64) -> Option<Lifted> {
         let word = |i: usize| crate::disasm::word32(code, i, self.big_endian);
-        let written = super::isa::ppc64_prefixed(word(0)?, word(1))?;
+        let written = super::features::ppc64_prefixed(word(0)?, word(1))?;
         let mut out = Lifted::plain(address, address.wrapping_add(8), "prefixed");
         out.feature = Some("arch_3_1");
         if let Some(rt) = written {
@@ -282,7 +282,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
             .iter()
             .filter_map(|g| self.cs.group_name(*g))
             .collect();
-        out.feature = super::isa::ppc64_feature(m, &groups);
+        out.feature = super::features::ppc64_feature(m, &groups);
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()

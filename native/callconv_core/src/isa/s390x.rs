@@ -16,7 +16,7 @@ use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct S390x {
     cs: Capstone,
@@ -219,7 +219,7 @@ impl Lifter for S390x {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
         let Some(insn) = insns.iter().next() else {
             // Newer vector and z15 instructions capstone 5 does not know, by opcode.
-            let (len, flag, r1) = super::isa::s390x_undecoded(code)?;
+            let (len, flag, r1) = super::features::s390x_undecoded(code)?;
             let mut out = Lifted::plain(address, address.wrapping_add(len), flag);
             out.feature = Some(flag);
             out.writes.extend(r1.map(|r| format!("r{r}")));
@@ -234,7 +234,7 @@ impl Lifter for S390x {
             .iter()
             .filter_map(|g| self.cs.group_name(*g))
             .collect();
-        out.feature = super::isa::s390x_feature(&groups);
+        out.feature = super::features::s390x_feature(&groups);
         let ops: Vec<Operand> = detail
             .arch_detail()
             .operands()

@@ -4,8 +4,8 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
-use super::isa::x86_feature;
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::features::x86_feature;
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct X86 {
     cs: Capstone,

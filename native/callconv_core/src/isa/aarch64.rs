@@ -4,8 +4,8 @@ use capstone::arch::arm64::{Arm64OperandType, Arm64Shift};
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::isa::aarch64_feature;
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::features::aarch64_feature;
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct Aarch64 {
     cs: Capstone,
@@ -89,7 +89,7 @@ impl Lifter for Aarch64 {
 
     fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
         // [bti c] adrp x16, page; ldr x17, [x16, #off]; add x16, x16, #off; br x17 (ELF)
-        let word = |i: usize| super::lift::le_word(code, i);
+        let word = |i: usize| super::le_word(code, i);
         let mut i = 0;
         if word(0)? == 0xd503245f {
             i = 1;

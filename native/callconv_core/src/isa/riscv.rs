@@ -9,7 +9,7 @@ use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct Riscv {
     cs: Capstone,
@@ -201,8 +201,8 @@ impl Riscv {
 /// An instruction capstone 5 does not decode (V, Zb*, Zfh): classified by its opcode
 /// fields, with the scalar registers it reads and writes, so the analysis goes on past it.
 fn undecoded(code: &[u8], address: u64) -> Option<Lifted> {
-    let word = super::lift::le_word(code, 0)?;
-    let u = super::isa::riscv_undecoded(word)?;
+    let word = super::le_word(code, 0)?;
+    let u = super::features::riscv_undecoded(word)?;
     let mut out = Lifted::plain(address, address.wrapping_add(4), u.mnemonic);
     out.feature = Some(u.flag);
     let x = |n: u32| X_ABI.get(n as usize).map(|r| (*r).to_string());
@@ -235,7 +235,7 @@ impl Lifter for Riscv {
 
     fn stub(&self, code: &[u8], address: u64, image: &dyn ImageView) -> Option<Stub> {
         // PLT entry: auipc t3, hi; l[dw] t3, lo(t3); jalr t1, t3; nop.
-        let word = |i: usize| super::lift::le_word(code, i);
+        let word = |i: usize| super::le_word(code, i);
         let (auipc, load, jalr) = (word(0)?, word(1)?, word(2)?);
         let load_t3 = if self.wide { 0x000e_3e03 } else { 0x000e_2e03 };
         if auipc & 0xfff != 0xe17 || load & 0xfffff != load_t3 || jalr != 0x000e_0367 {

@@ -21,8 +21,8 @@ use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
-use super::isa::arm_feature;
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::features::arm_feature;
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 /// Thumb state, in the low bit of an address.
 const THUMB: u64 = 1;

@@ -26,7 +26,7 @@ use capstone::{Capstone, RegId};
 
 use object::ReadRef;
 
-use super::lift::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 use crate::memory::Image;
 
 /// Set in an engine address: the taken path of the "likely" branch at the address (its delay
@@ -439,7 +439,7 @@ impl Mips {
             .iter()
             .filter_map(|g| self.cs.group_name(*g))
             .collect();
-        out.feature = super::isa::mips_feature(&groups);
+        out.feature = super::features::mips_feature(&groups);
         let ops = self.ops(&detail);
         let m = mnemonic.as_str();
         let reg = |i: usize| match ops.get(i) {

@@ -1,0 +1,433 @@
+//! Instruction-set floors: which CPU features the code reachable from a NIF's entry points
+//! needs, and which ones a target CPU has.
+//!
+//! x86-64 levels follow the x86-64 psABI micro-architecture levels: v2 = SSE3, SSSE3,
+//! SSE4.1, SSE4.2, POPCNT, CMPXCHG16B, LAHF/SAHF; v3 = AVX, AVX2, BMI1, BMI2, F16C, FMA,
+//! LZCNT, MOVBE, XSAVE; v4 = AVX-512 F/BW/CD/DQ/VL. Features are named by the Linux
+//! `/proc/cpuinfo` flag that announces them, so a target is just a flag set.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::platform::Arch;
+
+/// The x86-64 psABI level each Linux flag belongs to (flags of no level are absent).
+const X86_64_LEVELS: &[(&str, u8)] = &[
+    ("pni", 2),
+    ("ssse3", 2),
+    ("sse4_1", 2),
+    ("sse4_2", 2),
+    ("popcnt", 2),
+    ("cx16", 2),
+    ("lahf_lm", 2),
+    ("avx", 3),
+    ("avx2", 3),
+    ("bmi1", 3),
+    ("bmi2", 3),
+    ("f16c", 3),
+    ("fma", 3),
+    ("abm", 3),
+    ("movbe", 3),
+    ("xsave", 3),
+    ("avx512f", 4),
+    ("avx512bw", 4),
+    ("avx512cd", 4),
+    ("avx512dq", 4),
+    ("avx512vl", 4),
+];
+
+/// The psABI level a set of x86-64 flags needs (1 = baseline).
+pub fn x86_64_level_of<'a>(flags: impl IntoIterator<Item = &'a str>) -> u8 {
+    flags
+        .into_iter()
+        .filter_map(|f| X86_64_LEVELS.iter().find(|(n, _)| *n == f).map(|(_, l)| *l))
+        .max()
+        .unwrap_or(1)
+}
+
+/// What a target CPU can run: its architecture and its feature flags (Linux spelling).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IsaLevel {
+    /// The architecture the flags describe.
+    pub arch: Arch,
+    /// For x86-64: the highest psABI level whose every flag is present.
+    pub x86_64_level: Option<u8>,
+    /// Feature flags as `/proc/cpuinfo` spells them (`avx2`, `atomics`, …).
+    pub flags: BTreeSet<String>,
+    /// The platform's usual floor, assumed because nothing told the real CPU (see
+    /// [`IsaLevel::baseline`]): code above it is a warning, not an error, since the machine
+    /// may well be newer.
+    /// Holds the floor's name (`z196`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed: Option<&'static str>,
+}
+
+impl IsaLevel {
+    /// A target from its feature flags. A pure function, so tests can build any target.
+    pub fn from_flags<'a>(arch: Arch, flags: impl IntoIterator<Item = &'a str>) -> Self {
+        let flags: BTreeSet<String> = flags.into_iter().map(str::to_string).collect();
+        let x86_64_level = (arch == Arch::X86_64).then(|| {
+            (2..=4)
+                .take_while(|lvl| {
+                    X86_64_LEVELS
+                        .iter()
+                        .filter(|(_, l)| l <= lvl)
+                        .all(|(f, _)| flags.contains(*f))
+                })
+                .last()
+                .unwrap_or(1)
+        });
+        IsaLevel {
+            arch,
+            x86_64_level,
+            flags,
+            assumed: None,
+        }
+    }
+
+    /// The x86-64 target of exactly psABI level `level` (1–4): every flag of that level and
+    /// below, nothing else.
+    pub fn x86_64(level: u8) -> Self {
+        let flags = X86_64_LEVELS
+            .iter()
+            .filter(|(_, l)| *l <= level)
+            .map(|(f, _)| *f);
+        IsaLevel::from_flags(Arch::X86_64, flags)
+    }
+
+    /// Parses the text of Linux `/proc/cpuinfo`: the first `flags` (x86) or `Features`
+    /// (Arm) line.
+    /// RISC-V reads the `isa` line, PPC64 the `cpu` line's POWER generation, s390x the
+    /// `features` line and the machine type, MIPS the `isa` and `ASEs implemented` lines.
+    /// Where those lines are missing, these architectures fall back to their
+    /// [`IsaLevel::baseline`] (a floor, never an empty set that would flag everything).
+    pub fn from_cpuinfo(arch: Arch, text: &str) -> Self {
+        let value = |keys: &[&str]| {
+            text.lines().find_map(|l| {
+                let (key, value) = l.split_once(':')?;
+                keys.contains(&key.trim()).then_some(value.trim())
+            })
+        };
+        let fallback = |big| IsaLevel::baseline(arch, big);
+        let parsed: Option<Vec<String>> = match arch {
+            Arch::Riscv64 | Arch::Riscv32 => value(&["isa"]).and_then(riscv_isa_flags),
+            Arch::Powerpc64 => value(&["cpu"]).and_then(|cpu| {
+                let g = cpu.strip_prefix("POWER")?;
+                let digits: String = g.chars().take_while(char::is_ascii_digit).collect();
+                Some(ppc64_flags(digits.parse().ok()?))
+            }),
+            Arch::S390x => value(&["features"]).map(|features| {
+                let mut flags: Vec<String> =
+                    features.split_whitespace().map(str::to_string).collect();
+                let machine = text
+                    .split("machine = ")
+                    .nth(1)
+                    .and_then(|m| m.get(..4))
+                    .and_then(|m| m.parse::<u32>().ok());
+                let level = machine.and_then(s390x_machine_level).unwrap_or_else(|| {
+                    // An unknown machine: the newest facility its hwcaps show.
+                    let has = |f: &str| flags.iter().any(|x| x == f);
+                    [
+                        ("nnpa", 14),
+                        ("vxe2", 13),
+                        ("vxe", 12),
+                        ("vx", 11),
+                        ("te", 10),
+                    ]
+                    .iter()
+                    .find(|(f, _)| has(f))
+                    .map_or(9, |(_, l)| *l)
+                });
+                flags.extend((9..=level).map(|l| format!("arch{l}")));
+                flags
+            }),
+            Arch::Mips | Arch::Mips64 => value(&["isa"]).map(|isa| {
+                let mut flags: Vec<String> = isa.split_whitespace().map(str::to_string).collect();
+                if let Some(ases) = value(&["ASEs implemented"]) {
+                    flags.extend(ases.split_whitespace().map(str::to_string));
+                }
+                flags
+            }),
+            _ => {
+                let line = value(&["flags", "Features"]);
+                return IsaLevel::from_flags(arch, line.unwrap_or("").split_whitespace());
+            }
+        };
+        match parsed {
+            Some(flags) => IsaLevel::from_flags(arch, flags.iter().map(String::as_str)),
+            None => fallback(false).unwrap_or_else(|| IsaLevel::from_flags(arch, [])),
+        }
+    }
+
+    /// The CPU this process runs on (Linux: `/proc/cpuinfo`); `None` where it cannot be read.
+    pub fn host() -> Option<Self> {
+        let arch = crate::target::Target::host().arch;
+        let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        Some(IsaLevel::from_cpuinfo(arch, &text))
+    }
+
+    /// The floor a platform's distributions build for, where callconv checks one:
+    /// riscv64 `rv64gc` (every Linux distribution's riscv64), little-endian PPC64 POWER8
+    /// (the ELFv2 ABI's minimum), s390x z196 (Debian's `--with-arch`), MIPS r2 with FPU
+    /// (Debian's mipsel and mips64el). `None` for other platforms: x86, Arm and big-endian
+    /// PPC64 targets given by triple get no floor (the host's CPU is read instead).
+    pub fn baseline(arch: Arch, big_endian: bool) -> Option<Self> {
+        let name = match arch {
+            Arch::Riscv64 => "rv64gc",
+            Arch::Riscv32 => "rv32gc",
+            Arch::Powerpc64 if !big_endian => "power8",
+            Arch::S390x => "z196",
+            Arch::Mips64 => "mips64r2",
+            Arch::Mips => "mips32r2",
+            _ => return None,
+        };
+        let mut level = IsaLevel::named(arch, name).ok()?;
+        level.assumed = Some(name);
+        Some(level)
+    }
+
+    /// A target CPU by name, as compilers take it: a RISC-V ISA string (`rv64gc`,
+    /// `rv64gcv_zba_zbb`), a POWER generation (`power8`, `power9`, `power10`, also `pwr9`), an
+    /// IBM Z machine (`z196`, `zEC12`, `z13`, `z14`, `z15`, `z16`, or `arch9`–`arch14`), a MIPS
+    /// revision (`mips64r2`, `mips64r6`, `+msa`), or an x86-64 level (`x86-64-v3`).
+    pub fn named(arch: Arch, name: &str) -> Result<Self, String> {
+        let lower = name.trim().to_ascii_lowercase();
+        let bad = || format!("{name:?} is not a CPU callconv knows for {}", arch.as_str());
+        let flags: Vec<String> = match arch {
+            Arch::X86_64 => {
+                let level = match lower.as_str() {
+                    "x86-64" | "x86-64-v1" => 1,
+                    "x86-64-v2" => 2,
+                    "x86-64-v3" => 3,
+                    "x86-64-v4" => 4,
+                    _ => return Err(bad()),
+                };
+                return Ok(IsaLevel::x86_64(level));
+            }
+            Arch::Riscv64 | Arch::Riscv32 => riscv_isa_flags(&lower).ok_or_else(bad)?,
+            Arch::Powerpc64 => {
+                let generation = lower
+                    .strip_prefix("power")
+                    .or_else(|| lower.strip_prefix("pwr"))
+                    .and_then(|g| g.parse::<u32>().ok())
+                    .ok_or_else(bad)?;
+                ppc64_flags(generation)
+            }
+            Arch::S390x => {
+                let level = match lower.as_str() {
+                    "z196" | "arch9" => 9,
+                    "zec12" | "arch10" => 10,
+                    "z13" | "arch11" => 11,
+                    "z14" | "arch12" => 12,
+                    "z15" | "arch13" => 13,
+                    "z16" | "arch14" => 14,
+                    _ => return Err(bad()),
+                };
+                s390x_flags(level)
+            }
+            Arch::Mips | Arch::Mips64 => {
+                let mut parts = lower.split('+');
+                let base = parts.next().unwrap_or("");
+                let rev = base
+                    .strip_prefix("mips64")
+                    .or_else(|| base.strip_prefix("mips32"))
+                    .or_else(|| base.strip_prefix("mipsisa64"))
+                    .or_else(|| base.strip_prefix("mipsisa32"))
+                    .ok_or_else(bad)?;
+                if !matches!(rev, "r2" | "r5" | "r6") {
+                    return Err(bad());
+                }
+                let mut flags = vec![base.to_string()];
+                for ase in parts {
+                    match ase {
+                        "msa" | "dsp" => flags.push(ase.to_string()),
+                        _ => return Err(bad()),
+                    }
+                }
+                flags
+            }
+            _ => return Err(bad()),
+        };
+        Ok(IsaLevel::from_flags(arch, flags.iter().map(String::as_str)))
+    }
+
+    /// The CPU a target triple's first part names beyond its architecture: a RISC-V ISA
+    /// string (`riscv64gc`, `riscv64imac`) or a MIPS release-6 triple (`mipsisa64r6el`).
+    /// `None` when it names none (`x86_64`, `powerpc64le`...).
+    pub fn for_triple(arch: Arch, triple: &str) -> Option<Self> {
+        let cpu = triple.split('-').next()?;
+        match arch {
+            Arch::Riscv64 | Arch::Riscv32 => {
+                let letters = cpu
+                    .strip_prefix("riscv64")
+                    .or_else(|| cpu.strip_prefix("riscv32"))?;
+                if letters.is_empty() {
+                    return None;
+                }
+                let bits = if arch == Arch::Riscv64 {
+                    "rv64"
+                } else {
+                    "rv32"
+                };
+                IsaLevel::named(arch, &format!("{bits}{letters}")).ok()
+            }
+            Arch::Mips | Arch::Mips64 if cpu.starts_with("mipsisa") => {
+                let base = cpu.trim_end_matches("el");
+                IsaLevel::named(arch, base).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the target has this flag.
+    pub fn has(&self, flag: &str) -> bool {
+        self.flags.contains(flag)
+    }
+}
+
+/// The extension flags of a RISC-V ISA string (`rv64imafdc_zicsr_zba`, `rv64gcv`), as Linux
+/// spells them: single letters, then the multi-letter extensions. `g` is `imafd` with
+/// `zicsr` and `zifencei`; `zfh` implies `zfhmin`.
+fn riscv_isa_flags(isa: &str) -> Option<Vec<String>> {
+    let isa = isa.trim().to_ascii_lowercase();
+    let rest = isa
+        .strip_prefix("rv64")
+        .or_else(|| isa.strip_prefix("rv32"))?;
+    let mut parts = rest.split('_');
+    let letters = parts.next()?;
+    let mut flags: Vec<String> = Vec::new();
+    for c in letters.chars() {
+        match c {
+            'g' => flags.extend(["i", "m", "a", "f", "d", "zicsr", "zifencei"].map(str::to_string)),
+            'a'..='z' => flags.push(c.to_string()),
+            _ => return None,
+        }
+    }
+    for ext in parts.filter(|p| !p.is_empty()) {
+        // Versions (`zba1p0`) are dropped.
+        let name = ext.trim_end_matches(|c: char| c.is_ascii_digit() || c == 'p');
+        flags.push(if name.is_empty() { ext } else { name }.to_string());
+    }
+    if flags.iter().any(|f| f == "zfh") {
+        flags.push("zfhmin".into());
+    }
+    if flags.iter().any(|f| f == "v") {
+        flags.push("zve64d".into());
+    }
+    Some(flags)
+}
+
+/// The Linux hwcap names a POWER generation has (`vsx`, `arch_2_07`, `arch_3_00`...).
+fn ppc64_flags(generation: u32) -> Vec<String> {
+    let mut flags = vec!["ppc64", "fpu", "mmu"];
+    if generation >= 6 {
+        flags.extend(["altivec", "arch_2_05"]);
+    }
+    if generation >= 7 {
+        flags.extend(["vsx", "arch_2_06"]);
+    }
+    if generation >= 8 {
+        flags.extend(["arch_2_07", "vcrypto"]);
+    }
+    if (8..=9).contains(&generation) {
+        flags.push("htm");
+    }
+    if generation >= 9 {
+        flags.extend(["arch_3_00", "ieee128", "darn"]);
+    }
+    if generation >= 10 {
+        flags.extend(["arch_3_1", "mma"]);
+    }
+    flags.into_iter().map(str::to_string).collect()
+}
+
+/// The hwcaps and `archN` flags of an IBM Z machine of GCC's `-march=archN` level (9 = z196
+/// ... 14 = z16).
+fn s390x_flags(level: u32) -> Vec<String> {
+    let mut flags: Vec<&str> = vec![
+        "esan3", "zarch", "stfle", "msa", "ldisp", "eimm", "dfp", "etf3eh", "highgprs",
+    ];
+    let by_level: [(u32, &[&str]); 5] = [
+        (10, &["te", "edat"]),
+        (11, &["vx"]),
+        (12, &["vxe", "vxd", "gs"]),
+        (13, &["vxe2", "vxp", "sort", "dflt"]),
+        (14, &["vxp2", "nnpa"]),
+    ];
+    for (l, f) in by_level {
+        if level >= l {
+            flags.extend_from_slice(f);
+        }
+    }
+    let mut flags: Vec<String> = flags.into_iter().map(str::to_string).collect();
+    flags.extend((9..=level).map(|l| format!("arch{l}")));
+    flags
+}
+
+/// GCC's `archN` level of an IBM Z machine type (`/proc/cpuinfo`'s `machine = `).
+fn s390x_machine_level(machine: u32) -> Option<u32> {
+    Some(match machine {
+        2817 | 2818 => 9,
+        2827 | 2828 => 10,
+        2964 | 2965 => 11,
+        3906 | 3907 => 12,
+        8561 | 8562 => 13,
+        3931 | 3932 => 14,
+        9175 | 9176 => 15,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_from_flags() {
+        assert_eq!(IsaLevel::x86_64(1).x86_64_level, Some(1));
+        assert_eq!(IsaLevel::x86_64(3).x86_64_level, Some(3));
+        let t = IsaLevel::from_cpuinfo(
+            Arch::X86_64,
+            "processor: 0\nflags\t\t: fpu sse2 pni ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm avx\n",
+        );
+        assert_eq!(t.x86_64_level, Some(2));
+        assert_eq!(x86_64_level_of(["avx2", "popcnt"]), 3);
+        assert_eq!(x86_64_level_of(["aes"]), 1);
+    }
+
+    #[test]
+    fn cpuinfo_of_each_architecture() {
+        let rv = IsaLevel::from_cpuinfo(
+            Arch::Riscv64,
+            "processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdcv_zicbom_zicsr_zifencei_zba_zbb_zbs\nmmu\t\t: sv39\n",
+        );
+        for f in ["i", "c", "v", "zba", "zbb", "zbs"] {
+            assert!(rv.has(f), "{f}: {rv:?}");
+        }
+        assert!(!rv.has("zbc"));
+        let p9 = IsaLevel::from_cpuinfo(
+            Arch::Powerpc64,
+            "processor\t: 0\ncpu\t\t: POWER9 (raw), altivec supported\n",
+        );
+        assert!(p9.has("arch_3_00") && !p9.has("arch_3_1"), "{p9:?}");
+        let z14 = IsaLevel::from_cpuinfo(
+            Arch::S390x,
+            "vendor_id       : IBM/S390\nfeatures\t: esan3 zarch stfle msa ldisp eimm dfp edat etf3eh highgprs te vx vxd vxe gs sie\nprocessor 0: version = FF,  identification = 0133E8,  machine = 3906\n",
+        );
+        assert!(
+            z14.has("arch12") && z14.has("vxe") && !z14.has("arch13"),
+            "{z14:?}"
+        );
+        let mips = IsaLevel::from_cpuinfo(
+            Arch::Mips64,
+            "isa\t\t\t: mips1 mips2 mips3 mips4 mips5 mips32r1 mips32r2 mips64r1 mips64r2\nASEs implemented\t: dsp dsp2 vz msa\n",
+        );
+        assert!(mips.has("msa") && mips.has("mips64r2"), "{mips:?}");
+        // Lines missing: the distribution floor, never an empty set.
+        let bare = IsaLevel::from_cpuinfo(Arch::Riscv64, "processor\t: 0\n");
+        assert!(bare.has("c") && bare.has("d"), "{bare:?}");
+        let bare = IsaLevel::from_cpuinfo(Arch::S390x, "");
+        assert!(bare.has("arch9") && !bare.has("vx"), "{bare:?}");
+    }
+}
