@@ -68,15 +68,15 @@ impl Options {
         }
     }
 
-    /// Checks against `target`, for no particular module. When the target is this machine
-    /// (the running VM or the host), the ISA check uses this machine's CPU.
+    /// Checks against `target`, for no particular module. The ISA check uses the CPU the
+    /// target names (`Target::cpu`); without one, this machine's CPU when the target is this
+    /// machine (the running VM or the host), else the platform's assumed floor.
     pub fn new(target: Target) -> Self {
         let here = matches!(target.source, TargetSource::RunningVm | TargetSource::Host)
             && target.arch == Target::host().arch;
         let big_endian = target.endian == Endian::Big;
         let arch = target.arch;
         Options {
-            target,
             module: None,
             functions: None,
             declared_nifs: None,
@@ -84,13 +84,17 @@ impl Options {
             probe_confinement: crate::probe::Confinement::Sandboxed,
             root: None,
             analyse: Analyse::Nif,
-            // Elsewhere, the floor the platform's distributions build for (RISC-V, PPC64LE,
-            // s390x, MIPS; none for x86 and Arm, whose CPUs vary too much to assume one).
-            target_isa: if here {
-                crate::analysis::IsaLevel::host()
-            } else {
-                crate::analysis::IsaLevel::baseline(arch, big_endian)
+            // The target's CPU when it names one; else this machine's when checking for it;
+            // elsewhere the floor the platform's distributions build for (RISC-V, PPC64LE,
+            // s390x, MIPS; none for x86 and Arm, whose CPUs vary too much to assume one). A
+            // CPU name is validated where it is given (`IsaLevel::target_with_cpu`, the
+            // command line, the wire request); one that is not known here is not guessed at.
+            target_isa: match crate::analysis::IsaLevel::for_target(&target) {
+                Ok(Some(named)) => Some(named),
+                _ if here => crate::analysis::IsaLevel::host(),
+                _ => crate::analysis::IsaLevel::baseline(arch, big_endian),
             },
+            target,
         }
     }
 }

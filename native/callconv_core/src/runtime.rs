@@ -200,6 +200,7 @@ pub fn read_erts(dir: &Path) -> Result<Target, Error> {
         libc_version: None,
         abi_variant: binary.abi_variant.clone(),
         os_version: None,
+        cpu: None,
         enif_exports: Some(exports),
         vm_exports: elf.then(|| vm_exports.join("\n")),
         vm_bind_now: elf.then_some(binary.bind_now),

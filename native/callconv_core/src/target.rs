@@ -50,6 +50,13 @@ pub struct Target {
     /// triple such as `aarch64-apple-macosx13.0`, or given. Only macOS uses it.
     #[serde(default)]
     pub os_version: Option<String>,
+    /// The oldest CPU the target runs, by the name compilers take (`cortex-a53`, `rv64gc`,
+    /// `power9`, `z14`, `mips64r6`, `x86-64-v3`): given, or the one a triple names
+    /// (`riscv64gc`, `mipsisa64r6el`). The `isa-level` rule checks against it
+    /// (`analysis::IsaLevel::for_target`, which also validates it). Absent from the JSON
+    /// document when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
     /// The exact `enif_*` symbols the runtime exports, when known (from its `beam.smp`, or
     /// from the built-in table for an OTP release). Not written to the JSON document: it is
     /// long, and implied by the other fields (a check request reads it).
@@ -91,6 +98,7 @@ impl Target {
             libc_version: crate::inspect::libc::host_glibc_version(),
             abi_variant: None,
             os_version: None,
+            cpu: None,
             enif_exports: None,
             vm_exports: None,
             vm_bind_now: None,
@@ -206,6 +214,7 @@ impl Target {
         self.libc_version = None;
         self.abi_variant = abi_variant.map(str::to_string);
         self.os_version = apple.flatten();
+        self.cpu = triple_cpu(arch, cpu);
         self.vm_exports = None;
         self.vm_bind_now = None;
         Ok(self)
@@ -239,6 +248,28 @@ impl Target {
             }
             _ => None,
         }
+    }
+}
+
+/// The CPU a triple's first part names beyond its architecture, as `--cpu` spells it: a
+/// RISC-V ISA string (`riscv64gc` → `rv64gc`, `riscv64imac` → `rv64imac`) or a MIPS
+/// release 6 (`mipsisa64r6el` → `mips64r6`). `None` when it names none (`x86_64`,
+/// `riscv64`, `powerpc64le`, `armv7`: an Arm triple's version is an ISA, not a CPU).
+pub fn triple_cpu(arch: Arch, first: &str) -> Option<String> {
+    match arch {
+        Arch::Riscv64 | Arch::Riscv32 => {
+            let letters = first
+                .strip_prefix("riscv64")
+                .or_else(|| first.strip_prefix("riscv32"))?;
+            let bits = if arch == Arch::Riscv64 { 64 } else { 32 };
+            (!letters.is_empty()).then(|| format!("rv{bits}{letters}"))
+        }
+        Arch::Mips | Arch::Mips64 => {
+            let rest = first.strip_prefix("mipsisa")?;
+            let base = rest.strip_suffix("el").unwrap_or(rest);
+            Some(format!("mips{base}"))
+        }
+        _ => None,
     }
 }
 

@@ -43,7 +43,13 @@ pub struct CheckRequest {
 impl CheckRequest {
     /// Parses a request; the error names what is wrong with it.
     pub fn from_json(json: &[u8]) -> Result<CheckRequest, String> {
-        serde_json::from_slice(json).map_err(|e| format!("invalid check request: {e}"))
+        let request: CheckRequest =
+            serde_json::from_slice(json).map_err(|e| format!("invalid check request: {e}"))?;
+        // The target's CPU name, validated here so that a bad one is an error, never a
+        // silently skipped isa-level check.
+        crate::analysis::IsaLevel::for_target(&request.target)
+            .map_err(|e| format!("invalid check request: {e}"))?;
+        Ok(request)
     }
 
     /// The check options, with the probe's executable and the target's root directory.
@@ -136,6 +142,36 @@ mod tests {
         assert_eq!(request.functions, Some(vec![("add".to_string(), 2)]));
         let options = request.into_options(None, None);
         assert_eq!(options.analyse, Analyse::Exports);
+    }
+
+    #[test]
+    fn a_request_carries_the_target_cpu_and_refuses_an_unknown_one() {
+        let request = |cpu: &str| {
+            format!(
+                r#"{{"target": {{"source": "explicit", "arch": "aarch64", "os": "linux", "bits": 64,
+                "endian": "little", "otp_release": null, "erts_version": null, "nif_version": null,
+                "libc": "gnu", "cpu": {cpu}}}}}"#
+            )
+        };
+        let ok = CheckRequest::from_json(request(r#""cortex-a53""#).as_bytes()).unwrap();
+        assert_eq!(ok.target.cpu.as_deref(), Some("cortex-a53"));
+        let isa = ok
+            .into_options(None, None)
+            .target_isa
+            .expect("a target CPU");
+        assert!(
+            isa.has("crc32") && !isa.has("aes") && isa.assumed.is_none(),
+            "{isa:?}"
+        );
+        let none = CheckRequest::from_json(request("null").as_bytes()).unwrap();
+        assert_eq!(none.target.cpu, None);
+        let err = CheckRequest::from_json(request(r#""power9""#).as_bytes()).unwrap_err();
+        assert!(err.contains("for powerpc64, not for aarch64"), "{err}");
+        let err = CheckRequest::from_json(request(r#""cortex-a99""#).as_bytes()).unwrap_err();
+        assert!(
+            err.contains("cortex-a53") && err.contains("+crypto"),
+            "{err}"
+        );
     }
 
     #[test]

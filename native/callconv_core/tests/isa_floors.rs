@@ -242,8 +242,88 @@ fn target_cpus_by_name_and_triple() {
     assert!(IsaLevel::named(Arch::X86_64, "x86-64-v3")
         .unwrap()
         .has("avx2"));
-    assert!(IsaLevel::named(Arch::Aarch64, "cortex-a72").is_err());
+    // A 32-bit-only core is no AArch64 CPU.
+    assert!(IsaLevel::named(Arch::Aarch64, "cortex-a7").is_err());
     // No floor is assumed where CPUs vary: x86, Arm, big-endian PPC64.
     assert!(IsaLevel::baseline(Arch::X86_64, false).is_none());
     assert!(IsaLevel::baseline(Arch::Powerpc64, true).is_none());
+}
+
+#[test]
+fn arm_cores_by_name() {
+    // The Raspberry Pi 3's Cortex-A53 has no cryptography extensions: +crypto adds them.
+    let a53 = IsaLevel::named(Arch::Aarch64, "cortex-a53").unwrap();
+    assert!(a53.has("asimd") && a53.has("crc32") && !a53.has("aes") && !a53.has("atomics"));
+    let a53c = IsaLevel::named(Arch::Aarch64, "Cortex-A53+crypto").unwrap();
+    assert!(a53c.has("aes") && a53c.has("sha2"));
+    let a55 = IsaLevel::named(Arch::Aarch64, "cortex-a55").unwrap();
+    assert!(a55.has("atomics") && a55.has("lrcpc") && a55.has("asimddp"));
+    // 32-bit: the Pi Zero's ARM1176 has VFPv2 only; a Cortex-A7 divides and has NEON.
+    let pi0 = IsaLevel::named(Arch::Arm, "arm1176jzf-s").unwrap();
+    assert!(pi0.has("vfp") && !pi0.has("neon") && !pi0.has("idiva"));
+    let a7 = IsaLevel::named(Arch::Arm, "cortex-a7").unwrap();
+    assert!(a7.has("neon") && a7.has("vfpv4") && a7.has("idivt"));
+    let a53_32 = IsaLevel::named(Arch::Arm, "cortex-a53").unwrap();
+    assert!(a53_32.has("crc32") && !a53_32.has("aes"));
+    assert!(IsaLevel::named(Arch::Arm, "cortex-a53+sve").is_err());
+}
+
+#[test]
+fn a_cpu_for_another_architecture_or_unknown_is_a_clear_error() {
+    let err = IsaLevel::named(Arch::Aarch64, "z14").unwrap_err();
+    assert!(err.contains("a CPU for s390x, not for aarch64"), "{err}");
+    assert!(
+        err.contains("cortex-a53") && err.contains("+crypto"),
+        "{err}"
+    );
+    let err = IsaLevel::named(Arch::X86_64, "cortex-a53").unwrap_err();
+    assert!(err.contains("for aarch64, not for x86_64"), "{err}");
+    assert!(err.contains("x86-64-v3"), "{err}");
+    let err = IsaLevel::named(Arch::Riscv64, "rv32gc").unwrap_err();
+    assert!(err.contains("for riscv32"), "{err}");
+    let err = IsaLevel::named(Arch::Powerpc64, "power99").unwrap_err();
+    assert!(
+        err.contains("not a CPU callconv knows for powerpc64"),
+        "{err}"
+    );
+    assert!(err.contains("power10"), "{err}");
+    let err = IsaLevel::named(Arch::Mips64, "mips32r2").unwrap_err();
+    assert!(err.contains("mips64r6"), "{err}");
+}
+
+#[test]
+fn the_target_carries_its_cpu_from_a_triple_or_by_name() {
+    // The triple's CPU is kept on the target, so every caller resolves it alike.
+    let rv = Target::host()
+        .for_triple("riscv64gc-unknown-linux-gnu")
+        .unwrap();
+    assert_eq!(rv.cpu.as_deref(), Some("rv64gc"));
+    let r6 = Target::host()
+        .for_triple("mipsisa64r6el-linux-gnuabi64")
+        .unwrap();
+    assert_eq!(r6.cpu.as_deref(), Some("mips64r6"));
+    let isa = Options::new(r6).target_isa.expect("named");
+    assert!(isa.has("mips64r6") && !isa.has("mips2") && isa.assumed.is_none());
+    // A triple naming none forgets the CPU of the platform before it.
+    let le = rv
+        .clone()
+        .for_triple("powerpc64le-unknown-linux-gnu")
+        .unwrap();
+    assert_eq!(le.cpu, None);
+    assert_eq!(Options::new(le).target_isa.unwrap().assumed, Some("power8"));
+    // Given by name: validated against the architecture; it wins over the triple's.
+    let a64 = Target::host()
+        .for_triple("aarch64-unknown-linux-gnu")
+        .unwrap();
+    assert_eq!(
+        Options::new(a64.clone()).target_isa,
+        None,
+        "no Arm floor is assumed"
+    );
+    let a53 = IsaLevel::target_with_cpu(a64.clone(), "cortex-a53").unwrap();
+    let isa = Options::new(a53).target_isa.expect("named");
+    assert!(isa.has("crc32") && isa.assumed.is_none());
+    assert!(IsaLevel::target_with_cpu(a64, "power9").is_err());
+    let rvv = IsaLevel::target_with_cpu(rv, "rv64gcv").unwrap();
+    assert!(Options::new(rvv).target_isa.unwrap().has("v"));
 }

@@ -187,103 +187,379 @@ impl IsaLevel {
         Some(level)
     }
 
-    /// A target CPU by name, as compilers take it: a RISC-V ISA string (`rv64gc`,
-    /// `rv64gcv_zba_zbb`), a POWER generation (`power8`, `power9`, `power10`, also `pwr9`), an
-    /// IBM Z machine (`z196`, `zEC12`, `z13`, `z14`, `z15`, `z16`, or `arch9`–`arch14`), a MIPS
-    /// revision (`mips64r2`, `mips64r6`, `+msa`), or an x86-64 level (`x86-64-v3`).
+    /// A target CPU by name, as compilers take it: an x86-64 level (`x86-64-v3`); an Arm
+    /// core or architecture (`cortex-a53`, `cortex-a7`, `arm1176jzf-s`, `armv8.2-a`, with
+    /// `+crypto`, `+neon`...); a RISC-V ISA string (`rv64gc`, `rv64gcv_zba_zbb`); a POWER
+    /// generation (`power8`, `power9`, `power10`, also `pwr9`); an IBM Z machine (`z196`,
+    /// `zEC12`, `z13` ... `z16`, or `arch9`–`arch14`); a MIPS revision (`mips64r2`,
+    /// `mips64r6`, `+msa`). The error names the accepted names, and the architecture a name
+    /// belongs to when it is another one's.
     pub fn named(arch: Arch, name: &str) -> Result<Self, String> {
-        let lower = name.trim().to_ascii_lowercase();
-        let bad = || format!("{name:?} is not a CPU callconv knows for {}", arch.as_str());
-        let flags: Vec<String> = match arch {
-            Arch::X86_64 => {
-                let level = match lower.as_str() {
-                    "x86-64" | "x86-64-v1" => 1,
-                    "x86-64-v2" => 2,
-                    "x86-64-v3" => 3,
-                    "x86-64-v4" => 4,
-                    _ => return Err(bad()),
-                };
-                return Ok(IsaLevel::x86_64(level));
+        named_for(arch, name).ok_or_else(|| {
+            let other = [
+                Arch::X86_64,
+                Arch::Aarch64,
+                Arch::Arm,
+                Arch::Riscv64,
+                Arch::Riscv32,
+                Arch::Powerpc64,
+                Arch::S390x,
+                Arch::Mips64,
+            ]
+            .into_iter()
+            .filter(|a| *a != arch)
+            .find(|a| named_for(*a, name).is_some());
+            match other {
+                Some(other) => format!(
+                    "{name:?} is a CPU for {}, not for {} (the target's architecture); {}",
+                    other.as_str(),
+                    arch.as_str(),
+                    accepted_cpus(arch)
+                ),
+                None => format!(
+                    "{name:?} is not a CPU callconv knows for {}; {}",
+                    arch.as_str(),
+                    accepted_cpus(arch)
+                ),
             }
-            Arch::Riscv64 | Arch::Riscv32 => riscv_isa_flags(&lower).ok_or_else(bad)?,
-            Arch::Powerpc64 => {
-                let generation = lower
-                    .strip_prefix("power")
-                    .or_else(|| lower.strip_prefix("pwr"))
-                    .and_then(|g| g.parse::<u32>().ok())
-                    .ok_or_else(bad)?;
-                ppc64_flags(generation)
-            }
-            Arch::S390x => {
-                let level = match lower.as_str() {
-                    "z196" | "arch9" => 9,
-                    "zec12" | "arch10" => 10,
-                    "z13" | "arch11" => 11,
-                    "z14" | "arch12" => 12,
-                    "z15" | "arch13" => 13,
-                    "z16" | "arch14" => 14,
-                    _ => return Err(bad()),
-                };
-                s390x_flags(level)
-            }
-            Arch::Mips | Arch::Mips64 => {
-                let mut parts = lower.split('+');
-                let base = parts.next().unwrap_or("");
-                let rev = base
-                    .strip_prefix("mips64")
-                    .or_else(|| base.strip_prefix("mips32"))
-                    .or_else(|| base.strip_prefix("mipsisa64"))
-                    .or_else(|| base.strip_prefix("mipsisa32"))
-                    .ok_or_else(bad)?;
-                if !matches!(rev, "r2" | "r5" | "r6") {
-                    return Err(bad());
-                }
-                let mut flags = vec![base.to_string()];
-                for ase in parts {
-                    match ase {
-                        "msa" | "dsp" => flags.push(ase.to_string()),
-                        _ => return Err(bad()),
-                    }
-                }
-                flags
-            }
-            _ => return Err(bad()),
-        };
-        Ok(IsaLevel::from_flags(arch, flags.iter().map(String::as_str)))
+        })
+    }
+
+    /// The target CPU of `target`: its `cpu` by name (an error when callconv does not know
+    /// it for the target's architecture), `Ok(None)` when it names none. The one place a
+    /// CPU name becomes a target CPU, for the command line, the NIF and the wire request.
+    pub fn for_target(target: &crate::target::Target) -> Result<Option<Self>, String> {
+        match target.cpu.as_deref() {
+            Some(cpu) => IsaLevel::named(target.arch, cpu).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `target` with its CPU set to `cpu`, validated against its architecture (the error
+    /// says why and lists the accepted names). Its source stays: a CPU named for this
+    /// machine's runtime narrows the ISA check only.
+    pub fn target_with_cpu(
+        mut target: crate::target::Target,
+        cpu: &str,
+    ) -> Result<crate::target::Target, String> {
+        IsaLevel::named(target.arch, cpu)?;
+        target.cpu = Some(cpu.trim().to_string());
+        Ok(target)
     }
 
     /// The CPU a target triple's first part names beyond its architecture: a RISC-V ISA
     /// string (`riscv64gc`, `riscv64imac`) or a MIPS release-6 triple (`mipsisa64r6el`).
     /// `None` when it names none (`x86_64`, `powerpc64le`...).
     pub fn for_triple(arch: Arch, triple: &str) -> Option<Self> {
-        let cpu = triple.split('-').next()?;
-        match arch {
-            Arch::Riscv64 | Arch::Riscv32 => {
-                let letters = cpu
-                    .strip_prefix("riscv64")
-                    .or_else(|| cpu.strip_prefix("riscv32"))?;
-                if letters.is_empty() {
-                    return None;
-                }
-                let bits = if arch == Arch::Riscv64 {
-                    "rv64"
-                } else {
-                    "rv32"
-                };
-                IsaLevel::named(arch, &format!("{bits}{letters}")).ok()
-            }
-            Arch::Mips | Arch::Mips64 if cpu.starts_with("mipsisa") => {
-                let base = cpu.trim_end_matches("el");
-                IsaLevel::named(arch, base).ok()
-            }
-            _ => None,
-        }
+        let cpu = crate::target::triple_cpu(arch, triple.split('-').next()?)?;
+        IsaLevel::named(arch, &cpu).ok()
     }
 
     /// Whether the target has this flag.
     pub fn has(&self, flag: &str) -> bool {
         self.flags.contains(flag)
     }
+}
+
+/// The names [`IsaLevel::named`] takes for `arch`, for its error message.
+fn accepted_cpus(arch: Arch) -> String {
+    let names = match arch {
+        Arch::X86_64 => "x86-64, x86-64-v2, x86-64-v3, x86-64-v4".to_string(),
+        Arch::Aarch64 | Arch::Arm => {
+            let mut names: Vec<&str> = ARM_CPUS
+                .iter()
+                .filter(|c| (arch == Arch::Aarch64) == c.aarch64.is_some())
+                .map(|c| c.name)
+                .collect();
+            names.sort_unstable();
+            let extras = if arch == Arch::Aarch64 {
+                "+crypto, +aes, +sha2, +crc, +lse, +sve"
+            } else {
+                "+crypto, +neon, +vfpv3, +vfpv4, +idiv"
+            };
+            format!("{}, each with {extras}", names.join(", "))
+        }
+        Arch::Riscv64 => "a RISC-V ISA string such as rv64gc or rv64gcv_zba_zbb_zbs".to_string(),
+        Arch::Riscv32 => "a RISC-V ISA string such as rv32gc or rv32imac".to_string(),
+        Arch::Powerpc64 => "power7, power8, power9, power10 (or pwr7 ... pwr10)".to_string(),
+        Arch::S390x => "z196, zEC12, z13, z14, z15, z16 (or arch9 ... arch14)".to_string(),
+        Arch::Mips | Arch::Mips64 => {
+            "mips32r2, mips32r5, mips32r6, mips64r2, mips64r5, mips64r6, each with +msa or +dsp"
+                .to_string()
+        }
+        _ => return format!("callconv knows no CPUs of {}", arch.as_str()),
+    };
+    format!("the accepted names are: {names}")
+}
+
+/// An Arm core or architecture by name: its `/proc/cpuinfo` `Features` when it runs 32-bit
+/// code (`arm`), and 64-bit (`aarch64`, `None` for a 32-bit-only core). Only what every
+/// implementation has: the optional cryptography extensions are `+crypto` (the Raspberry Pi
+/// 3's Cortex-A53 has none).
+struct ArmCpu {
+    name: &'static str,
+    arm: &'static [&'static str],
+    aarch64: Option<&'static [&'static str]>,
+}
+
+const ARMV7_VFPV4_NEON: &[&str] = &["vfp", "vfpv3", "vfpv4", "neon", "idiva", "idivt"];
+const ARMV8_AARCH32: &[&str] = &["vfp", "vfpv3", "vfpv4", "neon", "idiva", "idivt", "crc32"];
+const ARMV8_0: &[&str] = &["fp", "asimd", "crc32"];
+const ARMV8_2_CORE: &[&str] = &[
+    "fp", "asimd", "crc32", "atomics", "asimdrdm", "lrcpc", "fphp", "asimdhp", "asimddp",
+];
+
+const ARM_CPUS: &[ArmCpu] = &[
+    // 32-bit only.
+    ArmCpu {
+        name: "armv5te",
+        arm: &[],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "armv6",
+        arm: &[],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "arm1176jzf-s",
+        arm: &["vfp"],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "armv7-a",
+        arm: &[],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a5",
+        arm: &["vfp", "vfpv3", "vfpv4"],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a7",
+        arm: ARMV7_VFPV4_NEON,
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a8",
+        arm: &["vfp", "vfpv3", "neon"],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a9",
+        arm: &["vfp", "vfpv3"],
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a15",
+        arm: ARMV7_VFPV4_NEON,
+        aarch64: None,
+    },
+    ArmCpu {
+        name: "cortex-a17",
+        arm: ARMV7_VFPV4_NEON,
+        aarch64: None,
+    },
+    // ARMv8.0: either width.
+    ArmCpu {
+        name: "armv8-a",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(&["fp", "asimd"]),
+    },
+    ArmCpu {
+        name: "cortex-a35",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_0),
+    },
+    ArmCpu {
+        name: "cortex-a53",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_0),
+    },
+    ArmCpu {
+        name: "cortex-a57",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_0),
+    },
+    ArmCpu {
+        name: "cortex-a72",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_0),
+    },
+    ArmCpu {
+        name: "cortex-a73",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_0),
+    },
+    // ARMv8.1 and ARMv8.2 (LSE atomics, RDM; the cores add RCpc, FP16 and dot product).
+    ArmCpu {
+        name: "armv8.1-a",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(&["fp", "asimd", "crc32", "atomics", "asimdrdm"]),
+    },
+    ArmCpu {
+        name: "armv8.2-a",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(&["fp", "asimd", "crc32", "atomics", "asimdrdm"]),
+    },
+    ArmCpu {
+        name: "cortex-a55",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_2_CORE),
+    },
+    ArmCpu {
+        name: "cortex-a75",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_2_CORE),
+    },
+    ArmCpu {
+        name: "cortex-a76",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_2_CORE),
+    },
+    ArmCpu {
+        name: "neoverse-n1",
+        arm: ARMV8_AARCH32,
+        aarch64: Some(ARMV8_2_CORE),
+    },
+];
+
+/// The feature flags of an Arm name with its `+extension`s, `None` when unknown.
+fn arm_flags(aarch64: bool, name: &str) -> Option<Vec<String>> {
+    let mut parts = name.split('+');
+    let base = parts.next()?;
+    let cpu = ARM_CPUS.iter().find(|c| c.name == base)?;
+    let mut flags: Vec<&str> = if aarch64 {
+        cpu.aarch64?.to_vec()
+    } else {
+        cpu.arm.to_vec()
+    };
+    for ext in parts {
+        let more: &[&str] = match (aarch64, ext) {
+            (true, "crypto") => &["aes", "pmull", "sha1", "sha2"],
+            (true, "aes") => &["aes", "pmull"],
+            (true, "sha2") => &["sha1", "sha2"],
+            (true, "crc") => &["crc32"],
+            (true, "lse") => &["atomics"],
+            (true, "sve") => &["sve"],
+            (false, "crypto") => &["aes", "pmull", "sha1", "sha2"],
+            (false, "neon") => &["vfp", "vfpv3", "neon"],
+            (false, "vfpv3") => &["vfp", "vfpv3"],
+            (false, "vfpv4") => &["vfp", "vfpv3", "vfpv4"],
+            (false, "idiv") => &["idiva", "idivt"],
+            _ => return None,
+        };
+        flags.extend_from_slice(more);
+    }
+    Some(flags.into_iter().map(str::to_string).collect())
+}
+
+/// The flags of a CPU name for `arch`, `None` when it names none of this architecture.
+fn named_for(arch: Arch, name: &str) -> Option<IsaLevel> {
+    let lower = name.trim().to_ascii_lowercase();
+    let flags: Vec<String> = match arch {
+        Arch::X86_64 => {
+            let level = match lower.as_str() {
+                "x86-64" | "x86-64-v1" => 1,
+                "x86-64-v2" => 2,
+                "x86-64-v3" => 3,
+                "x86-64-v4" => 4,
+                _ => return None,
+            };
+            return Some(IsaLevel::x86_64(level));
+        }
+        Arch::Aarch64 => arm_flags(true, &lower)?,
+        Arch::Arm => arm_flags(false, &lower)?,
+        Arch::Riscv64 | Arch::Riscv32 => {
+            let prefix = if arch == Arch::Riscv64 {
+                "rv64"
+            } else {
+                "rv32"
+            };
+            if !lower.starts_with(prefix) {
+                return None;
+            }
+            riscv_isa_flags(&lower)?
+        }
+        Arch::Powerpc64 => {
+            let generation = lower
+                .strip_prefix("power")
+                .or_else(|| lower.strip_prefix("pwr"))
+                .and_then(|g| g.parse::<u32>().ok())
+                .filter(|g| (4..=11).contains(g))?;
+            ppc64_flags(generation)
+        }
+        Arch::S390x => {
+            let level = match lower.as_str() {
+                "z196" | "arch9" => 9,
+                "zec12" | "arch10" => 10,
+                "z13" | "arch11" => 11,
+                "z14" | "arch12" => 12,
+                "z15" | "arch13" => 13,
+                "z16" | "arch14" => 14,
+                _ => return None,
+            };
+            s390x_flags(level)
+        }
+        Arch::Mips | Arch::Mips64 => mips_flags(arch, &lower)?,
+        _ => return None,
+    };
+    Some(IsaLevel::from_flags(arch, flags.iter().map(String::as_str)))
+}
+
+/// The flags of a MIPS revision with its `+ase`s: every pre-release-6 revision has the
+/// instructions release 6 removed (`mips2`, as the `isa` line of `/proc/cpuinfo` lists it on
+/// every pre-R6 CPU and on no R6 one); release 6 has its own (`mips32r6`, with `mips64r6` for
+/// a 64-bit one).
+fn mips_flags(arch: Arch, name: &str) -> Option<Vec<String>> {
+    let mut parts = name.split('+');
+    let base = parts.next()?;
+    let (wide, rev) = if let Some(rev) = base
+        .strip_prefix("mips64")
+        .or_else(|| base.strip_prefix("mipsisa64"))
+    {
+        (true, rev)
+    } else {
+        let rev = base
+            .strip_prefix("mips32")
+            .or_else(|| base.strip_prefix("mipsisa32"))?;
+        (false, rev)
+    };
+    // A 32-bit CPU runs no 64-bit code.
+    if arch == Arch::Mips64 && !wide {
+        return None;
+    }
+    let mut flags: Vec<String> = match rev {
+        "r2" | "r5" => {
+            let mut f = vec!["mips1", "mips2", "mips32r1", "mips32r2"];
+            if rev == "r5" {
+                f.push("mips32r5");
+            }
+            if wide {
+                f.extend(["mips3", "mips4", "mips5", "mips64r1", "mips64r2"]);
+                if rev == "r5" {
+                    f.push("mips64r5");
+                }
+            }
+            f.into_iter().map(str::to_string).collect()
+        }
+        "r6" => {
+            let mut f = vec!["mips32r6".to_string()];
+            if wide {
+                f.push("mips64r6".to_string());
+            }
+            f
+        }
+        _ => return None,
+    };
+    for ase in parts {
+        match ase {
+            "msa" | "dsp" => flags.push(ase.to_string()),
+            _ => return None,
+        }
+    }
+    Some(flags)
 }
 
 /// The extension flags of a RISC-V ISA string (`rv64imafdc_zicsr_zba`, `rv64gcv`), as Linux

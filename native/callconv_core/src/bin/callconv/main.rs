@@ -139,9 +139,10 @@ struct CheckArgs {
     #[arg(long, value_name = "VERSION", value_parser = parse_min_os)]
     min_os: Option<String>,
 
-    /// The oldest CPU the target runs, for the isa-level rule: x86-64-v3, rv64gcv_zba_zbb,
-    /// power9, z15, mips64r2+msa... (without it: this machine's CPU when checking for it,
-    /// else the platform's distribution floor where callconv knows one)
+    /// The oldest CPU the target runs, for the isa-level rule: x86-64-v3, cortex-a53,
+    /// cortex-a7, rv64gcv_zba_zbb, power9, z15, mips64r6, mips64r2+msa... (without it: the
+    /// CPU a --target triple names, else this machine's CPU when checking for it, else the
+    /// platform's distribution floor where callconv knows one)
     #[arg(long, value_name = "CPU")]
     cpu: Option<String>,
 
@@ -275,23 +276,12 @@ fn target(args: &CheckArgs) -> Result<Target, String> {
         target.os_version = Some(v.clone());
         target.source = TargetSource::Explicit;
     }
-    Ok(target)
-}
-
-/// The target CPU of `--cpu`, else the one a `--target` triple names (`riscv64gc`,
-/// `mipsisa64r6el`); `None` leaves the default of [`callconv::Options::new`].
-fn target_cpu(
-    args: &CheckArgs,
-    target: &Target,
-) -> Result<Option<callconv::analysis::IsaLevel>, String> {
-    use callconv::analysis::IsaLevel;
+    // Likewise over the CPU a triple names (riscv64gc), and checked against the architecture.
     if let Some(cpu) = &args.cpu {
-        return IsaLevel::named(target.arch, cpu).map(Some);
+        target = callconv::analysis::IsaLevel::target_with_cpu(target, cpu)
+            .map_err(|e| format!("--cpu: {e}"))?;
     }
-    let Some(triple) = &args.target else {
-        return Ok(None);
-    };
-    Ok(IsaLevel::for_triple(target.arch, triple))
+    Ok(target)
 }
 
 fn parse_min_os(v: &str) -> Result<String, String> {
@@ -326,10 +316,7 @@ fn check_libraries(args: CheckArgs) -> Result<ExitCode, String> {
         callconv::probe::Confinement::Sandboxed
     };
     let target = target(&args)?;
-    let mut base = callconv::Options::new(target.clone());
-    if let Some(isa) = target_cpu(&args, &target)? {
-        base.target_isa = Some(isa);
-    }
+    let base = callconv::Options::new(target);
     let options = callconv::Options {
         probe,
         probe_confinement,
