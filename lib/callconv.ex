@@ -36,6 +36,14 @@ defmodule Callconv do
     * `:min_os` - the oldest macOS the target runs, as `"13.0"` (an Apple triple may carry
       it too, as `"aarch64-apple-macosx13.0"`): a Mach-O library whose minimum OS version is
       newer fails with `macos-version-too-new`
+    * `:cpu` - the oldest CPU the target runs, as compilers name it: `"cortex-a53"` (add
+      `"+crypto"` where it has the cryptography extensions), `"cortex-a7"`, `"arm1176jzf-s"`,
+      `"rv64gc"`, `"power9"`, `"z14"`, `"mips64r6"`, `"x86-64-v3"`
+      (`Callconv.Target.with_cpu/2`). Reachable code that needs more is an `isa-level` error
+      (a warning when it probes the CPU first). Without it: the CPU a `:triple` names
+      (`riscv64gc-...`), else this machine's when checking for it, else the platform's usual
+      floor, assumed (its findings are warnings). A name callconv does not know for the
+      target's architecture raises `ArgumentError` listing the names it knows
     * `:module` - the module that will call `load_nif/2`: the library must then be a NIF for
       exactly that module (rules `not-a-nif` as an error, `nif-module-mismatch`)
     * `:functions` - that module's functions as `{name, arity}`: every NIF must be one of
@@ -82,6 +90,7 @@ defmodule Callconv do
           | {:nif_version, String.t()}
           | {:triple, String.t()}
           | {:min_os, String.t()}
+          | {:cpu, String.t()}
           | {:module, module() | String.t()}
           | {:functions, [{atom() | String.t(), arity()}]}
           | {:nifs, [{atom() | String.t(), arity()}] | false}
@@ -207,13 +216,17 @@ defmodule Callconv do
 
   @doc """
   The runtime `check/2` checks against for these options (`:target`, `:erts`,
-  `:otp_release`, `:nif_version`, `:triple`, `:min_os`; others are ignored).
+  `:otp_release`, `:nif_version`, `:triple`, `:min_os`, `:cpu`; others are ignored).
 
   ## Examples
 
       iex> {:ok, target} = Callconv.target(nif_version: "2.14")
       iex> {target.nif_version, target.source}
       {"2.14", :explicit}
+
+      iex> {:ok, target} = Callconv.target(triple: "aarch64-unknown-linux-gnu", cpu: "cortex-a53")
+      iex> {target.arch, target.cpu}
+      {:aarch64, "cortex-a53"}
   """
   @spec target([option()]) :: {:ok, Target.t()} | {:error, Callconv.Error.t()}
   def target(opts \\ []) do
@@ -328,6 +341,9 @@ defmodule Callconv do
       (default: `:erlang.get_module_info(__MODULE__, :functions)`)
     * `:nifs` - the functions the module declares as NIFs (`-nifs`), or `false` for none
       (default: read from the module's `.beam` on the code path)
+    * `:cpu` - check the code against this CPU (as the `:cpu` option of `check/2`) instead of
+      the machine's own, read from `/proc/cpuinfo` where it can be; a name callconv does not
+      know for this machine's architecture raises `ArgumentError`
 
   ## Examples
 

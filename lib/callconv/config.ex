@@ -15,7 +15,8 @@ defmodule Callconv.Config do
     * `:ignore` - rule ids or `"RULE:PATH"` entries
     * `:locked`, `:lockfile` - check libraries against a lockfile (`Callconv.Lock`)
     * `:nifs` - `{module, library}` pairs the project scan cannot find by itself
-    * `:target` - `:nif_version`, `:otp_release`, `:erts`, `:triple`, `:min_os`
+    * `:target` - `:nif_version`, `:otp_release`, `:erts`, `:triple`, `:min_os`, `:cpu` (the
+      oldest CPU the target runs, such as `"cortex-a53"`: see `cpu/1`)
     * `:root` - the target's root file system
   """
 
@@ -47,6 +48,33 @@ defmodule Callconv.Config do
     end
 
     config
+  end
+
+  @doc """
+  The target CPU the configuration names (`target: [cpu: "cortex-a53"]`), or `nil`. Raises
+  `Mix.Error` when it is not a string. `mix callconv.check` and `mix callconv.lock` check
+  against it (with the configuration's `:triple`), as does `Callconv.Release.check/1` (with
+  the release's own ERTS, the firmware's runtime); the `:callconv` compiler uses it only when
+  the configuration names no `:triple`, since it checks for this machine's platform.
+
+  ## Examples
+
+      iex> Callconv.Config.cpu(target: [triple: "aarch64-unknown-linux-gnu", cpu: "cortex-a53"])
+      "cortex-a53"
+      iex> Callconv.Config.cpu(strict: true)
+      nil
+  """
+  @spec cpu(t()) :: String.t() | nil
+  def cpu(config) do
+    case config |> Keyword.get(:target, []) |> Keyword.get(:cpu) do
+      cpu when is_binary(cpu) or is_nil(cpu) ->
+        cpu
+
+      other ->
+        Mix.raise(
+          "callconv: target: [cpu: ...] must be a string such as \"cortex-a53\", got: #{inspect(other)}"
+        )
+    end
   end
 
   @doc """

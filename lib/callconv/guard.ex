@@ -22,7 +22,7 @@ defmodule Callconv.Guard do
       such as `"priv/callconv.lock"` (where `mix callconv.lock` writes it, and where it ships
       in a release); `true` is that default. A missing or unreadable lockfile refuses the
       library, with a message naming the file and `mix callconv.lock`
-    * `:on_warning`, `:strict`, `:ignore`, `:cache` - as for `Callconv.load_nif/3`
+    * `:on_warning`, `:strict`, `:ignore`, `:cache`, `:cpu` - as for `Callconv.load_nif/3`
 
   If the library is refused, the module is not loaded, the reason is logged, and the
   `@on_load` function returns `{:error, {:callconv, why}}`, where `why` is the refusal as
@@ -64,7 +64,7 @@ defmodule Callconv.Guard do
 
   @cache __MODULE__.Cache
 
-  @load_options [:on_warning, :strict, :ignore, :lockfile, :cache, :functions, :nifs, :log]
+  @load_options [:on_warning, :strict, :ignore, :lockfile, :cache, :functions, :nifs, :cpu, :log]
 
   @doc false
   defmacro __using__(opts) do
@@ -195,6 +195,7 @@ defmodule Callconv.Guard do
         cache: true,
         functions: nil,
         nifs: nil,
+        cpu: nil,
         log: true
       )
 
@@ -213,7 +214,8 @@ defmodule Callconv.Guard do
     result =
       with :ok <- callconv_loaded(),
            {:ok, policy} <- policy(opts, on_warning),
-           {:ok, report} <- cached_check(file, module, {functions, nifs}, opts[:cache]) do
+           {:ok, report} <-
+             cached_check(file, module, {functions, nifs, opts[:cpu]}, opts[:cache]) do
         Policy.apply(report, policy, Lock.key(file, File.cwd!()))
       else
         {:error, %Callconv.Error{} = error} -> error
@@ -335,9 +337,10 @@ defmodule Callconv.Guard do
     end
   end
 
-  defp check(file, module, {functions, nifs}) do
+  defp check(file, module, {functions, nifs, cpu}) do
     opts = if functions, do: [module: module, functions: functions], else: [module: module]
-    Callconv.check(file, opts ++ [nifs: nifs])
+    cpu = if cpu, do: [cpu: cpu], else: []
+    Callconv.check(file, opts ++ [nifs: nifs] ++ cpu)
   end
 
   defp decide(%Callconv.Error{} = error, module, file, _on_warning, log) do

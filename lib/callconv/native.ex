@@ -98,6 +98,8 @@ defmodule Callconv.Native do
   def read_erts(dir), do: loaded(fn -> read_erts(dir) end)
   def target_with_otp(target, otp), do: loaded(fn -> target_with_otp(target, otp) end)
 
+  def target_with_cpu(target, cpu), do: loaded(fn -> target_with_cpu(target, cpu) end)
+
   def target_for_triple(target, triple),
     do: loaded(fn -> target_for_triple(target, triple) end)
 

@@ -52,6 +52,7 @@ defmodule Callconv.Options do
     :nif_version,
     :triple,
     :min_os,
+    :cpu,
     :module,
     :functions,
     :nifs,
@@ -107,7 +108,7 @@ defmodule Callconv.Options do
 
   @doc """
   Only the target of `Callconv.check/2` options (`:target`, `:erts`, `:otp_release`,
-  `:nif_version`, `:triple`, `:min_os`; the others are validated as names only).
+  `:nif_version`, `:triple`, `:min_os`, `:cpu`; the others are validated as names only).
 
   ## Examples
 
@@ -186,17 +187,35 @@ defmodule Callconv.Options do
                   ":nif_version must be a string such as \"2.17\", got: #{inspect(v)}"
         end
 
-      case opts[:min_os] do
-        nil ->
-          {:ok, target}
+      target =
+        case opts[:min_os] do
+          nil ->
+            target
 
-        v when is_binary(v) ->
-          {:ok, %{target | os_version: v, source: :explicit}}
+          v when is_binary(v) ->
+            %{target | os_version: v, source: :explicit}
 
-        v ->
-          raise ArgumentError, ":min_os must be a string such as \"13.0\", got: #{inspect(v)}"
-      end
+          v ->
+            raise ArgumentError, ":min_os must be a string such as \"13.0\", got: #{inspect(v)}"
+        end
+
+      # After :triple, so that it wins over the CPU a triple names.
+      {:ok, apply_cpu(target, opts[:cpu])}
     end
+  end
+
+  defp apply_cpu(target, nil), do: target
+
+  defp apply_cpu(target, cpu) when is_binary(cpu) do
+    case Target.with_cpu(target, cpu) do
+      {:ok, target} -> target
+      {:error, message} -> raise ArgumentError, ":cpu: " <> message
+    end
+  end
+
+  defp apply_cpu(_target, other) do
+    raise ArgumentError,
+          ":cpu must be a string such as \"cortex-a53\" or \"x86-64-v3\", got: #{inspect(other)}"
   end
 
   defp apply_triple(target, nil), do: {:ok, target}

@@ -42,8 +42,16 @@ defmodule Callconv.Release do
         [] -> []
       end
 
+    # The configured CPU is the one the release's runtime runs on (a firmware's board).
+    cpu_opts = if cpu = Callconv.Config.cpu(config), do: [cpu: cpu], else: []
+
     target =
-      case Callconv.target(erts_opts) do
+      try do
+        Callconv.target(erts_opts ++ cpu_opts)
+      rescue
+        e in ArgumentError -> Mix.raise("callconv: #{Exception.message(e)}")
+      end
+      |> case do
         {:ok, target} -> target
         {:error, error} -> Mix.raise("callconv: cannot read the release's ERTS: #{error.message}")
       end

@@ -16,6 +16,10 @@ defmodule Callconv.Target do
     * `:abi_variant` - the runtime's ABI variant as its `beam.smp` spells it, or `nil`
     * `:os_version` - the oldest OS version it must run on, such as `"13.0"` (macOS only:
       from a triple such as `aarch64-apple-macosx13.0`, or the `:min_os` option), or `nil`
+    * `:cpu` - the oldest CPU the target runs, by the name compilers take (`"cortex-a53"`,
+      `"arm1176jzf-s"`, `"rv64gc"`, `"power9"`, `"z14"`, `"mips64r6"`, `"x86-64-v3"`), for
+      the `isa-level` rule: set by `with_cpu/2` (the `:cpu` option), or the CPU a triple names
+      (`riscv64gc-...`, `mipsisa64r6el-...`); `nil` when none is named
     * `:enif_exports` - the exact `enif_*` symbols the runtime exports (read from its
       `beam.smp`, or from the built-in table for an OTP release), or `nil` when unknown
     * `:vm_exports` - the other functions and objects its `beam.smp` exports (no `enif_*`,
@@ -37,6 +41,7 @@ defmodule Callconv.Target do
     :libc_version,
     :abi_variant,
     :os_version,
+    :cpu,
     :enif_exports,
     :vm_exports,
     :vm_bind_now,
@@ -56,6 +61,7 @@ defmodule Callconv.Target do
           libc_version: String.t() | nil,
           abi_variant: String.t() | nil,
           os_version: String.t() | nil,
+          cpu: String.t() | nil,
           enif_exports: [String.t()] | nil,
           vm_exports: String.t() | nil,
           vm_bind_now: boolean() | nil
@@ -171,6 +177,30 @@ defmodule Callconv.Target do
   @spec for_triple(t(), String.t()) :: {:ok, t()} | {:error, String.t()}
   def for_triple(%__MODULE__{} = target, triple) when is_binary(triple) do
     Callconv.Native.target_for_triple(target, triple)
+  end
+
+  @doc """
+  `target` with its CPU set to `cpu`, the oldest CPU the target runs, so that code needing
+  more (an instruction the CPU lacks raises SIGILL and kills the VM) is an `isa-level` error.
+  The name is checked against the target's architecture; the error says why and lists the
+  names callconv knows. The source stays.
+
+  ## Examples
+
+      iex> {:ok, t} = Callconv.Target.for_triple(Callconv.Target.current(), "aarch64-unknown-linux-gnu")
+      iex> {:ok, t} = Callconv.Target.with_cpu(t, "cortex-a53")
+      iex> t.cpu
+      "cortex-a53"
+      iex> {:error, message} = Callconv.Target.with_cpu(t, "z14")
+      iex> message =~ "a CPU for s390x, not for aarch64"
+      true
+      iex> {:ok, rv} = Callconv.Target.for_triple(Callconv.Target.current(), "riscv64gc-unknown-linux-gnu")
+      iex> rv.cpu
+      "rv64gc"
+  """
+  @spec with_cpu(t(), String.t()) :: {:ok, t()} | {:error, String.t()}
+  def with_cpu(%__MODULE__{} = target, cpu) when is_binary(cpu) do
+    Callconv.Native.target_with_cpu(target, cpu)
   end
 
   @doc """

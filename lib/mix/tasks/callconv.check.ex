@@ -44,6 +44,14 @@ defmodule Mix.Tasks.Callconv.Check do
     {:min_os, :string, nil, "VERSION",
      "the oldest macOS the target runs, such as `13.0`: a library built for a newer one " <>
        "fails with `macos-version-too-new`"},
+    {:cpu, :string, nil, "CPU",
+     "the oldest CPU the target runs, for the `isa-level` rule, as compilers name it: " <>
+       "`cortex-a53` (`cortex-a53+crypto` with the cryptography extensions), `cortex-a7`, " <>
+       "`arm1176jzf-s`, `rv64gc`, `power9`, `z14`, `mips64r6`, `x86-64-v3`. Code that needs " <>
+       "more is an error (a warning when it probes the CPU first). Without it: the CPU a " <>
+       "`--target` triple names (`riscv64gc-...`), else this machine's when checking for it, " <>
+       "else the platform's usual floor, assumed (warnings only). A name callconv does not " <>
+       "know for the target's architecture is a usage error that lists the names it knows"},
     {:root, :string, nil, "DIR",
      "resolve each library's dependencies in this target root: a sysroot (an unpacked root " <>
        "file system; every absolute path and link is looked up inside it) or a release " <>
@@ -148,7 +156,7 @@ defmodule Mix.Tasks.Callconv.Check do
             strict: true,
             ignore: ["not-a-nif", {"nif-entry-unreadable", "deps/**"}],
             locked: true,                # lockfile: "priv/callconv.lock"
-            target: [otp_release: "26"], # or nif_version: / erts: / triple: / min_os:
+            target: [otp_release: "26"], # or nif_version: / erts: / triple: / min_os: / cpu:
             root: "/srv/images/bookworm", # resolve dependencies there (like --root)
             # which module loads which library, for those not loaded by use Callconv.Guard
             nifs: [{MyApp.Nif, "priv/native/libmy_nif"}]
@@ -283,7 +291,7 @@ defmodule Mix.Tasks.Callconv.Check do
       end
 
     check_opts =
-      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple, :min_os]) ++
+      Keyword.drop(check_opts, [:erts, :otp_release, :nif_version, :triple, :min_os, :cpu]) ++
         [target: target]
 
     # The project's lock governs the project's libraries, not files named on the command line.
@@ -470,7 +478,7 @@ defmodule Mix.Tasks.Callconv.Check do
 
     from_config =
       for {key, value} <- target,
-          key in [:nif_version, :otp_release, :erts, :triple, :min_os],
+          key in [:nif_version, :otp_release, :erts, :triple, :min_os, :cpu],
           do: {key, value}
 
     from_args =
@@ -495,6 +503,9 @@ defmodule Mix.Tasks.Callconv.Check do
           if v =~ ~r/^\d+(\.\d+)*$/,
             do: [min_os: v],
             else: usage_error(task, "--min-os takes a macOS version, such as 13.0; got: #{v}")
+
+        {:cpu, cpu} ->
+          [cpu: cpu]
 
         {:isolate, true} ->
           [isolation: :process]

@@ -134,7 +134,15 @@ defmodule Mix.Tasks.Compile.Callconv do
 
   defp check_opts(config) do
     target = Keyword.get(config, :target, [])
-    for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
+
+    opts =
+      for {key, value} <- target, key in [:nif_version, :otp_release, :erts], do: {key, value}
+
+    # This checks for this machine's platform: a CPU configured with a triple is another's.
+    case {Callconv.Config.cpu(config), target[:triple]} do
+      {cpu, nil} when is_binary(cpu) -> opts ++ [cpu: cpu]
+      _ -> opts
+    end
   end
 
   # Unchanged when size and mtime match and the file was last written before the second it

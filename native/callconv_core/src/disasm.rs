@@ -23,12 +23,27 @@ pub fn aarch64_mrs_destination(op_str: &str) -> Option<String> {
 /// The instruction sets callconv decodes, with what selects capstone's mode.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Isa {
-    X86 { wide: bool },
+    X86 {
+        wide: bool,
+    },
     Aarch64,
-    Arm { thumb: bool, big_endian: bool },
-    Riscv { wide: bool },
-    Ppc64 { big_endian: bool },
-    Mips { wide: bool, big_endian: bool },
+    Arm {
+        thumb: bool,
+        big_endian: bool,
+    },
+    Riscv {
+        wide: bool,
+    },
+    Ppc64 {
+        big_endian: bool,
+    },
+    /// `r6`: release 6's encodings (capstone's MIPS32R6 mode, which also decodes the
+    /// 64-bit instructions, tries the release 6 tables first).
+    Mips {
+        wide: bool,
+        big_endian: bool,
+        r6: bool,
+    },
     S390x,
 }
 
@@ -92,9 +107,15 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
             .endian(endian(big_endian))
             .detail(true)
             .build(),
-        Isa::Mips { wide, big_endian } => Capstone::new()
+        Isa::Mips {
+            wide,
+            big_endian,
+            r6,
+        } => Capstone::new()
             .mips()
-            .mode(if wide {
+            .mode(if r6 {
+                arch::mips::ArchMode::Mips32R6
+            } else if wide {
                 arch::mips::ArchMode::Mips64
             } else {
                 arch::mips::ArchMode::Mips32

@@ -70,6 +70,13 @@ fn target_for_triple(target: ExTarget, triple: String) -> Result<ExTarget, Strin
     Target::from(target).for_triple(&triple).map(ExTarget::from)
 }
 
+/// `target` with its CPU set to `cpu`, validated against its architecture (see
+/// `IsaLevel::target_with_cpu`).
+#[rustler::nif]
+fn target_with_cpu(target: ExTarget, cpu: String) -> Result<ExTarget, String> {
+    callconv::analysis::IsaLevel::target_with_cpu(Target::from(target), &cpu).map(ExTarget::from)
+}
+
 /// Functions as name and arity.
 type Functions = Vec<(String, u32)>;
 /// `{module, functions, declared}`.

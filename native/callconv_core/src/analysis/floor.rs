@@ -268,7 +268,7 @@ fn accepted_cpus(arch: Arch) -> String {
         Arch::Aarch64 | Arch::Arm => {
             let mut names: Vec<&str> = ARM_CPUS
                 .iter()
-                .filter(|c| (arch == Arch::Aarch64) == c.aarch64.is_some())
+                .filter(|c| arch == Arch::Arm || c.aarch64.is_some())
                 .map(|c| c.name)
                 .collect();
             names.sort_unstable();

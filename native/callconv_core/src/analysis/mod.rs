@@ -369,7 +369,8 @@ fn make_lifter<'a, 'data, R: ReadRef<'data>>(
             Err(_) => return None,
         },
         Arch::Mips | Arch::Mips64 => {
-            match mips::Mips::new(binary.arch == Arch::Mips64, binary.image.big_endian()) {
+            let wide = binary.arch == Arch::Mips64;
+            match mips::Mips::new(wide, binary.image.big_endian(), binary.mips_release6) {
                 Ok(l) => Box::new(l),
                 Err(_) => return None,
             }

@@ -166,6 +166,8 @@ where
     (binary.runpath, binary.rpath) = search_paths(file);
     binary.soname = soname(file);
     binary.arm_eabi = (machine == EM_ARM).then_some(flags >> 24);
+    // EF_MIPS_ARCH: 9 is MIPS32R6, 10 is MIPS64R6.
+    binary.mips_release6 = machine == EM_MIPS && matches!(flags >> 28, 9 | 10);
     binary.version_needs = version_needs(file, data);
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;

@@ -155,6 +155,9 @@ pub struct Binary<R> {
     pub soname: Option<String>,
     /// ELF on ARM: the EABI version of the header flags.
     pub arm_eabi: Option<u32>,
+    /// MIPS: built for release 6 (the ELF header's architecture level is MIPS32R6 or
+    /// MIPS64R6), whose encodings differ from earlier releases'.
+    pub mips_release6: bool,
     /// Mach-O: the load-time facts of this slice (and, for a universal file, every slice).
     pub macho: Option<macho::MachoFacts>,
     /// PE: the load-time facts.
@@ -544,6 +547,7 @@ where
         version_needs: Vec::new(),
         soname: None,
         arm_eabi: None,
+        mips_release6: false,
         macho: None,
         pe: None,
         init_like_symbols,

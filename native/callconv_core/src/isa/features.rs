@@ -557,8 +557,12 @@ pub(crate) fn s390x_undecoded(code: &[u8]) -> Option<(u64, &'static str, Option<
 
 /// The flag a MIPS instruction needs beyond MIPS32r2/MIPS64r2 with FPU (Debian's floors):
 /// the SIMD architecture (`msa`, as the `ASEs implemented` line of `/proc/cpuinfo` spells
-/// it), and the DSP ASE.
-pub(crate) fn mips_feature(groups: &[String]) -> Option<&'static str> {
+/// it), the DSP ASE, and the release a revision-specific instruction belongs to. Release 6
+/// removed instructions and gave their encodings to new ones, so neither release's code runs
+/// on the other's CPUs: in release 6 code (`r6`) an instruction only release 6 has needs
+/// `mips32r6`; in earlier code, one release 6 removed needs `mips2` (every pre-R6 CPU's `isa`
+/// line lists it, no R6 CPU's does).
+pub(crate) fn mips_feature(groups: &[String], mnemonic: &str, r6: bool) -> Option<&'static str> {
     for g in groups {
         let f = match g.as_str() {
             "msa" => "msa",
@@ -567,7 +571,54 @@ pub(crate) fn mips_feature(groups: &[String]) -> Option<&'static str> {
         };
         return Some(f);
     }
-    None
+    if r6 {
+        mips_release6_only(mnemonic).then_some("mips32r6")
+    } else {
+        mips_removed_in_release6(mnemonic).then_some("mips2")
+    }
+}
+
+/// Instructions release 6 added (compact branches, `aui`, `seleqz`, `lsa`, the three-operand
+/// multiply and divide, `cmp.cond.fmt`...), as capstone names them in its release 6 mode.
+fn mips_release6_only(m: &str) -> bool {
+    const ONLY: &[&str] = &[
+        "bc", "balc", "jic", "jialc", "beqzc", "bnezc", "beqc", "bnec", "bltc", "bgec", "bltuc",
+        "bgeuc", "bltzc", "blezc", "bgezc", "bgtzc", "beqzalc", "bnezalc", "blezalc", "bgezalc",
+        "bltzalc", "bgtzalc", "bovc", "bnvc", "bc1eqz", "bc1nez", "bc2eqz", "bc2nez", "seleqz",
+        "selnez", "aui", "daui", "dahi", "dati", "auipc", "aluipc", "addiupc", "lwpc", "lwupc",
+        "ldpc", "lsa", "dlsa", "muh", "mulu", "muhu", "dmul", "dmuh", "dmulu", "dmuhu", "mod",
+        "modu", "dmod", "dmodu", "align", "dalign", "bitswap", "dbitswap", "sigrie",
+    ];
+    ONLY.contains(&m)
+        || m.starts_with("cmp.")
+        || [
+            "sel.", "seleqz.", "selnez.", "class.", "rint.", "maddf.", "msubf.", "mina.", "maxa.",
+        ]
+        .iter()
+        .any(|p| m.starts_with(p))
+        || (m.starts_with("min.") || m.starts_with("max."))
+}
+
+/// Instructions release 6 removed (branch-likely, the HI/LO multiply and divide, `movn`/
+/// `movz`, the unaligned loads and stores, the FP condition-code branches and compares,
+/// `addi`...), as capstone names them in its pre-R6 modes. `mul` is the SPECIAL2 one there.
+fn mips_removed_in_release6(m: &str) -> bool {
+    const REMOVED: &[&str] = &[
+        "beql", "bnel", "blezl", "bgtzl", "bltzl", "bgezl", "bltzall", "bgezall", "bltzal",
+        "bgezal", "mult", "multu", "dmult", "dmultu", "div", "divu", "ddiv", "ddivu", "mfhi",
+        "mflo", "mthi", "mtlo", "madd", "maddu", "msub", "msubu", "mul", "movn", "movz", "movf",
+        "movt", "lwl", "lwr", "swl", "swr", "ldl", "ldr", "sdl", "sdr", "jalx", "bc1f", "bc1t",
+        "bc1fl", "bc1tl", "lwxc1", "ldxc1", "swxc1", "sdxc1", "luxc1", "suxc1", "prefx", "addi",
+        "daddi", "tgei", "tgeiu", "tlti", "tltiu", "teqi", "tnei", "clo", "clz", "dclo", "dclz",
+    ];
+    // `clz`/`clo` moved to new encodings in release 6: the old ones are SPECIAL2.
+    REMOVED.contains(&m)
+        || m.starts_with("c.")
+        || [
+            "movn.", "movz.", "movf.", "movt.", "madd.", "msub.", "nmadd.", "nmsub.",
+        ]
+        .iter()
+        .any(|p| m.starts_with(p))
 }
 
 #[cfg(test)]

@@ -47,14 +47,92 @@ pub(crate) fn is_got_pointer<'data, R: ReadRef<'data>>(image: &Image<R>, value: 
     (0..4).any(|k| image.fixup_at(got.wrapping_add(k * p)).is_some())
 }
 
+/// The general registers by number, as capstone names them (o32 names).
+const GPR_NAMES: [&str; 32] = [
+    "zero", "at", "v0", "v1", "a0", "a1", "a2", "a3", "t0", "t1", "t2", "t3", "t4", "t5", "t6",
+    "t7", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "t8", "t9", "k0", "k1", "gp", "sp", "fp",
+    "ra",
+];
+
+/// A release 6 word capstone's release 6 mode does not decode (its 64-bit-register forms):
+/// `seleqz`/`selnez`, the 64-bit multiply and divide (`dmul`, `dmuh`, `ddiv`, `dmod` and
+/// their unsigned twins), `dlsa`, `dclz`/`dclo`, `daui`. What it writes and reads; anything
+/// else stays undecoded (the path ends there).
+fn r6_undecoded(w: u32, address: u64) -> Option<Lifted> {
+    let (op, rs, rt, rd) = (w >> 26, (w >> 21) & 31, (w >> 16) & 31, (w >> 11) & 31);
+    let (sa, funct) = ((w >> 6) & 31, w & 63);
+    let (mnemonic, dst, srcs): (&str, u32, Vec<u32>) = match (op, funct) {
+        (0, 0x35) if sa == 0 => ("seleqz", rd, vec![rs, rt]),
+        (0, 0x37) if sa == 0 => ("selnez", rd, vec![rs, rt]),
+        (0, 0x1c..=0x1f) if sa == 2 || sa == 3 => ("dmul/ddiv", rd, vec![rs, rt]),
+        (0, 0x15) => ("dlsa", rd, vec![rs, rt]),
+        (0, 0x12 | 0x13) if sa == 1 && rt == 0 => ("dclz/dclo", rd, vec![rs]),
+        (0x1d, _) => ("daui", rt, vec![rs]),
+        _ => return None,
+    };
+    let mut out = Lifted::plain(address, address.wrapping_add(4), mnemonic);
+    out.feature = Some("mips32r6");
+    for r in srcs {
+        let name = GPR_NAMES[r as usize];
+        if r != 0 && name != "sp" && tracked(name) && !out.reads.iter().any(|x| x == name) {
+            out.reads.push(name.to_string());
+        }
+    }
+    if dst != 0 {
+        out.writes.push(GPR_NAMES[dst as usize].to_string());
+    }
+    Some(out)
+}
+
 pub(crate) struct Mips {
+    big_endian: bool,
     cs: Capstone,
+    /// Release 6 code: capstone's release 6 mode knows no 64-bit-only instruction of the
+    /// earlier releases (`daddiu`, `ld`), which release 6 kept; this MIPS64 decoder takes
+    /// the words that mode does not decode.
+    cs64: Option<Capstone>,
+    r6: bool,
 }
 
 impl Mips {
-    pub(crate) fn new(wide: bool, big_endian: bool) -> Result<Self, String> {
-        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips { wide, big_endian })?;
-        Ok(Mips { cs })
+    /// `r6`: the code is release 6's (`Binary::mips_release6`), decoded as such and
+    /// tagged with the instructions only release 6 has; otherwise with those it removed.
+    pub(crate) fn new(wide: bool, big_endian: bool, r6: bool) -> Result<Self, String> {
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips {
+            wide,
+            big_endian,
+            r6,
+        })?;
+        let cs64 = if r6 && wide {
+            Some(crate::disasm::detailed(crate::disasm::Isa::Mips {
+                wide,
+                big_endian,
+                r6: false,
+            })?)
+        } else {
+            None
+        };
+        Ok(Mips {
+            big_endian,
+            cs,
+            cs64,
+            r6,
+        })
+    }
+
+    /// The one instruction at the start of `code` and the decoder that decoded it.
+    fn decode<'s>(
+        &'s self,
+        code: &[u8],
+        address: u64,
+    ) -> Option<(&'s Capstone, capstone::Instructions<'s>)> {
+        let decoded = |cs: &'s Capstone| {
+            cs.disasm_count(code, address, 1)
+                .ok()
+                .filter(|insns| !insns.is_empty())
+                .map(|insns| (cs, insns))
+        };
+        decoded(&self.cs).or_else(|| self.cs64.as_ref().and_then(decoded))
     }
 
     fn name(&self, r: RegId) -> Option<String> {
@@ -140,7 +218,13 @@ impl Mips {
     /// The branch kind of `m` with operands `ops`, at `address`.
     fn branch(&self, m: &str, ops: &[Op], address: u64) -> Branch {
         let m = m.strip_suffix(".hb").unwrap_or(m);
+        // capstone gives release 6's compact branches their offset from the next
+        // instruction, the other branches their target.
+        let relative = self.r6
+            && (matches!(m, "bc" | "balc")
+                || m.starts_with('b') && m.ends_with('c') && m.len() > 3);
         let target = ops.iter().rev().find_map(|o| match o {
+            Op::Imm(v) if relative => Some(address.wrapping_add(4).wrapping_add(*v as u64)),
             Op::Imm(v) => Some(*v as u64),
             _ => None,
         });
@@ -326,8 +410,8 @@ impl Mips {
         else {
             return None;
         };
-        let insns = self.cs.disasm_count(code.get(4..8)?, first.next, 1).ok()?;
-        let ops = self.ops(&self.cs.insn_detail(insns.iter().next()?).ok()?);
+        let (cs, insns) = self.decode(code.get(4..8)?, first.next)?;
+        let ops = self.ops(&cs.insn_detail(insns.iter().next()?).ok()?);
         let is_sp = |o: Option<&Op>| matches!(o, Some(Op::Reg(r)) if r == "sp");
         let is_x = |o: Option<&Op>| matches!(o, Some(Op::Reg(r)) if r == dst);
         let realigns = and.mnemonic == "and"
@@ -350,9 +434,9 @@ impl Mips {
 
     /// The operands of the instruction at the start of `code`, with its mnemonic.
     fn operands(&self, code: &[u8], address: u64) -> Option<(String, Vec<Op>)> {
-        let insns = self.cs.disasm_count(code.get(..4)?, address, 1).ok()?;
+        let (cs, insns) = self.decode(code.get(..4)?, address)?;
         let insn = insns.iter().next()?;
-        let ops = self.ops(&self.cs.insn_detail(insn).ok()?);
+        let ops = self.ops(&cs.insn_detail(insn).ok()?);
         Some((insn.mnemonic()?.to_string(), ops))
     }
 
@@ -428,19 +512,39 @@ impl Mips {
 
     /// One instruction, without its delay slot, and how it branches.
     fn lift_one(&self, code: &[u8], address: u64) -> Option<(Lifted, Branch)> {
-        let insns = self.cs.disasm_count(code, address, 1).ok()?;
+        let Some((cs, insns)) = self.decode(code, address) else {
+            let word = crate::disasm::word32(code, 0, self.big_endian)?;
+            return self
+                .r6
+                .then(|| r6_undecoded(word, address))
+                .flatten()
+                .map(|l| (l, Branch::None));
+        };
         let insn = insns.iter().next()?;
-        let mnemonic = insn.mnemonic().unwrap_or("").to_string();
+        let mut mnemonic = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
-        let mut out = Lifted::plain(address, next, &mnemonic);
-        let detail = self.cs.insn_detail(insn).ok()?;
+        let detail = cs.insn_detail(insn).ok()?;
         let groups: Vec<String> = detail
             .groups()
             .iter()
-            .filter_map(|g| self.cs.group_name(*g))
+            .filter_map(|g| cs.group_name(*g))
             .collect();
-        out.feature = super::features::mips_feature(&groups);
-        let ops = self.ops(&detail);
+        let mut ops = self.ops(&detail);
+        // capstone's release 6 mode gives `aui rt, rs, imm` its registers swapped: read them
+        // from the word. With rs = $zero it is `lui`, which every release has.
+        if self.r6 && mnemonic == "aui" {
+            let w = crate::disasm::word32(code, 0, self.big_endian)?;
+            let (rs, rt, imm) = ((w >> 21) & 31, (w >> 16) & 31, i64::from(w & 0xffff));
+            let gpr = |n: u32| Op::Reg(GPR_NAMES[n as usize].to_string());
+            ops = if rs == 0 {
+                mnemonic = "lui".into();
+                vec![gpr(rt), Op::Imm(imm)]
+            } else {
+                vec![gpr(rt), gpr(rs), Op::Imm(imm)]
+            };
+        }
+        let mut out = Lifted::plain(address, next, &mnemonic);
+        out.feature = super::features::mips_feature(&groups, &mnemonic, self.r6);
         let m = mnemonic.as_str();
         let reg = |i: usize| match ops.get(i) {
             Some(Op::Reg(r)) => Some(r.clone()),
@@ -752,7 +856,7 @@ mod tests {
     use super::*;
 
     fn lift(words: &[u32], address: u64, wide: bool) -> Lifted {
-        let m = Mips::new(wide, false).expect("capstone");
+        let m = Mips::new(wide, false, false).expect("capstone");
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         m.lift(&code, address).expect("decodes")
     }
@@ -807,7 +911,7 @@ mod tests {
     fn arbitrary_words_lift_without_panicking() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for (wide, big) in [(false, false), (false, true), (true, false), (true, true)] {
-            let m = Mips::new(wide, big).expect("capstone");
+            let m = Mips::new(wide, big, false).expect("capstone");
             for _ in 0..20_000 {
                 x ^= x << 13;
                 x ^= x >> 7;

@@ -29,7 +29,11 @@ pub(super) struct Mips {
 
 impl Mips {
     pub(super) fn new(wide: bool, big_endian: bool) -> Result<Self, String> {
-        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips { wide, big_endian })?;
+        let cs = crate::disasm::detailed(crate::disasm::Isa::Mips {
+            wide,
+            big_endian,
+            r6: false,
+        })?;
         Ok(Mips { cs, wide })
     }
 }
