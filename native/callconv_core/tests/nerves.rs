@@ -137,3 +137,35 @@ fn an_armv7_rustler_nif_checks_clean_in_a_nerves_root() {
     let _ = fs::remove_dir_all(&root);
     let _ = fs::remove_dir_all(&bare);
 }
+
+/// The board's CPU, set once (`callconv: [target: [cpu: ...]]`, `--cpu`): the same armv7 NIF
+/// runs on a Cortex-A7 (Raspberry Pi 2) and not on the ARM1176 of a Raspberry Pi Zero, whose
+/// VFPv2 has no NEON, which the NIF's copy loops use.
+#[test]
+fn the_board_cpu_decides_the_isa_floor() {
+    let nif = repo().join("test/fixtures/rustler/out/armv7/0.39.0-strip.so");
+    let board = |cpu: &str| {
+        let target = otp25()
+            .for_triple("armv7-unknown-linux-gnueabihf")
+            .expect("triple");
+        let target = callconv::analysis::IsaLevel::target_with_cpu(target, cpu).expect("cpu");
+        callconv::check_path_with(&nif, &Options::new(target)).unwrap()
+    };
+    let isa_level = |r: &callconv::report::LibraryReport| -> Vec<(Severity, String)> {
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "isa-level")
+            .map(|f| (f.severity, f.message.clone()))
+            .collect()
+    };
+    let a7 = board("cortex-a7");
+    assert!(isa_level(&a7).is_empty(), "{:?}", isa_level(&a7));
+    let pi0 = isa_level(&board("arm1176jzf-s"));
+    assert_eq!(pi0.len(), 1, "{pi0:?}");
+    assert_eq!(pi0[0].0, Severity::Error);
+    assert!(pi0[0].1.contains("neon (`vld1.8`"), "{}", pi0[0].1);
+    // Without a CPU no Arm floor is assumed: no isa-level finding either way.
+    let target = otp25().for_triple("armv7-unknown-linux-gnueabihf").unwrap();
+    let none = callconv::check_path_with(&nif, &Options::new(target)).unwrap();
+    assert!(isa_level(&none).is_empty());
+}

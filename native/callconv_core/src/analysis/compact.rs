@@ -226,7 +226,8 @@ pub(crate) struct Insn {
     pub feature: Option<&'static str>,
     pub names_address: Option<u64>,
     pub call_via: Option<Reg>,
-    /// Kept only for a CPU probe, whose mnemonic the sweep reports.
+    /// Kept only for a CPU probe or an instruction that needs a CPU feature, whose
+    /// mnemonics the sweep reports.
     pub probe_mnemonic: Option<Box<str>>,
 }
 
@@ -415,7 +416,8 @@ impl Insn {
             feature: l.feature,
             names_address: l.names_address,
             call_via,
-            probe_mnemonic: l.probes_cpu.then(|| l.mnemonic.into_boxed_str()),
+            probe_mnemonic: (l.probes_cpu || l.feature.is_some())
+                .then(|| l.mnemonic.into_boxed_str()),
         }
     }
 }

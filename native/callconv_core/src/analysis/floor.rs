@@ -261,6 +261,52 @@ impl IsaLevel {
     }
 }
 
+/// What a feature flag means where its name does not say it, for the `isa-level` message.
+pub fn flag_meaning(arch: Arch, flag: &str) -> Option<&'static str> {
+    Some(match (arch, flag) {
+        (Arch::Mips | Arch::Mips64, "mips32r6") => "an instruction only MIPS release 6 has",
+        (Arch::Mips | Arch::Mips64, "mips2") => "an instruction MIPS release 6 removed",
+        (Arch::Mips | Arch::Mips64, "msa") => "the MIPS SIMD architecture",
+        (Arch::Mips | Arch::Mips64, "dsp") => "the MIPS DSP extension",
+        (Arch::Powerpc64, "mma") => "POWER10's matrix-multiply assist",
+        (Arch::Powerpc64, "arch_3_1") => "Power ISA 3.1, POWER10",
+        (Arch::Powerpc64, "arch_3_00") => "Power ISA 3.0, POWER9",
+        (Arch::Powerpc64, "arch_2_07") => "Power ISA 2.07, POWER8",
+        (Arch::Powerpc64, "htm") => "transactional memory, POWER8 and POWER9 only",
+        (Arch::S390x, "arch10") => "zEC12",
+        (Arch::S390x, "arch11") => "z13",
+        (Arch::S390x, "arch12") => "z14",
+        (Arch::S390x, "arch13") => "z15",
+        (Arch::S390x, "vx") => "the z13 vector facility",
+        _ => return None,
+    })
+}
+
+/// The `isa-level` fix for code built for too new a CPU of `arch`.
+pub fn build_fix(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 | Arch::X86 => {
+            "build for the target CPU (e.g. -march=x86-64-v2, RUSTFLAGS=-Ctarget-cpu=x86-64-v2), or dispatch on cpuid"
+        }
+        Arch::Aarch64 | Arch::Arm => {
+            "build for the target CPU (e.g. -mcpu=cortex-a53, -mcpu=arm1176jzf-s, RUSTFLAGS=-Ctarget-cpu=cortex-a53), or dispatch on getauxval(AT_HWCAP)"
+        }
+        Arch::Riscv64 | Arch::Riscv32 => {
+            "build for the target CPU (e.g. -march=rv64gc, RUSTFLAGS=-Ctarget-cpu=generic-rv64), or dispatch on getauxval(AT_HWCAP) or riscv_hwprobe"
+        }
+        Arch::Powerpc64 => {
+            "build for the target CPU (e.g. -mcpu=power8 or -mcpu=power9; -mno-mma keeps a POWER10 build off the matrix-multiply assist), or dispatch on getauxval(AT_HWCAP2)"
+        }
+        Arch::S390x => {
+            "build for the target CPU (e.g. -march=z196 or -march=z14, RUSTFLAGS=-Ctarget-cpu=z14), or dispatch on getauxval(AT_HWCAP)"
+        }
+        Arch::Mips | Arch::Mips64 => {
+            "build for the target's MIPS release: -march=mips64r2 (mips64el-linux-gnuabi64) for pre-R6 CPUs, -march=mips64r6 (mipsisa64r6el-linux-gnuabi64) for R6 ones; neither runs on the other"
+        }
+        _ => "build for the target CPU, or dispatch on its run-time feature check",
+    }
+}
+
 /// The names [`IsaLevel::named`] takes for `arch`, for its error message.
 fn accepted_cpus(arch: Arch) -> String {
     let names = match arch {

@@ -159,6 +159,10 @@ pub struct FunctionAnalysis {
 pub struct FeatureUse {
     /// The `/proc/cpuinfo` flag that announces it.
     pub flag: String,
+    /// That instruction's mnemonic (`vpaddd`, `xvf32gerpp`: `mma` where capstone does not
+    /// decode it and callconv names the family only).
+    #[serde(default)]
+    pub instruction: String,
     /// The first instruction (lowest address) that needs it.
     pub address: u64,
     /// The entry point it was reached from.
@@ -395,9 +399,12 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
     let list = missing
         .iter()
         .map(|f| {
+            let what = floor::flag_meaning(arch, &f.flag)
+                .map(|m| format!(", {m}"))
+                .unwrap_or_default();
             format!(
-                "{} (at {:#x}, reached from {})",
-                f.flag, f.address, f.reached_from
+                "{} (`{}`{what}, at {:#x}, reached from {})",
+                f.flag, f.instruction, f.address, f.reached_from
             )
         })
         .collect::<Vec<_>>()
@@ -411,7 +418,10 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             )
         })
         .unwrap_or_default();
-    if let (Some(floor), false) = (target.assumed, isa.guarded) {
+    // Release 6 code runs on no pre-R6 MIPS, however new: above an assumed pre-R6 floor it is
+    // an error, not a maybe.
+    let r6_on_pre_r6 = missing.iter().any(|f| f.flag == "mips32r6");
+    if let (Some(floor), false, false) = (target.assumed, isa.guarded, r6_on_pre_r6) {
         // Nothing said which CPU: the platform's usual floor was assumed, and the real
         // machine may be newer.
         return vec![rules::ISA_LEVEL.finding_at(
@@ -419,7 +429,7 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             format!(
                 "code reachable from the NIF uses CPU features above {floor}, the floor assumed for this platform: {list}; on a CPU without them the first call raises SIGILL and kills the VM"
             ),
-            "give the target's CPU (--cpu, e.g. z14 or power9) to check against it, or build for the floor",
+            "give the target's CPU (--cpu, the :cpu option, or callconv: [target: [cpu: ...]]; e.g. z14, power9, cortex-a53) to check against it, or build for the floor",
         )];
     }
     if isa.guarded {
@@ -436,7 +446,7 @@ fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding>
             format!(
                 "code reachable from the NIF uses CPU features the target lacks{level}: {list}; the first call raises SIGILL and kills the VM"
             ),
-            "build for the target CPU (e.g. -march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval",
+            floor::build_fix(arch),
         )]
     }
 }
@@ -1998,7 +2008,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// CPU features the code needs and whether it probes the CPU.
     fn sweep(&mut self, roots: &[(String, u64, usize)]) -> IsaSummary {
         let mut summary = IsaSummary::default();
-        let mut first: BTreeMap<&'static str, (u64, String)> = BTreeMap::new();
+        let mut first: BTreeMap<&'static str, (u64, String, String)> = BTreeMap::new();
         let mut seen: BTreeSet<u64> = BTreeSet::new();
         let mut budget = MAX_LIBRARY_INSNS;
         for (name, root, _) in roots {
@@ -2018,9 +2028,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         continue 'walk;
                     };
                     if let Some(f) = i.feature {
-                        let e = first.entry(f).or_insert((i.address, name.clone()));
+                        let mnemonic = i.probe_mnemonic.as_deref().unwrap_or_default();
+                        let here = (i.address, name.clone(), mnemonic.to_string());
+                        let e = first.entry(f).or_insert_with(|| here.clone());
                         if i.address < e.0 {
-                            *e = (i.address, name.clone());
+                            *e = here;
                         }
                     }
                     if i.probes_cpu && !summary.guarded {
@@ -2093,8 +2105,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         summary.features = first
             .into_iter()
-            .map(|(flag, (address, reached_from))| FeatureUse {
+            .map(|(flag, (address, reached_from, instruction))| FeatureUse {
                 flag: flag.to_string(),
+                instruction,
                 address,
                 reached_from,
             })

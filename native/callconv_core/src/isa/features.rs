@@ -495,6 +495,67 @@ pub(crate) fn ppc64_prefixed(prefix: u32, suffix: Option<u32>) -> Option<Option<
     Some(gpr_result.then_some(rt))
 }
 
+/// A POWER10 matrix-multiply assist (MMA) instruction capstone 5 does not decode: the
+/// accumulator moves (`xxmfacc`, `xxmtacc`, `xxsetaccz`: primary opcode 31, extended opcode
+/// 177) and the rank-k updates (`xvf32gerpp`, `xvi8ger4`, `xvbf16ger2nn`...: primary opcode
+/// 59 with the XX3 extended opcodes Power ISA 3.1 gives them). Returns the accumulator
+/// written (0–7; accumulator N is VSRs 4N to 4N+3, which are FPRs f4N to f4N+3) and the
+/// instruction's mnemonic.
+pub(crate) fn ppc64_mma(w: u32) -> Option<(u32, &'static str)> {
+    const GER: &[(u32, &str)] = &[
+        (2, "xvi8ger4pp"),
+        (3, "xvi8ger4"),
+        (18, "xvf16ger2pp"),
+        (19, "xvf16ger2"),
+        (26, "xvf32gerpp"),
+        (27, "xvf32ger"),
+        (34, "xvi4ger8pp"),
+        (35, "xvi4ger8"),
+        (42, "xvi16ger2spp"),
+        (43, "xvi16ger2s"),
+        (50, "xvbf16ger2pp"),
+        (51, "xvbf16ger2"),
+        (58, "xvf64gerpp"),
+        (59, "xvf64ger"),
+        (75, "xvi16ger2"),
+        (82, "xvf16ger2np"),
+        (90, "xvf32gernp"),
+        (99, "xvi8ger4spp"),
+        (107, "xvi16ger2pp"),
+        (114, "xvbf16ger2np"),
+        (122, "xvf64gernp"),
+        (146, "xvf16ger2pn"),
+        (154, "xvf32gerpn"),
+        (178, "xvbf16ger2pn"),
+        (186, "xvf64gerpn"),
+        (210, "xvf16ger2nn"),
+        (218, "xvf32gernn"),
+        (242, "xvbf16ger2nn"),
+        (250, "xvf64gernn"),
+    ];
+    let acc = (w >> 23) & 7;
+    // Bits 9-10 (IBM) of the accumulator field are zero in every form.
+    if (w >> 21) & 3 != 0 {
+        return None;
+    }
+    match w >> 26 {
+        31 if (w >> 1) & 0x3ff == 177 && (w >> 11) & 31 == 0 && w & 1 == 0 => {
+            let name = match (w >> 16) & 31 {
+                0 => "xxmfacc",
+                1 => "xxmtacc",
+                3 => "xxsetaccz",
+                _ => return None,
+            };
+            Some((acc, name))
+        }
+        59 => {
+            let xo = (w >> 3) & 0xff;
+            GER.iter().find(|(x, _)| *x == xo).map(|(_, n)| (acc, *n))
+        }
+        _ => None,
+    }
+}
+
 /// The flag an s390x instruction needs beyond the z196 floor (Debian's s390x baseline):
 /// Linux's hwcap names where the facility has one (`vx`, `vxe`, `vxd`, `vxe2`, `vxp`, `gs`,
 /// `te`, `nnpa`...), GCC's `-march=archN` name where it has none (`arch10` zEC12, `arch11`
@@ -679,5 +740,15 @@ mod tests {
             "addi is not a prefix"
         );
         assert_eq!(ppc64_prefixed(0x0610_0000, None), None, "no suffix");
+        // From llvm-mc -mcpu=pwr10: xxsetaccz 0, xxmtacc 1 (in the field), xvf32gerpp 0, 4, 5,
+        // xvf64gernn 0, 4, 5 (vsr pair), xvi8ger4 7, 4, 5.
+        assert_eq!(ppc64_mma(0x7c03_0162), Some((0, "xxsetaccz")));
+        assert_eq!(ppc64_mma(0x7c01_0162 | 1 << 23), Some((1, "xxmtacc")));
+        assert_eq!(ppc64_mma(0xec04_28d0), Some((0, "xvf32gerpp")));
+        assert_eq!(ppc64_mma(0xec04_2fd0), Some((0, "xvf64gernn")));
+        assert_eq!(ppc64_mma(0xec04_2818 | 7 << 23), Some((7, "xvi8ger4")));
+        // fadds f0, f4, f5 (opcode 59, A-form) and mfocrf are not MMA.
+        assert_eq!(ppc64_mma(0xec04_282a), None);
+        assert_eq!(ppc64_mma(0x7c10_0026), None);
     }
 }

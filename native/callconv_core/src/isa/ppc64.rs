@@ -127,11 +127,33 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
     fn prefixed(&self, code: &[u8], address: u64) -> Option<Lifted> {
         let word = |i: usize| crate::disasm::word32(code, i, self.big_endian);
         let written = super::features::ppc64_prefixed(word(0)?, word(1))?;
-        let mut out = Lifted::plain(address, address.wrapping_add(8), "prefixed");
-        out.feature = Some("arch_3_1");
+        // The masked rank-k updates (`pmxvf32gerpp`...): an MMIRR prefix on an MMA suffix.
+        let mma = word(1)
+            .and_then(super::features::ppc64_mma)
+            .filter(|_| (word(0).unwrap_or(0) >> 24) & 3 == 3);
+        let mnemonic = match mma {
+            Some((_, name)) => format!("pm{name}"),
+            None => "prefixed".to_string(),
+        };
+        let mut out = Lifted::plain(address, address.wrapping_add(8), &mnemonic);
+        out.feature = Some(if mma.is_some() { "mma" } else { "arch_3_1" });
+        if let Some((acc, _)) = mma {
+            out.writes = (4 * acc..4 * acc + 4).map(|f| format!("f{f}")).collect();
+        }
         if let Some(rt) = written {
             out.writes.push(format!("r{rt}"));
         }
+        Some(out)
+    }
+
+    /// A POWER10 MMA instruction (capstone 5 decodes none): the `mma` flag, and the FPRs its
+    /// accumulator overlaps, which it writes (accumulators 4–7 are the callee-saved f16–f31).
+    fn mma(&self, code: &[u8], address: u64) -> Option<Lifted> {
+        let word = crate::disasm::word32(code, 0, self.big_endian)?;
+        let (acc, mnemonic) = super::features::ppc64_mma(word)?;
+        let mut out = Lifted::plain(address, address.wrapping_add(4), mnemonic);
+        out.feature = Some("mma");
+        out.writes = (4 * acc..4 * acc + 4).map(|f| format!("f{f}")).collect();
         Some(out)
     }
 
@@ -268,7 +290,9 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
     fn lift_at(&self, code: &[u8], address: u64, inline_saves: bool) -> Option<Lifted> {
         let insns = self.cs.disasm_count(code, address, 1).ok()?;
         let Some(insn) = insns.iter().next() else {
-            return self.prefixed(code, address);
+            return self
+                .prefixed(code, address)
+                .or_else(|| self.mma(code, address));
         };
         let full = insn.mnemonic().unwrap_or("").to_string();
         let next = address.wrapping_add(insn.len() as u64);
