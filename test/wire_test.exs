@@ -114,6 +114,7 @@ defmodule Callconv.WireTest do
       libc_version: "2.36",
       abi_variant: "eabi5-hard-float",
       os_version: "13.0",
+      cpu: "x86-64-v2",
       enif_exports: ["enif_alloc", "enif_free"],
       vm_exports: "erts_alloc\n\"quoted\"\tname",
       vm_bind_now: true

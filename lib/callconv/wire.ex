@@ -73,7 +73,14 @@ defmodule Callconv.Wire do
   @isa {:map,
         fields.(
           features:
-            {:list, {:map, fields.(flag: :string, address: :integer, reached_from: :string)}},
+            {:list,
+             {:map,
+              fields.(
+                flag: :string,
+                instruction: :string,
+                address: :integer,
+                reached_from: :string
+              )}},
           x86_64_level: {:nullable, :integer},
           guarded: :boolean,
           guard: {:nullable, :string},

@@ -91,6 +91,7 @@ fn full_report() -> LibraryReport {
         isa: Some(IsaSummary {
             features: vec![FeatureUse {
                 flag: s("avx2"),
+                instruction: s("vpaddd"),
                 address: 0x1050,
                 reached_from: s("add/2"),
             }],
