@@ -30,6 +30,7 @@ pub(crate) enum Isa {
     Ppc64 { big_endian: bool },
     Mips { wide: bool, big_endian: bool },
     S390x,
+    Sparc,
 }
 
 /// Capstone could not build a handle (the library was built without the architecture, or
@@ -105,6 +106,13 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
         Isa::S390x => Capstone::new()
             .sysz()
             .mode(arch::sysz::ArchMode::Default)
+            .detail(true)
+            .build(),
+        // Always big-endian; V9 mode decodes V8 as well, and 32-bit files may be V8+ (V9
+        // instructions under the 32-bit ABI).
+        Isa::Sparc => Capstone::new()
+            .sparc()
+            .mode(arch::sparc::ArchMode::V9)
             .detail(true)
             .build(),
     };

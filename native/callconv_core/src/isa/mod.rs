@@ -10,6 +10,7 @@ pub(crate) mod mips;
 pub(crate) mod ppc64;
 pub(crate) mod riscv;
 pub(crate) mod s390x;
+pub(crate) mod sparc;
 pub(crate) mod x86;
 
 /// How one instruction moves values (applied in order; registers the instruction writes that
