@@ -512,10 +512,17 @@ fn clobber<'data, R: ReadRef<'data>>(st: &mut State<'_, R>, convention: &Registe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::Segment;
+    use crate::memory::{Fixup, Segment};
 
-    /// Follows x86-64 `code` mapped at 0x1000.
-    fn follow(code: &[u8]) -> Located {
+    /// Follows `code` of `arch` mapped at 0x1000 from `init`, with `fixups`.
+    fn follow_on(
+        arch: Arch,
+        code: &[u8],
+        init: u64,
+        fixups: Vec<(u64, Fixup)>,
+        pointer_size: u8,
+        big_endian: bool,
+    ) -> Located {
         let segments = vec![Segment {
             vaddr: 0x1000,
             mem_size: 0x100,
@@ -523,8 +530,113 @@ mod tests {
             file_size: code.len() as u64,
             executable: true,
         }];
-        let image = Image::new(code, segments, Vec::new(), 8, false);
-        locate_entry(&image, Arch::X86_64, 0x1000).expect("returns a constant")
+        let image = Image::new(code, segments, fixups, pointer_size, big_endian);
+        locate_entry(&image, arch, init).expect("returns a constant")
+    }
+
+    /// Follows x86-64 `code` mapped at 0x1000.
+    fn follow(code: &[u8]) -> Located {
+        follow_on(Arch::X86_64, code, 0x1000, Vec::new(), 8, false)
+    }
+
+    fn words(words: &[u32], big_endian: bool) -> Vec<u8> {
+        words
+            .iter()
+            .flat_map(|w| {
+                if big_endian {
+                    w.to_be_bytes()
+                } else {
+                    w.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_got_load_reads_the_relocated_pointer() {
+        // mov rax, [rip + 1]; ret; the slot the loader fills with the entry's address.
+        let mut code = vec![0x48, 0x8b, 0x05, 0x01, 0, 0, 0, 0xc3];
+        code.extend([0; 8]);
+        let fixups = vec![(0x1008, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::X86_64, &code, 0x1000, fixups, 8, false);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn i386_pic_through_the_pc_thunk() {
+        // call thunk; add ebx, 0x1000; lea eax, [ebx + 0x10]; ret; ...; thunk at 0x1020:
+        // mov ebx, [esp]; ret.
+        let mut code = vec![0xe8, 0x1b, 0, 0, 0, 0x81, 0xc3, 0, 0x10, 0, 0];
+        code.extend([0x8d, 0x83, 0x10, 0, 0, 0, 0xc3]);
+        code.resize(0x20, 0x90);
+        code.extend([0x8b, 0x1c, 0x24, 0xc3]);
+        let located = follow_on(Arch::X86, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x1005 + 0x1000 + 0x10);
+        assert_eq!(located.method, "static:x86");
+    }
+
+    #[test]
+    fn i386_pic_through_call_and_pop() {
+        // call 1f; 1: pop ebx; lea eax, [ebx + 0x10]; ret
+        let code = [0xe8, 0, 0, 0, 0, 0x5b, 0x8d, 0x83, 0x10, 0, 0, 0, 0xc3];
+        let located = follow_on(Arch::X86, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x1015);
+    }
+
+    #[test]
+    fn thumb_1_anchor_plus_offset() {
+        // ldr r0, [pc, #4]; add r0, pc; adds r0, #44; bx lr; .word 0x100
+        let code = [
+            0x01, 0x48, 0x78, 0x44, 0x2c, 0x30, 0x70, 0x47, 0x00, 0x01, 0x00, 0x00,
+        ];
+        let located = follow_on(Arch::Arm, &code, 0x1001, Vec::new(), 4, false);
+        // pc reads as the add's address + 4, not word-aligned.
+        assert_eq!(located.address, 0x100 + 0x1006 + 44);
+        assert_eq!(located.method, "static:arm-thumb");
+    }
+
+    #[test]
+    fn a32_literal_plus_pc() {
+        // ldr r0, [pc, #4]; add r0, pc, r0; bx lr; .word 0x100 (at 0x100c)
+        let code = words(&[0xe59f_0004, 0xe08f_0000, 0xe12f_ff1e, 0x100], false);
+        let located = follow_on(Arch::Arm, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x100 + 0x1004 + 8);
+    }
+
+    #[test]
+    fn power10_pla_and_pld() {
+        // pla r3, +0x100; blr (ELFv2, little-endian)
+        let code = words(&[0x0610_0000, 0x3860_0100, 0x4e80_0020], false);
+        let located = follow_on(Arch::Powerpc64, &code, 0x1000, Vec::new(), 8, false);
+        assert_eq!(located.address, 0x1100);
+        // pld r3, +0x10 (a GOT slot at 0x1010); blr
+        let mut code = words(&[0x0410_0000, 0xe460_0010, 0x4e80_0020, 0], false);
+        code.extend([0; 8]);
+        let fixups = vec![(0x1010, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::Powerpc64, &code, 0x1000, fixups, 8, false);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn s390x_larl_and_lgrl() {
+        // larl %r2, .+0x20; br %r14
+        let code = [0xc0, 0x20, 0, 0, 0, 0x10, 0x07, 0xfe];
+        let located = follow_on(Arch::S390x, &code, 0x1000, Vec::new(), 8, true);
+        assert_eq!((located.address, located.certain), (0x1020, true));
+        // lgrl %r2, .+0x10; br %r14; the GOT slot at 0x1010
+        let mut code = vec![0xc4, 0x28, 0, 0, 0, 0x08, 0x07, 0xfe];
+        code.resize(0x18, 0);
+        let fixups = vec![(0x1010, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::S390x, &code, 0x1000, fixups, 8, true);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn loongarch_pcalau12i_and_addi() {
+        // pcalau12i $a0, 1; addi.d $a0, $a0, 0x10; jirl $zero, $ra, 0
+        let code = words(&[0x1a00_0024, 0x02c0_4084, 0x4c00_0020], false);
+        let located = follow_on(Arch::Loongarch64, &code, 0x1000, Vec::new(), 8, false);
+        assert_eq!((located.address, located.certain), (0x2010, true));
     }
 
     #[test]
