@@ -5,7 +5,8 @@
 //!   -O0/-O2) draws no error finding, and every function is followed to a return;
 //! * `wrong_conventions_are_all_caught`: every broken function of `bad.S` draws the
 //!   findings `expected.txt` lists (recall 100%), and its controls draw none;
-//! * `nif_init_*`: the entry decoder reads SPARC `nif_init` (needs the lifter-based decoder).
+//! * `nif_init_*`: the entry decoder reads SPARC `nif_init` through the lifter: the module
+//!   name, the function table and each function's address.
 
 use std::path::{Path, PathBuf};
 
@@ -182,7 +183,6 @@ fn decode_entry(file: &str) {
 }
 
 #[test]
-#[ignore = "needs the lifter-based entry decoder (h-locate)"]
 fn nif_init_decodes_on_sparc64() {
     for file in ["good64-O0.so", "good64-O2.so", "good64-Os.so"] {
         decode_entry(file);
@@ -190,7 +190,6 @@ fn nif_init_decodes_on_sparc64() {
 }
 
 #[test]
-#[ignore = "needs the lifter-based entry decoder (h-locate)"]
 fn nif_init_decodes_on_32_bit_sparc() {
     for file in ["good32-O0.so", "good32-O2.so"] {
         decode_entry(file);

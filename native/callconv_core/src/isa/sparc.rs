@@ -795,9 +795,11 @@ fn pair_of(r: &str) -> Option<&'static str> {
     (k % 2 == 0).then(|| NAMES[k + 1])
 }
 
-/// capstone's names, with `%o6`/`%i6` as `sp`/`fp` whichever way they come.
+/// capstone's names, with `%o6`/`%i6` as `sp`/`fp` whichever way they come (and the
+/// architecture-neutral `zero` as `%g0`).
 fn canon(n: &str) -> String {
     match n {
+        "zero" => "g0".into(),
         "o6" => "sp".into(),
         "i6" => "fp".into(),
         _ => n.to_string(),

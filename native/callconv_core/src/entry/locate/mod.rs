@@ -19,8 +19,6 @@
 //! [`MAX_INIT_INSNS`] instructions. Anything it does not understand makes the value unknown,
 //! and an unknown value at the return is an error with a reason, never a guess.
 
-mod sparc;
-
 use std::collections::HashMap;
 
 use object::ReadRef;
@@ -155,7 +153,9 @@ pub fn locate_entry<'data, R: ReadRef<'data>>(
         )?),
         Arch::S390x => Box::new(isa::s390x::S390x::new()?),
         Arch::Loongarch64 => Box::new(isa::loongarch::LoongArch),
-        Arch::Sparc64 | Arch::Sparc => sparc::lifter(arch == Arch::Sparc64)?,
+        Arch::Sparc64 | Arch::Sparc => {
+            Box::new(isa::sparc::Sparc::new(image, arch == Arch::Sparc64)?)
+        }
         other => {
             return Err(format!(
                 "static decoding of nif_init is not implemented for {}",
