@@ -72,6 +72,8 @@ const EA: &str = "w.ea";
 
 /// `ta 0x10` (32-bit) and `ta 0x6d` (64-bit): Linux system calls, which return.
 const SYSCALL_TRAPS: [i64; 2] = [0x10, 0x6d];
+/// `ta 3`: flush the register windows to the stack (32-bit Linux), which returns.
+const FLUSH_TRAP: i64 = 3;
 
 /// Conditional branches on the integer and FP condition codes and on a register (V9).
 const CONDITIONAL: &[&str] = &[
@@ -346,13 +348,15 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
             _ => {}
         }
 
-        // Traps: `ta 5` is gcc's __builtin_trap; the system-call traps return.
+        // Traps: the system-call and window-flush traps return; any other (`ta 5` is gcc's
+        // __builtin_trap) ends the path.
         if m == "ta" || m == "unimp" || m == "illtrap" {
             let num = match (m, word & (1 << 13) != 0) {
                 ("ta", true) => Some(i64::from(word & 0x7f)),
                 _ => None,
             };
             match num {
+                Some(FLUSH_TRAP) => {}
                 Some(n) if SYSCALL_TRAPS.contains(&n) => {
                     add_read(&mut out, "g1");
                     for r in ["o0", "o1"] {
@@ -1276,8 +1280,9 @@ mod tests {
         // jmp %g1; nop: a jump through a register.
         let j = lift_words(&[0x81c0_4000, 0x0100_0000], 0x1000);
         assert_eq!(j.flow, Flow::IndirectReg("g1".into()));
-        // ta 5: __builtin_trap.
+        // ta 5: __builtin_trap; ta 3 flushes the windows and returns.
         assert_eq!(lift_words(&[0x91d0_2005], 0x1000).flow, Flow::Stop);
+        assert_eq!(lift_words(&[0x91d0_2003], 0x1000).flow, Flow::Next);
         // sethi %hi(0x2400), %g1; xor %g1, -976, %g1: one negative constant.
         let k = lift_words(&[0x0300_0009, 0x8218_7c30], 0x1000);
         assert_eq!(
