@@ -87,6 +87,13 @@ fn gcc_output_has_no_error() {
                 );
             }
         }
+        // The switch's jump table (gcc -O2/-Os; -O0 compares) is followed: each case
+        // returns on a path of its own.
+        let dispatch = a.functions.iter().find(|f| f.name == "dispatch/3");
+        let exits = dispatch.expect("dispatch").observed.exits;
+        if !file.contains("-O0") {
+            assert!(exits >= 9, "{file}: dispatch reaches {exits} exits");
+        }
     }
 }
 
@@ -148,7 +155,7 @@ fn wrong_conventions_are_all_caught() {
 }
 
 /// The NIF functions `nif_init` of good_nif.c returns, in table order.
-const GOOD_FUNCTIONS: [(&str, u32); 7] = [
+const GOOD_FUNCTIONS: [(&str, u32); 8] = [
     ("first", 1),
     ("add", 2),
     ("big", 1),
@@ -156,6 +163,7 @@ const GOOD_FUNCTIONS: [(&str, u32); 7] = [
     ("average", 4),
     ("fail", 0),
     ("bump", 0),
+    ("dispatch", 1),
 ];
 
 fn decode_entry(file: &str) {

@@ -550,6 +550,21 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
             }
             _ if is_load(m) => {
                 if let Some((base, index, disp)) = mem {
+                    // gcc's PIC jump table: `ld(sw) [T + i*4], r; jmp T + r`, the entry an
+                    // offset from the table.
+                    let word_entry = matches!(m, "ld" | "ldsw" | "lduw");
+                    if let (true, Some(t), Some(_)) = (word_entry, &base, &index) {
+                        if jumps_to_table_entry(code, t, &dst) {
+                            out.fx.push(Fx::LoadIndexed {
+                                dst,
+                                base: t.clone(),
+                                disp,
+                                size: 4,
+                                signed: m == "ldsw",
+                            });
+                            return Some((out, Dcti::None));
+                        }
+                    }
                     let word_load = if self.wide { m == "ldx" } else { m == "ld" };
                     if word_load {
                         if let Some((base, disp)) = address_of(&mut out, base, index, disp) {
@@ -773,6 +788,21 @@ fn address_of(
         }
         (None, None) => None,
     }
+}
+
+/// Whether the instruction after the one at the start of `code` is `jmp base + entry`
+/// (`jmpl base + entry, %g0`): the load before it read a jump table's entry.
+fn jumps_to_table_entry(code: &[u8], base: &str, entry: &str) -> bool {
+    let Some(w) = crate::disasm::word32(code, 1, true) else {
+        return false;
+    };
+    let register_form = w & (1 << 13) == 0;
+    w >> 30 == 2
+        && (w >> 19) & 0x3f == 0x38
+        && (w >> 25) & 31 == 0
+        && register_form
+        && gpr((w >> 14) & 31) == base
+        && gpr(w & 31) == entry
 }
 
 /// `retl` (`jmpl %o7+8, %g0`).
