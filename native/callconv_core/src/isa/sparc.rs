@@ -488,15 +488,19 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
                     let value = ((v as u64) & 0x3f_ffff) << 10;
                     out.fx.push(Fx::Const { dst, value });
                     self.fuse_negative_constant(&mut out, code);
+                    self.fuse_shift(&mut out, code);
                 }
             }
             "mov" => match (src1, imm) {
                 (Some(s), _) if s == "g0" => out.fx.push(Fx::Const { dst, value: 0 }),
                 (Some(s), _) if s != dst => out.fx.push(Fx::Copy { dst, src: s }),
-                (None, Some(v)) => out.fx.push(Fx::Const {
-                    dst,
-                    value: v as u64,
-                }),
+                (None, Some(v)) => {
+                    out.fx.push(Fx::Const {
+                        dst,
+                        value: v as u64,
+                    });
+                    self.fuse_shift(&mut out, code);
+                }
                 _ => {}
             },
             "add" | "sub" | "or" | "xor" => {
@@ -607,6 +611,48 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
         out.fx = vec![Fx::Const { dst, value: v }];
         out.mnemonic = "sethi+xor".into();
         out.next = out.address.wrapping_add(8);
+    }
+
+    /// A constant then a shift of it by an immediate in the same register (`sethi
+    /// %hi(0xbf3c00), %g1; srlx %g1, 10, %g1`, `mov 0x27d, %g1; sllx %g1, 4, %g1`: gcc's
+    /// `-mflat` frame sizes), as one constant.
+    fn fuse_shift(&self, out: &mut Lifted, code: &[u8]) {
+        let [Fx::Const { dst, value }] = out.fx.as_slice() else {
+            return;
+        };
+        let index = (out.next.wrapping_sub(out.address) / 4) as usize;
+        let Some(w) = crate::disasm::word32(code, index, true) else {
+            return;
+        };
+        let (rd, rs1, op3) = (gpr((w >> 25) & 31), gpr((w >> 14) & 31), (w >> 19) & 0x3f);
+        let immediate = w & (1 << 13) != 0;
+        let wide_shift = w & (1 << 12) != 0;
+        if w >> 30 != 2 || !immediate || rd != dst || rs1 != dst {
+            return;
+        }
+        let v = *value;
+        let count = if wide_shift { w & 63 } else { w & 31 };
+        let shifted = match (op3, wide_shift) {
+            (0x25, true) => v << count,
+            (0x26, true) => v >> count,
+            (0x27, true) => ((v as i64) >> count) as u64,
+            (0x25, false) => v << count,
+            (0x26, false) => u64::from((v as u32) >> count),
+            (0x27, false) => (i64::from((v as u32 as i32) >> count)) as u64,
+            _ => return,
+        };
+        let shifted = if self.wide {
+            shifted
+        } else {
+            shifted & 0xffff_ffff
+        };
+        let dst = dst.clone();
+        out.fx = vec![Fx::Const {
+            dst,
+            value: shifted,
+        }];
+        out.mnemonic = format!("{}+shift", out.mnemonic);
+        out.next = out.next.wrapping_add(4);
     }
 
     /// `save rs1, op2, rd`: the window turns (see the module comment), then rd (named in the
@@ -1313,6 +1359,24 @@ mod tests {
         // ta 5: __builtin_trap; ta 3 flushes the windows and returns.
         assert_eq!(lift_words(&[0x91d0_2005], 0x1000).flow, Flow::Stop);
         assert_eq!(lift_words(&[0x91d0_2003], 0x1000).flow, Flow::Next);
+        // sethi %hi(0xbf3c00), %g1; srlx %g1, 10, %g1 and mov 0x27d, %g1; sllx %g1, 4, %g1.
+        let f = lift_words(&[0x0300_2fcf, 0x8330_700a], 0x1000);
+        assert_eq!(
+            f.fx,
+            vec![Fx::Const {
+                dst: "g1".into(),
+                value: 0x2fcf
+            }]
+        );
+        assert_eq!(f.next, 0x1008);
+        let m = lift_words(&[0x8210_227d, 0x8328_7004], 0x1000);
+        assert_eq!(
+            m.fx,
+            vec![Fx::Const {
+                dst: "g1".into(),
+                value: 0x27d0
+            }]
+        );
         // sethi %hi(0x2400), %g1; xor %g1, -976, %g1: one negative constant.
         let k = lift_words(&[0x0300_0009, 0x8218_7c30], 0x1000);
         assert_eq!(
