@@ -168,6 +168,7 @@ fn analysis_fixture_has_no_error() {
         "analysis64-flat.so",
         "analysis32-O2.so",
         "analysis32-Os.so",
+        "analysis32-flat.so",
     ];
     for file in files {
         let bytes = std::fs::read(dir().join("out").join(file)).expect(file);

@@ -194,6 +194,9 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
             }
             return Some((out, Dcti::None));
         }
+        if word >> 30 == 3 && matches!((word >> 19) & 0x3f, 0x03 | 0x07) {
+            return pair_transfer(word, address).map(|out| (out, Dcti::None));
+        }
         let insns = self.cs.disasm_count(code.get(..4)?, address, 1).ok()?;
         let insn = insns.iter().next()?;
         let detail = self.cs.insn_detail(insn).ok()?;
@@ -851,6 +854,75 @@ fn jumps_to_table_entry(code: &[u8], base: &str, entry: &str) -> bool {
         && gpr(w & 31) == entry
 }
 
+/// `ldd`/`std` of an even/odd integer register pair, which capstone's V9 mode does not
+/// decode (gcc's 32-bit `-mflat` code saves and restores `%i4`/`%i5` with them): two
+/// 4-byte slots.
+fn pair_transfer(word: u32, address: u64) -> Option<Lifted> {
+    let store = (word >> 19) & 0x3f == 0x07;
+    let rd = (word >> 25) & 31;
+    if rd % 2 == 1 {
+        return None;
+    }
+    let (even, odd) = (gpr(rd), gpr(rd + 1));
+    let mut out = Lifted::plain(
+        address,
+        address.wrapping_add(4),
+        if store { "std" } else { "ldd" },
+    );
+    let base = gpr((word >> 14) & 31);
+    let (base, index, disp) = if word & (1 << 13) != 0 {
+        (base, None, i64::from(((word & 0x1fff) as i32) << 19 >> 19))
+    } else {
+        (base, Some(gpr(word & 31)), 0)
+    };
+    for r in std::iter::once(base).chain(index) {
+        add_read(&mut out, r);
+    }
+    let (base, index) = (
+        Some(base.to_string()).filter(|b| b != "g0"),
+        index.map(str::to_string).filter(|x| x != "g0"),
+    );
+    let mut address_of = address_of(&mut out, base, index, disp);
+    // `ldd [%fp + 0x38], %fp`: the address is read before the first load changes it.
+    if let Some((b, _)) = address_of
+        .as_mut()
+        .filter(|(b, _)| !store && (b == even || b == odd))
+    {
+        out.fx.push(Fx::Copy {
+            dst: EA.into(),
+            src: std::mem::replace(b, EA.into()),
+        });
+        add_write(&mut out, EA);
+    }
+    for (k, r) in [even, odd].into_iter().enumerate() {
+        let at = address_of
+            .as_ref()
+            .map(|(b, d)| (b.clone(), d.wrapping_add(4 * k as i64)));
+        if store {
+            add_read(&mut out, r);
+            match (at, tracked(r)) {
+                (Some((base, disp)), true) => out.fx.push(Fx::Store {
+                    src: r.into(),
+                    base,
+                    disp,
+                }),
+                (Some((base, disp)), false) => out.fx.push(Fx::StoreUnknown { base, disp }),
+                (None, _) => {}
+            }
+        } else if tracked(r) {
+            add_write(&mut out, r);
+            if let Some((base, disp)) = at {
+                out.fx.push(Fx::Load {
+                    dst: r.into(),
+                    base,
+                    disp,
+                });
+            }
+        }
+    }
+    Some(out)
+}
+
 /// `retl` (`jmpl %o7+8, %g0`).
 const RETL: u32 = 0x81c3_e008;
 
@@ -1356,6 +1428,29 @@ mod tests {
         // jmp %g1; nop: a jump through a register.
         let j = lift_words(&[0x81c0_4000, 0x0100_0000], 0x1000);
         assert_eq!(j.flow, Flow::IndirectReg("g1".into()));
+        // std %i4, [%sp+0x30]; ldd [%sp+0x30], %i4: a pair in two slots.
+        let sd = lift_words(&[0xf83b_a030], 0x1000);
+        assert!(sd.fx.contains(&Fx::Store {
+            src: "i5".into(),
+            base: "sp".into(),
+            disp: 0x34
+        }));
+        // ldd [%fp+0x38], %fp: both words from the address before the load.
+        let fp = lift_words(&[0xfc1f_a038], 0x1000);
+        assert_eq!(
+            fp.fx.last(),
+            Some(&Fx::Load {
+                dst: "i7".into(),
+                base: EA.into(),
+                disp: 0x3c
+            })
+        );
+        let ld = lift_words(&[0xf81b_a030], 0x1000);
+        assert!(ld.fx.contains(&Fx::Load {
+            dst: "i4".into(),
+            base: "sp".into(),
+            disp: 0x30
+        }));
         // ta 5: __builtin_trap; ta 3 flushes the windows and returns.
         assert_eq!(lift_words(&[0x91d0_2005], 0x1000).flow, Flow::Stop);
         assert_eq!(lift_words(&[0x91d0_2003], 0x1000).flow, Flow::Next);
