@@ -1,7 +1,8 @@
 //! SPARC machine code against the SPARC conventions (issue #15), on fixtures built with
 //! Debian's cross gcc by `test/fixtures/sparc/build.sh` (committed under `out/`):
 //!
-//! * `gcc_output_has_no_error`: gcc's own output (sparc64 at -O0/-O2/-Os and with -mflat,
+//! * `gcc_output_has_no_error`: gcc's own output (sparc64 at -O0/-O2/-Os, -mflat and
+//!   -mcpu=niagara4,
 //!   32-bit sparc at -O0/-O2) draws no error finding, and every function is followed to a
 //!   return; so does the analysis suite's good.c (`analysis_fixture_has_no_error`), through
 //!   the whole check (nif_init decoded, then its functions analysed);
@@ -59,6 +60,7 @@ fn gcc_output_has_no_error() {
         ("good32-O0.so", "sparc-v8"),
         ("good32-O2.so", "sparc-v8"),
         ("good64-flat.so", "sparc64-v9"),
+        ("good64-niagara4.so", "sparc64-v9"),
     ];
     for (file, conv) in files {
         let a = analyse(file);

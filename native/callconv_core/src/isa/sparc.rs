@@ -194,6 +194,9 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
             }
             return Some((out, Dcti::None));
         }
+        if word >> 30 == 0 && word & (1 << 28) != 0 && (word >> 22) & 7 == 3 {
+            return compare_and_branch(word, address).map(|out| (out, Dcti::None));
+        }
         if word >> 30 == 3 && matches!((word >> 19) & 0x3f, 0x03 | 0x07) {
             return pair_transfer(word, address).map(|out| (out, Dcti::None));
         }
@@ -854,6 +857,41 @@ fn jumps_to_table_entry(code: &[u8], base: &str, entry: &str) -> bool {
         && gpr(w & 31) == entry
 }
 
+/// SPARC T4's compare-and-branch (`cwbe %o0, 0, L`, `cxbgu`), which capstone does not
+/// decode: a conditional branch without a delay slot.
+fn compare_and_branch(word: u32, address: u64) -> Option<Lifted> {
+    let cond = ((word >> 29) & 1) << 3 | (word >> 25) & 7;
+    // Conditions 0 (never) and 8 (always) are not compare-and-branch encodings.
+    if cond == 0 || cond == 8 {
+        return None;
+    }
+    let d10 = (((word >> 19) & 3) << 8 | (word >> 5) & 0xff) as i32;
+    let offset = i64::from(d10 << 22 >> 22) * 4;
+    let mut out = Lifted::plain(address, address.wrapping_add(4), "cbcond");
+    add_read(&mut out, gpr((word >> 14) & 31));
+    if word & (1 << 13) == 0 {
+        add_read(&mut out, gpr(word & 31));
+    } else {
+        out.fx.push(Fx::CmpImm {
+            imm: i64::from(((word & 31) as i32) << 27 >> 27),
+        });
+    }
+    let bound = match cond {
+        12 => Bound::AtMost,
+        13 => Bound::Below,
+        _ => Bound::None,
+    };
+    let target = address.wrapping_add_signed(offset);
+    // `cwbe %g0, %g0, L`: gcc's unconditional branch without a delay slot on T4.
+    let zero_with_zero = (word >> 14) & 31 == 0 && word & 31 == 0;
+    out.flow = match (zero_with_zero, cond) {
+        (true, 1) => Flow::Jump(target),
+        (true, 9) => Flow::Next,
+        _ => Flow::Cond(target, bound),
+    };
+    Some(out)
+}
+
 /// `ldd`/`std` of an even/odd integer register pair, which capstone's V9 mode does not
 /// decode (gcc's 32-bit `-mflat` code saves and restores `%i4`/`%i5` with them): two
 /// 4-byte slots.
@@ -1451,6 +1489,14 @@ mod tests {
             base: "sp".into(),
             disp: 0x30
         }));
+        // cwbe %o0, 0, +28 (T4 compare-and-branch): no delay slot.
+        let cb = lift_words(&[0x12c2_20e0], 0x914);
+        assert_eq!(cb.flow, Flow::Cond(0x930, Bound::None));
+        assert_eq!(cb.next, 0x918);
+        assert_eq!(cb.reads, vec!["o0".to_string()]);
+        // cwbe %g0, %g0, -56: always taken.
+        let always = lift_words(&[0x12d8_1e40], 0xf48);
+        assert_eq!(always.flow, Flow::Jump(0xf10));
         // ta 5: __builtin_trap; ta 3 flushes the windows and returns.
         assert_eq!(lift_words(&[0x91d0_2005], 0x1000).flow, Flow::Stop);
         assert_eq!(lift_words(&[0x91d0_2003], 0x1000).flow, Flow::Next);
