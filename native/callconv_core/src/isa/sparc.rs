@@ -35,7 +35,13 @@
 //!
 //! **Constants.** `sethi` sets a constant; `or`/`xor`/`add` of a 10-bit immediate into the
 //! same register completes it (the low 10 bits `sethi` leaves clear), and `sethi; xor r,
-//! -N, r` (gcc's negative 64-bit constants, large frames) is lifted as one constant.
+//! -N, r` (gcc's negative 64-bit constants, large frames) and a constant shifted in place
+//! (`-mflat` frame sizes) are lifted as one constant.
+//!
+//! gcc's PIC jump table (`ld(sw) [T + i], r; jmp T + r`) is lifted as a table read, so the
+//! engine follows each case. Instructions capstone's V9 mode does not decode are decoded
+//! here: `rd %pc`, `ldd`/`std` of register pairs (32-bit `-mflat` saves) and T4's
+//! compare-and-branch (no delay slot).
 //!
 //! `%g0` reads as zero and writes to it are dropped. V9's stack bias (2047) needs nothing
 //! here: the engine tracks the stack pointer relative to its entry value, so `[%fp+2039]`
