@@ -45,9 +45,10 @@ pub struct Located {
     pub address: u64,
     /// How it was found, e.g. `static:x86_64`.
     pub method: String,
-    /// The value is certain: the path to the return took no conditional branch, called
-    /// nothing, ran no conditional instruction and read no memory, so the value is a
-    /// constant of the code itself (what a `return NULL;` compiles to).
+    /// The value is certain: the path to the return took no conditional branch (a
+    /// conditional Arm instruction is one), called nothing, and followed no read of the
+    /// image, so the value is a constant of the code itself (what a `return NULL;` compiles
+    /// to).
     pub certain: bool,
 }
 
@@ -234,6 +235,8 @@ enum Val {
 /// Register values and stack slots along the one path followed.
 struct State<'i, R> {
     image: &'i Image<R>,
+    /// The stack pointer's name.
+    sp: &'static str,
     regs: HashMap<String, Val>,
     slots: HashMap<i64, Val>,
     /// Values are 32-bit (wrap arithmetic there).
@@ -276,7 +279,12 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
         };
         let at = k.wrapping_add(disp);
         match value {
-            Some(v) if self.slots.len() < MAX_SLOTS || self.slots.contains_key(&at) => {
+            // Slots are kept when addressed through the stack pointer itself (pushes, pops,
+            // saves); locals through a frame pointer are forgotten, not followed.
+            Some(v)
+                if base == self.sp
+                    && (self.slots.len() < MAX_SLOTS || self.slots.contains_key(&at)) =>
+            {
                 self.slots.insert(at, v);
             }
             _ => {
@@ -298,6 +306,7 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
 
     fn load(&mut self, base: &str, disp: i64) -> Option<Val> {
         match self.get(base)? {
+            Val::Stack(_) if base != self.sp => None,
             Val::Stack(k) => self.slots.get(&k.wrapping_add(disp)).copied(),
             Val::Const(c) => self.read(c.wrapping_add_signed(disp)),
         }
@@ -401,6 +410,7 @@ fn run<'data, R: ReadRef<'data>>(
 ) -> Result<(u64, bool), String> {
     let mut st = State {
         image,
+        sp: lifter.sp(),
         regs: HashMap::new(),
         slots: HashMap::new(),
         narrow: image.pointer_size() == 4,
@@ -550,6 +560,25 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_local_through_the_frame_pointer_is_not_followed() {
+        // push rbp; mov rbp, rsp; mov qword [rbp - 8], 0; mov rax, [rbp - 8]; pop rbp; ret
+        let code = [
+            0x55, 0x48, 0x89, 0xe5, 0x48, 0xc7, 0x45, 0xf8, 0, 0, 0, 0, 0x48, 0x8b, 0x45, 0xf8,
+            0x5d, 0xc3,
+        ];
+        let segments = vec![Segment {
+            vaddr: 0x1000,
+            mem_size: 0x100,
+            file_offset: 0,
+            file_size: code.len() as u64,
+            executable: true,
+        }];
+        let image = Image::new(&code[..], segments, Vec::new(), 8, false);
+        let err = locate_entry(&image, Arch::X86_64, 0x1000).expect_err("no constant");
+        assert!(err.contains("no constant in rax"), "{err}");
     }
 
     #[test]
