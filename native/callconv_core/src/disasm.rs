@@ -45,6 +45,7 @@ pub(crate) enum Isa {
         r6: bool,
     },
     S390x,
+    Sparc,
 }
 
 /// Capstone could not build a handle (the library was built without the architecture, or
@@ -126,6 +127,13 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
         Isa::S390x => Capstone::new()
             .sysz()
             .mode(arch::sysz::ArchMode::Default)
+            .detail(true)
+            .build(),
+        // Always big-endian; V9 mode decodes V8 as well, and 32-bit files may be V8+ (V9
+        // instructions under the 32-bit ABI).
+        Isa::Sparc => Capstone::new()
+            .sparc()
+            .mode(arch::sparc::ArchMode::V9)
             .detail(true)
             .build(),
     };

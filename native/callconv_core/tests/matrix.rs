@@ -181,10 +181,16 @@ fn matrix() -> Vec<Expect> {
             "static:loongarch64",
         ),
         Expect {
-            // Debian's cross gcc links libc.so.6 whether or not it is used. SPARC nif_init
-            // evaluation (register windows, delay slots, PC thunk) is not implemented yet.
+            // Debian's cross gcc links libc.so.6 whether or not it is used.
             needed: &["libc.so.6"],
-            ..elf("sparc64-linux-gnu", Arch::Sparc64, 64, Big, None, "")
+            ..elf(
+                "sparc64-linux-gnu",
+                Arch::Sparc64,
+                64,
+                Big,
+                None,
+                "static:sparc64",
+            )
         },
         Expect {
             format: Format::Macho,

@@ -33,7 +33,9 @@ use crate::memory::{Fixup, Image, Pointer};
 use crate::platform::Arch;
 use crate::rules::catalogue::{self as rules, Finding, Severity};
 
-use crate::isa::{aarch64, arm, mips, ppc64, riscv, s390x, x86, Bound, ImageView, Lifter, Stub};
+use crate::isa::{
+    aarch64, arm, mips, ppc64, riscv, s390x, sparc, x86, Bound, ImageView, Lifter, Stub,
+};
 use compact::{Effect, Go, Insn, Names, Reg, Store, Sym, Symbols};
 pub use floor::IsaLevel;
 
@@ -375,6 +377,12 @@ fn make_lifter<'a, 'data, R: ReadRef<'data>>(
         Arch::Mips | Arch::Mips64 => {
             let wide = binary.arch == Arch::Mips64;
             match mips::Mips::new(wide, binary.image.big_endian(), binary.mips_release6) {
+                Ok(l) => Box::new(l),
+                Err(_) => return None,
+            }
+        }
+        Arch::Sparc | Arch::Sparc64 => {
+            match sparc::Sparc::new(&binary.image, binary.arch == Arch::Sparc64) {
                 Ok(l) => Box::new(l),
                 Err(_) => return None,
             }
@@ -1071,6 +1079,9 @@ fn reserved_of(convention: &Convention) -> Vec<String> {
             "ppc64-elfv2" | "ppc64-elfv1" => vec!["r2".to_string()],
             // The GOT pointer; the lifter marks its PIC setup and restores.
             "mips-o32" | "mips64-n64" | "mips64-n32" => vec!["gp".to_string()],
+            // The system's globals (%g7: the thread pointer); %g5 too in 32-bit mode.
+            "sparc-v8" => vec!["g5".to_string(), "g6".to_string(), "g7".to_string()],
+            "sparc64-v9" => vec!["g6".to_string(), "g7".to_string()],
             _ => Vec::new(),
         }
     }

@@ -4,6 +4,12 @@
 //! Register arguments are named as the caller sees them (`o0`…); after the callee's `save`
 //! the same values are in `i0`…. Callee-saved registers are preserved by the register window,
 //! not by stores in the prologue.
+//!
+//! `%g2`–`%g4` are the ABI's application registers: LLVM allocates them unless told to reserve
+//! them and preserves them across no call (its `CSR` is the window and `%sp`), and gcc does the
+//! same by default (`-mapp-regs`), so a library may clobber them as it may `%g1`: they are
+//! caller-saved here, as `%g5` is in 64-bit mode (reserved in 32-bit mode). `%g6`/`%g7` are
+//! the system's.
 
 use super::model::{
     ArgAllocation, Cleanup, Convention, Reserved, Sret, SretLocation, StackArgs, StackOrder,
@@ -15,9 +21,16 @@ const WINDOW_SAVED: &[&str] = &[
     "i0", "i1", "i2", "i3", "i4", "i5", "fp", "i7", "l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7",
 ];
 const CALLER_SAVED: &[&str] = &[
-    "o0", "o1", "o2", "o3", "o4", "o5", "o7", "g1", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
-    "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18", "f19", "f20", "f21",
-    "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31",
+    "o0", "o1", "o2", "o3", "o4", "o5", "o7", "g1", "g2", "g3", "g4", "f0", "f1", "f2", "f3", "f4",
+    "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18",
+    "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31",
+];
+/// V9 adds `%g5`, which the 32-bit ABI reserves.
+const CALLER_SAVED_V9: &[&str] = &[
+    "o0", "o1", "o2", "o3", "o4", "o5", "o7", "g1", "g2", "g3", "g4", "g5", "f0", "f1", "f2", "f3",
+    "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17",
+    "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30",
+    "f31",
 ];
 
 /// SPARC V8 (32-bit). Source: `[LLVM-SPARC]` `CC_Sparc32`, `LowerReturn_32`,
@@ -99,6 +112,7 @@ pub const V9: Convention = Convention {
         returned_in: None,
         popped_by_callee: false,
     },
+    caller_saved: CALLER_SAVED_V9,
     stack_align: 16,
     shadow_space: 176,
     reserved: &[

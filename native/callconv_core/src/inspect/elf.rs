@@ -67,9 +67,10 @@ fn classify(machine: u16, r_type: u32, sym: u32) -> RelocClass {
         // s390x ELF: R_390_64, GLOB_DAT, JMP_SLOT, RELATIVE.
         (EM_S390, 22 | 10 | 11) => Word,
         (EM_S390, 12) => Relative,
-        // SPARC: R_SPARC_32, 64, UA32, UA64, GLOB_DAT, JMP_SLOT (V8 only), RELATIVE.
-        (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 3 | 32 | 23 | 54 | 20) => Word,
-        (EM_SPARC | EM_SPARC32PLUS, 21) => Word,
+        // SPARC: R_SPARC_32, 64, UA32, UA64, GLOB_DAT, JMP_SLOT, RELATIVE. A JMP_SLOT
+        // names the PLT entry itself, code the loader patches: the fixup is there so the
+        // lifter can name a call's import (what is written there is not a pointer).
+        (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 3 | 32 | 23 | 54 | 20 | 21) => Word,
         (EM_SPARC | EM_SPARC32PLUS | EM_SPARCV9, 22) => Relative,
         // MIPS: R_MIPS_REL32 is base-relative without a symbol, symbol-relative with one.
         // N64 composes up to three types in one entry (REL32 | R_MIPS_64 << 8 for a 64-bit

@@ -600,6 +600,19 @@ impl Lifter for Arm {
                             shift: 0,
                         });
                     }
+                    // `add r0, pc, r0` (A32 PIC): the register plus pc as it reads.
+                    (Some(d), Some(a), Some(Op::Reg(b, _)), 3)
+                        if !negate
+                            && a == "pc"
+                            && b != "pc"
+                            && shifts.get(2).copied().unwrap_or(0) == 0 =>
+                    {
+                        out.fx.push(Fx::AddImm {
+                            dst: d,
+                            src: b.clone(),
+                            imm: pc_value as i64,
+                        });
+                    }
                     (Some(d), Some(s), Some(Op::Imm(v)), 3) if s == "pc" => {
                         let v = if negate { -*v } else { *v };
                         out.fx.push(Fx::Const {
@@ -620,6 +633,14 @@ impl Lifter for Arm {
                             a: d,
                             b,
                             shift: 0,
+                        });
+                    }
+                    // Thumb `add r0, pc` (PIC): pc as it reads, not word-aligned.
+                    (Some(d), Some(b), None, 2) if !negate && d != "pc" && b == "pc" => {
+                        out.fx.push(Fx::AddImm {
+                            dst: d.clone(),
+                            src: d,
+                            imm: pc_value as i64,
                         });
                     }
                     // Thumb two-operand form: `add sp, #8`, `sub sp, #16`.
@@ -888,6 +909,16 @@ fn lift_load_store(
             _ => {}
         }
         return;
+    }
+    if let (None, "pc", "ldr", [r]) = (index, base.as_str(), m, regs.as_slice()) {
+        // A literal-pool load: a word at a fixed address (pc word-aligned).
+        if r != "pc" {
+            out.fx.push(Fx::LoadAbsolute {
+                dst: r.clone(),
+                addr: (pc_value & !3).wrapping_add_signed(*disp) & 0xffff_ffff,
+            });
+            return;
+        }
     }
     if index.is_some() || base == "pc" {
         // Other register offsets and literal-pool loads: the value is not tracked.

@@ -812,6 +812,7 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::AddRegs { dst, .. }
         | Fx::Const { dst, .. }
         | Fx::Load { dst, .. }
+        | Fx::LoadAbsolute { dst, .. }
         | Fx::LoadIndexed { dst, .. }
         | Fx::Align { dst, .. }
         | Fx::SubRegs { dst, .. }

@@ -1,15 +1,18 @@
 //! The instruction layer: one lifter per architecture decodes machine code (through
 //! capstone) into one small architecture-neutral form: what an instruction reads and writes,
 //! how it moves values between registers and stack slots, and where control goes. The
-//! analysis engine runs on it; entry decoding is to move onto it (see docs/design/engine.md).
+//! analysis engine and entry decoding (`nif_init`'s evaluation) run on it (see
+//! docs/design/engine.md).
 
 pub(crate) mod aarch64;
 pub(crate) mod arm;
 pub(crate) mod features;
+pub(crate) mod loongarch;
 pub(crate) mod mips;
 pub(crate) mod ppc64;
 pub(crate) mod riscv;
 pub(crate) mod s390x;
+pub(crate) mod sparc;
 pub(crate) mod x86;
 
 /// How one instruction moves values (applied in order; registers the instruction writes that
@@ -52,6 +55,11 @@ pub(crate) enum Fx {
         base: String,
         disp: i64,
     },
+    /// `dst := mem[addr]`, a pointer-sized read at an absolute address (a PC-relative load:
+    /// x86-64 `mov rax, [rip + X]`, an Arm literal pool, s390x `lgrl`, POWER10 `pld`).
+    /// Entry decoding follows it through the image's relocated pointers; the analysis
+    /// engine does not track it yet (the register becomes unknown there).
+    LoadAbsolute { dst: String, addr: u64 },
     /// `dst := mem[base + index * scale + disp]` of `size` bytes: a jump-table read.
     LoadIndexed {
         dst: String,

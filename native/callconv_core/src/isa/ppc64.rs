@@ -143,6 +143,9 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
         if let Some(rt) = written {
             out.writes.push(format!("r{rt}"));
         }
+        if let Some(fx) = word(1).and_then(|suffix| pc_relative(word(0)?, suffix, address)) {
+            out.fx.push(fx);
+        }
         Some(out)
     }
 
@@ -194,6 +197,25 @@ impl<'data, 'a, R: ReadRef<'data>> Ppc64<'a, R> {
         } else {
             24
         }
+    }
+}
+
+/// What a PC-relative `pla rT, sym@pcrel` (`paddi rT, 0, d, 1`: a constant) or `pld rT,
+/// sym@got@pcrel` (a pointer read at a constant address) does; `None` for other prefixed
+/// instructions.
+fn pc_relative(prefix: u32, suffix: u32, address: u64) -> Option<Fx> {
+    let pc_relative = (prefix >> 20) & 1 == 1 && (suffix >> 16) & 0x1f == 0;
+    if prefix >> 26 != 1 || !pc_relative {
+        return None;
+    }
+    // The 34-bit displacement: 18 bits in the prefix, 16 in the suffix.
+    let d = (u64::from(prefix & 0x3_ffff) << 16) | u64::from(suffix & 0xffff);
+    let at = address.wrapping_add_signed(((d << 30) as i64) >> 30);
+    let dst = format!("r{}", (suffix >> 21) & 0x1f);
+    match ((prefix >> 24) & 3, suffix >> 26) {
+        (2, 14) => Some(Fx::Const { dst, value: at }),
+        (0, 57) => Some(Fx::LoadAbsolute { dst, addr: at }),
+        _ => None,
     }
 }
 

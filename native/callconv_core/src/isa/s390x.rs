@@ -565,6 +565,13 @@ impl Lifter for S390x {
             }
             "lgrl" | "lrl" | "lgfrl" | "llgfrl" => {
                 out.names_address = last_imm.map(|t| t as u64);
+                // `lgrl %r2, sym@GOTENT`: a pointer read PC-relative.
+                if let (Some(t), "lgrl") = (last_imm, m) {
+                    out.fx.push(Fx::LoadAbsolute {
+                        dst,
+                        addr: t as u64,
+                    });
+                }
             }
             "la" | "lay" => {
                 if let Some((Some(base), None, disp)) = mem.clone() {

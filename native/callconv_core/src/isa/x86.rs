@@ -500,6 +500,23 @@ impl Lifter for X86 {
                     base: b.clone(),
                     disp: *disp,
                 }),
+                // `mov rax, [rip + X]` (a GOT slot), `mov eax, [X]`: a pointer read at an
+                // absolute address.
+                (
+                    Some(Operand::Reg(d)),
+                    Some(Operand::Mem {
+                        base: None,
+                        index: None,
+                        disp,
+                        size,
+                        ..
+                    }),
+                ) if i64::from(*size) == w && (m == "mov" || m == "movq") => {
+                    out.fx.push(Fx::LoadAbsolute {
+                        dst: d.clone(),
+                        addr: *disp as u64,
+                    })
+                }
                 (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {

@@ -5,31 +5,26 @@
 //! `adrp x0, entry; add x0, x0, :lo12:entry; ret` on AArch64, a literal-pool load plus
 //! `add r0, pc, r0` on ARM, `auipc`+`addi` on RISC-V, a TOC-relative `addis`/`addi` on
 //! PowerPC64, a `$gp`-relative GOT load on MIPS, `larl` on s390x, `pcaddu12i`+`addi.d` on
-//! LoongArch. One file per architecture family decodes and evaluates its instructions; this
-//! one runs them.
+//! LoongArch. The instruction layer's lifters (`crate::isa`) decode them, as for the
+//! analysis; this module evaluates what they lift.
 //!
-//! The evaluator is deliberately small: it knows the values of registers set from constants,
-//! the program counter, and loads through the relocated image; it follows unconditional
-//! jumps, falls through conditional branches (`nif_init` has no reason to branch, and the
-//! Windows callback copy loops back to the same straight path), treats calls as clobbering
-//! the caller-saved registers, and stops after [`MAX_INIT_INSNS`] instructions. Anything it
-//! does not understand makes the value unknown, and an unknown value at the return is an
-//! error with a reason, never a guess.
-
-mod aarch64;
-mod arm;
-mod loongarch;
-mod mips;
-mod ppc;
-mod riscv;
-mod s390x;
-mod sparc;
-mod x86;
+//! The evaluator is deliberately small: constant propagation of the lifted effects
+//! ([`Fx`]) along their control flow ([`Flow`]). It knows the values of registers set from
+//! constants (PC-relative forms are constants once lifted), offsets from the stack pointer at
+//! entry and the stack slots written through them (i386 `call 1f; 1: pop %ebx`), and
+//! pointer-sized loads through the relocated image; it follows unconditional jumps, falls
+//! through conditional branches (`nif_init` has no reason to branch, and the Windows
+//! callback copy loops back to the same straight path), treats calls as clobbering the
+//! caller-saved registers of the architecture's conventions, and stops after
+//! [`MAX_INIT_INSNS`] instructions. Anything it does not understand makes the value unknown,
+//! and an unknown value at the return is an error with a reason, never a guess.
 
 use std::collections::HashMap;
 
 use object::ReadRef;
 
+use crate::conventions;
+use crate::isa::{self, Flow, Fx, Lifted, Lifter};
 use crate::memory::{Image, Pointer};
 use crate::platform::Arch;
 
@@ -37,10 +32,11 @@ use crate::platform::Arch;
 /// copies the callback table first (a `memcpy` call, or an inlined loop that is followed
 /// once), so this leaves room beyond the few instructions of a Unix `nif_init`.
 pub const MAX_INIT_INSNS: usize = 128;
-/// Most code bytes read at once.
-const MAX_INIT_BYTES: usize = 512;
-/// Deepest stack of pushed values tracked (x86 `push`/`call`).
-const MAX_STACK: usize = 64;
+/// Most code bytes read for one instruction (a MIPS branch and its delay slot, an x86
+/// instruction, and the few words the lifters look ahead for fused idioms).
+const MAX_INSN_BYTES: usize = 64;
+/// Most stack slots tracked (x86 `push`/`call`, saved registers).
+const MAX_SLOTS: usize = 64;
 
 /// Where the init function returns its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +45,10 @@ pub struct Located {
     pub address: u64,
     /// How it was found, e.g. `static:x86_64`.
     pub method: String,
-    /// The value is certain: the path to the return took no conditional branch, called
-    /// nothing, ran no conditional instruction and read no memory, so the value is a
-    /// constant of the code itself (what a `return NULL;` compiles to).
+    /// The value is certain: the path to the return took no conditional branch (a
+    /// conditional Arm instruction is one), called nothing, and followed no read of the
+    /// image, so the value is a constant of the code itself (what a `return NULL;` compiles
+    /// to).
     pub certain: bool,
 }
 
@@ -121,48 +118,48 @@ pub fn locate_entry<'data, R: ReadRef<'data>>(
     arch: Arch,
     init: u64,
 ) -> Result<Located, String> {
-    let mut regs = Regs::new(image.pointer_size() == 4);
     let mut method = format!("static:{}", arch.as_str());
-    let (mut machine, start): (Box<dyn Machine>, u64) = match arch {
-        Arch::X86_64 => (Box::new(x86::X86::new(true)?), init),
-        Arch::X86 => (Box::new(x86::X86::new(false)?), init),
-        Arch::Aarch64 => (Box::new(aarch64::Aarch64::new()?), init),
+    let mut start = init;
+    // Registers whose values at entry the platform fixes.
+    let mut known: Vec<(String, u64)> = Vec::new();
+    let lifter: Box<dyn Lifter + '_> = match arch {
+        Arch::X86_64 => Box::new(isa::x86::X86::new(true)?),
+        Arch::X86 => Box::new(isa::x86::X86::new(false)?),
+        Arch::Aarch64 => Box::new(isa::aarch64::Aarch64::new()?),
         Arch::Arm => {
-            let thumb = init & 1 == 1;
-            if thumb {
+            // The Thumb bit stays in the address: the lifter decodes by it.
+            if init & 1 == 1 {
                 method.push_str("-thumb");
             }
-            let big = image.big_endian();
-            (Box::new(arm::Arm::new(thumb, big)?), init & !1)
+            Box::new(isa::arm::Arm::new(image.big_endian())?)
         }
-        Arch::Riscv64 | Arch::Riscv32 => {
-            (Box::new(riscv::Riscv::new(arch == Arch::Riscv64)?), init)
-        }
-        Arch::Powerpc64 => {
-            let big = image.big_endian();
-            match ppc::descriptor(image, init) {
-                Some((code, toc)) => {
-                    // ELFv1: the symbol is a descriptor {entry, TOC, environment} in .opd.
-                    method.push_str("-elfv1");
-                    regs.set("r2", Some(toc));
-                    (Box::new(ppc::Ppc::new(big)?), code)
-                }
-                None => {
-                    // ELFv2: the global entry point computes the TOC from r12 = itself.
-                    regs.set("r12", Some(init));
-                    (Box::new(ppc::Ppc::new(big)?), init)
-                }
+        Arch::Riscv64 | Arch::Riscv32 => Box::new(isa::riscv::Riscv::new(arch == Arch::Riscv64)?),
+        Arch::Powerpc64 => match crate::inspect::elf::ppc64_descriptor(image, init) {
+            Some((code, toc)) => {
+                // ELFv1: the symbol is a descriptor {entry, TOC, environment} in .opd.
+                method.push_str("-elfv1");
+                known.push(("r2".to_string(), toc));
+                start = code;
+                Box::new(isa::ppc64::Ppc64::new(image, true, Some(toc))?)
             }
+            None => {
+                // ELFv2: the global entry point computes the TOC from r12 = itself.
+                known.push(("r12".to_string(), init));
+                Box::new(isa::ppc64::Ppc64::new(image, false, None)?)
+            }
+        },
+        // Release 6 code is read in the pre-r6 mode here: nif_init's few instructions
+        // (lui/addiu/ld/jr) decode alike in both, and the image does not carry the ELF flags.
+        Arch::Mips | Arch::Mips64 => Box::new(isa::mips::Mips::new(
+            arch == Arch::Mips64,
+            image.big_endian(),
+            false,
+        )?),
+        Arch::S390x => Box::new(isa::s390x::S390x::new()?),
+        Arch::Loongarch64 => Box::new(isa::loongarch::LoongArch),
+        Arch::Sparc64 | Arch::Sparc => {
+            Box::new(isa::sparc::Sparc::new(image, arch == Arch::Sparc64)?)
         }
-        Arch::Mips | Arch::Mips64 => {
-            // The PIC calling sequence puts the callee's own address in $t9 ($25).
-            regs.set("t9", Some(init));
-            let wide = arch == Arch::Mips64;
-            (Box::new(mips::Mips::new(wide, image.big_endian())?), init)
-        }
-        Arch::S390x => (Box::new(s390x::S390x::new()?), init),
-        Arch::Loongarch64 => (Box::new(loongarch::LoongArch), init),
-        Arch::Sparc64 | Arch::Sparc => (Box::new(sparc::Sparc::new(arch == Arch::Sparc64)?), init),
         other => {
             return Err(format!(
                 "static decoding of nif_init is not implemented for {}",
@@ -170,7 +167,15 @@ pub fn locate_entry<'data, R: ReadRef<'data>>(
             ))
         }
     };
-    let (address, certain) = run(machine.as_mut(), image, start, &mut regs)?;
+    // The MIPS PIC calling sequence puts the callee's own address in $t9.
+    known.extend(
+        lifter
+            .entry_constants(start)
+            .into_iter()
+            .map(|(r, v)| (r.to_string(), v)),
+    );
+    let convention = Registers::of(arch, lifter.as_ref())?;
+    let (address, certain) = run(lifter.as_ref(), image, start, &known, &convention)?;
     Ok(Located {
         address,
         method,
@@ -178,352 +183,359 @@ pub fn locate_entry<'data, R: ReadRef<'data>>(
     })
 }
 
-/// What one instruction does to control flow.
+/// What the evaluator takes from the architecture's calling conventions (canonical names).
+struct Registers {
+    /// Where an integer or pointer result is returned.
+    result: String,
+    /// Registers any call may change: the union of the conventions' caller-saved registers
+    /// (x86-64 `nif_init` may be System V or Microsoft code).
+    clobbered: Vec<String>,
+    /// Registers that always read as zero (`zero`, `xzr`).
+    zero: Vec<String>,
+}
+
+impl Registers {
+    fn of(arch: Arch, lifter: &dyn Lifter) -> Result<Self, String> {
+        let mut result = None;
+        let mut clobbered: Vec<String> = Vec::new();
+        for c in conventions::for_arch(arch.as_str()) {
+            if result.is_none() {
+                result = c.int_return.first().map(|r| lifter.canonical_model(r));
+            }
+            for r in c.caller_saved {
+                let r = lifter.canonical_model(r);
+                if !clobbered.contains(&r) {
+                    clobbered.push(r);
+                }
+            }
+        }
+        let result = result.ok_or_else(|| {
+            format!(
+                "no calling convention says where {} returns a pointer",
+                arch.as_str()
+            )
+        })?;
+        let zero = ["zero", "xzr"]
+            .into_iter()
+            .map(|r| lifter.canonical_model(r))
+            .collect();
+        Ok(Registers {
+            result,
+            clobbered,
+            zero,
+        })
+    }
+}
+
+/// A value the evaluator knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// Continue with the next instruction.
-    Next,
-    /// Continue at this address.
-    Jump(u64),
-    /// The function returns now.
-    Return,
-    /// The function returns after the next instruction (a delay slot: MIPS, SPARC).
-    ReturnAfterNext,
-    /// Continue at this address after the next instruction (a delayed branch).
-    JumpAfterNext(u64),
+enum Val {
+    Const(u64),
+    /// The stack pointer at entry plus this offset.
+    Stack(i64),
 }
 
-/// An operand, the same for every architecture.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Op {
-    /// A register, by its canonical name.
-    Reg(String),
-    /// An immediate, as the decoder gives it (absolute for branch targets).
-    Imm(i64),
-    /// A memory reference `disp(base, index)`.
-    Mem {
-        base: Option<String>,
-        index: Option<String>,
-        disp: i64,
-    },
-    /// Anything else.
-    Other,
-}
-
-/// One decoded instruction.
-#[derive(Debug, Clone)]
-struct Insn {
-    address: u64,
-    len: u64,
-    mnemonic: String,
-    ops: Vec<Op>,
-    /// Executed only under a condition (ARM condition codes).
-    conditional: bool,
-    /// A jump, branch, call or return of any kind (capstone's jump, call and return groups).
-    branch: bool,
-}
-
-impl Insn {
-    fn next(&self) -> u64 {
-        self.address.wrapping_add(self.len)
-    }
-
-    fn reg(&self, i: usize) -> Option<&str> {
-        match self.ops.get(i) {
-            Some(Op::Reg(r)) => Some(r),
-            _ => None,
-        }
-    }
-
-    fn imm(&self, i: usize) -> Option<i64> {
-        match self.ops.get(i) {
-            Some(Op::Imm(v)) => Some(*v),
-            _ => None,
-        }
-    }
-}
-
-/// The evaluator's knowledge: registers with a known value, and (x86) pushed values.
-#[derive(Debug)]
-struct Regs {
-    values: HashMap<String, u64>,
-    stack: Vec<Option<u64>>,
+/// Register values and stack slots along the one path followed.
+struct State<'i, R> {
+    image: &'i Image<R>,
+    /// The stack pointer's name.
+    sp: &'static str,
+    regs: HashMap<String, Val>,
+    slots: HashMap<i64, Val>,
     /// Values are 32-bit (wrap arithmetic there).
     narrow: bool,
+    /// Reads of the image: a value read from memory is not a constant of the code.
+    reads: usize,
 }
 
-impl Regs {
-    fn new(narrow: bool) -> Self {
-        Regs {
-            values: HashMap::new(),
-            stack: Vec::new(),
-            narrow,
+impl<'data, R: ReadRef<'data>> State<'_, R> {
+    fn get(&self, reg: &str) -> Option<Val> {
+        self.regs.get(reg).copied()
+    }
+
+    fn constant(&self, reg: &str) -> Option<u64> {
+        match self.get(reg)? {
+            Val::Const(c) => Some(c),
+            Val::Stack(_) => None,
         }
     }
 
-    fn get(&self, reg: &str) -> Option<u64> {
-        self.values.get(reg).copied()
-    }
-
-    fn set(&mut self, reg: &str, value: Option<u64>) {
+    fn set(&mut self, reg: &str, value: Option<Val>) {
         match value {
+            Some(Val::Const(c)) if self.narrow => {
+                self.regs
+                    .insert(reg.to_string(), Val::Const(c & 0xffff_ffff));
+            }
             Some(v) => {
-                let v = if self.narrow { v & 0xffff_ffff } else { v };
-                self.values.insert(reg.to_string(), v);
+                self.regs.insert(reg.to_string(), v);
             }
             None => {
-                self.values.remove(reg);
+                self.regs.remove(reg);
             }
         }
     }
 
-    fn forget(&mut self, regs: &[&str]) {
-        for r in regs {
-            self.values.remove(*r);
+    fn store(&mut self, base: &str, disp: i64, value: Option<Val>) {
+        // Only the stack is tracked: a store elsewhere cannot change a register.
+        let Some(Val::Stack(k)) = self.get(base) else {
+            return;
+        };
+        let at = k.wrapping_add(disp);
+        match value {
+            // Slots are kept when addressed through the stack pointer itself (pushes, pops,
+            // saves); locals through a frame pointer are forgotten, not followed.
+            Some(v)
+                if base == self.sp
+                    && (self.slots.len() < MAX_SLOTS || self.slots.contains_key(&at)) =>
+            {
+                self.slots.insert(at, v);
+            }
+            _ => {
+                self.slots.remove(&at);
+            }
         }
     }
 
-    fn push(&mut self, value: Option<u64>) {
-        if self.stack.len() < MAX_STACK {
-            self.stack.push(value);
-        }
-    }
-
-    fn pop(&mut self) -> Option<u64> {
-        self.stack.pop().flatten()
-    }
-}
-
-/// Reads from the loaded image, as the evaluator needs it.
-trait Memory {
-    /// The pointer-sized value at `addr` once relocated; `None` for imports and unmapped
+    /// A pointer-sized word of the loaded image, relocated; `None` for imports and unmapped
     /// addresses.
-    fn pointer(&self, addr: u64) -> Option<u64>;
-    /// A 32-bit value at `addr` once relocated (a pointer-sized value on 32-bit targets).
-    fn word32(&self, addr: u64) -> Option<u64>;
-    /// Raw bytes.
-    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
-}
-
-impl<'data, R: ReadRef<'data>> Memory for Image<R> {
-    fn pointer(&self, addr: u64) -> Option<u64> {
-        match self.read_pointer(addr).ok()? {
-            Pointer::Address(a) => Some(a),
-            Pointer::Null => Some(0),
+    fn read(&mut self, addr: u64) -> Option<Val> {
+        self.reads = self.reads.saturating_add(1);
+        match self.image.read_pointer(addr).ok()? {
+            Pointer::Address(a) => Some(Val::Const(a)),
+            Pointer::Null => Some(Val::Const(0)),
             Pointer::Import(_) => None,
         }
     }
 
-    fn word32(&self, addr: u64) -> Option<u64> {
-        if self.pointer_size() == 4 {
-            return self.pointer(addr);
+    fn load(&mut self, base: &str, disp: i64) -> Option<Val> {
+        match self.get(base)? {
+            Val::Stack(_) if base != self.sp => None,
+            Val::Stack(k) => self.slots.get(&k.wrapping_add(disp)).copied(),
+            Val::Const(c) => self.read(c.wrapping_add_signed(disp)),
         }
-        self.read_u32(addr).ok().map(u64::from)
     }
 
-    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        self.read_bytes(addr, len).ok()
-    }
-}
-
-/// One architecture: how to decode its instructions and what each does.
-trait Machine {
-    /// Decodes up to `count` instructions of `code`, which starts at `address`. Stops at the
-    /// first byte sequence that is not an instruction.
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String>;
-    /// Applies `insn` to `regs`.
-    fn step(&self, insn: &Insn, regs: &mut Regs, memory: &dyn Memory) -> Result<Step, String>;
-    /// The register holding the return value.
-    fn result_register(&self) -> &'static str;
-}
-
-/// Counts the reads the evaluator makes, to tell a constant from a value read from memory.
-struct Watched<'a> {
-    memory: &'a dyn Memory,
-    reads: std::cell::Cell<usize>,
-}
-
-impl Memory for Watched<'_> {
-    fn pointer(&self, addr: u64) -> Option<u64> {
-        self.reads.set(self.reads.get().saturating_add(1));
-        self.memory.pointer(addr)
-    }
-
-    fn word32(&self, addr: u64) -> Option<u64> {
-        self.reads.set(self.reads.get().saturating_add(1));
-        self.memory.word32(addr)
-    }
-
-    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        self.reads.set(self.reads.get().saturating_add(1));
-        self.memory.bytes(addr, len)
+    /// Applies one instruction's effects; the registers it writes that no effect defines
+    /// become unknown.
+    fn apply(&mut self, insn: &Lifted) {
+        let mut defined: Vec<&str> = Vec::new();
+        for fx in &insn.fx {
+            let (dst, v) = match fx {
+                Fx::Copy { dst, src } => (dst, self.get(src)),
+                Fx::AddImm { dst, src, imm } => (
+                    dst,
+                    match self.get(src) {
+                        Some(Val::Const(c)) => Some(Val::Const(c.wrapping_add_signed(*imm))),
+                        Some(Val::Stack(k)) => Some(Val::Stack(k.wrapping_add(*imm))),
+                        None => None,
+                    },
+                ),
+                Fx::AddRegs { dst, a, b, shift } => {
+                    let b = self.constant(b).map(|b| b.wrapping_shl(u32::from(*shift)));
+                    let v = match (self.get(a), b) {
+                        (Some(Val::Const(a)), Some(b)) => Some(Val::Const(a.wrapping_add(b))),
+                        (Some(Val::Stack(k)), Some(b)) if *shift == 0 => {
+                            Some(Val::Stack(k.wrapping_add(b as i64)))
+                        }
+                        _ => None,
+                    };
+                    (dst, v)
+                }
+                Fx::SubRegs { dst, a, b } => {
+                    let v = match (self.get(a), self.get(b)) {
+                        (Some(Val::Const(a)), Some(Val::Const(b))) => {
+                            Some(Val::Const(a.wrapping_sub(b)))
+                        }
+                        (Some(Val::Stack(k)), Some(Val::Const(b))) => {
+                            Some(Val::Stack(k.wrapping_sub(b as i64)))
+                        }
+                        _ => None,
+                    };
+                    (dst, v)
+                }
+                Fx::Const { dst, value } => (dst, Some(Val::Const(*value))),
+                Fx::InsertImm { dst, imm, shift } => {
+                    let v = self.constant(dst).map(|c| {
+                        let s = u32::from(*shift);
+                        let mask = 0xffffu64.checked_shl(s).unwrap_or(0);
+                        Val::Const((c & !mask) | imm.checked_shl(s).unwrap_or(0))
+                    });
+                    (dst, v)
+                }
+                Fx::Load { dst, base, disp } => (dst, self.load(base, *disp)),
+                Fx::LoadAbsolute { dst, addr } => (dst, self.read(*addr)),
+                // A table read or a realigned stack: not followed.
+                Fx::LoadIndexed { dst, .. } | Fx::Align { dst, .. } => (dst, None),
+                Fx::Store { src, base, disp } => {
+                    let v = self.get(src);
+                    self.store(base, *disp, v);
+                    continue;
+                }
+                Fx::StoreConst { value, base, disp } => {
+                    self.store(base, *disp, Some(Val::Const(*value)));
+                    continue;
+                }
+                Fx::StoreUnknown { base, disp } => {
+                    self.store(base, *disp, None);
+                    continue;
+                }
+                Fx::CopyMem {
+                    from,
+                    from_disp,
+                    base,
+                    disp,
+                } => {
+                    let v = self.load(from, *from_disp);
+                    self.store(base, *disp, v);
+                    continue;
+                }
+                Fx::CmpImm { .. } | Fx::CmpRegs { .. } => continue,
+            };
+            self.set(dst, v);
+            defined.push(dst);
+        }
+        for w in &insn.writes {
+            if !defined.contains(&w.as_str()) {
+                self.set(w, None);
+            }
+        }
     }
 }
 
 /// Follows the code from `start` to its return: the value returned, and whether it is
 /// certain (see [`Located::certain`]).
 fn run<'data, R: ReadRef<'data>>(
-    machine: &mut dyn Machine,
+    lifter: &dyn Lifter,
     image: &Image<R>,
     start: u64,
-    regs: &mut Regs,
+    known: &[(String, u64)],
+    convention: &Registers,
 ) -> Result<(u64, bool), String> {
-    let memory = Watched {
-        memory: image,
-        reads: std::cell::Cell::new(0),
+    let mut st = State {
+        image,
+        sp: lifter.sp(),
+        regs: HashMap::new(),
+        slots: HashMap::new(),
+        narrow: image.pointer_size() == 4,
+        reads: 0,
     };
+    st.set(lifter.sp(), Some(Val::Stack(0)));
+    for (r, v) in known {
+        st.set(r, Some(Val::Const(*v)));
+    }
     // A conditional branch falls through, a call clobbers: either makes the path a guess.
     let mut guessed = false;
     let mut pc = start;
-    let mut budget = MAX_INIT_INSNS;
-    let mut pending: Option<Step> = None;
-    while budget > 0 {
-        let code = image
-            .read_code(pc, MAX_INIT_BYTES)
-            .map_err(|e| format!("cannot read nif_init code: {e}"))?;
-        let insns = machine.decode(&code, pc, budget)?;
-        let Some(last) = insns.last() else {
-            return Err(format!("no instruction this decoder knows at {pc:#x}"));
-        };
-        let mut next_pc = last.next();
-        for insn in &insns {
-            budget = budget.saturating_sub(1);
-            let step = machine.step(insn, regs, &memory)?;
-            guessed |= insn.conditional || (insn.branch && step == Step::Next);
-            // The instruction in a delay slot runs, then the delayed transfer happens.
-            let step = match pending.take() {
-                Some(Step::ReturnAfterNext) => Step::Return,
-                Some(Step::JumpAfterNext(t)) => Step::Jump(t),
-                _ => step,
-            };
-            match step {
-                Step::Next => {}
-                Step::Jump(target) => {
-                    next_pc = target;
-                    break;
-                }
-                Step::Return => {
-                    let reg = machine.result_register();
-                    let value = regs.get(reg).ok_or_else(|| {
-                        format!(
-                            "nif_init returns at {:#x} with no constant in {reg}",
-                            insn.address
-                        )
-                    })?;
-                    return Ok((value, !guessed && memory.reads.get() == 0));
-                }
-                Step::ReturnAfterNext | Step::JumpAfterNext(_) => pending = Some(step),
-            }
-            if budget == 0 {
-                break;
-            }
+    for _ in 0..MAX_INIT_INSNS {
+        for z in &convention.zero {
+            st.set(z, Some(Val::Const(0)));
         }
-        pc = next_pc;
+        let code = image
+            .read_code(lifter.code_address(pc), MAX_INSN_BYTES)
+            .map_err(|e| format!("cannot read nif_init code: {e}"))?;
+        let insn = lifter
+            .lift(&code, pc)
+            .ok_or_else(|| format!("no instruction this decoder knows at {pc:#x}"))?;
+        st.apply(&insn);
+        pc = match &insn.flow {
+            Flow::Next => insn.next,
+            Flow::Jump(t) => *t,
+            Flow::Cond(..) | Flow::CondRet { .. } => {
+                guessed = true;
+                insn.next
+            }
+            Flow::Call(t) => {
+                guessed = true;
+                call(lifter, &mut st, convention, *t, insn.next);
+                insn.next
+            }
+            Flow::IndirectCall => {
+                guessed = true;
+                clobber(&mut st, convention);
+                insn.next
+            }
+            Flow::IndirectReg(r) => st
+                .constant(r)
+                .ok_or_else(|| "nif_init jumps through an unknown address".to_string())?,
+            Flow::IndirectMem { .. } => {
+                return Err("nif_init jumps through an unknown address".to_string())
+            }
+            Flow::Ret { .. } => {
+                let reg = &convention.result;
+                let value = st.constant(reg).ok_or_else(|| {
+                    format!(
+                        "nif_init returns at {:#x} with no constant in {reg}",
+                        lifter.code_address(insn.address)
+                    )
+                })?;
+                return Ok((value, !guessed && st.reads == 0));
+            }
+            Flow::Stop => {
+                return Err(format!(
+                    "nif_init stops at {:#x} ({}) before it returns",
+                    lifter.code_address(insn.address),
+                    insn.mnemonic
+                ))
+            }
+        };
     }
     Err(format!(
         "nif_init did not return within {MAX_INIT_INSNS} instructions"
     ))
 }
 
-/// Sign-extends the low `bits` bits of `v`.
-fn sign_extend(v: u64, bits: u32) -> u64 {
-    let shift = 64 - bits;
-    (((v << shift) as i64) >> shift) as u64
-}
-
-/// The value of a register or immediate operand.
-fn value(regs: &Regs, op: Option<&Op>) -> Option<u64> {
-    match op? {
-        Op::Reg(r) => regs.get(r),
-        Op::Imm(i) => Some(*i as u64),
-        _ => None,
+/// A direct call: i386 PIC reads its own address with `call __x86.get_pc_thunk.REG` (REG is
+/// then the return address) or `call 1f; 1: pop REG` (the pushed return address is popped);
+/// any other call changes the caller-saved registers.
+fn call<'data, R: ReadRef<'data>>(
+    lifter: &dyn Lifter,
+    st: &mut State<'_, R>,
+    convention: &Registers,
+    target: u64,
+    next: u64,
+) {
+    let pushed = lifter.return_address_size();
+    if target == next && pushed > 0 {
+        let sp = lifter.sp();
+        let top = match st.get(sp) {
+            Some(Val::Stack(k)) => Some(Val::Stack(k.wrapping_sub(pushed))),
+            _ => None,
+        };
+        st.set(sp, top);
+        st.store(sp, 0, Some(Val::Const(next)));
+        return;
+    }
+    let thunk = st
+        .image
+        .read_code(lifter.code_address(target), 16)
+        .ok()
+        .and_then(|code| lifter.pc_thunk(&code));
+    match thunk {
+        Some(reg) => st.set(reg, Some(Val::Const(next))),
+        None => clobber(st, convention),
     }
 }
 
-/// The address a memory operand names, from the registers' known values; `zero` is the
-/// name of a register that reads as zero (`zero` on MIPS/RISC-V), if any.
-fn address(regs: &Regs, op: Option<&Op>) -> Option<u64> {
-    let Some(Op::Mem { base, index, disp }) = op else {
-        return None;
-    };
-    let base = match base {
-        Some(b) => regs.get(b)?,
-        None => 0,
-    };
-    let index = match index {
-        Some(i) => regs.get(i)?,
-        None => 0,
-    };
-    Some(base.wrapping_add(index).wrapping_add(*disp as u64))
-}
-
-/// Converts one capstone instruction's operands, and says whether it is conditional.
-type Convert<'a> =
-    dyn Fn(&capstone::Capstone, &capstone::Insn) -> Result<(Vec<Op>, bool), String> + 'a;
-
-/// Turns capstone's instructions into ours with `convert` for the operands.
-fn from_capstone(
-    cs: &capstone::Capstone,
-    code: &[u8],
-    address: u64,
-    count: usize,
-    convert: &Convert<'_>,
-) -> Result<Vec<Insn>, String> {
-    let insns = cs
-        .disasm_count(code, address, count)
-        .map_err(|e| format!("cannot disassemble nif_init at {address:#x}: {e}"))?;
-    insns
-        .iter()
-        .map(|i| {
-            let (ops, conditional) = convert(cs, i)?;
-            let branch = cs.insn_detail(i).is_ok_and(|d| {
-                d.groups().iter().any(|g| {
-                    matches!(
-                        u32::from(g.0),
-                        capstone::InsnGroupType::CS_GRP_JUMP
-                            | capstone::InsnGroupType::CS_GRP_CALL
-                            | capstone::InsnGroupType::CS_GRP_RET
-                    )
-                })
-            });
-            Ok(Insn {
-                address: i.address(),
-                len: i.len() as u64,
-                mnemonic: i.mnemonic().unwrap_or("").to_string(),
-                ops,
-                conditional,
-                branch,
-            })
-        })
-        .collect()
-}
-
-/// The operands capstone details for `insn` (every evaluator but ARM's, which also reads the
-/// condition code, starts from these).
-fn operands(
-    cs: &capstone::Capstone,
-    insn: &capstone::Insn,
-) -> Result<Vec<capstone::arch::ArchOperand>, String> {
-    let detail = cs
-        .insn_detail(insn)
-        .map_err(|e| format!("capstone detail: {e}"))?;
-    Ok(detail.arch_detail().operands())
-}
-
-fn reg_name(cs: &capstone::Capstone, reg: capstone::RegId) -> Option<String> {
-    if reg.0 == 0 {
-        return None;
+fn clobber<'data, R: ReadRef<'data>>(st: &mut State<'_, R>, convention: &Registers) {
+    for r in &convention.clobbered {
+        st.set(r, None);
     }
-    cs.reg_name(reg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::Segment;
+    use crate::memory::{Fixup, Segment};
 
-    /// Follows x86-64 `code` mapped at 0x1000.
-    fn follow(code: &[u8]) -> Located {
+    /// Follows `code` of `arch` mapped at 0x1000 from `init`, with `fixups`.
+    fn follow_on(
+        arch: Arch,
+        code: &[u8],
+        init: u64,
+        fixups: Vec<(u64, Fixup)>,
+        pointer_size: u8,
+        big_endian: bool,
+    ) -> Located {
         let segments = vec![Segment {
             vaddr: 0x1000,
             mem_size: 0x100,
@@ -531,8 +543,132 @@ mod tests {
             file_size: code.len() as u64,
             executable: true,
         }];
-        let image = Image::new(code, segments, Vec::new(), 8, false);
-        locate_entry(&image, Arch::X86_64, 0x1000).expect("returns a constant")
+        let image = Image::new(code, segments, fixups, pointer_size, big_endian);
+        locate_entry(&image, arch, init).expect("returns a constant")
+    }
+
+    /// Follows x86-64 `code` mapped at 0x1000.
+    fn follow(code: &[u8]) -> Located {
+        follow_on(Arch::X86_64, code, 0x1000, Vec::new(), 8, false)
+    }
+
+    fn words(words: &[u32], big_endian: bool) -> Vec<u8> {
+        words
+            .iter()
+            .flat_map(|w| {
+                if big_endian {
+                    w.to_be_bytes()
+                } else {
+                    w.to_le_bytes()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_local_through_the_frame_pointer_is_not_followed() {
+        // push rbp; mov rbp, rsp; mov qword [rbp - 8], 0; mov rax, [rbp - 8]; pop rbp; ret
+        let code = [
+            0x55, 0x48, 0x89, 0xe5, 0x48, 0xc7, 0x45, 0xf8, 0, 0, 0, 0, 0x48, 0x8b, 0x45, 0xf8,
+            0x5d, 0xc3,
+        ];
+        let segments = vec![Segment {
+            vaddr: 0x1000,
+            mem_size: 0x100,
+            file_offset: 0,
+            file_size: code.len() as u64,
+            executable: true,
+        }];
+        let image = Image::new(&code[..], segments, Vec::new(), 8, false);
+        let err = locate_entry(&image, Arch::X86_64, 0x1000).expect_err("no constant");
+        assert!(err.contains("no constant in rax"), "{err}");
+    }
+
+    #[test]
+    fn a_got_load_reads_the_relocated_pointer() {
+        // mov rax, [rip + 1]; ret; the slot the loader fills with the entry's address.
+        let mut code = vec![0x48, 0x8b, 0x05, 0x01, 0, 0, 0, 0xc3];
+        code.extend([0; 8]);
+        let fixups = vec![(0x1008, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::X86_64, &code, 0x1000, fixups, 8, false);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn i386_pic_through_the_pc_thunk() {
+        // call thunk; add ebx, 0x1000; lea eax, [ebx + 0x10]; ret; ...; thunk at 0x1020:
+        // mov ebx, [esp]; ret.
+        let mut code = vec![0xe8, 0x1b, 0, 0, 0, 0x81, 0xc3, 0, 0x10, 0, 0];
+        code.extend([0x8d, 0x83, 0x10, 0, 0, 0, 0xc3]);
+        code.resize(0x20, 0x90);
+        code.extend([0x8b, 0x1c, 0x24, 0xc3]);
+        let located = follow_on(Arch::X86, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x1005 + 0x1000 + 0x10);
+        assert_eq!(located.method, "static:x86");
+    }
+
+    #[test]
+    fn i386_pic_through_call_and_pop() {
+        // call 1f; 1: pop ebx; lea eax, [ebx + 0x10]; ret
+        let code = [0xe8, 0, 0, 0, 0, 0x5b, 0x8d, 0x83, 0x10, 0, 0, 0, 0xc3];
+        let located = follow_on(Arch::X86, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x1015);
+    }
+
+    #[test]
+    fn thumb_1_anchor_plus_offset() {
+        // ldr r0, [pc, #4]; add r0, pc; adds r0, #44; bx lr; .word 0x100
+        let code = [
+            0x01, 0x48, 0x78, 0x44, 0x2c, 0x30, 0x70, 0x47, 0x00, 0x01, 0x00, 0x00,
+        ];
+        let located = follow_on(Arch::Arm, &code, 0x1001, Vec::new(), 4, false);
+        // pc reads as the add's address + 4, not word-aligned.
+        assert_eq!(located.address, 0x100 + 0x1006 + 44);
+        assert_eq!(located.method, "static:arm-thumb");
+    }
+
+    #[test]
+    fn a32_literal_plus_pc() {
+        // ldr r0, [pc, #4]; add r0, pc, r0; bx lr; .word 0x100 (at 0x100c)
+        let code = words(&[0xe59f_0004, 0xe08f_0000, 0xe12f_ff1e, 0x100], false);
+        let located = follow_on(Arch::Arm, &code, 0x1000, Vec::new(), 4, false);
+        assert_eq!(located.address, 0x100 + 0x1004 + 8);
+    }
+
+    #[test]
+    fn power10_pla_and_pld() {
+        // pla r3, +0x100; blr (ELFv2, little-endian)
+        let code = words(&[0x0610_0000, 0x3860_0100, 0x4e80_0020], false);
+        let located = follow_on(Arch::Powerpc64, &code, 0x1000, Vec::new(), 8, false);
+        assert_eq!(located.address, 0x1100);
+        // pld r3, +0x10 (a GOT slot at 0x1010); blr
+        let mut code = words(&[0x0410_0000, 0xe460_0010, 0x4e80_0020, 0], false);
+        code.extend([0; 8]);
+        let fixups = vec![(0x1010, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::Powerpc64, &code, 0x1000, fixups, 8, false);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn s390x_larl_and_lgrl() {
+        // larl %r2, .+0x20; br %r14
+        let code = [0xc0, 0x20, 0, 0, 0, 0x10, 0x07, 0xfe];
+        let located = follow_on(Arch::S390x, &code, 0x1000, Vec::new(), 8, true);
+        assert_eq!((located.address, located.certain), (0x1020, true));
+        // lgrl %r2, .+0x10; br %r14; the GOT slot at 0x1010
+        let mut code = vec![0xc4, 0x28, 0, 0, 0, 0x08, 0x07, 0xfe];
+        code.resize(0x18, 0);
+        let fixups = vec![(0x1010, Fixup::Relative(0x4000))];
+        let located = follow_on(Arch::S390x, &code, 0x1000, fixups, 8, true);
+        assert_eq!((located.address, located.certain), (0x4000, false));
+    }
+
+    #[test]
+    fn loongarch_pcalau12i_and_addi() {
+        // pcalau12i $a0, 1; addi.d $a0, $a0, 0x10; jirl $zero, $ra, 0
+        let code = words(&[0x1a00_0024, 0x02c0_4084, 0x4c00_0020], false);
+        let located = follow_on(Arch::Loongarch64, &code, 0x1000, Vec::new(), 8, false);
+        assert_eq!((located.address, located.certain), (0x2010, true));
     }
 
     #[test]

@@ -1,0 +1,246 @@
+//! SPARC machine code against the SPARC conventions (issue #15), on fixtures built with
+//! Debian's cross gcc by `test/fixtures/sparc/build.sh` (committed under `out/`):
+//!
+//! * `gcc_output_has_no_error`: gcc's own output (sparc64 at -O0/-O2/-Os, -mflat and
+//!   -mcpu=niagara4,
+//!   32-bit sparc at -O0/-O2) draws no error finding, and every function is followed to a
+//!   return; so does the analysis suite's good.c (`analysis_fixture_has_no_error`), through
+//!   the whole check (nif_init decoded, then its functions analysed);
+//! * `wrong_conventions_are_all_caught`: every broken function of `bad.S` draws the
+//!   findings `expected.txt` lists (recall 100%), and its controls draw none;
+//! * `nif_init_*`: the entry decoder reads SPARC `nif_init` through the lifter: the module
+//!   name, the function table and each function's address.
+
+use std::path::{Path, PathBuf};
+
+use callconv::analysis::{self, LibraryAnalysis};
+use callconv::report::Arch;
+use callconv::rules::Severity;
+use callconv::{conventions, entry, inspect};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/sparc")
+}
+
+/// Analyses every exported function of `file` (nif_init with no argument, the NIF-shaped
+/// functions with three), against the convention the BEAM calls them with.
+fn analyse(file: &str) -> LibraryAnalysis {
+    let bytes = std::fs::read(dir().join("out").join(file)).expect(file);
+    let binary = inspect::parse(&*bytes, Arch::X86_64).expect("parses");
+    let conv = conventions::for_binary(binary.arch, binary.platform, None).expect("convention");
+    let roots: Vec<(String, u64, usize)> = binary
+        .exports
+        .iter()
+        .filter(|e| e.code && !e.name.starts_with('_'))
+        .map(|e| {
+            if e.name == "nif_init" {
+                (e.name.clone(), e.address, 0)
+            } else {
+                (format!("{}/3", e.name), e.address, 3)
+            }
+        })
+        .collect();
+    assert!(
+        roots.len() > 3,
+        "{file}: {} exported functions",
+        roots.len()
+    );
+    let a = analysis::analyze_roots(&binary, &roots, conv, None);
+    assert!(a.supported, "{file}: SPARC not analysed");
+    assert_eq!(a.functions.len(), roots.len(), "{file}");
+    a
+}
+
+#[test]
+fn gcc_output_has_no_error() {
+    let files = [
+        ("good64-O0.so", "sparc64-v9"),
+        ("good64-O2.so", "sparc64-v9"),
+        ("good64-Os.so", "sparc64-v9"),
+        ("good32-O0.so", "sparc-v8"),
+        ("good32-O2.so", "sparc-v8"),
+        ("good64-flat.so", "sparc64-v9"),
+        ("good64-niagara4.so", "sparc64-v9"),
+    ];
+    for (file, conv) in files {
+        let a = analyse(file);
+        let errors: Vec<String> = a
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.rule, f.message))
+            .collect();
+        assert!(errors.is_empty(), "{file}:\n{}", errors.join("\n"));
+        for f in &a.functions {
+            assert_eq!(f.expected_convention, conv, "{file} {}", f.name);
+            // Every function was followed to a return (or a tail call), none capped.
+            assert!(f.observed.exits > 0, "{file} {}: no exit reached", f.name);
+            assert!(f.capped.is_none(), "{file} {}: capped", f.name);
+            assert!(f.observed.stack_balanced, "{file} {}", f.name);
+            assert!(
+                f.observed.callee_saved_touched.is_empty(),
+                "{file} {}",
+                f.name
+            );
+            // Arguments are read only where the convention passes them (after `save` the
+            // reads are of %i registers, which are not argument reads).
+            for r in &f.observed.args_read {
+                assert!(
+                    ["o0", "o1", "o2"].contains(&r.as_str()),
+                    "{file} {}: {r}",
+                    f.name
+                );
+            }
+        }
+        // The switch's jump table (gcc -O2/-Os; -O0 compares) is followed: the cases reach
+        // the exits on paths of their own (2 exits when the table is not followed; with
+        // -mflat the cases share one exit block, where their states merge).
+        let dispatch = a.functions.iter().find(|f| f.name == "dispatch/3");
+        let exits = dispatch.expect("dispatch").observed.exits;
+        if !file.contains("-O0") {
+            assert!(exits >= 5, "{file}: dispatch reaches {exits} exits");
+        }
+    }
+}
+
+#[test]
+fn wrong_conventions_are_all_caught() {
+    let expected = std::fs::read_to_string(dir().join("expected.txt")).expect("expected.txt");
+    let want: Vec<Vec<&str>> = expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let (mut caught, mut missed, mut extra) = (0, Vec::new(), Vec::new());
+    for file in ["bad64.so", "bad32.so"] {
+        let a = analyse(file);
+        let mine: Vec<&Vec<&str>> = want.iter().filter(|w| w[0] == file).collect();
+        assert!(!mine.is_empty(), "{file}: nothing expected");
+        for w in &mine {
+            let (func, rule, reg) = (w[1], w[2], w[3]);
+            let hit = a.findings.iter().any(|f| {
+                f.rule == rule
+                    && f.message.contains(&format!("NIF {func}/3 "))
+                    && (reg == "-" || f.message.contains(&format!(" {reg} ")))
+            });
+            if hit {
+                caught += 1;
+            } else {
+                missed.push(format!("{file} {func} {rule} {reg}"));
+            }
+        }
+        for f in &a.findings {
+            let named = mine
+                .iter()
+                .any(|w| w[2] == f.rule && f.message.contains(&format!("NIF {}/3 ", w[1])));
+            // A broken function may draw more than its listed findings (a window left open
+            // clobbers every window register); a control may draw none.
+            let broken = f.message.contains("NIF bad_");
+            if !named && !broken {
+                extra.push(format!("{file}: {} {}", f.rule, f.message));
+            }
+        }
+        // Every function of the file was analysed and reached an exit, but the one that
+        // ends in abort (named through its PLT entry).
+        for f in &a.functions {
+            let exits = f.observed.exits;
+            if f.name == "ok_noreturn/3" {
+                assert_eq!(exits, 0, "{file}: abort returned");
+            } else {
+                assert!(exits > 0, "{file} {}: no exit reached", f.name);
+            }
+        }
+    }
+    eprintln!("recall: {caught} of {} expected findings", want.len());
+    assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
+    assert!(
+        extra.is_empty(),
+        "controls drew findings:\n{}",
+        extra.join("\n")
+    );
+}
+
+#[test]
+fn analysis_fixture_has_no_error() {
+    let files = [
+        "analysis64-O0.so",
+        "analysis64-O2.so",
+        "analysis64-O3.so",
+        "analysis64-Os.so",
+        "analysis64-flat.so",
+        "analysis32-O2.so",
+        "analysis32-Os.so",
+        "analysis32-flat.so",
+    ];
+    for file in files {
+        let bytes = std::fs::read(dir().join("out").join(file)).expect(file);
+        let binary = inspect::parse(&*bytes, Arch::X86_64).expect("parses");
+        let (_, init) = entry::init_symbol(&binary).expect("nif_init");
+        let decoded = entry::decode(&binary, init).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let conv = conventions::for_binary(binary.arch, binary.platform, None).expect("conv");
+        let a = analysis::analyze(&binary, &decoded, init, conv, None);
+        let errors: Vec<String> = a
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.rule, f.message))
+            .collect();
+        assert!(errors.is_empty(), "{file}:\n{}", errors.join("\n"));
+        // The seven functions, nif_init and the three callbacks.
+        assert_eq!(a.functions.len(), 11, "{file}");
+        for f in &a.functions {
+            assert!(f.observed.exits > 0, "{file} {}: no exit reached", f.name);
+            assert!(f.capped.is_none(), "{file} {}: capped", f.name);
+        }
+    }
+}
+
+/// The NIF functions `nif_init` of good_nif.c returns, in table order.
+const GOOD_FUNCTIONS: [(&str, u32); 8] = [
+    ("first", 1),
+    ("add", 2),
+    ("big", 1),
+    ("pick", 1),
+    ("average", 4),
+    ("fail", 0),
+    ("bump", 0),
+    ("dispatch", 1),
+];
+
+fn decode_entry(file: &str) {
+    let bytes = std::fs::read(dir().join("out").join(file)).expect(file);
+    let binary = inspect::parse(&*bytes, Arch::X86_64).expect("parses");
+    let (_, init) = entry::init_symbol(&binary).expect("nif_init");
+    let decoded = entry::decode(&binary, init).unwrap_or_else(|e| panic!("{file}: {e:?}"));
+    let names: Vec<(String, u32)> = decoded
+        .entry
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), f.arity))
+        .collect();
+    let want: Vec<(String, u32)> = GOOD_FUNCTIONS
+        .iter()
+        .map(|(n, a)| (n.to_string(), *a))
+        .collect();
+    assert_eq!(names, want, "{file}");
+    assert_eq!(decoded.entry.module, "sparc_good", "{file}");
+    // Each function's address is its exported symbol's.
+    for ((name, _), addr) in GOOD_FUNCTIONS.iter().zip(&decoded.function_addresses) {
+        let export = binary.export(name).expect(name);
+        assert_eq!(*addr, Some(export.address), "{file} {name}");
+    }
+}
+
+#[test]
+fn nif_init_decodes_on_sparc64() {
+    for file in ["good64-O0.so", "good64-O2.so", "good64-Os.so"] {
+        decode_entry(file);
+    }
+}
+
+#[test]
+fn nif_init_decodes_on_32_bit_sparc() {
+    for file in ["good32-O0.so", "good32-O2.so"] {
+        decode_entry(file);
+    }
+}
