@@ -283,14 +283,17 @@ fn check_data<'data, R: ReadRef<'data>>(
                         &decoded,
                         addr,
                         convention,
-                        options.target_isa.as_ref(),
                     );
                     crate::stats::analysed(
                         started,
                         analysis.functions.iter().map(|f| f.instructions).sum(),
                         analysis.isa.instructions,
                     );
-                    findings.extend(analysis.findings);
+                    findings.extend(rules::code::check(
+                        &analysis,
+                        options.target_isa.as_ref(),
+                        binary.arch,
+                    ));
                     if analysis.supported {
                         functions = analysis.functions;
                         isa = Some(analysis.isa);
@@ -386,7 +389,7 @@ fn exports_report<'data, R: ReadRef<'data>>(
     let mut functions = Vec::new();
     let mut summary = None;
     if let Some(analysis) = analysis {
-        findings.extend(analysis.findings);
+        findings.extend(rules::exports::check(&analysis));
         if analysis.supported {
             functions = analysis.functions;
             summary = Some(analysis.summary);

@@ -5,7 +5,9 @@
 //! [`CATALOGUE`] (and SARIF's extra rules) by `tests/docs_reference.rs`.
 
 pub mod catalogue;
+pub mod code;
 pub mod dependency;
+pub mod exports;
 pub mod hardening;
 pub mod link;
 pub mod machine;
