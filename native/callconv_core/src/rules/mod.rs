@@ -12,5 +12,6 @@ pub mod hardening;
 pub mod link;
 pub mod machine;
 pub mod nif;
+pub mod probe;
 
 pub use catalogue::*;
