@@ -253,9 +253,9 @@ fn check_data<'data, R: ReadRef<'data>>(
                 nif = Some(decoded.entry);
             }
             Err(_) if entry::init_returns_null(&binary, addr) => {
-                findings.push(rules::nif::init_null(&name))
+                findings.push(rules::nif::init_null(name))
             }
-            Err(why) => findings.push(rules::nif::entry_unreadable(&name, &why)),
+            Err(why) => findings.push(rules::nif::entry_unreadable(name, &why)),
         },
         None => findings.push(rules::nif::no_init(
             &binary,
