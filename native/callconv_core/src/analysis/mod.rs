@@ -192,8 +192,8 @@ pub struct Departures {
     pub address: u64,
     /// The convention it is held to.
     pub convention: &'static Convention,
-    /// The integer arguments it takes (the NIF mode: 3 for a NIF function; 0 in the exports
-    /// mode, where the arity is unknown).
+    /// The integer arguments it takes (the NIF mode: from its prototype, 3 for a NIF
+    /// function; 0 in the exports mode, where the arity is unknown).
     pub arguments: usize,
     /// The convention's registers for those arguments, canonical names (the exports mode:
     /// every integer argument register of the convention).
@@ -204,10 +204,9 @@ pub struct Departures {
     pub fits_convention: bool,
     /// When they do not: the model convention they fit best (ties listed).
     pub best_match: Option<String>,
-    /// Bytes of arguments popped by the return (`ret N`), the largest seen, and the first
-    /// return that pops any.
+    /// Bytes of arguments popped by the return (`ret N`), the largest seen.
     pub cleanup: u64,
-    /// Address of the first return that pops arguments.
+    /// The lowest address of a return that pops arguments.
     pub cleanup_at: Option<u64>,
     /// Registers `convention` keeps (callee-saved, the link register) not restored at an exit.
     pub clobbered: Vec<Clobber>,
