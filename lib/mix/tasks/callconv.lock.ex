@@ -34,19 +34,18 @@ defmodule Mix.Tasks.Callconv.Lock do
 
   use Mix.Task
 
-  alias Callconv.{Lock, Policy}
-  alias Mix.Tasks.Callconv.Check
+  alias Callconv.{CLI, Lock, Policy}
 
   @impl true
   def run(args) do
-    {opts, paths} = Check.parse_args!(args, "callconv.lock")
+    {opts, paths} = CLI.parse_args!(args, "callconv.lock")
 
     for bad <- [:format, :output], Keyword.has_key?(opts, bad) do
-      Check.usage_error("callconv.lock", "--#{bad} is an option of mix callconv.check only")
+      CLI.usage_error("callconv.lock", "--#{bad} is an option of mix callconv.check only")
     end
 
     if opts[:locked] do
-      Check.usage_error(
+      CLI.usage_error(
         "callconv.lock",
         "--locked checks against the lock; mix callconv.lock writes a new one without reading the old"
       )
@@ -58,7 +57,7 @@ defmodule Mix.Tasks.Callconv.Lock do
     # leaves the checks to this task too): the point is to write a new one, so a new or
     # rebuilt library, or a deleted lockfile, must never stop it.
     {results, ctx} =
-      Check.checked(
+      CLI.checked(
         opts |> Keyword.delete(:lockfile) |> Keyword.put(:locked, false),
         paths,
         "callconv.lock"

@@ -130,65 +130,21 @@ fn apply_probe(
     if report.kind != Kind::Nif || report.arch != host.arch || report.bits != host.bits {
         return;
     }
-    use crate::probe::{Confinement, Outcome};
     let outcome = crate::probe::run_with(exe, path, confinement);
     let before = report.findings.len();
-    if confinement == Confinement::Unsandboxed && !matches!(outcome, Outcome::Refused(_)) {
-        report.findings.push(rules::NIF_PROBE_UNSANDBOXED.finding(
-            "the probe ran the library's constructors and nif_init without its sandbox, with this user's full rights",
-            "use the sandboxed probe (--probe, probe: true) on a Linux kernel with Landlock and seccomp; run unsandboxed only in a disposable machine",
-        ));
+    let found = rules::probe::check(&outcome, report.nif.as_ref(), confinement);
+    if let (crate::probe::Outcome::Entry(probed), None) = (outcome, &report.nif) {
+        // The probe's entry stands in for the one the file would not give.
+        report
+            .findings
+            .retain(|f| f.rule != rules::NIF_ENTRY_UNREADABLE.id);
+        report.nif = Some(probed);
     }
-    let finding = match outcome {
-        Outcome::Entry(probed) => match &report.nif {
-            None => {
-                report.findings.retain(|f| f.rule != rules::NIF_ENTRY_UNREADABLE.id);
-                report.nif = Some(probed);
-                None
-            }
-            Some(decoded) if same_entry(decoded, &probed) => None,
-            Some(decoded) => Some(rules::NIF_PROBE_MISMATCH.finding(
-                format!(
-                    "running nif_init gave a different entry than the file holds (module {:?} version {}.{} with {} functions, against {:?} {}.{} with {}): the library changes its entry at init",
-                    probed.module, probed.major, probed.minor, probed.functions.len(),
-                    decoded.module, decoded.major, decoded.minor, decoded.functions.len()
-                ),
-                "the BEAM uses what nif_init returns; trust the probe's values and report this library so the decoder learns the pattern",
-            )),
-        },
-        Outcome::Crashed(signal) => Some(rules::NIF_PROBE_FAILED.finding_at(
-            Severity::Error,
-            format!("nif_init crashed with signal {signal} when run by the probe: load_nif would crash the VM the same way"),
-            "run the library's init under a debugger; it must not touch anything but its own data",
-        )),
-        Outcome::TimedOut => Some(rules::NIF_PROBE_FAILED.finding_at(
-            Severity::Error,
-            format!("nif_init did not return within {} s when run by the probe: load_nif would hang", crate::probe::TIME_LIMIT.as_secs()),
-            "do slow work in the load callback or lazily, not in nif_init",
-        )),
-        Outcome::Failed(why) => Some(rules::NIF_PROBE_FAILED.finding(
-            format!("the probe could not run nif_init: {why}"),
-            "the static checks still apply; this only means the cross-check did not happen",
-        )),
-        Outcome::Refused(missing) => Some(rules::NIF_PROBE_REFUSED.finding(
-            format!("the probe ran nothing: its sandbox cannot be set up here: {missing}"),
-            "probe on a Linux kernel with Landlock enabled and seccomp allowed, or accept the risk with --probe-unsandboxed (probe: :unsandboxed); the static checks still apply",
-        )),
-    };
-    report.findings.extend(finding);
+    report.findings.extend(found);
     if report.findings.len() != before {
         report.findings.sort_by_key(|f| f.severity);
         report.verdict = verdict(&report.findings);
     }
-}
-
-/// The entries agree on everything the BEAM checks (not on how they were found).
-fn same_entry(a: &crate::report::NifEntry, b: &crate::report::NifEntry) -> bool {
-    let strip = |e: &crate::report::NifEntry| crate::report::NifEntry {
-        decoded_by: String::new(),
-        ..e.clone()
-    };
-    strip(a) == strip(b)
 }
 
 /// Checks a library held in memory. `label` stands for its path in the report.
@@ -282,19 +238,17 @@ fn check_data<'data, R: ReadRef<'data>>(
                 .filter(|_| readable);
                 if let Some(convention) = convention {
                     let started = crate::stats::start();
-                    let analysis = crate::analysis::analyze(
-                        &binary,
-                        &decoded,
-                        addr,
-                        convention,
-                        options.target_isa.as_ref(),
-                    );
+                    let analysis = crate::analysis::analyze(&binary, &decoded, addr, convention);
                     crate::stats::analysed(
                         started,
                         analysis.functions.iter().map(|f| f.instructions).sum(),
                         analysis.isa.instructions,
                     );
-                    findings.extend(analysis.findings);
+                    findings.extend(rules::code::check(
+                        &analysis,
+                        options.target_isa.as_ref(),
+                        binary.arch,
+                    ));
                     if analysis.supported {
                         functions = analysis.functions;
                         isa = Some(analysis.isa);
@@ -303,17 +257,15 @@ fn check_data<'data, R: ReadRef<'data>>(
                 nif = Some(decoded.entry);
             }
             Err(_) if entry::init_returns_null(&binary, addr) => {
-                findings.push(rules::NIF_INIT_NULL.finding(
-                    format!("{name} returns NULL: load_nif fails with \"Library init-call unsuccessful\""),
-                    "return the address of the ErlNifEntry (the ERL_NIF_INIT macro does); do setup work in the load callback, which can refuse with a reason",
-                ))
+                findings.push(rules::nif::init_null(name))
             }
-            Err(why) => findings.push(rules::NIF_ENTRY_UNREADABLE.finding(
-                format!("{name} is exported, but its ErlNifEntry could not be decoded: {why}"),
-                "the version, module and function-table checks were skipped for this library",
-            )),
+            Err(why) => findings.push(rules::nif::entry_unreadable(name, &why)),
         },
-        None => findings.push(no_init_finding(&binary, kind, options)),
+        None => findings.push(rules::nif::no_init(
+            &binary,
+            kind == Kind::Driver,
+            options.module.as_deref(),
+        )),
     }
 
     Ok(LibraryReport {
@@ -390,7 +342,7 @@ fn exports_report<'data, R: ReadRef<'data>>(
     let mut functions = Vec::new();
     let mut summary = None;
     if let Some(analysis) = analysis {
-        findings.extend(analysis.findings);
+        findings.extend(rules::exports::check(&analysis));
         if analysis.supported {
             functions = analysis.functions;
             summary = Some(analysis.summary);
@@ -445,44 +397,6 @@ fn gnu_property_summary(p: &inspect::GnuProperties) -> crate::report::GnuPropert
         }),
         x86_features: bits(p.x86_features, &["ibt", "shstk", "lam_u48", "lam_u57"]),
         aarch64_features: bits(p.aarch64_features, &["bti", "pac", "gcs"]),
-    }
-}
-
-/// Why there is no init function, and how bad that is: an error when the init exists but is
-/// hidden, or when the caller means to `load_nif` this library; otherwise just information.
-fn no_init_finding<R>(binary: &Binary<R>, kind: Kind, options: &Options) -> crate::report::Finding {
-    let hidden = binary
-        .init_like_symbols
-        .iter()
-        .find(|n| entry::INIT_NAMES.contains(&n.as_str()) || n.ends_with("_nif_init"));
-    if let Some(name) = hidden {
-        let why = if entry::INIT_NAMES.contains(&name.as_str()) {
-            format!("{name} is defined but not exported (hidden visibility)")
-        } else {
-            format!("only {name} is defined: it was built as a static NIF (STATIC_ERLANG_NIF)")
-        };
-        return rules::NIF_INIT_NOT_EXPORTED.finding(
-            format!("{why}; load_nif fails with \"Failed to find library init function\""),
-            "export nif_init: build with ERL_NIF_INIT from OTP 19 or later, without -DSTATIC_ERLANG_NIF",
-        );
-    }
-    let what = if kind == Kind::Driver {
-        "a port driver (it exports driver_init)"
-    } else {
-        "a plain shared library"
-    };
-    match &options.module {
-        Some(module) => rules::NOT_A_NIF.finding_at(
-            Severity::Error,
-            format!(
-                "no nif_init export: this is {what}, not a NIF, so {module} cannot load it with load_nif (\"Failed to find library init function\")"
-            ),
-            "point load_nif at the NIF library itself, not at a driver or a dependency",
-        ),
-        None => rules::NOT_A_NIF.finding(
-            format!("no nif_init export: this is {what}, not a NIF"),
-            "nothing to do if it is a dependency of a NIF or a driver",
-        ),
     }
 }
 

@@ -169,8 +169,7 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
         analysis.summary.budget_exhausted.as_deref(),
         Some("instructions")
     );
-    assert!(analysis
-        .findings
+    assert!(callconv::rules::exports::check(&analysis)
         .iter()
         .any(|f| f.rule == "analysis-capped" && f.message.contains("were not analysed")));
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use callconv::analysis::{self, LibraryAnalysis};
 use callconv::report::Arch;
-use callconv::rules::Severity;
+use callconv::rules::{self, Finding, Severity};
 use callconv::{conventions, entry, inspect};
 
 fn dir() -> PathBuf {
@@ -23,8 +23,9 @@ fn dir() -> PathBuf {
 }
 
 /// Analyses every exported function of `file` (nif_init with no argument, the NIF-shaped
-/// functions with three), against the convention the BEAM calls them with.
-fn analyse(file: &str) -> LibraryAnalysis {
+/// functions with three), against the convention the BEAM calls them with; with the
+/// findings the rules raise from it.
+fn analyse(file: &str) -> (LibraryAnalysis, Vec<Finding>) {
     let bytes = std::fs::read(dir().join("out").join(file)).expect(file);
     let binary = inspect::parse(&*bytes, Arch::X86_64).expect("parses");
     let conv = conventions::for_binary(binary.arch, binary.platform, None).expect("convention");
@@ -45,10 +46,11 @@ fn analyse(file: &str) -> LibraryAnalysis {
         "{file}: {} exported functions",
         roots.len()
     );
-    let a = analysis::analyze_roots(&binary, &roots, conv, None);
+    let a = analysis::analyze_roots(&binary, &roots, conv);
     assert!(a.supported, "{file}: SPARC not analysed");
     assert_eq!(a.functions.len(), roots.len(), "{file}");
-    a
+    let findings = rules::code::check(&a, None, binary.arch);
+    (a, findings)
 }
 
 #[test]
@@ -63,9 +65,8 @@ fn gcc_output_has_no_error() {
         ("good64-niagara4.so", "sparc64-v9"),
     ];
     for (file, conv) in files {
-        let a = analyse(file);
-        let errors: Vec<String> = a
-            .findings
+        let (a, findings) = analyse(file);
+        let errors: Vec<String> = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .map(|f| format!("{}: {}", f.rule, f.message))
@@ -113,12 +114,12 @@ fn wrong_conventions_are_all_caught() {
         .collect();
     let (mut caught, mut missed, mut extra) = (0, Vec::new(), Vec::new());
     for file in ["bad64.so", "bad32.so"] {
-        let a = analyse(file);
+        let (a, findings) = analyse(file);
         let mine: Vec<&Vec<&str>> = want.iter().filter(|w| w[0] == file).collect();
         assert!(!mine.is_empty(), "{file}: nothing expected");
         for w in &mine {
             let (func, rule, reg) = (w[1], w[2], w[3]);
-            let hit = a.findings.iter().any(|f| {
+            let hit = findings.iter().any(|f| {
                 f.rule == rule
                     && f.message.contains(&format!("NIF {func}/3 "))
                     && (reg == "-" || f.message.contains(&format!(" {reg} ")))
@@ -129,7 +130,7 @@ fn wrong_conventions_are_all_caught() {
                 missed.push(format!("{file} {func} {rule} {reg}"));
             }
         }
-        for f in &a.findings {
+        for f in &findings {
             let named = mine
                 .iter()
                 .any(|w| w[2] == f.rule && f.message.contains(&format!("NIF {}/3 ", w[1])));
@@ -178,9 +179,8 @@ fn analysis_fixture_has_no_error() {
         let (_, init) = entry::init_symbol(&binary).expect("nif_init");
         let decoded = entry::decode(&binary, init).unwrap_or_else(|e| panic!("{file}: {e:?}"));
         let conv = conventions::for_binary(binary.arch, binary.platform, None).expect("conv");
-        let a = analysis::analyze(&binary, &decoded, init, conv, None);
-        let errors: Vec<String> = a
-            .findings
+        let a = analysis::analyze(&binary, &decoded, init, conv);
+        let errors: Vec<String> = rules::code::check(&a, None, binary.arch)
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .map(|f| format!("{}: {}", f.rule, f.message))

@@ -80,5 +80,6 @@ fuzz_target!(|data: &[u8]| {
     let roots: Vec<(String, u64, usize)> = (0..=u64::from(selector >> 5))
         .map(|i| (format!("f{i}"), (0x1000 + i * 16 % len.max(1)) | thumb, 3))
         .collect();
-    let _ = callconv::analysis::analyze_roots(&binary, &roots, convention, None);
+    let analysis = callconv::analysis::analyze_roots(&binary, &roots, convention);
+    let _ = callconv::rules::code::check(&analysis, None, binary.arch);
 });

@@ -19,11 +19,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use object::ReadRef;
 use serde::{Deserialize, Serialize};
 
-use super::{make_lifter, reserved_of, Acc, Ctx, FunctionAnalysis, Observed};
+use super::{make_lifter, reserved_of, Acc, Ctx, Departures, FunctionAnalysis, Observed};
 use crate::conventions::{self, Cleanup, Convention, SretLocation};
 use crate::inspect::{Binary, Platform};
 use crate::platform::Arch;
-use crate::rules::catalogue::{self as rules, Finding, Severity};
 
 /// The counted budgets of the exports mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +38,12 @@ pub struct Budget {
 /// The default budgets. Debian 12's libcrypto (amd64, 5,363 functions) takes 0.82 M
 /// instructions and 0.11 M states, its libc (2,153) 1.45 M instructions: a library of 20,000
 /// exports of that kind fits, and a larger or denser one is cut at 10 M instructions (about a
-/// minute on one core) with an `analysis-capped` finding naming what was left out.
+/// minute on one core), and the report names what was left out (`analysis-capped`).
 pub const BUDGET: Budget = Budget {
     function_instructions: super::MAX_FUNCTION_INSNS,
     total_instructions: 10_000_000,
     total_states: 2_000_000,
 };
-
-/// How many function names a summary finding lists.
-const NAMES_LISTED: usize = 8;
 
 /// Counts over the exports of one library (JSON: the report's `exports`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,10 +81,23 @@ pub struct ExportsAnalysis {
     pub supported: bool,
     /// One element per exported function (aliases included), by address.
     pub functions: Vec<FunctionAnalysis>,
-    /// Findings: `export-no-convention` per function that fits no candidate, and summaries.
-    pub findings: Vec<Finding>,
+    /// The functions that fit no candidate, in order: how each departs from the platform's
+    /// default convention.
+    pub misfits: Vec<Departures>,
+    /// The functions whose analysis stopped at a per-function cap, with the cap, in order.
+    pub capped: Vec<(String, &'static str)>,
+    /// The functions left out because the library's total budget was spent, in order.
+    pub skipped: Vec<String>,
+    /// The budgets it ran within.
+    pub budget: Budget,
     /// The counts.
     pub summary: ExportsSummary,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        BUDGET
+    }
 }
 
 /// The C conventions a library of this architecture and platform may use for its exports,
@@ -185,11 +194,10 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
 
     let mut out = ExportsAnalysis {
         supported: true,
+        budget: *budget,
         ..ExportsAnalysis::default()
     };
     let mut done: HashMap<u64, usize> = HashMap::new();
-    let mut capped: Vec<String> = Vec::new();
-    let mut skipped: Vec<String> = Vec::new();
     for (name, addr, _) in roots {
         if let Some(k) = done.get(addr) {
             let mut alias = out.functions[*k].clone();
@@ -206,7 +214,7 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
                 if left == 0 { "instructions" } else { "states" }.to_string()
             });
             summary.not_analysed += 1;
-            skipped.push(name.clone());
+            out.skipped.push(name.clone());
             continue;
         }
         let acc = ctx.trace(
@@ -244,74 +252,17 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
         }
         if matches.is_empty() {
             summary.errors += 1;
-            out.findings
-                .push(no_convention(&ctx, name, *addr, &acc, default));
+            out.misfits.push(misfit(&ctx, name, *addr, &acc, default));
         }
         if let Some(cap) = acc.capped {
             summary.capped += 1;
-            capped.push(format!("{name} ({cap})"));
+            out.capped.push((name.clone(), cap));
         }
         done.insert(*addr, out.functions.len());
         out.functions
             .push(function_result(&ctx, name, *addr, acc, default, matches));
     }
     summary.analysed = done.len();
-    if !capped.is_empty() || !skipped.is_empty() {
-        let mut parts = Vec::new();
-        if !capped.is_empty() {
-            parts.push(format!(
-                "{} function(s) stopped at a per-function cap of {} instructions, {} branch targets or {} states per target and were checked in part: {}",
-                capped.len(),
-                budget.function_instructions,
-                super::MAX_BLOCKS,
-                super::MAX_STATES_PER_BLOCK,
-                listed(&capped)
-            ));
-        }
-        if !skipped.is_empty() {
-            parts.push(format!(
-                "{} function(s) were not analysed: the library's budget of {} instructions and {} states was spent: {}",
-                skipped.len(),
-                budget.total_instructions,
-                budget.total_states,
-                listed(&skipped)
-            ));
-        }
-        out.findings.push(rules::ANALYSIS_CAPPED.finding(
-            parts.join("; "),
-            "nothing to fix; the checks ran on the part that was analysed",
-        ));
-    }
-    if let Some(first) = candidates.first() {
-        let foreign: Vec<String> = out
-            .functions
-            .iter()
-            .filter(|f| {
-                f.matches
-                    .as_ref()
-                    .is_some_and(|m| !m.is_empty() && !m.iter().any(|id| id == first.id))
-            })
-            .map(|f| {
-                format!(
-                    "{} ({})",
-                    f.name,
-                    f.matches.as_deref().unwrap_or_default().join(", ")
-                )
-            })
-            .collect();
-        if !foreign.is_empty() {
-            out.findings.push(rules::FOREIGN_CONVENTION.finding_at(
-                Severity::Info,
-                format!(
-                    "{} exported function(s) do not fit the platform's {} but another convention: {}",
-                    foreign.len(),
-                    first.id,
-                    listed(&foreign)
-                ),
-                "call them with the convention they fit (ctypes: WinDLL for stdcall), or declare them with the platform's C convention",
-            ));
-        }
-    }
     out.summary = summary;
     out
 }
@@ -336,19 +287,6 @@ fn function_ends<'data, R: ReadRef<'data>>(
             Some(lifter.code_address(lifter.code_address(r.1).checked_add(*size)?))
         })
         .collect()
-}
-
-fn listed(names: &[String]) -> String {
-    let mut s = names
-        .iter()
-        .take(NAMES_LISTED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > NAMES_LISTED {
-        s.push_str(&format!(" and {} more", names.len() - NAMES_LISTED));
-    }
-    s
 }
 
 /// Bytes of stack arguments the code reads, at least (x86: slots past the return address).
@@ -443,68 +381,21 @@ fn function_result<'data, R: ReadRef<'data>>(
     }
 }
 
-/// The error for a function that fits no candidate: why it fails the platform's default.
-fn no_convention<'data, R: ReadRef<'data>>(
+/// How a function that fits no candidate departs from the platform's default convention:
+/// the registers that convention keeps, and every integer argument register it has.
+fn misfit<'data, R: ReadRef<'data>>(
     ctx: &Ctx<'_, R>,
     name: &str,
     start: u64,
     acc: &Acc,
     default: &Convention,
-) -> Finding {
+) -> Departures {
     let start = ctx.lifter.code_address(start);
-    let mut why: Vec<String> = Vec::new();
-    let args: BTreeSet<String> = default
+    let args: Vec<String> = default
         .int_args
         .iter()
         .map(|r| ctx.lifter.canonical_model(r))
         .collect();
-    let stray: Vec<&str> = acc
-        .args_read
-        .iter()
-        .filter(|r| !args.contains(*r))
-        .map(String::as_str)
-        .collect();
-    if !stray.is_empty() {
-        why.push(format!(
-            "reads {} on entry, which {} does not pass arguments in",
-            stray.join(", "),
-            default.id
-        ));
-    }
-    let cleanup = acc.cleanup.values().copied().max().unwrap_or(0);
-    if cleanup > 0 {
-        let at = acc.cleanup.keys().next().copied().unwrap_or(start);
-        why.push(format!(
-            "pops {cleanup} bytes on return (ret {cleanup} at {at:#x})"
-        ));
-    }
     let saved: BTreeSet<String> = ctx.saved_of(default).into_iter().collect();
-    for (reg, (changed, exit)) in &acc.clobbered {
-        if saved.contains(reg) {
-            why.push(format!(
-                "changes {reg} at {changed:#x} and reaches the exit at {exit:#x} without restoring it"
-            ));
-        }
-    }
-    for (at, k) in &acc.unbalanced {
-        why.push(format!(
-            "leaves at {at:#x} with the stack pointer {k:+} bytes from where it was at entry"
-        ));
-    }
-    for (reg, at) in &acc.reserved {
-        why.push(format!("writes the reserved {reg} at {at:#x}"));
-    }
-    if why.is_empty() {
-        why.push("fits each candidate on one count but not on all".to_string());
-    }
-    rules::EXPORT_NO_CONVENTION.finding(
-        format!(
-            "exported function {name} at {start:#x} fits none of the platform's C conventions: it {}",
-            why.join("; ")
-        ),
-        format!(
-            "declare it with the platform's C convention ({}), or keep hand-written assembly to its rules; callers through a C prototype (ctypes, dlsym, a Zig extern) will corrupt their state",
-            default.id
-        ),
-    )
+    ctx.departures(name, start, acc, args, |reg| saved.contains(reg))
 }

@@ -31,7 +31,6 @@ use crate::entry;
 use crate::inspect::{Binary, Platform};
 use crate::memory::{Fixup, Image, Pointer};
 use crate::platform::Arch;
-use crate::rules::catalogue::{self as rules, Finding, Severity};
 
 use crate::isa::{
     aarch64, arm, mips, ppc64, riscv, s390x, sparc, x86, Bound, ImageView, Lifter, Stub,
@@ -189,15 +188,68 @@ pub struct IsaSummary {
     pub capped: bool,
 }
 
+/// Where one function's code departs from a convention, with the addresses a finding cites
+/// (what [`Observed`] sums up). The rules (`rules::code`) turn it into findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departures {
+    /// As in [`FunctionAnalysis::name`].
+    pub name: String,
+    /// As in [`FunctionAnalysis::address`].
+    pub address: u64,
+    /// The convention it is held to.
+    pub convention: &'static Convention,
+    /// The integer arguments it takes (the NIF mode: from its prototype, 3 for a NIF
+    /// function; 0 in the exports mode, where the arity is unknown).
+    pub arguments: usize,
+    /// The convention's registers for those arguments, canonical names (the exports mode:
+    /// every integer argument register of the convention).
+    pub argument_registers: Vec<String>,
+    /// Argument registers read before written, canonical names, sorted.
+    pub args_read: Vec<String>,
+    /// Whether the registers read and the bytes popped fit `convention` (the NIF mode).
+    pub fits_convention: bool,
+    /// When they do not: the model convention they fit best (ties listed).
+    pub best_match: Option<String>,
+    /// Bytes of arguments popped by the return (`ret N`), the largest seen.
+    pub cleanup: u64,
+    /// The lowest address of a return that pops arguments.
+    pub cleanup_at: Option<u64>,
+    /// Registers `convention` keeps (callee-saved, the link register) not restored at an exit.
+    pub clobbered: Vec<Clobber>,
+    /// Exits whose stack pointer is not where it was at entry: address and bytes off.
+    pub unbalanced: Vec<(u64, i64)>,
+    /// Calls made with the stack pointer misaligned: address and its offset from entry.
+    pub misaligned: Vec<(u64, i64)>,
+    /// Reserved registers written: name and address of the first write.
+    pub reserved: Vec<(String, u64)>,
+    /// Which cap was hit, if any (`instructions`, `blocks`, `library`).
+    pub capped: Option<&'static str>,
+    /// The stack pointer's name.
+    pub stack_pointer: &'static str,
+}
+
+/// A register a convention keeps, changed and not restored on some path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clobber {
+    /// Its canonical name.
+    pub register: String,
+    /// Where it was changed.
+    pub changed_at: u64,
+    /// The exit reached without restoring it.
+    pub exit_at: u64,
+    /// Whether it is the link register (the return address) rather than a callee-saved one.
+    pub link_register: bool,
+}
+
 /// The analysis of one library.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LibraryAnalysis {
     /// Whether this architecture is analysed at all.
     pub supported: bool,
     /// One element per entry point analysed, in entry order (functions, then callbacks).
     pub functions: Vec<FunctionAnalysis>,
-    /// Findings (rules `foreign-convention`, `callee-saved-clobbered`, …).
-    pub findings: Vec<Finding>,
+    /// Where each of `functions` departs from the convention, in the same order.
+    pub departures: Vec<Departures>,
     /// The instruction-set floor.
     pub isa: IsaSummary,
 }
@@ -231,17 +283,15 @@ pub fn callback_addresses<'data, R: ReadRef<'data>>(
 
 /// Analyses every entry point of a NIF library: the function table of `entry`, `nif_init`
 /// at `init_address` and the callbacks, against `convention` (the one the BEAM uses; see
-/// [`conventions::for_binary`]). With `target_isa`, code that needs CPU features the target
-/// lacks is reported.
+/// [`conventions::for_binary`]), and the CPU features the reachable code needs.
 pub fn analyze<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     entry: &entry::Decoded,
     init_address: u64,
     convention: &'static Convention,
-    target_isa: Option<&IsaLevel>,
 ) -> LibraryAnalysis {
     let roots = entry_points(binary, entry, init_address);
-    analyze_roots(binary, &roots, convention, target_isa)
+    analyze_roots(binary, &roots, convention)
 }
 
 /// The entry points [`analyze`] starts from, as `(name, address, integer argument count)`:
@@ -275,9 +325,8 @@ pub fn analyze_roots<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     roots: &[(String, u64, usize)],
     convention: &'static Convention,
-    target_isa: Option<&IsaLevel>,
 ) -> LibraryAnalysis {
-    analyze_with(binary, roots, convention, target_isa, true)
+    analyze_with(binary, roots, convention, true)
 }
 
 /// Only the instruction-set sweep of the code reachable from `roots`, without the
@@ -287,14 +336,13 @@ pub fn isa_sweep<'data, R: ReadRef<'data>>(
     roots: &[(String, u64, usize)],
     convention: &'static Convention,
 ) -> IsaSummary {
-    analyze_with(binary, roots, convention, None, false).isa
+    analyze_with(binary, roots, convention, false).isa
 }
 
 fn analyze_with<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     roots: &[(String, u64, usize)],
     convention: &'static Convention,
-    target_isa: Option<&IsaLevel>,
     per_function: bool,
 ) -> LibraryAnalysis {
     let Some((lifter, code_roots)) = make_lifter(binary, convention, roots) else {
@@ -318,15 +366,11 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         if !seen.insert(*addr) {
             continue;
         }
-        let (fa, mut findings) = ctx.function(name, *addr, *nargs);
+        let (fa, departures) = ctx.function(name, *addr, *nargs);
         out.functions.push(fa);
-        out.findings.append(&mut findings);
+        out.departures.push(departures);
     }
     out.isa = ctx.sweep(roots);
-    if let Some(target) = target_isa {
-        out.findings
-            .extend(isa_findings(&out.isa, target, binary.arch));
-    }
     out
 }
 
@@ -390,73 +434,6 @@ fn make_lifter<'a, 'data, R: ReadRef<'data>>(
         _ => return None,
     };
     Some((lifter, code_roots))
-}
-
-fn isa_findings(isa: &IsaSummary, target: &IsaLevel, arch: Arch) -> Vec<Finding> {
-    if target.arch != arch {
-        return Vec::new();
-    }
-    let missing: Vec<&FeatureUse> = isa
-        .features
-        .iter()
-        .filter(|f| !target.has(&f.flag))
-        .collect();
-    if missing.is_empty() {
-        return Vec::new();
-    }
-    let list = missing
-        .iter()
-        .map(|f| {
-            let what = floor::flag_meaning(arch, &f.flag)
-                .map(|m| format!(", {m}"))
-                .unwrap_or_default();
-            format!(
-                "{} (`{}`{what}, at {:#x}, reached from {})",
-                f.flag, f.instruction, f.address, f.reached_from
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let level = isa
-        .x86_64_level
-        .map(|l| {
-            format!(
-                " (x86-64-v{l}; the target is v{})",
-                target.x86_64_level.unwrap_or(1)
-            )
-        })
-        .unwrap_or_default();
-    // Release 6 code runs on no pre-R6 MIPS, however new: above an assumed pre-R6 floor it is
-    // an error, not a maybe.
-    let r6_on_pre_r6 = missing.iter().any(|f| f.flag == "mips32r6");
-    if let (Some(floor), false, false) = (target.assumed, isa.guarded, r6_on_pre_r6) {
-        // Nothing said which CPU: the platform's usual floor was assumed, and the real
-        // machine may be newer.
-        return vec![rules::ISA_LEVEL.finding_at(
-            Severity::Warning,
-            format!(
-                "code reachable from the NIF uses CPU features above {floor}, the floor assumed for this platform: {list}; on a CPU without them the first call raises SIGILL and kills the VM"
-            ),
-            "give the target's CPU (--cpu, the :cpu option, or callconv: [target: [cpu: ...]]; e.g. z14, power9, cortex-a53) to check against it, or build for the floor",
-        )];
-    }
-    if isa.guarded {
-        vec![rules::ISA_LEVEL.finding_at(
-            Severity::Warning,
-            format!(
-                "code reachable from the NIF uses CPU features the target lacks{level}: {list}; it probes the CPU first ({}), so this is likely a run-time dispatch",
-                isa.guard.as_deref().unwrap_or("cpuid")
-            ),
-            "make sure every use is behind the dispatch, or build for the target's level",
-        )]
-    } else {
-        vec![rules::ISA_LEVEL.finding(
-            format!(
-                "code reachable from the NIF uses CPU features the target lacks{level}: {list}; the first call raises SIGILL and kills the VM"
-            ),
-            floor::build_fix(arch),
-        )]
-    }
 }
 
 /// An abstract value.
@@ -1114,12 +1091,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         v
     }
 
-    fn function(
-        &mut self,
-        name: &str,
-        start: u64,
-        nargs: usize,
-    ) -> (FunctionAnalysis, Vec<Finding>) {
+    fn function(&mut self, name: &str, start: u64, nargs: usize) -> (FunctionAnalysis, Departures) {
         let callee_saved = self.saved_of(self.convention);
         let reserved = self.reserved_regs();
         let acc = self.trace(start, &callee_saved, &reserved, MAX_FUNCTION_INSNS);
@@ -1815,95 +1787,26 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         start: u64,
         nargs: usize,
         acc: Acc,
-    ) -> (FunctionAnalysis, Vec<Finding>) {
+    ) -> (FunctionAnalysis, Departures) {
         let start = self.lifter.code_address(start);
         let expected = self.convention;
-        let mut findings = Vec::new();
-        let what = describe(name);
         let cleanup = acc.cleanup.values().copied().max().unwrap_or(0);
         let (consistent, best) = self.best_match(&acc.args_read, cleanup, nargs);
         let matches_best = if consistent { None } else { best.clone() };
         let args: Vec<String> = acc.args_read.iter().cloned().collect();
-        if !consistent {
-            let fit = match &best {
-                Some(b) => format!("it matches {b}"),
-                None => "it matches no convention of the model".to_string(),
-            };
-            let allowed: Vec<String> = expected
-                .int_args
-                .iter()
-                .take(nargs)
-                .map(|r| self.lifter.canonical_model(r))
-                .collect();
-            findings.push(rules::FOREIGN_CONVENTION.finding(
-                format!(
-                    "{what} at {start:#x} reads {} on entry{} (the {} convention passes its {nargs} argument(s) in {}): {fit}, not the {} the BEAM calls it with",
-                    if args.is_empty() { "no argument register".to_string() } else { args.join(", ") },
-                    if cleanup > 0 { format!(" and pops {cleanup} bytes on return") } else { String::new() },
-                    expected.id,
-                    if allowed.is_empty() { "the stack".to_string() } else { allowed.join(", ") },
-                    expected.id,
-                ),
-                "declare the function with the platform's C convention (drop __attribute__((ms_abi/stdcall/fastcall/...)), extern \"C\" in Rust, callconv(.c) in Zig)",
-            ));
-        }
-        if cleanup > 0 && expected.stack_cleanup == Cleanup::Caller {
-            let at = acc.cleanup.keys().next().copied().unwrap_or(start);
-            findings.push(rules::CALLEE_CLEANUP.finding(
-                format!(
-                    "{what} returns with ret {cleanup} at {at:#x}: it pops {cleanup} bytes of arguments the caller also pops, so every call moves the BEAM's stack pointer by {cleanup} bytes (register esp)"
-                ),
-                "compile it as cdecl (no stdcall/fastcall/thiscall/vectorcall attribute, no -mrtd)",
-            ));
-        }
-        for (reg, (changed, exit)) in &acc.clobbered {
-            let role = if Some(reg.as_str()) == self.lifter.link_register() {
-                "the link register (return address)"
-            } else {
-                "callee-saved"
-            };
-            findings.push(rules::CALLEE_SAVED_CLOBBERED.finding(
-                format!(
-                    "{what} changes {reg} at {changed:#x} and reaches the exit at {exit:#x} without restoring it; {reg} is {role} in {}, so the BEAM's value is lost",
-                    expected.id
-                ),
-                format!("save {reg} in the prologue and restore it before every return (or use a caller-saved register)"),
-            ));
-        }
-        for (at, k) in &acc.unbalanced {
-            findings.push(rules::UNBALANCED_STACK.finding(
-                format!(
-                    "{what} leaves at {at:#x} with the stack pointer ({}) {k:+} bytes from where it was at entry",
-                    self.lifter.sp()
-                ),
-                "pop exactly what the function pushed before returning",
-            ));
-        }
-        if let Some((at, k)) = acc.misaligned.iter().next() {
-            findings.push(rules::MISALIGNED_CALL.finding(
-                format!(
-                    "{what} calls at {at:#x} with the stack pointer ({}) misaligned by {} bytes ({} needs {}-byte alignment at calls){}",
-                    self.lifter.sp(),
-                    k.rem_euclid(i64::from(expected.stack_align.max(1))),
-                    expected.id,
-                    expected.stack_align,
-                    if acc.misaligned.len() > 1 { format!(", and at {} other call(s)", acc.misaligned.len() - 1) } else { String::new() }
-                ),
-                "keep the stack aligned at every call (push/sub an even number of slots)",
-            ));
-        }
-        for (reg, at) in &acc.reserved {
-            findings.push(rules::RESERVED_REGISTER.finding(
-                format!("{what} writes {reg} at {at:#x}, which the platform reserves ({})", expected.id),
-                format!("do not use {reg}: compile for the target platform (it reserves the register), or pick another register in assembly"),
-            ));
-        }
-        if let Some(cap) = acc.capped {
-            findings.push(rules::ANALYSIS_CAPPED.finding(
-                format!("the analysis of {what} at {start:#x} stopped at its {cap} cap; paths past it were not checked"),
-                "nothing to fix; very large functions are checked in part",
-            ));
-        }
+        let argument_registers: Vec<String> = expected
+            .int_args
+            .iter()
+            .take(nargs)
+            .map(|r| self.lifter.canonical_model(r))
+            .collect();
+        let departures = self.departures(name, start, &acc, argument_registers, |_| true);
+        let departures = Departures {
+            arguments: nargs,
+            fits_convention: consistent,
+            best_match: best,
+            ..departures
+        };
         let mut touched: Vec<String> = acc.clobbered.keys().cloned().collect();
         touched.sort();
         let fa = FunctionAnalysis {
@@ -1923,7 +1826,48 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             instructions: acc.insns,
             matches: None,
         };
-        (fa, findings)
+        (fa, departures)
+    }
+
+    /// The departures `acc` records from the convention this context holds code to, at code
+    /// address `start`; `kept` says which clobbered registers that convention keeps (the
+    /// exports mode tracks more). Fit is left unknown (`fits_convention` false, no match).
+    fn departures(
+        &self,
+        name: &str,
+        start: u64,
+        acc: &Acc,
+        argument_registers: Vec<String>,
+        kept: impl Fn(&str) -> bool,
+    ) -> Departures {
+        Departures {
+            name: name.to_string(),
+            address: start,
+            convention: self.convention,
+            arguments: 0,
+            argument_registers,
+            args_read: acc.args_read.iter().cloned().collect(),
+            fits_convention: false,
+            best_match: None,
+            cleanup: acc.cleanup.values().copied().max().unwrap_or(0),
+            cleanup_at: acc.cleanup.keys().next().copied(),
+            clobbered: acc
+                .clobbered
+                .iter()
+                .filter(|(reg, _)| kept(reg))
+                .map(|(reg, (changed, exit))| Clobber {
+                    register: reg.clone(),
+                    changed_at: *changed,
+                    exit_at: *exit,
+                    link_register: Some(reg.as_str()) == self.lifter.link_register(),
+                })
+                .collect(),
+            unbalanced: acc.unbalanced.iter().map(|(a, k)| (*a, *k)).collect(),
+            misaligned: acc.misaligned.iter().map(|(a, k)| (*a, *k)).collect(),
+            reserved: acc.reserved.iter().map(|(r, a)| (r.clone(), *a)).collect(),
+            capped: acc.capped,
+            stack_pointer: self.lifter.sp(),
+        }
     }
 
     /// Whether the observation fits the expected convention, and the model convention of
@@ -2167,12 +2111,4 @@ fn is_noreturn_name(n: &str) -> bool {
     // Mach-O spells C names with a leading underscore.
     let bare = n.strip_prefix('_').unwrap_or(n);
     NORETURN.contains(&n) || NORETURN.contains(&bare) || n.contains("4core9panicking")
-}
-
-fn describe(name: &str) -> String {
-    if name.contains('/') {
-        format!("NIF {name}")
-    } else {
-        name.to_string()
-    }
 }

@@ -5,10 +5,13 @@
 //! [`CATALOGUE`] (and SARIF's extra rules) by `tests/docs_reference.rs`.
 
 pub mod catalogue;
+pub mod code;
 pub mod dependency;
+pub mod exports;
 pub mod hardening;
 pub mod link;
 pub mod machine;
 pub mod nif;
+pub mod probe;
 
 pub use catalogue::*;

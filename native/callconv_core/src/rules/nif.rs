@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use super::*;
-use crate::entry::Decoded;
+use crate::entry::{Decoded, EntryError, INIT_NAMES};
+use crate::inspect::Binary;
 use crate::target::Target;
 
 /// The version the BEAM checks first: major 2 only (`ERL_NIF_MIN_REQUIRED_MAJOR_VERSION_ON_LOAD`).
@@ -223,5 +224,60 @@ fn runtime_label(target: &Target) -> String {
         (Some(otp), Some(erts)) => format!("the target runtime (OTP {otp}, ERTS {erts})"),
         (Some(otp), None) => format!("the target runtime (OTP {otp})"),
         _ => "the target runtime".to_string(),
+    }
+}
+
+/// `name` (the init function) always returns NULL, so the BEAM refuses the library.
+pub fn init_null(name: &str) -> Finding {
+    NIF_INIT_NULL.finding(
+        format!("{name} returns NULL: load_nif fails with \"Library init-call unsuccessful\""),
+        "return the address of the ErlNifEntry (the ERL_NIF_INIT macro does); do setup work in the load callback, which can refuse with a reason",
+    )
+}
+
+/// `name` (the init function) is exported but its entry could not be decoded, for `why`.
+pub fn entry_unreadable(name: &str, why: &EntryError) -> Finding {
+    NIF_ENTRY_UNREADABLE.finding(
+        format!("{name} is exported, but its ErlNifEntry could not be decoded: {why}"),
+        "the version, module and function-table checks were skipped for this library",
+    )
+}
+
+/// Why there is no init function, and how bad that is: an error when the init exists but is
+/// hidden, or when `module` (the caller, if known) means to `load_nif` this library;
+/// otherwise just information. `driver`: the library exports `driver_init`.
+pub fn no_init<R>(binary: &Binary<R>, driver: bool, module: Option<&str>) -> Finding {
+    let hidden = binary
+        .init_like_symbols
+        .iter()
+        .find(|n| INIT_NAMES.contains(&n.as_str()) || n.ends_with("_nif_init"));
+    if let Some(name) = hidden {
+        let why = if INIT_NAMES.contains(&name.as_str()) {
+            format!("{name} is defined but not exported (hidden visibility)")
+        } else {
+            format!("only {name} is defined: it was built as a static NIF (STATIC_ERLANG_NIF)")
+        };
+        return NIF_INIT_NOT_EXPORTED.finding(
+            format!("{why}; load_nif fails with \"Failed to find library init function\""),
+            "export nif_init: build with ERL_NIF_INIT from OTP 19 or later, without -DSTATIC_ERLANG_NIF",
+        );
+    }
+    let what = if driver {
+        "a port driver (it exports driver_init)"
+    } else {
+        "a plain shared library"
+    };
+    match module {
+        Some(module) => NOT_A_NIF.finding_at(
+            Severity::Error,
+            format!(
+                "no nif_init export: this is {what}, not a NIF, so {module} cannot load it with load_nif (\"Failed to find library init function\")"
+            ),
+            "point load_nif at the NIF library itself, not at a driver or a dependency",
+        ),
+        None => NOT_A_NIF.finding(
+            format!("no nif_init export: this is {what}, not a NIF"),
+            "nothing to do if it is a dependency of a NIF or a driver",
+        ),
     }
 }
