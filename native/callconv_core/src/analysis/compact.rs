@@ -161,6 +161,11 @@ pub(crate) enum Effect {
         a: Reg,
         b: Reg,
     },
+    /// `dst :=` a value not followed: [`Fx::LoadAbsolute`], which entry decoding reads but
+    /// the engine does not track yet (the same as a write no effect defines).
+    Unknown {
+        dst: Reg,
+    },
 }
 
 impl Effect {
@@ -175,7 +180,8 @@ impl Effect {
             | Effect::LoadIndexed { dst, .. }
             | Effect::Align { dst, .. }
             | Effect::SubRegs { dst, .. }
-            | Effect::InsertImm { dst, .. } => Some(dst),
+            | Effect::InsertImm { dst, .. }
+            | Effect::Unknown { dst } => Some(dst),
             _ => None,
         }
     }
@@ -255,91 +261,87 @@ impl Insn {
         let mut n = |s: &str| names.intern(s);
         let fx: Box<[Effect]> =
             l.fx.iter()
-                .filter_map(|f| {
-                    Some(match f {
-                        Fx::Copy { dst, src } => Effect::Copy {
-                            dst: n(dst),
-                            src: n(src),
-                        },
-                        Fx::AddImm { dst, src, imm } => Effect::AddImm {
-                            dst: n(dst),
-                            src: n(src),
-                            imm: *imm,
-                        },
-                        Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
-                            dst: n(dst),
-                            a: n(a),
-                            b: n(b),
-                            shift: *shift,
-                        },
-                        Fx::Const { dst, value } => Effect::Const {
-                            dst: n(dst),
-                            value: *value,
-                        },
-                        Fx::Store { src, base, disp } => Effect::Store {
-                            src: n(src),
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::StoreConst { value, base, disp } => Effect::StoreConst {
-                            value: *value,
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::StoreUnknown { base, disp } => Effect::StoreUnknown {
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::CopyMem {
-                            from,
-                            from_disp,
-                            base,
-                            disp,
-                        } => Effect::CopyMem {
-                            from: n(from),
-                            from_disp: *from_disp,
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::Load { dst, base, disp } => Effect::Load {
-                            dst: n(dst),
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::LoadIndexed {
-                            dst,
-                            base,
-                            disp,
-                            size,
-                            signed,
-                        } => Effect::LoadIndexed {
-                            dst: n(dst),
-                            base: (!base.is_empty()).then(|| n(base)),
-                            disp: *disp,
-                            size: *size,
-                            signed: *signed,
-                        },
-                        Fx::Align { dst, src, align } => Effect::Align {
-                            dst: n(dst),
-                            src: n(src),
-                            align: *align,
-                        },
-                        Fx::SubRegs { dst, a, b } => Effect::SubRegs {
-                            dst: n(dst),
-                            a: n(a),
-                            b: n(b),
-                        },
-                        Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
-                            dst: n(dst),
-                            imm: *imm,
-                            shift: *shift,
-                        },
-                        Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
-                        Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
-                        // Not followed by the engine yet: the register it writes becomes
-                        // unknown, as it was before entry decoding needed the effect.
-                        Fx::LoadAbsolute { .. } => return None,
-                    })
+                .map(|f| match f {
+                    Fx::Copy { dst, src } => Effect::Copy {
+                        dst: n(dst),
+                        src: n(src),
+                    },
+                    Fx::AddImm { dst, src, imm } => Effect::AddImm {
+                        dst: n(dst),
+                        src: n(src),
+                        imm: *imm,
+                    },
+                    Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
+                        dst: n(dst),
+                        a: n(a),
+                        b: n(b),
+                        shift: *shift,
+                    },
+                    Fx::Const { dst, value } => Effect::Const {
+                        dst: n(dst),
+                        value: *value,
+                    },
+                    Fx::Store { src, base, disp } => Effect::Store {
+                        src: n(src),
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::StoreConst { value, base, disp } => Effect::StoreConst {
+                        value: *value,
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::StoreUnknown { base, disp } => Effect::StoreUnknown {
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::CopyMem {
+                        from,
+                        from_disp,
+                        base,
+                        disp,
+                    } => Effect::CopyMem {
+                        from: n(from),
+                        from_disp: *from_disp,
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::Load { dst, base, disp } => Effect::Load {
+                        dst: n(dst),
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::LoadIndexed {
+                        dst,
+                        base,
+                        disp,
+                        size,
+                        signed,
+                    } => Effect::LoadIndexed {
+                        dst: n(dst),
+                        base: (!base.is_empty()).then(|| n(base)),
+                        disp: *disp,
+                        size: *size,
+                        signed: *signed,
+                    },
+                    Fx::Align { dst, src, align } => Effect::Align {
+                        dst: n(dst),
+                        src: n(src),
+                        align: *align,
+                    },
+                    Fx::SubRegs { dst, a, b } => Effect::SubRegs {
+                        dst: n(dst),
+                        a: n(a),
+                        b: n(b),
+                    },
+                    Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
+                        dst: n(dst),
+                        imm: *imm,
+                        shift: *shift,
+                    },
+                    Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
+                    Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
+                    Fx::LoadAbsolute { dst, .. } => Effect::Unknown { dst: n(dst) },
                 })
                 .collect();
         let flow = match &l.flow {

@@ -1614,6 +1614,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     };
                     st.set(dst, v);
                 }
+                Effect::Unknown { dst } => st.set(dst, Val::Unknown),
                 Effect::CmpImm { imm } => st.cmp = Some(imm),
                 Effect::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a, b)),
                 Effect::SubRegs { dst, a, b } => {

@@ -58,7 +58,7 @@ pub(crate) enum Fx {
     /// `dst := mem[addr]`, a pointer-sized read at an absolute address (a PC-relative load:
     /// x86-64 `mov rax, [rip + X]`, an Arm literal pool, s390x `lgrl`, POWER10 `pld`).
     /// Entry decoding follows it through the image's relocated pointers; the analysis
-    /// engine does not track it yet (the register becomes unknown there).
+    /// engine does not track it yet (`Effect::Unknown`: the register becomes unknown).
     LoadAbsolute { dst: String, addr: u64 },
     /// `dst := mem[base + index * scale + disp]` of `size` bytes: a jump-table read.
     LoadIndexed {
