@@ -22,7 +22,12 @@ impl X86 {
         if r.0 == 0 {
             return None;
         }
-        self.cs.reg_name(r).map(|n| self.canon(&n))
+        // `eiz`/`riz`: capstone's name for a SIB byte with no index (always zero), in gcc's
+        // multi-byte no-ops `lea esi, [esi + eiz*1 + 0]`.
+        self.cs
+            .reg_name(r)
+            .filter(|n| n != "eiz" && n != "riz")
+            .map(|n| self.canon(&n))
     }
 
     /// The register whose value a name reads or writes: every view of a GPR is the full
@@ -189,9 +194,13 @@ impl Lifter for X86 {
         out.feature = x86_feature(&mnemonic, &groups, self.wide);
         // Memory operands the instruction writes, by base and displacement (no index).
         let mut written: Vec<(String, i64)> = Vec::new();
-        let ops: Vec<Operand> = detail
-            .arch_detail()
-            .operands()
+        let operands = detail.arch_detail().operands();
+        // The first operand's size in bytes (a destination's width).
+        let first_size = match operands.first() {
+            Some(ArchOperand::X86Operand(o)) => o.size,
+            _ => 0,
+        };
+        let ops: Vec<Operand> = operands
             .into_iter()
             .map(|op| match op {
                 ArchOperand::X86Operand(o) => match o.op_type {
@@ -326,6 +335,12 @@ impl Lifter for X86 {
                     imm: w,
                 });
             }
+            // i386 Linux's system call through the vDSO, `call *%gs:0x10` (the TCB's
+            // `sysinfo`, `__kernel_vsyscall`): like `int $0x80`, it changes eax only. Not a
+            // call to a C function, which could change ecx and edx.
+            "call" if !self.wide && code.starts_with(&[0x65, 0xff, 0x15, 0x10, 0, 0, 0]) => {
+                out.writes = vec!["eax".to_string()];
+            }
             "call" => {
                 // The callee pops its return address: the stack pointer is unchanged after.
                 out.writes.retain(|r| *r != sp);
@@ -395,6 +410,15 @@ impl Lifter for X86 {
                 ) = (reg(0), ops.get(1))
                 {
                     match (base, index) {
+                        // `lea esi, [esi + 0]`, a no-op gcc pads with: a copy, so the value
+                        // stays what it was (an entry value too). Only at the address size,
+                        // where no bits are cut.
+                        (Some(b), None) if *disp == 0 && i64::from(first_size) == w => {
+                            out.fx.push(Fx::Copy {
+                                dst: d,
+                                src: b.clone(),
+                            })
+                        }
                         (Some(b), None) => out.fx.push(Fx::AddImm {
                             dst: d,
                             src: b.clone(),
