@@ -663,4 +663,44 @@ mod tests {
             "{i:?}"
         );
     }
+
+    #[test]
+    fn gcc_lea_padding_is_a_copy() {
+        let l = X86::new(false).unwrap();
+        // lea 0x0(%esi,%eiz,1),%esi and lea 0x0(%esi),%esi
+        for code in [&[0x8d, 0x74, 0x26, 0x00][..], &[0x8d, 0x76, 0x00]] {
+            let i = l.lift(code, 0x1000).unwrap();
+            assert_eq!(
+                i.fx,
+                vec![Fx::Copy {
+                    dst: "esi".into(),
+                    src: "esi".into()
+                }],
+                "{i:?}"
+            );
+        }
+        // lea 0x4(%esi),%esi adds.
+        let i = l.lift(&[0x8d, 0x76, 0x04], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.first(), Some(Fx::AddImm { imm: 4, .. })),
+            "{i:?}"
+        );
+        // lea 0x0(%esi),%si keeps only 16 bits: not a copy.
+        let i = l.lift(&[0x66, 0x8d, 0x76, 0x00], 0x1000).unwrap();
+        assert!(!matches!(i.fx.first(), Some(Fx::Copy { .. })), "{i:?}");
+    }
+
+    #[test]
+    fn the_i386_vdso_system_call_changes_eax_only() {
+        let l = X86::new(false).unwrap();
+        // call *%gs:0x10
+        let i = l
+            .lift(&[0x65, 0xff, 0x15, 0x10, 0x00, 0x00, 0x00], 0x1000)
+            .unwrap();
+        assert_eq!(i.flow, Flow::Next, "{i:?}");
+        assert_eq!(i.writes, vec!["eax".to_string()], "{i:?}");
+        // call *0x10(%eax) is a call.
+        let i = l.lift(&[0xff, 0x50, 0x10], 0x1000).unwrap();
+        assert_eq!(i.flow, Flow::IndirectCall, "{i:?}");
+    }
 }
