@@ -1632,6 +1632,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     };
                     st.set(dst, v);
                 }
+                Effect::Swap { a, b } => {
+                    let (va, vb) = (st.get(a), st.get(b));
+                    st.set(a, vb);
+                    st.set(b, va);
+                }
                 Effect::CmpImm { imm } => st.cmp = Some(imm),
                 Effect::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a, b)),
                 Effect::SubRegs { dst, a, b } => {

@@ -452,6 +452,14 @@ impl Lifter for X86 {
                 }),
                 _ => {}
             },
+            // `xchg edi, eax`: glibc's hand-written mempcpy keeps edi in eax and swaps it
+            // back. Only two full registers: `xchg al, ah` changes eax, and a memory
+            // operand is a store too.
+            "xchg" if i64::from(first_size) == w => {
+                if let (Some(a), Some(b)) = (reg(0), reg(1)) {
+                    out.fx.push(Fx::Swap { a, b });
+                }
+            }
             "and" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
                     if v < 0 && (v.wrapping_neg() as u64).is_power_of_two() {
@@ -702,5 +710,20 @@ mod tests {
         // call *0x10(%eax) is a call.
         let i = l.lift(&[0xff, 0x50, 0x10], 0x1000).unwrap();
         assert_eq!(i.flow, Flow::IndirectCall, "{i:?}");
+    }
+
+    #[test]
+    fn xchg_of_two_registers_swaps_them() {
+        let l = X86::new(false).unwrap();
+        // xchg %eax,%edi (97)
+        let i = l.lift(&[0x97], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.as_slice(), [Fx::Swap { a, b }]
+                if [a.as_str(), b.as_str()] == ["edi", "eax"] || [a.as_str(), b.as_str()] == ["eax", "edi"]),
+            "{i:?}"
+        );
+        // xchg %ah,%al changes eax: no swap.
+        let i = l.lift(&[0x86, 0xe0], 0x1000).unwrap();
+        assert!(i.fx.is_empty(), "{i:?}");
     }
 }
