@@ -173,3 +173,50 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
         .iter()
         .any(|f| f.rule == "analysis-capped" && f.message.contains("were not analysed")));
 }
+
+/// gcc's i386 PIC idioms that Debian 12's libc and libm are full of
+/// (`test/fixtures/src/exports_i386_stack.S`): the `lea` no-ops it pads with, glibc's system
+/// call through `call *%gs:0x10`, glibc's `xchg` register restore, and a local callee over the
+/// return probe's cap that pops its struct-return pointer with `ret $4`. Each fits cdecl; each
+/// control, which really changes a register or the stack, is still caught.
+#[test]
+fn i386_pic_idioms_keep_registers_and_the_stack() {
+    let Some(lib) = build_source("exports_i386_stack.S", "x86-linux-gnu", "i386-stack") else {
+        eprintln!(
+            "SKIPPED i386_pic_idioms_keep_registers_and_the_stack: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    let error = |name: &str, what: &str| {
+        report.findings.iter().any(|f| {
+            f.rule == "export-no-convention"
+                && f.message.contains(&format!("function {name} at"))
+                && f.message.contains(what)
+        })
+    };
+    for good in [
+        "pad_keeps_esi",
+        "syscall_keeps_ebx",
+        "xchg_keeps_edi",
+        "calls_big_sret",
+        "calls_huge_sret",
+    ] {
+        assert!(
+            matches(&report, good).contains(&"x86-cdecl-sysv".to_string()),
+            "{good}: {:?}",
+            report.findings
+        );
+    }
+    assert!(matches(&report, "pad_bad_esi").is_empty());
+    assert!(error("pad_bad_esi", "changes esi"));
+    assert!(matches(&report, "syscall_bad_ebx").is_empty());
+    assert!(error("syscall_bad_ebx", "changes ebx"));
+    assert!(matches(&report, "xchg_bad_edi").is_empty());
+    assert!(error("xchg_bad_edi", "changes edi"));
+    // The stack is followed past the call, not lost: the extra 4 bytes freed are seen.
+    assert!(matches(&report, "calls_big_sret_bad").is_empty());
+    assert!(error("calls_big_sret_bad", "stack pointer +4 bytes"));
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 4);
+}

@@ -154,6 +154,10 @@ pub(crate) enum Effect {
         imm: u64,
         shift: u8,
     },
+    Swap {
+        a: Reg,
+        b: Reg,
+    },
     CmpImm {
         imm: i64,
     },
@@ -169,9 +173,10 @@ pub(crate) enum Effect {
 }
 
 impl Effect {
-    /// The register this effect defines, if any.
-    fn defines(&self) -> Option<Reg> {
-        match *self {
+    /// The registers this effect defines (none, one, or two for a swap).
+    fn defines(&self) -> [Option<Reg>; 2] {
+        let one = match *self {
+            Effect::Swap { a, b } => return [Some(a), Some(b)],
             Effect::Copy { dst, .. }
             | Effect::AddImm { dst, .. }
             | Effect::AddRegs { dst, .. }
@@ -183,7 +188,8 @@ impl Effect {
             | Effect::InsertImm { dst, .. }
             | Effect::Unknown { dst } => Some(dst),
             _ => None,
-        }
+        };
+        [one, None]
     }
 }
 
@@ -339,6 +345,7 @@ impl Insn {
                         imm: *imm,
                         shift: *shift,
                     },
+                    Fx::Swap { a, b } => Effect::Swap { a: n(a), b: n(b) },
                     Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
                     Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
                     Fx::LoadAbsolute { dst, .. } => Effect::Unknown { dst: n(dst) },
@@ -376,7 +383,7 @@ impl Insn {
         let reads = regs.len();
         regs.extend(l.writes.iter().map(|r| n(r)));
         let writes = regs.len();
-        let defined: Vec<Reg> = fx.iter().filter_map(Effect::defines).collect();
+        let defined: Vec<Reg> = fx.iter().flat_map(Effect::defines).flatten().collect();
         for k in reads..writes {
             let w = regs[k];
             if !defined.contains(&w) {

@@ -790,6 +790,10 @@ struct CallKind {
     /// no `enif_*` function returns a struct by value).
     may_return_struct: bool,
     pops: u64,
+    /// Whether `pops` was read from the callee's returns (a local callee whose probe saw
+    /// them all agree) or is the convention's 0 (an import); not when a local callee's probe
+    /// could not tell.
+    pops_known: bool,
 }
 
 enum Target {
@@ -841,12 +845,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 unknown: false,
                 may_return_struct: !n.trim_start_matches('_').starts_with("enif_"),
                 pops: 0,
+                pops_known: true,
             },
             Target::UnknownImport => CallKind {
                 noreturn: false,
                 unknown: true,
                 may_return_struct: true,
                 pops: 0,
+                pops_known: true,
             },
             Target::Local => {
                 let c = self.callee(target, 0);
@@ -855,6 +861,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     unknown: false,
                     may_return_struct: false,
                     pops: c.pops.unwrap_or(0),
+                    pops_known: c.pops.is_some(),
                 }
             }
         }
@@ -893,7 +900,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// named through the GOT base the callee computes with `__x86.get_pc_thunk`) or to a local
     /// function that cannot return (followed [`MAX_CALLEE_DEPTH`] deep). Bounded by
     /// [`MAX_RETURN_PROBE_INSNS`] per function and [`MAX_LIBRARY_PROBE_INSNS`] per library:
-    /// past either, it returns and pops an unknown amount.
+    /// past either, it returns, and pops what the returns seen before pop (unknown if none).
+    ///
+    /// The pops come from the returns seen even when the walk did not see them all (a cap, a
+    /// tail call, a jump table it does not follow): a function's returns all pop the same
+    /// (the caller cleans up after each, so a compiler gives every return of one function the
+    /// same `ret N`; gcc's i386 soft-fp helpers returning `_Float128` in memory are over the
+    /// cap and all end in `ret $4`). Returns that disagree leave it unknown.
     fn callee(&mut self, start: u64, depth: usize) -> Callee {
         if let Some(r) = self.callees.get(&start) {
             return *r;
@@ -913,7 +926,6 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let mut budget = MAX_RETURN_PROBE_INSNS;
         let mut returns = false;
         let mut pops: BTreeSet<u64> = BTreeSet::new();
-        let mut complete = true;
         'walk: while let Some((mut pc, mut known)) = todo.pop() {
             loop {
                 if !seen.insert(pc) {
@@ -921,7 +933,6 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
                 if budget == 0 || self.probe_budget == 0 {
                     returns = true;
-                    complete = false;
                     break 'walk;
                 }
                 budget -= 1;
@@ -983,7 +994,6 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             Target::Import(n) if is_noreturn_name(&n) => continue 'walk,
                             _ => {
                                 returns = true;
-                                complete = false;
                                 continue 'walk;
                             }
                         }
@@ -1002,18 +1012,18 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pops.insert(0);
                         pc = i.next;
                     }
+                    // A jump table or a tail call through a register: not followed.
                     Go::IndirectReg(_) | Go::IndirectMem { .. } => {
                         returns = true;
-                        complete = false;
                         continue 'walk;
                     }
                     Go::Stop => continue 'walk,
                 }
             }
         }
-        // Pops are known when every return seen agrees; a tail call or a cap may hide others.
-        let pops = match (pops.len(), complete) {
-            (1, true) => pops.first().copied(),
+        // Pops are known when every return seen agrees.
+        let pops = match pops.len() {
+            1 => pops.first().copied(),
             _ => None,
         };
         let c = Callee { returns, pops };
@@ -1270,7 +1280,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         self.after_call(&mut st, &caller_saved, &i);
                         // A callee that ends with `ret N` pops N bytes of our outgoing
                         // arguments (an i386 struct return's hidden pointer, stdcall helpers).
-                        if call.may_return_struct
+                        if (call.may_return_struct || !call.pops_known)
                             && self.arch == Arch::X86
                             && first_arg_in_frame(&st, sp)
                         {
@@ -1280,6 +1290,8 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                             // file, so whether it pops is not known: the stack pointer is
                             // lost on this path rather than guessed. The NIF API is exempt:
                             // erl_nif.h declares no enif_* function returning a struct.
+                            // Likewise a local callee whose returns its probe could not tell
+                            // (cut short by its budget or a direct tail call).
                             st.set(sp, Val::Top);
                         } else if call.pops > 0 {
                             let after = match st.get(sp) {
@@ -1615,6 +1627,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.set(dst, v);
                 }
                 Effect::Unknown { dst } => st.set(dst, Val::Unknown),
+                Effect::Swap { a, b } => {
+                    let (va, vb) = (st.get(a), st.get(b));
+                    st.set(a, vb);
+                    st.set(b, va);
+                }
                 Effect::CmpImm { imm } => st.cmp = Some(imm),
                 Effect::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a, b)),
                 Effect::SubRegs { dst, a, b } => {

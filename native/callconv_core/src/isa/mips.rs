@@ -823,6 +823,8 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::CopyMem { .. }
         | Fx::CmpImm { .. }
         | Fx::CmpRegs { .. } => None,
+        // x86 only.
+        Fx::Swap { .. } => None,
     }
 }
 

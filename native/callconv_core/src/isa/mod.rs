@@ -78,6 +78,8 @@ pub(crate) enum Fx {
     SubRegs { dst: String, a: String, b: String },
     /// `dst := (dst & !(0xffff << shift)) | (imm << shift)` (AArch64 `movk`).
     InsertImm { dst: String, imm: u64, shift: u8 },
+    /// `a, b := b, a` (x86 `xchg` of two full registers).
+    Swap { a: String, b: String },
     /// `cmp reg, imm`: remembered as a possible jump-table bound.
     CmpImm { imm: i64 },
     /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)

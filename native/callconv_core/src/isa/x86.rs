@@ -22,7 +22,12 @@ impl X86 {
         if r.0 == 0 {
             return None;
         }
-        self.cs.reg_name(r).map(|n| self.canon(&n))
+        // `eiz`/`riz`: capstone's name for a SIB byte with no index (always zero), in gcc's
+        // multi-byte no-ops `lea esi, [esi + eiz*1 + 0]`.
+        self.cs
+            .reg_name(r)
+            .filter(|n| n != "eiz" && n != "riz")
+            .map(|n| self.canon(&n))
     }
 
     /// The register whose value a name reads or writes: every view of a GPR is the full
@@ -189,9 +194,13 @@ impl Lifter for X86 {
         out.feature = x86_feature(&mnemonic, &groups, self.wide);
         // Memory operands the instruction writes, by base and displacement (no index).
         let mut written: Vec<(String, i64)> = Vec::new();
-        let ops: Vec<Operand> = detail
-            .arch_detail()
-            .operands()
+        let operands = detail.arch_detail().operands();
+        // The first operand's size in bytes (a destination's width).
+        let first_size = match operands.first() {
+            Some(ArchOperand::X86Operand(o)) => o.size,
+            _ => 0,
+        };
+        let ops: Vec<Operand> = operands
             .into_iter()
             .map(|op| match op {
                 ArchOperand::X86Operand(o) => match o.op_type {
@@ -326,6 +335,12 @@ impl Lifter for X86 {
                     imm: w,
                 });
             }
+            // i386 Linux's system call through the vDSO, `call *%gs:0x10` (the TCB's
+            // `sysinfo`, `__kernel_vsyscall`): like `int $0x80`, it changes eax only. Not a
+            // call to a C function, which could change ecx and edx.
+            "call" if !self.wide && code.starts_with(&[0x65, 0xff, 0x15, 0x10, 0, 0, 0]) => {
+                out.writes = vec!["eax".to_string()];
+            }
             "call" => {
                 // The callee pops its return address: the stack pointer is unchanged after.
                 out.writes.retain(|r| *r != sp);
@@ -395,6 +410,15 @@ impl Lifter for X86 {
                 ) = (reg(0), ops.get(1))
                 {
                     match (base, index) {
+                        // `lea esi, [esi + 0]`, a no-op gcc pads with: a copy, so the value
+                        // stays what it was (an entry value too). Only at the address size,
+                        // where no bits are cut.
+                        (Some(b), None) if *disp == 0 && i64::from(first_size) == w => {
+                            out.fx.push(Fx::Copy {
+                                dst: d,
+                                src: b.clone(),
+                            })
+                        }
                         (Some(b), None) => out.fx.push(Fx::AddImm {
                             dst: d,
                             src: b.clone(),
@@ -428,6 +452,14 @@ impl Lifter for X86 {
                 }),
                 _ => {}
             },
+            // `xchg edi, eax`: glibc's hand-written mempcpy keeps edi in eax and swaps it
+            // back. Only two full registers: `xchg al, ah` changes eax, and a memory
+            // operand is a store too.
+            "xchg" if i64::from(first_size) == w => {
+                if let (Some(a), Some(b)) = (reg(0), reg(1)) {
+                    out.fx.push(Fx::Swap { a, b });
+                }
+            }
             "and" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
                     if v < 0 && (v.wrapping_neg() as u64).is_power_of_two() {
@@ -655,5 +687,60 @@ mod tests {
             !i.fx.iter().any(|f| matches!(f, Fx::StoreUnknown { .. })),
             "{i:?}"
         );
+    }
+
+    #[test]
+    fn gcc_lea_padding_is_a_copy() {
+        let l = X86::new(false).unwrap();
+        // lea 0x0(%esi,%eiz,1),%esi and lea 0x0(%esi),%esi
+        for code in [&[0x8d, 0x74, 0x26, 0x00][..], &[0x8d, 0x76, 0x00]] {
+            let i = l.lift(code, 0x1000).unwrap();
+            assert_eq!(
+                i.fx,
+                vec![Fx::Copy {
+                    dst: "esi".into(),
+                    src: "esi".into()
+                }],
+                "{i:?}"
+            );
+        }
+        // lea 0x4(%esi),%esi adds.
+        let i = l.lift(&[0x8d, 0x76, 0x04], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.first(), Some(Fx::AddImm { imm: 4, .. })),
+            "{i:?}"
+        );
+        // lea 0x0(%esi),%si keeps only 16 bits: not a copy.
+        let i = l.lift(&[0x66, 0x8d, 0x76, 0x00], 0x1000).unwrap();
+        assert!(!matches!(i.fx.first(), Some(Fx::Copy { .. })), "{i:?}");
+    }
+
+    #[test]
+    fn the_i386_vdso_system_call_changes_eax_only() {
+        let l = X86::new(false).unwrap();
+        // call *%gs:0x10
+        let i = l
+            .lift(&[0x65, 0xff, 0x15, 0x10, 0x00, 0x00, 0x00], 0x1000)
+            .unwrap();
+        assert_eq!(i.flow, Flow::Next, "{i:?}");
+        assert_eq!(i.writes, vec!["eax".to_string()], "{i:?}");
+        // call *0x10(%eax) is a call.
+        let i = l.lift(&[0xff, 0x50, 0x10], 0x1000).unwrap();
+        assert_eq!(i.flow, Flow::IndirectCall, "{i:?}");
+    }
+
+    #[test]
+    fn xchg_of_two_registers_swaps_them() {
+        let l = X86::new(false).unwrap();
+        // xchg %eax,%edi (97)
+        let i = l.lift(&[0x97], 0x1000).unwrap();
+        assert!(
+            matches!(i.fx.as_slice(), [Fx::Swap { a, b }]
+                if [a.as_str(), b.as_str()] == ["edi", "eax"] || [a.as_str(), b.as_str()] == ["eax", "edi"]),
+            "{i:?}"
+        );
+        // xchg %ah,%al changes eax: no swap.
+        let i = l.lift(&[0x86, 0xe0], 0x1000).unwrap();
+        assert!(i.fx.is_empty(), "{i:?}");
     }
 }

@@ -389,6 +389,14 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     self.store(base, *disp, v);
                     continue;
                 }
+                Fx::Swap { a, b } => {
+                    let (va, vb) = (self.get(a), self.get(b));
+                    self.set(a, vb);
+                    self.set(b, va);
+                    defined.push(a);
+                    defined.push(b);
+                    continue;
+                }
                 Fx::CmpImm { .. } | Fx::CmpRegs { .. } => continue,
             };
             self.set(dst, v);
