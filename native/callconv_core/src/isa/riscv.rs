@@ -381,7 +381,9 @@ impl Lifter for Riscv {
             }
             "auipc" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
-                    let value = address.wrapping_add_signed(v << 12);
+                    // The 20 bits are the upper half of a signed 32-bit offset: a target
+                    // below the code has them set from bit 31 down.
+                    let value = address.wrapping_add_signed(i64::from((v << 12) as i32));
                     out.names_address = Some(value);
                     out.fx.push(Fx::Const {
                         dst: d.clone(),
@@ -618,5 +620,17 @@ mod flow_tests {
         );
         assert!(matches!(ret.flow, Flow::Ret { .. }), "{:?}", ret.flow);
         assert!(ret.writes.is_empty(), "{:?}", ret.writes);
+    }
+
+    /// `auipc` with bit 31 of its offset set points below the code, not 4 GiB above it.
+    #[test]
+    fn auipc_reaches_below_the_code() {
+        let r = Riscv::new(true).unwrap();
+        // auipc a0, 0xfffff at 0x12000: a0 = 0x11000.
+        let auipc = r.lift(&0xffff_f517u32.to_le_bytes(), 0x12000).unwrap();
+        assert_eq!(auipc.names_address, Some(0x11000), "{:?}", auipc.fx);
+        // auipc a0, 0x1 at 0x12000: a0 = 0x13000.
+        let auipc = r.lift(&0x0000_1517u32.to_le_bytes(), 0x12000).unwrap();
+        assert_eq!(auipc.names_address, Some(0x13000), "{:?}", auipc.fx);
     }
 }
