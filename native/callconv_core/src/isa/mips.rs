@@ -706,6 +706,7 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         Fx::Copy { dst, .. }
         | Fx::AddImm { dst, .. }
         | Fx::AddRegs { dst, .. }
+        | Fx::AddExtended { dst, .. }
         | Fx::Const { dst, .. }
         | Fx::Load { dst, .. }
         | Fx::LoadIndexed { dst, .. }
