@@ -5,8 +5,8 @@
 //!
 //! The exceptions are listed in `test/fixtures/exports/allow.tsv`, each with its reason:
 //! functions that are not C-ABI by design (`setjmp`, `vfork`, ...), and false errors of a
-//! known class the lifters do not handle yet (i386 PIC stack tracking, AArch64 frames over
-//! 4 KiB). The test prints every allowed entry it met and the entries it no longer meets, so
+//! known class the engine does not model yet (i386 PIC stack tracking, flag-selected paths in
+//! hand-written assembly, ...). The test prints every allowed entry it met and the entries it no longer meets, so
 //! the list can be cleared as the lifters learn.
 //!
 //! Ignored by plain `cargo test` (a debug build takes too long over tens of thousands of

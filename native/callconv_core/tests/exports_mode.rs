@@ -174,6 +174,37 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
         .any(|f| f.rule == "analysis-capped" && f.message.contains("were not analysed")));
 }
 
+/// GCC's AArch64 jump tables (`test/fixtures/src/exports_tables_aarch64.S`): byte offsets
+/// read with `sxtb` are signed, so a case before the dispatch is reached (the twin's x20
+/// clobber there is found), not a function 247 words further on; and a table dispatched on
+/// the taken side of `cmp w0, #2; b.ls` has 3 entries, not the 41 of an earlier
+/// `cmp w1, #40; b.hi` (Debian 12 arm64's zlib gz_open, PCRE2, libxml2, strptime, sysconf).
+#[test]
+fn aarch64_tables_read_signed_offsets_and_the_taken_bound() {
+    let Some(lib) = build_source("exports_tables_aarch64.S", "aarch64-linux-gnu", "tables") else {
+        eprintln!(
+            "SKIPPED aarch64_tables_read_signed_offsets_and_the_taken_bound: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    for name in ["signed_cases", "taken_bound"] {
+        let m = matches(&report, name);
+        assert!(m.iter().any(|c| c == "aarch64-aapcs64"), "{name}: {m:?}");
+    }
+    assert!(matches(&report, "signed_cases_clobber").is_empty());
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "export-no-convention"
+            && f.message.contains("signed_cases_clobber")
+            && f.message.contains("x20")));
+    // The bystander really clobbers x19: the two it is not reached from are clean.
+    assert!(matches(&report, "bystander").is_empty());
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 2);
+}
+
 /// gcc's i386 PIC idioms that Debian 12's libc and libm are full of
 /// (`test/fixtures/src/exports_i386_stack.S`): the `lea` no-ops it pads with, glibc's system
 /// call through `call *%gs:0x10`, glibc's `xchg` register restore, and a local callee over the

@@ -102,6 +102,14 @@ pub(crate) enum Effect {
         b: Reg,
         shift: u8,
     },
+    AddExtended {
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+        shift: u8,
+        bits: u8,
+        signed: bool,
+    },
     Const {
         dst: Reg,
         value: u64,
@@ -180,6 +188,7 @@ impl Effect {
             Effect::Copy { dst, .. }
             | Effect::AddImm { dst, .. }
             | Effect::AddRegs { dst, .. }
+            | Effect::AddExtended { dst, .. }
             | Effect::Const { dst, .. }
             | Effect::Load { dst, .. }
             | Effect::LoadIndexed { dst, .. }
@@ -282,6 +291,21 @@ impl Insn {
                         a: n(a),
                         b: n(b),
                         shift: *shift,
+                    },
+                    Fx::AddExtended {
+                        dst,
+                        a,
+                        b,
+                        shift,
+                        bits,
+                        signed,
+                    } => Effect::AddExtended {
+                        dst: n(dst),
+                        a: n(a),
+                        b: n(b),
+                        shift: *shift,
+                        bits: *bits,
+                        signed: *signed,
                     },
                     Fx::Const { dst, value } => Effect::Const {
                         dst: n(dst),

@@ -468,6 +468,47 @@ enum Val {
     Top,
 }
 
+/// `v` with its low `bits` kept and widened, signed or not (an AArch64 extended-register
+/// operand). A table entry stays one when the widening keeps its value (`sxtb` of a byte
+/// entry makes it a signed one); any other value the widening could change is unknown.
+fn extended(v: Val, bits: u8, signed: bool) -> Val {
+    match v {
+        Val::Const(c) if (1..64).contains(&bits) => {
+            let up = 64 - u32::from(bits);
+            Val::Const(if signed {
+                ((c << up) as i64 >> up) as u64
+            } else {
+                (c << up) >> up
+            })
+        }
+        Val::Const(c) => Val::Const(c),
+        Val::TableEntry {
+            table,
+            size,
+            signed: entry_signed,
+        } => {
+            let entry_bits = 8 * u16::from(size);
+            let bits = u16::from(bits);
+            let keeps_sign = if bits == entry_bits {
+                Some(signed)
+            } else if bits > entry_bits && (!entry_signed || signed) {
+                // A zero-extended entry is positive in any wider view; a sign-extended one
+                // stays itself when widened with its sign again.
+                Some(entry_signed)
+            } else {
+                None
+            };
+            keeps_sign.map_or(Val::Unknown, |signed| Val::TableEntry {
+                table,
+                size,
+                signed,
+            })
+        }
+        Val::Top => Val::Top,
+        _ => Val::Unknown,
+    }
+}
+
 /// A stack slot: frame (0: entry SP, 1: realigned SP) and offset.
 type Slot = (u8, i64);
 
@@ -1216,15 +1257,21 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     },
                     Go::Cond(t, bound) => {
                         let mut not_taken = st.clone();
-                        if let Some(c) = st.cmp.filter(|c| *c >= 0) {
-                            let b = match bound {
-                                Bound::AtMost => Some(c as u64 + 1),
-                                Bound::Below => Some(c as u64),
-                                Bound::None | Bound::Equal => None,
-                            };
-                            if b.is_some() {
-                                not_taken.bound = b;
+                        let cmp = st.cmp.filter(|c| *c >= 0).map(|c| c as u64);
+                        // The bound holds on one path; on the other the compared register
+                        // is over it, and an earlier bound (of some other compare) must
+                        // not size a table there.
+                        match bound {
+                            Bound::AtMost | Bound::Below => {
+                                not_taken.bound =
+                                    cmp.map(|c| c + u64::from(bound == Bound::AtMost));
+                                st.bound = None;
                             }
+                            Bound::TakenAtMost | Bound::TakenBelow => {
+                                st.bound = cmp.map(|c| c + u64::from(bound == Bound::TakenAtMost));
+                                not_taken.bound = None;
+                            }
+                            Bound::None | Bound::Equal => {}
                         }
                         if bound == Bound::Equal {
                             // `cmp sp, x16; b.ne loop`: the loop ends with sp at x16's value.
@@ -1398,6 +1445,57 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         true
     }
 
+    /// `a + (b << shift)`: a jump-table target, a stack address moved by a register, or a
+    /// constant.
+    fn sum(&self, a: Val, b: Val, shift: u8) -> Val {
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
+        match (a, b) {
+            (
+                Val::Const(base),
+                Val::TableEntry {
+                    table,
+                    size,
+                    signed,
+                },
+            )
+            | (
+                Val::TableEntry {
+                    table,
+                    size,
+                    signed,
+                },
+                Val::Const(base),
+            ) => Val::TableTarget {
+                table,
+                size,
+                signed,
+                base,
+                shift,
+            },
+            // A frame over 4 KiB freed by a register (`add sp, sp, x12` on
+            // AArch64, `lui t0, 0xfffff; add sp, sp, t0` on RISC-V), in either
+            // operand order; a 32-bit target's sum wraps at 32 bits.
+            (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k)) if shift == 0 => {
+                let c = if self.pointer_bytes() == 4 {
+                    i64::from(c as u32 as i32)
+                } else {
+                    c as i64
+                };
+                Val::SpPlus(k.wrapping_add(c))
+            }
+            (Val::AlPlus { align, off }, Val::Const(c)) if shift == 0 => Val::AlPlus {
+                align,
+                off: off.wrapping_add(c as i64),
+            },
+            // MIPS PIC: gp from $t9 and the GOT offset.
+            (Val::Const(x), Val::Const(y)) => {
+                Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(shift))))
+            }
+            (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => Val::Indexed(c),
+            _ => Val::Unknown,
+        }
+    }
+
     fn pointer_bytes(&self) -> u64 {
         u64::from(self.image.pointer_size())
     }
@@ -1500,7 +1598,6 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
             }
         }
-        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
         for fx in i.fx.iter() {
             match *fx {
                 Effect::Copy { dst, src } => {
@@ -1521,55 +1618,18 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.set(dst, v);
                 }
                 Effect::AddRegs { dst, a, b, shift } => {
-                    let v = match (st.get(a), st.get(b)) {
-                        (
-                            Val::Const(base),
-                            Val::TableEntry {
-                                table,
-                                size,
-                                signed,
-                            },
-                        )
-                        | (
-                            Val::TableEntry {
-                                table,
-                                size,
-                                signed,
-                            },
-                            Val::Const(base),
-                        ) => Val::TableTarget {
-                            table,
-                            size,
-                            signed,
-                            base,
-                            shift,
-                        },
-                        // A frame over 4 KiB freed by a register (`add sp, sp, x12` on
-                        // AArch64, `lui t0, 0xfffff; add sp, sp, t0` on RISC-V), in either
-                        // operand order; a 32-bit target's sum wraps at 32 bits.
-                        (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k))
-                            if shift == 0 =>
-                        {
-                            let c = if self.pointer_bytes() == 4 {
-                                i64::from(c as u32 as i32)
-                            } else {
-                                c as i64
-                            };
-                            Val::SpPlus(k.wrapping_add(c))
-                        }
-                        (Val::AlPlus { align, off }, Val::Const(c)) if shift == 0 => Val::AlPlus {
-                            align,
-                            off: off.wrapping_add(c as i64),
-                        },
-                        // MIPS PIC: gp from $t9 and the GOT offset.
-                        (Val::Const(x), Val::Const(y)) => {
-                            Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(shift))))
-                        }
-                        (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => {
-                            Val::Indexed(c)
-                        }
-                        _ => Val::Unknown,
-                    };
+                    let v = self.sum(st.get(a), st.get(b), shift);
+                    st.set(dst, v);
+                }
+                Effect::AddExtended {
+                    dst,
+                    a,
+                    b,
+                    shift,
+                    bits,
+                    signed,
+                } => {
+                    let v = self.sum(st.get(a), extended(st.get(b), bits, signed), shift);
                     st.set(dst, v);
                 }
                 Effect::Const { dst, value } => {
@@ -1633,7 +1693,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.set(b, va);
                 }
                 Effect::CmpImm { imm } => st.cmp = Some(imm),
-                Effect::CmpRegs { a, b } => st.cmp_regs = Some((i.next, a, b)),
+                Effect::CmpRegs { a, b } => {
+                    // The latest compare is of two registers: no constant bounds a table.
+                    st.cmp = None;
+                    st.cmp_regs = Some((i.next, a, b));
+                }
                 Effect::SubRegs { dst, a, b } => {
                     let v = match (st.get(a), st.get(b)) {
                         (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),

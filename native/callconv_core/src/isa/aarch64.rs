@@ -258,6 +258,8 @@ impl Lifter for Aarch64 {
                     let bound = match m {
                         "b.hi" => Bound::AtMost,
                         "b.hs" | "b.cs" => Bound::Below,
+                        "b.ls" => Bound::TakenAtMost,
+                        "b.lo" | "b.cc" => Bound::TakenBelow,
                         "b.ne" => Bound::Equal,
                         _ => Bound::None,
                     };
@@ -327,17 +329,29 @@ impl Lifter for Aarch64 {
                     })
                 }
                 (Some(d), Some(a), Some(Operand::Reg(b)), 3) if m == "add" => {
-                    // `add x2, x3, w2, sxtb #2`: the shift is not in the operand list.
-                    let shift = insn
-                        .op_str()
-                        .and_then(|s| s.rsplit('#').next().and_then(|v| v.trim().parse().ok()))
-                        .unwrap_or(0);
-                    out.fx.push(Fx::AddRegs {
-                        dst: d,
-                        a,
-                        b: b.clone(),
-                        shift,
-                    })
+                    // `add x2, x3, w2, sxtb #2`: the shift and extension are read from the
+                    // text; a right shift or rotation is not followed (dst becomes unknown).
+                    match insn.op_str().map(register_operand_modifier) {
+                        Some(Some(Modifier::Shift(shift))) => out.fx.push(Fx::AddRegs {
+                            dst: d,
+                            a,
+                            b: b.clone(),
+                            shift,
+                        }),
+                        Some(Some(Modifier::Extend {
+                            bits,
+                            signed,
+                            shift,
+                        })) => out.fx.push(Fx::AddExtended {
+                            dst: d,
+                            a,
+                            b: b.clone(),
+                            shift,
+                            bits,
+                            signed,
+                        }),
+                        _ => {}
+                    }
                 }
                 _ => {}
             },
@@ -436,6 +450,51 @@ fn plain_register_operand(ops: &str) -> bool {
         [_, _, _, ext] => matches!(*ext, "uxtx" | "sxtx" | "lsl #0" | "uxtx #0"),
         _ => false,
     }
+}
+
+/// What an arithmetic instruction does to its register operand before using it.
+#[derive(Debug, PartialEq, Eq)]
+enum Modifier {
+    /// `lsl #n` (or nothing: `lsl #0`).
+    Shift(u8),
+    /// `uxtb`/`sxth`/... `#n`: the low `bits` widened, signed or not, then shifted left.
+    Extend { bits: u8, signed: bool, shift: u8 },
+}
+
+/// The modifier of the last operand of `add a, b, c[, modifier]`, or `None` for one the
+/// engine does not follow (`lsr`, `asr`, `ror`).
+fn register_operand_modifier(ops: &str) -> Option<Modifier> {
+    let parts: Vec<&str> = ops.split(',').map(str::trim).collect();
+    let ext = match parts.as_slice() {
+        [_, _, _] => return Some(Modifier::Shift(0)),
+        [_, _, _, ext] => *ext,
+        _ => return None,
+    };
+    let (kind, amount) = match ext.split_once('#') {
+        Some((k, n)) => (k.trim(), n.trim().parse::<u8>().ok().filter(|n| *n < 64)?),
+        None => (ext, 0),
+    };
+    let (bits, signed) = match kind {
+        "lsl" => return Some(Modifier::Shift(amount)),
+        "uxtb" => (8, false),
+        "uxth" => (16, false),
+        "uxtw" => (32, false),
+        "uxtx" => (64, false),
+        "sxtb" => (8, true),
+        "sxth" => (16, true),
+        "sxtw" => (32, true),
+        "sxtx" => (64, true),
+        _ => return None,
+    };
+    Some(if bits == 64 {
+        Modifier::Shift(amount)
+    } else {
+        Modifier::Extend {
+            bits,
+            signed,
+            shift: amount,
+        }
+    })
 }
 
 /// The left shift of an arithmetic instruction's immediate (`add`/`sub`/`cmp` `#imm, lsl #12`).

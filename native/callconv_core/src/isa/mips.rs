@@ -615,6 +615,12 @@ impl Mips {
             out.flow = Flow::Stop;
             return Some((out, Branch::None));
         }
+        // `teq $zero, $zero`: a trap whose condition always holds (GCC's __builtin_trap, and
+        // the trap it puts on an isolated null dereference): the path ends there.
+        if matches!(m, "teq" | "tge" | "tgeu") && reg(0).is_some() && reg(0) == reg(1) {
+            out.flow = Flow::Stop;
+            return Some((out, Branch::None));
+        }
         // Stores (and instructions without a register destination) only read.
         let store = is_store(m);
         let reads_only = store
@@ -810,6 +816,7 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         Fx::Copy { dst, .. }
         | Fx::AddImm { dst, .. }
         | Fx::AddRegs { dst, .. }
+        | Fx::AddExtended { dst, .. }
         | Fx::Const { dst, .. }
         | Fx::Load { dst, .. }
         | Fx::LoadAbsolute { dst, .. }
@@ -862,6 +869,15 @@ mod tests {
         let m = Mips::new(wide, false, false).expect("capstone");
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         m.lift(&code, address).expect("decodes")
+    }
+
+    /// libffi's ffi_closure_alloc (Debian 12 mipsel) ends with `lw $2, 12($zero); teq
+    /// $zero, $zero` just before the next function: the path stops at the trap.
+    #[test]
+    fn a_trap_on_equal_registers_ends_the_path() {
+        assert_eq!(lift(&[0x0000_0034], 0x573c, false).flow, Flow::Stop);
+        // `teq $2, $3` traps only when they are equal: the path goes on.
+        assert_eq!(lift(&[0x0043_0034], 0x573c, false).flow, Flow::Next);
     }
 
     #[test]

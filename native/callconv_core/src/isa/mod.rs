@@ -30,6 +30,17 @@ pub(crate) enum Fx {
         b: String,
         shift: u8,
     },
+    /// `dst := a + (extend(b) << shift)`, `extend` keeping the low `bits` of `b` and
+    /// widening them signed or not (AArch64 `add x3, x0, w3, sxtb #2`: a table of signed
+    /// byte offsets).
+    AddExtended {
+        dst: String,
+        a: String,
+        b: String,
+        shift: u8,
+        bits: u8,
+        signed: bool,
+    },
     /// `dst := value`.
     Const { dst: String, value: u64 },
     /// `mem[base + disp] := src`.
@@ -94,6 +105,10 @@ pub(crate) enum Bound {
     AtMost,
     /// Not taken means `reg < imm` (x86 `jae`, AArch64 `b.hs`).
     Below,
+    /// Taken means `reg <= imm` (AArch64 `b.ls`).
+    TakenAtMost,
+    /// Taken means `reg < imm` (AArch64 `b.lo`).
+    TakenBelow,
     /// Not taken means the operands of a preceding `cmp a, b` are equal (x86 `jne`,
     /// AArch64 `b.ne`).
     Equal,
