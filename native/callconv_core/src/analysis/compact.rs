@@ -274,7 +274,10 @@ impl Insn {
                         dst: n(dst),
                         value: *value,
                     },
-                    Fx::Store { src, base, disp } => Effect::Store {
+                    // The analysis tracks whole slots: widths do not change its verdicts.
+                    Fx::Store {
+                        src, base, disp, ..
+                    } => Effect::Store {
                         src: n(src),
                         base: n(base),
                         disp: *disp,
@@ -299,7 +302,9 @@ impl Insn {
                         base: n(base),
                         disp: *disp,
                     },
-                    Fx::Load { dst, base, disp } => Effect::Load {
+                    Fx::Load {
+                        dst, base, disp, ..
+                    } => Effect::Load {
                         dst: n(dst),
                         base: n(base),
                         disp: *disp,

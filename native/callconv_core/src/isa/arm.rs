@@ -767,12 +767,15 @@ fn push_multiple(
                 src: r.clone(),
                 base: base.to_string(),
                 disp: off,
+                size: size as u8,
             });
         } else {
             out.fx.push(Fx::Load {
                 dst: r.clone(),
                 base: base.to_string(),
                 disp: off,
+                size: size as u8,
+                signed: false,
             });
         }
         off += size;
@@ -922,18 +925,30 @@ fn lift_load_store(
         });
     }
     let mut off = access;
+    // `ldrb`, `strh`, `ldrsh`: narrower than the register.
+    let stem = m.split('.').next().unwrap_or(m);
+    let (width, signed) = match stem {
+        "ldrb" | "strb" => (1, false),
+        "ldrsb" => (1, true),
+        "ldrh" | "strh" => (2, false),
+        "ldrsh" => (2, true),
+        _ => (size as u8, false),
+    };
     for r in &regs {
         if store {
             out.fx.push(Fx::Store {
                 src: r.clone(),
                 base: base.clone(),
                 disp: off,
+                size: width,
             });
         } else {
             out.fx.push(Fx::Load {
                 dst: r.clone(),
                 base: base.clone(),
                 disp: off,
+                size: width,
+                signed,
             });
         }
         off += size;

@@ -29,11 +29,13 @@ pub(crate) enum Fx {
     },
     /// `dst := value`.
     Const { dst: String, value: u64 },
-    /// `mem[base + disp] := src`.
+    /// `mem[base + disp] := src`, the low `size` bytes of `src` (1, 2, 4, 8 or 16; a
+    /// vector register's whole 16 bytes where the instruction copies them).
     Store {
         src: String,
         base: String,
         disp: i64,
+        size: u8,
     },
     /// `mem[base + disp] := value` (x86 `push imm`, `mov [m], imm`).
     StoreConst { value: u64, base: String, disp: i64 },
@@ -46,11 +48,13 @@ pub(crate) enum Fx {
         base: String,
         disp: i64,
     },
-    /// `dst := mem[base + disp]`.
+    /// `dst := mem[base + disp]` of `size` bytes, sign- or zero-extended to the register.
     Load {
         dst: String,
         base: String,
         disp: i64,
+        size: u8,
+        signed: bool,
     },
     /// `dst := mem[base + index * scale + disp]` of `size` bytes: a jump-table read.
     LoadIndexed {

@@ -521,11 +521,14 @@ impl Lifter for Riscv {
                             src,
                             base: base.clone(),
                             disp: *disp,
+                            size: access_width(m).0,
                         }),
                         (false, true, Some(dst)) => out.fx.push(Fx::Load {
                             dst,
                             base: base.clone(),
                             disp: *disp,
+                            size: access_width(m).0,
+                            signed: access_width(m).1,
                         }),
                         _ => {}
                     }
@@ -562,6 +565,24 @@ fn is_branch(m: &str) -> bool {
             | "ble"
             | "bgtu"
             | "bleu"
+    )
+}
+
+/// The bytes a load or store moves (`sd`, `c.lwsp`, `fld`...) and whether a load
+/// sign-extends them (every integer load but `lbu`, `lhu`, `lwu`).
+fn access_width(m: &str) -> (u8, bool) {
+    let op = m.strip_prefix("c.").unwrap_or(m);
+    let op = op.strip_suffix("sp").unwrap_or(op);
+    let op = op.strip_prefix('f').unwrap_or(op);
+    let size = match op.get(1..2) {
+        Some("b") => 1,
+        Some("h") => 2,
+        Some("w") => 4,
+        _ => 8,
+    };
+    (
+        size,
+        !op.ends_with('u') && !m.starts_with('f') && !m.starts_with("c.f"),
     )
 }
 

@@ -266,6 +266,7 @@ impl Lifter for X86 {
                         src: r.clone(),
                         base: sp.clone(),
                         disp: -w,
+                        size: w as u8,
                     }),
                     Some(Operand::Imm(v)) => out.fx.push(Fx::StoreConst {
                         value: *v as u64,
@@ -301,6 +302,8 @@ impl Lifter for X86 {
                         dst: r,
                         base: sp.clone(),
                         disp: 0,
+                        size: w as u8,
+                        signed: false,
                     });
                 }
                 out.fx.push(Fx::AddImm {
@@ -319,6 +322,8 @@ impl Lifter for X86 {
                     dst: bp,
                     base: sp.clone(),
                     disp: 0,
+                    size: w as u8,
+                    signed: false,
                 });
                 out.fx.push(Fx::AddImm {
                     dst: sp.clone(),
@@ -457,6 +462,7 @@ impl Lifter for X86 {
                         base: Some(b),
                         index: None,
                         disp,
+                        size,
                         ..
                     }),
                     Some(Operand::Reg(s)),
@@ -464,6 +470,7 @@ impl Lifter for X86 {
                     src: s.clone(),
                     base: b.clone(),
                     disp: *disp,
+                    size: *size,
                 }),
                 (
                     Some(Operand::Mem {
@@ -493,12 +500,15 @@ impl Lifter for X86 {
                         base: Some(b),
                         index: None,
                         disp,
+                        size,
                         ..
                     }),
                 ) => out.fx.push(Fx::Load {
                     dst: d.clone(),
                     base: b.clone(),
                     disp: *disp,
+                    size: *size,
+                    signed: m == "movsxd",
                 }),
                 (
                     Some(Operand::Reg(d)),
