@@ -47,6 +47,7 @@ mod arm;
 mod eval;
 mod inventory;
 mod legacy;
+mod lifted;
 mod ppc64;
 mod riscv;
 mod s390x;

@@ -8,6 +8,7 @@ use object::ReadRef;
 
 use super::legacy::Ins;
 use super::{Field, MAX_INIT_INSNS};
+use crate::isa::Lifted;
 use crate::memory::{Image, Pointer};
 
 /// Most instructions evaluated in one function `nif_init` calls (and those it calls).
@@ -223,9 +224,62 @@ pub(super) enum Flow {
     Trap(String),
 }
 
+/// One decoded instruction: lifted by the instruction layer (`crate::isa`), or in the old
+/// decoders' form for the architectures not moved onto it yet.
+pub(super) enum Insn {
+    Lifted(Lifted),
+    Legacy(Ins),
+}
+
+impl Insn {
+    fn address(&self) -> u64 {
+        match self {
+            Insn::Lifted(l) => l.address,
+            Insn::Legacy(i) => i.address,
+        }
+    }
+
+    /// The address of the next instruction.
+    fn end(&self) -> u64 {
+        match self {
+            Insn::Lifted(l) => l.next,
+            Insn::Legacy(i) => i.address.wrapping_add(i.len),
+        }
+    }
+}
+
 pub(super) trait Cpu {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String>;
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
+    /// Decodes up to `count` instructions of `code`, which starts at `address`.
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
+        Ok(self
+            .decode_ins(code, address, count)?
+            .into_iter()
+            .map(Insn::Legacy)
+            .collect())
+    }
+    /// Applies one instruction to the state.
+    fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+        match ins {
+            Insn::Legacy(i) => self.step_ins(i, state, image),
+            Insn::Lifted(l) => Err(format!(
+                "no evaluation of lifted instructions at {:#x}",
+                l.address
+            )),
+        }
+    }
+    /// The old decoder of an architecture not on the instruction layer yet.
+    fn decode_ins(&self, _code: &[u8], address: u64, _count: usize) -> Result<Vec<Ins>, String> {
+        Err(format!(
+            "no instruction the evaluator knows at {address:#x}"
+        ))
+    }
+    /// The old evaluation of one instruction in the old decoder's form.
+    fn step_ins(&self, ins: &Ins, _state: &mut State, _image: &dyn Load) -> Result<Flow, String> {
+        Err(format!(
+            "no evaluation of {} at {:#x}",
+            ins.mnemonic, ins.address
+        ))
+    }
     fn result_register(&self) -> &'static str;
     fn stack_register(&self) -> &'static str;
     /// The stack pointer's starting value: [`STACK_TOP`], or [`STACK_TOP_32`] for 32-bit code.
@@ -305,13 +359,13 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
         let Some(last) = insns.last() else {
             return Err(format!("no instruction the evaluator knows at {pc:#x}"));
         };
-        let mut next = last.address.wrapping_add(last.len);
+        let mut next = last.end();
         for ins in &insns {
             *budget = budget.saturating_sub(1);
-            let flow = if visited.insert(ins.address) {
+            let flow = if visited.insert(ins.address()) {
                 cpu.step(ins, state, image)?
             } else {
-                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address))
+                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address()))
             };
             let flow = match flow {
                 Flow::Jump(t) if visited.contains(&t) => {
@@ -322,7 +376,8 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
             match flow {
                 Flow::Next => {}
                 Flow::Branch(t) => {
-                    if t > ins.address && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS {
+                    if t > ins.address() && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS
+                    {
                         let small = state.stored.len() <= MAX_SNAPSHOT_BYTES;
                         let snapshot = (small && snapshots < MAX_SNAPSHOTS).then(|| {
                             snapshots += 1;
@@ -336,7 +391,7 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                     break;
                 }
                 Flow::Call(target) => {
-                    let ret_addr = ins.address.wrapping_add(ins.len);
+                    let ret_addr = ins.end();
                     let followed = match target {
                         Some(t)
                             if depth < MAX_CALL_DEPTH

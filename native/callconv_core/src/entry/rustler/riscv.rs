@@ -103,7 +103,7 @@ impl Riscv {
 }
 
 impl Cpu for Riscv {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+    fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         let mut insns = decode_operands(&self.cs, code, address, count, |op| match op {
             ArchOperand::RiscVOperand(o) => match o {
                 RiscVOperand::Reg(r) => reg_name(&self.cs, r)
@@ -159,7 +159,7 @@ impl Cpu for Riscv {
         state.forget((0..8).flat_map(|i| [format!("fa{i}"), format!("ft{i}")]));
     }
 
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+    fn step_ins(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let m = ins.mnemonic.strip_prefix("c.").unwrap_or(&ins.mnemonic);
         let op = |i: usize| ins.ops.get(i).cloned().unwrap_or(Opnd::Other);
         let here = ins.address;

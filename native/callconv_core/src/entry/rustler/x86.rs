@@ -169,7 +169,7 @@ impl X86_64 {
 }
 
 impl Cpu for X86_64 {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+    fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         decode_operands(&self.cs, code, address, count, |op| match op {
             ArchOperand::X86Operand(o) => match o.op_type {
                 X86OperandType::Reg(r) => reg_name(&self.cs, r)
@@ -276,7 +276,7 @@ impl Cpu for X86_64 {
         state.forget((0..16).map(|i| format!("xmm{i}")));
     }
 
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+    fn step_ins(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let next = ins.address.wrapping_add(ins.len);
         let m = ins.mnemonic.as_str();
         let op0 = ins.ops.first().cloned().unwrap_or(Opnd::Other);

@@ -1,0 +1,266 @@
+//! Evaluating instructions lifted by the instruction layer (`crate::isa`): the effects
+//! (`Fx`) move values between registers and memory, and the flow (`isa::Flow`) becomes the
+//! evaluator's. What a lifter does not model of an instruction, a register it writes with no
+//! effect that defines it, becomes unknown.
+
+use super::eval::{Flow, Insn, Load, State};
+use crate::isa::{self, Fx, Lifter};
+
+/// What evaluating lifted code needs beyond the lifter.
+pub(super) struct Abi {
+    /// The register that always reads as zero (AArch64's `xzr`), whose writes are dropped.
+    pub(super) zero: Option<&'static str>,
+    /// The bytes of a stack slot and a pointer: the width of the lifters' `StoreConst`,
+    /// `StoreUnknown` and `CopyMem` (x86's `push`, `mov [m], imm`).
+    pub(super) word: usize,
+}
+
+/// Lifts up to `count` instructions of `code`, which starts at `address`.
+pub(super) fn decode(
+    lifter: &dyn Lifter,
+    code: &[u8],
+    address: u64,
+    count: usize,
+) -> Result<Vec<Insn>, String> {
+    let mut out = Vec::new();
+    let mut offset = 0usize;
+    while out.len() < count {
+        let Some(rest) = code.get(offset..).filter(|r| !r.is_empty()) else {
+            break;
+        };
+        let at = address.wrapping_add(offset as u64);
+        let Some(lifted) = lifter.lift(rest, at) else {
+            break;
+        };
+        let len = lifted.next.wrapping_sub(at);
+        if len == 0 || len > rest.len() as u64 {
+            break;
+        }
+        offset += len as usize;
+        out.push(Insn::Lifted(lifted));
+    }
+    if out.is_empty() {
+        return Err(format!("cannot disassemble at {address:#x}"));
+    }
+    Ok(out)
+}
+
+/// Applies one lifted instruction to the state.
+pub(super) fn step(
+    abi: &Abi,
+    sp: &str,
+    ins: &Insn,
+    state: &mut State,
+    image: &dyn Load,
+) -> Result<Flow, String> {
+    let Insn::Lifted(l) = ins else {
+        return Err("an instruction in the old decoders' form".to_string());
+    };
+    let read = |state: &State, r: &str| -> Option<u128> {
+        if abi.zero == Some(r) {
+            Some(0)
+        } else {
+            state.get(r)
+        }
+    };
+    let addr = |state: &State, base: &str, disp: i64| -> Option<u64> {
+        Some((read(state, base)? as u64).wrapping_add(disp as u64))
+    };
+    let mut defined: Vec<&str> = Vec::new();
+    let set = |state: &mut State, dst: &'_ str, v: Option<u128>| {
+        if abi.zero != Some(dst) {
+            state.set(dst, v);
+        }
+    };
+    if let Some(a) = l.names_address {
+        state.note(a);
+    }
+    for fx in &l.fx {
+        match fx {
+            Fx::Copy { dst, src } => {
+                let v = read(state, src);
+                set(state, dst, v);
+                defined.push(dst);
+            }
+            Fx::AddImm { dst, src, imm } => {
+                let v = read(state, src).map(|v| (v as u64).wrapping_add(*imm as u64));
+                if let Some(v) = v {
+                    state.note(v);
+                }
+                set(state, dst, v.map(u128::from));
+                defined.push(dst);
+            }
+            Fx::AddRegs { dst, a, b, shift } => {
+                let v = read(state, a).zip(read(state, b)).map(|(a, b)| {
+                    (a as u64).wrapping_add((b as u64).checked_shl(u32::from(*shift)).unwrap_or(0))
+                });
+                if let Some(v) = v {
+                    state.note(v);
+                }
+                set(state, dst, v.map(u128::from));
+                defined.push(dst);
+            }
+            Fx::SubRegs { dst, a, b } => {
+                let v = read(state, a)
+                    .zip(read(state, b))
+                    .map(|(a, b)| u128::from((a as u64).wrapping_sub(b as u64)));
+                set(state, dst, v);
+                defined.push(dst);
+            }
+            Fx::Const { dst, value } => {
+                state.note(*value);
+                set(state, dst, Some(u128::from(*value)));
+                defined.push(dst);
+            }
+            Fx::InsertImm { dst, imm, shift } => {
+                let field = 0xffffu64.checked_shl(u32::from(*shift)).unwrap_or(0);
+                let v = read(state, dst).map(|old| {
+                    let old = old as u64;
+                    u128::from((old & !field) | (imm.checked_shl(u32::from(*shift)).unwrap_or(0)))
+                });
+                set(state, dst, v);
+                defined.push(dst);
+            }
+            Fx::Align { dst, src, align } => {
+                let v = read(state, src).map(|v| u128::from(v as u64 & !align.wrapping_sub(1)));
+                set(state, dst, v);
+                defined.push(dst);
+            }
+            Fx::Store {
+                src,
+                base,
+                disp,
+                size,
+            } => {
+                if let Some(a) = addr(state, base, *disp) {
+                    state.note(a);
+                    let v = read(state, src);
+                    state.store(a, usize::from(*size), v);
+                }
+            }
+            Fx::StoreConst { value, base, disp } => {
+                if let Some(a) = addr(state, base, *disp) {
+                    state.note(a);
+                    state.store(a, abi.word, Some(u128::from(*value)));
+                }
+            }
+            Fx::StoreUnknown { base, disp } => {
+                if let Some(a) = addr(state, base, *disp) {
+                    state.note(a);
+                    state.store(a, abi.word, None);
+                }
+            }
+            Fx::CopyMem {
+                from,
+                from_disp,
+                base,
+                disp,
+            } => {
+                let v = addr(state, from, *from_disp).and_then(|a| image.load(state, a, abi.word));
+                if let Some(a) = addr(state, base, *disp) {
+                    state.note(a);
+                    state.store(a, abi.word, v);
+                }
+            }
+            Fx::Load {
+                dst,
+                base,
+                disp,
+                size,
+                signed,
+            } => {
+                let at = addr(state, base, *disp);
+                if let Some(a) = at {
+                    state.note(a);
+                }
+                let size = usize::from(*size);
+                let v = at.and_then(|a| image.load(state, a, size)).map(|v| {
+                    if *signed {
+                        sign_extend(v, size)
+                    } else {
+                        v
+                    }
+                });
+                set(state, dst, v);
+                defined.push(dst);
+            }
+            // A table read through an index the evaluator does not follow.
+            Fx::LoadIndexed { dst, .. } => {
+                set(state, dst, None);
+                defined.push(dst);
+            }
+            Fx::CmpImm { .. } | Fx::CmpRegs { .. } => {}
+        }
+    }
+    for w in &l.writes {
+        if !defined.contains(&w.as_str()) && w != sp {
+            set(state, w, None);
+        }
+    }
+    Ok(match &l.flow {
+        isa::Flow::Next => Flow::Next,
+        isa::Flow::Jump(t) => Flow::Jump(*t),
+        isa::Flow::Cond(t, _) => Flow::Branch(*t),
+        isa::Flow::Call(t) => Flow::Call(Some(*t)),
+        // `blr x8`: the one register the call reads holds the target.
+        isa::Flow::IndirectCall => Flow::Call(match (&l.call_via, l.reads.as_slice()) {
+            (Some(r), _) | (None, [r]) => read(state, r).map(|t| t as u64),
+            _ => None,
+        }),
+        isa::Flow::IndirectReg(r) => match read(state, r) {
+            Some(t) => Flow::Jump(t as u64),
+            None => Flow::DeadEnd(format!("an indirect branch at {:#x}", l.address)),
+        },
+        isa::Flow::IndirectMem {
+            base,
+            index: false,
+            disp,
+            ..
+        } => {
+            let at = match base {
+                Some(b) => addr(state, b, *disp),
+                None => Some(*disp as u64),
+            };
+            match at.and_then(|a| image.load(state, a, abi.word)) {
+                Some(t) => Flow::Jump(t as u64),
+                None => Flow::DeadEnd(format!("an indirect jump at {:#x}", l.address)),
+            }
+        }
+        isa::Flow::IndirectMem { .. } => {
+            Flow::DeadEnd(format!("a jump through a table at {:#x}", l.address))
+        }
+        isa::Flow::CondRet { .. } => Flow::Next,
+        isa::Flow::Ret { pop, .. } => {
+            if *pop != 0 {
+                let moved = read(state, sp).map(|s| u128::from((s as u64).wrapping_add(*pop)));
+                set(state, sp, moved);
+            }
+            Flow::Return
+        }
+        isa::Flow::Stop => Flow::Trap(format!("a trap ({}) at {:#x}", l.mnemonic, l.address)),
+    })
+}
+
+/// `v`'s low `size` bytes, sign-extended to 64 bits.
+fn sign_extend(v: u128, size: usize) -> u128 {
+    match size {
+        1..=7 => {
+            let shift = 64 - 8 * size as u32;
+            u128::from((((v as u64) << shift) as i64 >> shift) as u64)
+        }
+        _ => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_extension_of_narrow_loads() {
+        assert_eq!(sign_extend(0xff, 1), 0xffff_ffff_ffff_ffff);
+        assert_eq!(sign_extend(0x7f, 1), 0x7f);
+        assert_eq!(sign_extend(0x8000_0000, 4), 0xffff_ffff_8000_0000);
+        assert_eq!(sign_extend(0x1234, 8), 0x1234);
+    }
+}
