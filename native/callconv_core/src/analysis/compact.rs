@@ -254,6 +254,7 @@ impl Insn {
         let mut n = |s: &str| names.intern(s);
         let fx: Box<[Effect]> =
             l.fx.iter()
+                .filter(|f| !absolute(f))
                 .map(|f| match f {
                     Fx::Copy { dst, src } => Effect::Copy {
                         dst: n(dst),
@@ -287,10 +288,12 @@ impl Insn {
                         base: n(base),
                         disp: *disp,
                     },
-                    Fx::StoreUnknown { base, disp } => Effect::StoreUnknown {
-                        base: n(base),
-                        disp: *disp,
-                    },
+                    Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
+                        Effect::StoreUnknown {
+                            base: n(base),
+                            disp: *disp,
+                        }
+                    }
                     Fx::CopyMem {
                         from,
                         from_disp,
@@ -447,4 +450,16 @@ impl Store {
             self.by_address.insert(address, insn);
         }
     }
+}
+/// A store or load at an absolute address (an empty base): the Rustler evaluator's, not the
+/// analysis's, which follows stack slots.
+fn absolute(f: &Fx) -> bool {
+    matches!(
+        f,
+        Fx::Store { base, .. }
+            | Fx::StoreConst { base, .. }
+            | Fx::StoreImm { base, .. }
+            | Fx::Load { base, .. }
+            if base.is_empty()
+    )
 }

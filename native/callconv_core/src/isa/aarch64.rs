@@ -5,7 +5,7 @@ use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::features::aarch64_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct Aarch64 {
     cs: Capstone,
@@ -261,7 +261,10 @@ impl Lifter for Aarch64 {
                     out.flow = Flow::Call(t as u64);
                 }
             }
-            "blr" | "blraa" | "blrab" | "blraaz" | "blrabz" => out.flow = Flow::IndirectCall,
+            "blr" | "blraa" | "blrab" | "blraaz" | "blrabz" => {
+                out.flow = Flow::IndirectCall;
+                out.call_target = reg(0).map(CallTarget::Reg);
+            }
             "br" | "braa" | "brab" | "braaz" | "brabz" => {
                 out.flow = reg(0).map_or(Flow::Stop, Flow::IndirectReg)
             }

@@ -726,6 +726,7 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::InsertImm { dst, .. } => Some(dst.clone()),
         Fx::Store { .. }
         | Fx::StoreConst { .. }
+        | Fx::StoreImm { .. }
         | Fx::StoreUnknown { .. }
         | Fx::CopyMem { .. }
         | Fx::CmpImm { .. }

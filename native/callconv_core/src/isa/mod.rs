@@ -39,6 +39,15 @@ pub(crate) enum Fx {
     },
     /// `mem[base + disp] := value` (x86 `push imm`, `mov [m], imm`).
     StoreConst { value: u64, base: String, disp: i64 },
+    /// `mem[base + disp] := value`, `size` bytes narrower than a stack slot (x86 `mov dword
+    /// [m], imm` in 64-bit code, `mov byte [m], imm`). The analysis, which tracks whole slots,
+    /// takes it as [`Fx::StoreUnknown`]; the Rustler evaluator writes the bytes.
+    StoreImm {
+        value: u64,
+        base: String,
+        disp: i64,
+        size: u8,
+    },
     /// `mem[base + disp] :=` a value not followed (x86 `push [base + index * scale]`).
     StoreUnknown { base: String, disp: i64 },
     /// `mem[base + disp] := mem[from + from_disp]` (x86 `push [m]`).
@@ -49,6 +58,9 @@ pub(crate) enum Fx {
         disp: i64,
     },
     /// `dst := mem[base + disp]` of `size` bytes, sign- or zero-extended to the register.
+    /// An empty `base` here and in [`Fx::Store`] is an absolute address, `disp` (x86
+    /// RIP-relative and absolute operands): the analysis, which follows stack slots, skips
+    /// those.
     Load {
         dst: String,
         base: String,
@@ -153,6 +165,19 @@ pub(crate) struct Lifted {
     /// For a call through a register: that register (MIPS `jalr $t9`), so the engine can name
     /// the import whose GOT slot it was loaded from.
     pub call_via: Option<String>,
+    /// For a call through a register or memory: where its target is (x86 `call rax`, `call
+    /// [rip + slot]`; AArch64 `blr x8`), for the evaluators that follow values (the Rustler
+    /// entry's). The analysis does not read it.
+    pub call_target: Option<CallTarget>,
+}
+
+/// The operand of an indirect call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallTarget {
+    /// The value of a register.
+    Reg(String),
+    /// The pointer at `base + disp` (an empty base: the absolute address `disp`).
+    Mem { base: String, disp: i64 },
 }
 
 impl Lifted {
@@ -171,6 +196,7 @@ impl Lifted {
             names_address: None,
             protocol_write: false,
             call_via: None,
+            call_target: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
 use super::features::x86_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct X86 {
     cs: Capstone,
@@ -338,6 +338,19 @@ impl Lifter for X86 {
                     Some(Operand::Imm(t)) => Flow::Call(*t as u64),
                     _ => Flow::IndirectCall,
                 };
+                out.call_target = match ops.first() {
+                    Some(Operand::Reg(r)) => Some(CallTarget::Reg(r.clone())),
+                    Some(Operand::Mem {
+                        base,
+                        index: None,
+                        disp,
+                        ..
+                    }) => Some(CallTarget::Mem {
+                        base: base.clone().unwrap_or_default(),
+                        disp: *disp,
+                    }),
+                    _ => None,
+                };
             }
             "jmp" => {
                 out.flow = match ops.first() {
@@ -459,7 +472,7 @@ impl Lifter for X86 {
                 }
                 (
                     Some(Operand::Mem {
-                        base: Some(b),
+                        base,
                         index: None,
                         disp,
                         size,
@@ -468,13 +481,13 @@ impl Lifter for X86 {
                     Some(Operand::Reg(s)),
                 ) => out.fx.push(Fx::Store {
                     src: s.clone(),
-                    base: b.clone(),
+                    base: base.clone().unwrap_or_default(),
                     disp: *disp,
                     size: *size,
                 }),
                 (
                     Some(Operand::Mem {
-                        base: Some(b),
+                        base,
                         index: None,
                         disp,
                         size,
@@ -484,20 +497,22 @@ impl Lifter for X86 {
                 ) => out.fx.push(if i64::from(*size) == w {
                     Fx::StoreConst {
                         value: *v as u64,
-                        base: b.clone(),
+                        base: base.clone().unwrap_or_default(),
                         disp: *disp,
                     }
                 } else {
                     // A part of a slot: what the whole holds is no longer known.
-                    Fx::StoreUnknown {
-                        base: b.clone(),
+                    Fx::StoreImm {
+                        value: *v as u64,
+                        base: base.clone().unwrap_or_default(),
                         disp: *disp,
+                        size: *size,
                     }
                 }),
                 (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {
-                        base: Some(b),
+                        base,
                         index: None,
                         disp,
                         size,
@@ -505,7 +520,7 @@ impl Lifter for X86 {
                     }),
                 ) => out.fx.push(Fx::Load {
                     dst: d.clone(),
-                    base: b.clone(),
+                    base: base.clone().unwrap_or_default(),
                     disp: *disp,
                     size: *size,
                     signed: m == "movsxd",
@@ -540,6 +555,7 @@ impl Lifter for X86 {
                 f,
                 Fx::Store { .. }
                     | Fx::StoreConst { .. }
+                    | Fx::StoreImm { .. }
                     | Fx::StoreUnknown { .. }
                     | Fx::CopyMem { .. }
             )

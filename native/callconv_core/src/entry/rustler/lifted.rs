@@ -4,7 +4,7 @@
 //! effect that defines it, becomes unknown.
 
 use super::eval::{Flow, Insn, Load, State};
-use crate::isa::{self, Fx, Lifter};
+use crate::isa::{self, CallTarget, Fx, Lifter};
 
 /// What evaluating lifted code needs beyond the lifter.
 pub(super) struct Abi {
@@ -63,8 +63,14 @@ pub(super) fn step(
             state.get(r)
         }
     };
+    // An empty base is an absolute address (x86 RIP-relative operands).
     let addr = |state: &State, base: &str, disp: i64| -> Option<u64> {
-        Some((read(state, base)? as u64).wrapping_add(disp as u64))
+        let base = if base.is_empty() {
+            0
+        } else {
+            read(state, base)? as u64
+        };
+        Some(base.wrapping_add(disp as u64))
     };
     let mut defined: Vec<&str> = Vec::new();
     let set = |state: &mut State, dst: &'_ str, v: Option<u128>| {
@@ -92,7 +98,8 @@ pub(super) fn step(
             }
             Fx::AddRegs { dst, a, b, shift } => {
                 let v = read(state, a).zip(read(state, b)).map(|(a, b)| {
-                    (a as u64).wrapping_add((b as u64).checked_shl(u32::from(*shift)).unwrap_or(0))
+                    let b = (b as u64).checked_shl(u32::from(*shift)).unwrap_or(0);
+                    (a as u64).wrapping_add(b)
                 });
                 if let Some(v) = v {
                     state.note(v);
@@ -108,8 +115,9 @@ pub(super) fn step(
                 defined.push(dst);
             }
             Fx::Const { dst, value } => {
-                state.note(*value);
-                set(state, dst, Some(u128::from(*value)));
+                let value = *value;
+                state.note(value);
+                set(state, dst, Some(u128::from(value)));
                 defined.push(dst);
             }
             Fx::InsertImm { dst, imm, shift } => {
@@ -134,14 +142,33 @@ pub(super) fn step(
             } => {
                 if let Some(a) = addr(state, base, *disp) {
                     state.note(a);
-                    let v = read(state, src);
-                    state.store(a, usize::from(*size), v);
+                    match (read(state, src), state.vectors.get(src.as_str()).cloned()) {
+                        // A struct copied through a vector register keeps what was known
+                        // of it byte by byte.
+                        (None, Some(bytes)) if *size == 16 => {
+                            for (i, b) in bytes.into_iter().enumerate() {
+                                state.store(a.wrapping_add(i as u64), 1, b.map(u128::from));
+                            }
+                        }
+                        (v, _) => state.store(a, usize::from(*size), v),
+                    }
                 }
             }
             Fx::StoreConst { value, base, disp } => {
                 if let Some(a) = addr(state, base, *disp) {
                     state.note(a);
                     state.store(a, abi.word, Some(u128::from(*value)));
+                }
+            }
+            Fx::StoreImm {
+                value,
+                base,
+                disp,
+                size,
+            } => {
+                if let Some(a) = addr(state, base, *disp) {
+                    state.note(a);
+                    state.store(a, usize::from(*size), Some(u128::from(*value)));
                 }
             }
             Fx::StoreUnknown { base, disp } => {
@@ -183,6 +210,14 @@ pub(super) fn step(
                 });
                 set(state, dst, v);
                 defined.push(dst);
+                // 16 bytes only partly known (a struct with unwritten padding): kept byte by
+                // byte for the store that copies them on.
+                if let (None, Some(a), 16) = (v, at, size) {
+                    let bytes = (0..16)
+                        .map(|i| image.byte(state, a.wrapping_add(i)))
+                        .collect();
+                    state.vectors.insert(dst.clone(), bytes);
+                }
             }
             // A table read through an index the evaluator does not follow.
             Fx::LoadIndexed { dst, .. } => {
@@ -193,7 +228,7 @@ pub(super) fn step(
         }
     }
     for w in &l.writes {
-        if !defined.contains(&w.as_str()) && w != sp {
+        if !defined.contains(&w.as_str()) {
             set(state, w, None);
         }
     }
@@ -202,10 +237,12 @@ pub(super) fn step(
         isa::Flow::Jump(t) => Flow::Jump(*t),
         isa::Flow::Cond(t, _) => Flow::Branch(*t),
         isa::Flow::Call(t) => Flow::Call(Some(*t)),
-        // `blr x8`: the one register the call reads holds the target.
-        isa::Flow::IndirectCall => Flow::Call(match (&l.call_via, l.reads.as_slice()) {
-            (Some(r), _) | (None, [r]) => read(state, r).map(|t| t as u64),
-            _ => None,
+        isa::Flow::IndirectCall => Flow::Call(match &l.call_target {
+            Some(CallTarget::Reg(r)) => read(state, r).map(|t| t as u64),
+            Some(CallTarget::Mem { base, disp }) => addr(state, base, *disp)
+                .and_then(|a| image.load(state, a, abi.word))
+                .map(|t| t as u64),
+            None => None,
         }),
         isa::Flow::IndirectReg(r) => match read(state, r) {
             Some(t) => Flow::Jump(t as u64),

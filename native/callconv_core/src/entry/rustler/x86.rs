@@ -4,23 +4,36 @@ use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
-use super::eval::{mask, reg_name, Cpu, Flow, Load, State, STACK_TOP, STACK_TOP_32};
+use super::eval::{mask, reg_name, Cpu, Flow, Insn, Load, State, STACK_TOP, STACK_TOP_32};
 use super::legacy::{decode_operands, Ins, Opnd};
+use super::lifted::{self, Abi};
+use crate::isa::x86::X86 as Lifter;
 
 /// Most instructions scanned for the first return of a function not followed (32-bit x86).
 const MAX_RET_SCAN: usize = 4096;
 
 /// x86-64, and 32-bit x86 (`wide` false: 4-byte stack slots and addresses, cdecl's
 /// caller-saved registers, and the `__x86.get_pc_thunk` calls of position-independent code).
+/// x86-64 runs on the instruction layer's lifter; 32-bit x86 still on the old decoder.
 pub(super) struct X86_64 {
     cs: Capstone,
+    lifter: Lifter,
     wide: bool,
 }
+
+const ABI: Abi = Abi {
+    zero: None,
+    word: 8,
+};
 
 impl X86_64 {
     pub(super) fn new(wide: bool) -> Result<Self, String> {
         let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide })?;
-        Ok(X86_64 { cs, wide })
+        Ok(X86_64 {
+            cs,
+            lifter: Lifter::new(wide)?,
+            wide,
+        })
     }
 
     /// The size of a stack slot and of an address.
@@ -169,6 +182,24 @@ impl X86_64 {
 }
 
 impl Cpu for X86_64 {
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
+        if self.wide {
+            return lifted::decode(&self.lifter, code, address, count);
+        }
+        Ok(self
+            .decode_ins(code, address, count)?
+            .into_iter()
+            .map(Insn::Legacy)
+            .collect())
+    }
+
+    fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+        match ins {
+            Insn::Legacy(i) => self.step_ins(i, state, image),
+            Insn::Lifted(_) => lifted::step(&ABI, "rsp", ins, state, image),
+        }
+    }
+
     fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         decode_operands(&self.cs, code, address, count, |op| match op {
             ArchOperand::X86Operand(o) => match o.op_type {
