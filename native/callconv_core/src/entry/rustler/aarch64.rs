@@ -19,6 +19,7 @@ impl Aarch64 {
 const ABI: Abi = Abi {
     zero: Some("xzr"),
     word: 8,
+    narrow: false,
 };
 
 /// The registers a call may change (AAPCS64): x0–x17 and the link register, and every

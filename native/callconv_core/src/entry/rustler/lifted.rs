@@ -13,6 +13,18 @@ pub(super) struct Abi {
     /// The bytes of a stack slot and a pointer: the width of the lifters' `StoreConst`,
     /// `StoreUnknown` and `CopyMem` (x86's `push`, `mov [m], imm`).
     pub(super) word: usize,
+    /// 32-bit code: computed values and addresses wrap at 32 bits.
+    pub(super) narrow: bool,
+}
+
+impl Abi {
+    fn fit(&self, v: u64) -> u64 {
+        if self.narrow {
+            v & 0xffff_ffff
+        } else {
+            v
+        }
+    }
 }
 
 /// Lifts up to `count` instructions of `code`, which starts at `address`.
@@ -70,7 +82,7 @@ pub(super) fn step(
         } else {
             read(state, base)? as u64
         };
-        Some(base.wrapping_add(disp as u64))
+        Some(abi.fit(base.wrapping_add(disp as u64)))
     };
     let mut defined: Vec<&str> = Vec::new();
     let set = |state: &mut State, dst: &'_ str, v: Option<u128>| {
@@ -89,7 +101,7 @@ pub(super) fn step(
                 defined.push(dst);
             }
             Fx::AddImm { dst, src, imm } => {
-                let v = read(state, src).map(|v| (v as u64).wrapping_add(*imm as u64));
+                let v = read(state, src).map(|v| abi.fit((v as u64).wrapping_add(*imm as u64)));
                 if let Some(v) = v {
                     state.note(v);
                 }
@@ -99,7 +111,7 @@ pub(super) fn step(
             Fx::AddRegs { dst, a, b, shift } => {
                 let v = read(state, a).zip(read(state, b)).map(|(a, b)| {
                     let b = (b as u64).checked_shl(u32::from(*shift)).unwrap_or(0);
-                    (a as u64).wrapping_add(b)
+                    abi.fit((a as u64).wrapping_add(b))
                 });
                 if let Some(v) = v {
                     state.note(v);
@@ -110,12 +122,12 @@ pub(super) fn step(
             Fx::SubRegs { dst, a, b } => {
                 let v = read(state, a)
                     .zip(read(state, b))
-                    .map(|(a, b)| u128::from((a as u64).wrapping_sub(b as u64)));
+                    .map(|(a, b)| u128::from(abi.fit((a as u64).wrapping_sub(b as u64))));
                 set(state, dst, v);
                 defined.push(dst);
             }
             Fx::Const { dst, value } => {
-                let value = *value;
+                let value = abi.fit(*value);
                 state.note(value);
                 set(state, dst, Some(u128::from(value)));
                 defined.push(dst);
