@@ -86,11 +86,44 @@ pub(crate) enum Fx {
     SubRegs { dst: String, a: String, b: String },
     /// `dst := (dst & !(0xffff << shift)) | (imm << shift)` (AArch64 `movk`).
     InsertImm { dst: String, imm: u64, shift: u8 },
+    /// `dst := a op b`, arithmetic the analysis does not follow (shifts and logic that
+    /// build constants: RV64 `li a0, 15; slli a0, a0, 32; addi a0, a0, 2`). With `word`,
+    /// the result is the low 32 bits sign-extended (RV64's `*w` forms). For the evaluators
+    /// that follow values (the Rustler entry's); the analysis takes `dst` as unknown.
+    Arith {
+        dst: String,
+        op: ArithOp,
+        a: String,
+        b: Operand,
+        word: bool,
+    },
     /// `cmp reg, imm`: remembered as a possible jump-table bound.
     CmpImm { imm: i64 },
     /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)
     /// leaves `a == b` on its fall-through path (stack-clash probe loops).
     CmpRegs { a: String, b: String },
+}
+
+/// The operation of an [`Fx::Arith`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Shl,
+    /// Logical shift right.
+    Shr,
+    /// Arithmetic shift right.
+    Sar,
+}
+
+/// The second operand of an [`Fx::Arith`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Operand {
+    Reg(String),
+    Imm(i64),
 }
 
 /// How a conditional branch bounds a preceding `cmp reg, imm` on its fall-through path.

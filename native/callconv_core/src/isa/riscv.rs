@@ -9,7 +9,7 @@ use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{ArithOp, Bound, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub};
 
 pub(crate) struct Riscv {
     cs: Capstone,
@@ -381,7 +381,9 @@ impl Lifter for Riscv {
             }
             "auipc" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
-                    let value = address.wrapping_add_signed(v << 12);
+                    // capstone gives the raw 20 bits: sign-extend them from bit 31, as `lui`
+                    // below (rodata placed before the code is reached with a negative one).
+                    let value = address.wrapping_add_signed(i64::from((v << 12) as i32));
                     out.names_address = Some(value);
                     out.fx.push(Fx::Const {
                         dst: d.clone(),
@@ -535,6 +537,9 @@ impl Lifter for Riscv {
                 }
             }
         }
+        if out.fx.is_empty() {
+            out.fx.extend(arith(m, &ops));
+        }
         Some(out)
     }
 }
@@ -566,6 +571,41 @@ fn is_branch(m: &str) -> bool {
             | "bgtu"
             | "bleu"
     )
+}
+
+/// Shifts and logic (`slli a0, a0, 32`, `c.or a0, a1`, `sext.w`), for the evaluators that
+/// follow values.
+fn arith(m: &str, ops: &[Op]) -> Option<Fx> {
+    let (op, word) = match m {
+        "slli" | "sll" => (ArithOp::Shl, false),
+        "srli" | "srl" => (ArithOp::Shr, false),
+        "srai" | "sra" => (ArithOp::Sar, false),
+        "andi" | "and" => (ArithOp::And, false),
+        "ori" | "or" => (ArithOp::Or, false),
+        "xori" | "xor" => (ArithOp::Xor, false),
+        "addw" | "addiw" | "sext.w" => (ArithOp::Add, true),
+        "subw" => (ArithOp::Sub, true),
+        "slliw" | "sllw" => (ArithOp::Shl, true),
+        "srliw" | "srlw" => (ArithOp::Shr, true),
+        "sraiw" | "sraw" => (ArithOp::Sar, true),
+        _ => return None,
+    };
+    let (dst, a, b) = match ops {
+        [Op::Reg(d), Op::Reg(a), Op::Reg(b)] => (d, a, Operand::Reg(b.clone())),
+        [Op::Reg(d), Op::Reg(a), Op::Imm(i)] => (d, a, Operand::Imm(*i)),
+        [Op::Reg(d), Op::Reg(a)] if m == "sext.w" => (d, a, Operand::Imm(0)),
+        // Compressed forms name the destination once: `c.slli a0, 32`, `c.and a0, a1`.
+        [Op::Reg(d), Op::Reg(b)] => (d, d, Operand::Reg(b.clone())),
+        [Op::Reg(d), Op::Imm(i)] => (d, d, Operand::Imm(*i)),
+        _ => return None,
+    };
+    Some(Fx::Arith {
+        dst: dst.clone(),
+        op,
+        a: a.clone(),
+        b,
+        word,
+    })
 }
 
 /// The bytes a load or store moves (`sd`, `c.lwsp`, `fld`...) and whether a load

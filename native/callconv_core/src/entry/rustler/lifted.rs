@@ -4,7 +4,7 @@
 //! effect that defines it, becomes unknown.
 
 use super::eval::{Flow, Insn, Load, State};
-use crate::isa::{self, CallTarget, Fx, Lifter};
+use crate::isa::{self, ArithOp, CallTarget, Fx, Lifter, Operand};
 
 /// What evaluating lifted code needs beyond the lifter.
 pub(super) struct Abi {
@@ -236,6 +236,25 @@ pub(super) fn step(
                 set(state, dst, None);
                 defined.push(dst);
             }
+            Fx::Arith {
+                dst,
+                op,
+                a,
+                b,
+                word,
+            } => {
+                let b = match b {
+                    Operand::Reg(r) => read(state, r).map(|v| v as u64),
+                    Operand::Imm(i) => Some(*i as u64),
+                };
+                let v = read(state, a)
+                    .map(|v| v as u64)
+                    .zip(b)
+                    .map(|(a, b)| arith(*op, a, b, *word))
+                    .map(|v| u128::from(abi.fit(v)));
+                set(state, dst, v);
+                defined.push(dst);
+            }
             Fx::CmpImm { .. } | Fx::CmpRegs { .. } => {}
         }
     }
@@ -288,6 +307,29 @@ pub(super) fn step(
         }
         isa::Flow::Stop => Flow::Trap(format!("a trap ({}) at {:#x}", l.mnemonic, l.address)),
     })
+}
+
+/// `a op b` on 64 bits; with `word`, on 32 and sign-extended (RV64's `addw`, `slliw`).
+fn arith(op: ArithOp, a: u64, b: u64, word: bool) -> u64 {
+    let bits = if word { 32 } else { 64 };
+    let s = (b & (bits - 1)) as u32;
+    let v = match op {
+        ArithOp::Add => a.wrapping_add(b),
+        ArithOp::Sub => a.wrapping_sub(b),
+        ArithOp::And => a & b,
+        ArithOp::Or => a | b,
+        ArithOp::Xor => a ^ b,
+        ArithOp::Shl => a << s,
+        ArithOp::Shr if word => u64::from((a as u32) >> s),
+        ArithOp::Shr => a >> s,
+        ArithOp::Sar if word => ((a as i32) >> s) as u64,
+        ArithOp::Sar => ((a as i64) >> s) as u64,
+    };
+    if word {
+        v as i32 as i64 as u64
+    } else {
+        v
+    }
 }
 
 /// `v`'s low `size` bytes, sign-extended to 64 bits.
