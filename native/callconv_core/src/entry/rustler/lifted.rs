@@ -345,7 +345,85 @@ fn sign_extend(v: u128, size: usize) -> u128 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::eval::STACK_TOP;
+    use super::super::Field;
     use super::*;
+
+    /// Loads from what the code stored only: these tests have no image.
+    struct Stored;
+
+    impl Load for Stored {
+        fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128> {
+            (0..size as u64).rev().try_fold(0u128, |v, i| {
+                Some(v << 8 | u128::from((*state.stored.get(&(addr + i))?)?))
+            })
+        }
+
+        fn byte(&self, state: &State, addr: u64) -> Option<u8> {
+            *state.stored.get(&addr)?
+        }
+    }
+
+    /// Evaluates `code` at `address` straight through.
+    fn run(lifter: &dyn Lifter, abi: &Abi, sp: &str, code: &[u8], address: u64) -> State {
+        let mut state = State::new(sp, STACK_TOP, false);
+        for ins in decode(lifter, code, address, 64).unwrap() {
+            let flow = step(abi, sp, &ins, &mut state, &Stored).unwrap();
+            assert!(matches!(flow, Flow::Next));
+        }
+        state
+    }
+
+    #[test]
+    fn x86_64_stores_to_a_static_at_their_widths() {
+        let lifter = crate::isa::x86::X86::new(true).unwrap();
+        let abi = Abi {
+            zero: None,
+            word: 8,
+            narrow: false,
+        };
+        let code = [
+            0x48, 0xb8, 0x02, 0, 0, 0, 0x0f, 0, 0, 0, // movabs rax, 0xf00000002
+            0x48, 0x89, 0x05, 0xf0, 0x0f, 0, 0, // mov [rip + 0xff0], rax (0x2001)
+            0xc7, 0x05, 0xf0, 0x0f, 0, 0, 5, 0, 0, 0, // mov dword [rip + 0xff0], 5 (0x200b)
+            0x48, 0x8b, 0x0d, 0xdf, 0x0f, 0, 0, // mov rcx, [rip + 0xfdf] (0x2001)
+        ];
+        let state = run(&lifter, &abi, "rsp", &code, 0x1000);
+        assert_eq!(state.field(0x2001, 4), Field::Known(2));
+        assert_eq!(state.field(0x2005, 4), Field::Known(15));
+        assert_eq!(state.field(0x200b, 4), Field::Known(5));
+        assert_eq!(state.field(0x200f, 4), Field::Unwritten);
+        assert_eq!(state.get("rcx"), Some(0xf_0000_0002));
+    }
+
+    #[test]
+    fn riscv_builds_a_constant_by_shifts() {
+        let lifter = crate::isa::riscv::Riscv::new(true).unwrap();
+        let abi = Abi {
+            zero: Some("zero"),
+            word: 8,
+            narrow: false,
+        };
+        // c.li a0, 15; c.slli a0, 32; c.addi a0, 2; auipc a2, 0xfffff (a page back)
+        let code = [0x3d, 0x45, 0x02, 0x15, 0x09, 0x05, 0x17, 0xf6, 0xff, 0xff];
+        let state = run(&lifter, &abi, "sp", &code, 0x124a2);
+        assert_eq!(state.get("a0"), Some(0xf_0000_0002));
+        assert_eq!(state.get("a2"), Some(0x124a8 - 0x1000));
+    }
+
+    #[test]
+    fn word_arithmetic_sign_extends() {
+        assert_eq!(
+            arith(ArithOp::Add, 0x7fff_ffff, 1, true),
+            0xffff_ffff_8000_0000
+        );
+        assert_eq!(arith(ArithOp::Shl, 1, 65, false), 2);
+        assert_eq!(
+            arith(ArithOp::Sar, 0x8000_0000, 4, true),
+            0xffff_ffff_f800_0000
+        );
+        assert_eq!(arith(ArithOp::Shr, 0x8000_0000, 4, true), 0x0800_0000);
+    }
 
     #[test]
     fn sign_extension_of_narrow_loads() {
