@@ -255,96 +255,93 @@ impl Insn {
         let fx: Box<[Effect]> =
             l.fx.iter()
                 .filter(|f| !absolute(f))
-                .filter_map(|f| {
-                    Some(match f {
-                        Fx::Copy { dst, src } => Effect::Copy {
-                            dst: n(dst),
-                            src: n(src),
-                        },
-                        Fx::AddImm { dst, src, imm } => Effect::AddImm {
-                            dst: n(dst),
-                            src: n(src),
-                            imm: *imm,
-                        },
-                        Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
-                            dst: n(dst),
-                            a: n(a),
-                            b: n(b),
-                            shift: *shift,
-                        },
-                        Fx::Const { dst, value } => Effect::Const {
-                            dst: n(dst),
-                            value: *value,
-                        },
-                        // The analysis tracks whole slots: widths do not change its verdicts.
-                        Fx::Store {
-                            src, base, disp, ..
-                        } => Effect::Store {
-                            src: n(src),
+                .map(|f| match f {
+                    Fx::Copy { dst, src } => Effect::Copy {
+                        dst: n(dst),
+                        src: n(src),
+                    },
+                    Fx::AddImm { dst, src, imm } => Effect::AddImm {
+                        dst: n(dst),
+                        src: n(src),
+                        imm: *imm,
+                    },
+                    Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
+                        dst: n(dst),
+                        a: n(a),
+                        b: n(b),
+                        shift: *shift,
+                    },
+                    Fx::Const { dst, value } => Effect::Const {
+                        dst: n(dst),
+                        value: *value,
+                    },
+                    // The analysis tracks whole slots: widths do not change its verdicts.
+                    Fx::Store {
+                        src, base, disp, ..
+                    } => Effect::Store {
+                        src: n(src),
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::StoreConst { value, base, disp } => Effect::StoreConst {
+                        value: *value,
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
+                        Effect::StoreUnknown {
                             base: n(base),
                             disp: *disp,
-                        },
-                        Fx::StoreConst { value, base, disp } => Effect::StoreConst {
-                            value: *value,
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
-                            Effect::StoreUnknown {
-                                base: n(base),
-                                disp: *disp,
-                            }
                         }
-                        Fx::CopyMem {
-                            from,
-                            from_disp,
-                            base,
-                            disp,
-                        } => Effect::CopyMem {
-                            from: n(from),
-                            from_disp: *from_disp,
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::Load {
-                            dst, base, disp, ..
-                        } => Effect::Load {
-                            dst: n(dst),
-                            base: n(base),
-                            disp: *disp,
-                        },
-                        Fx::LoadIndexed {
-                            dst,
-                            base,
-                            disp,
-                            size,
-                            signed,
-                        } => Effect::LoadIndexed {
-                            dst: n(dst),
-                            base: (!base.is_empty()).then(|| n(base)),
-                            disp: *disp,
-                            size: *size,
-                            signed: *signed,
-                        },
-                        Fx::Align { dst, src, align } => Effect::Align {
-                            dst: n(dst),
-                            src: n(src),
-                            align: *align,
-                        },
-                        Fx::SubRegs { dst, a, b } => Effect::SubRegs {
-                            dst: n(dst),
-                            a: n(a),
-                            b: n(b),
-                        },
-                        Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
-                            dst: n(dst),
-                            imm: *imm,
-                            shift: *shift,
-                        },
-                        Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
-                        Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
-                        Fx::Arith { .. } => return None,
-                    })
+                    }
+                    Fx::CopyMem {
+                        from,
+                        from_disp,
+                        base,
+                        disp,
+                    } => Effect::CopyMem {
+                        from: n(from),
+                        from_disp: *from_disp,
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::Load {
+                        dst, base, disp, ..
+                    } => Effect::Load {
+                        dst: n(dst),
+                        base: n(base),
+                        disp: *disp,
+                    },
+                    Fx::LoadIndexed {
+                        dst,
+                        base,
+                        disp,
+                        size,
+                        signed,
+                    } => Effect::LoadIndexed {
+                        dst: n(dst),
+                        base: (!base.is_empty()).then(|| n(base)),
+                        disp: *disp,
+                        size: *size,
+                        signed: *signed,
+                    },
+                    Fx::Align { dst, src, align } => Effect::Align {
+                        dst: n(dst),
+                        src: n(src),
+                        align: *align,
+                    },
+                    Fx::SubRegs { dst, a, b } => Effect::SubRegs {
+                        dst: n(dst),
+                        a: n(a),
+                        b: n(b),
+                    },
+                    Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
+                        dst: n(dst),
+                        imm: *imm,
+                        shift: *shift,
+                    },
+                    Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
+                    Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
                 })
                 .collect();
         let flow = match &l.flow {
@@ -454,9 +451,8 @@ impl Store {
         }
     }
 }
-/// A store or load at an absolute address (an empty base), or arithmetic the analysis does
-/// not follow: the Rustler evaluator's, not the analysis's, which follows stack slots (the
-/// registers those define stay unknown to it, as the instruction's writes).
+/// A store or load at an absolute address (an empty base): the Rustler evaluator's, not the
+/// analysis's, which follows stack slots.
 fn absolute(f: &Fx) -> bool {
     matches!(
         f,
@@ -465,5 +461,5 @@ fn absolute(f: &Fx) -> bool {
             | Fx::StoreImm { base, .. }
             | Fx::Load { base, .. }
             if base.is_empty()
-    ) || matches!(f, Fx::Arith { .. })
+    )
 }

@@ -86,17 +86,6 @@ pub(crate) enum Fx {
     SubRegs { dst: String, a: String, b: String },
     /// `dst := (dst & !(0xffff << shift)) | (imm << shift)` (AArch64 `movk`).
     InsertImm { dst: String, imm: u64, shift: u8 },
-    /// `dst := a op b`, arithmetic the analysis does not follow (shifts and logic that
-    /// build constants: RV64 `li a0, 15; slli a0, a0, 32; addi a0, a0, 2`). With `word`,
-    /// the result is the low 32 bits sign-extended (RV64's `*w` forms). For the evaluators
-    /// that follow values (the Rustler entry's); the analysis takes `dst` as unknown.
-    Arith {
-        dst: String,
-        op: ArithOp,
-        a: String,
-        b: Operand,
-        word: bool,
-    },
     /// `cmp reg, imm`: remembered as a possible jump-table bound.
     CmpImm { imm: i64 },
     /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)
@@ -104,7 +93,21 @@ pub(crate) enum Fx {
     CmpRegs { a: String, b: String },
 }
 
-/// The operation of an [`Fx::Arith`].
+/// `dst := a op b`, arithmetic the analysis does not follow (shifts and logic that build
+/// constants: RV64 `li a0, 15; slli a0, a0, 32; addi a0, a0, 2`), applied after the
+/// instruction's `fx`. With `word`, the result is the low 32 bits sign-extended (RV64's `*w`
+/// forms). For the evaluators that follow values (the Rustler entry's); the analysis takes
+/// `dst` as unknown, one of the instruction's writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Arith {
+    pub dst: String,
+    pub op: ArithOp,
+    pub a: String,
+    pub b: Operand,
+    pub word: bool,
+}
+
+/// The operation of an [`Arith`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ArithOp {
     Add,
@@ -119,7 +122,7 @@ pub(crate) enum ArithOp {
     Sar,
 }
 
-/// The second operand of an [`Fx::Arith`].
+/// The second operand of an [`Arith`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operand {
     Reg(String),
@@ -202,6 +205,8 @@ pub(crate) struct Lifted {
     /// [rip + slot]`; AArch64 `blr x8`), for the evaluators that follow values (the Rustler
     /// entry's). The analysis does not read it.
     pub call_target: Option<CallTarget>,
+    /// Arithmetic only the evaluators that follow values use.
+    pub arith: Option<Arith>,
 }
 
 /// The operand of an indirect call.
@@ -230,6 +235,7 @@ impl Lifted {
             protocol_write: false,
             call_via: None,
             call_target: None,
+            arith: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{ArithOp, Bound, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub};
+use super::{Arith, ArithOp, Bound, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub};
 
 pub(crate) struct Riscv {
     cs: Capstone,
@@ -538,7 +538,7 @@ impl Lifter for Riscv {
             }
         }
         if out.fx.is_empty() {
-            out.fx.extend(arith(m, &ops));
+            out.arith = arith(m, &ops);
         }
         Some(out)
     }
@@ -575,7 +575,7 @@ fn is_branch(m: &str) -> bool {
 
 /// Shifts and logic (`slli a0, a0, 32`, `c.or a0, a1`, `sext.w`), for the evaluators that
 /// follow values.
-fn arith(m: &str, ops: &[Op]) -> Option<Fx> {
+fn arith(m: &str, ops: &[Op]) -> Option<Arith> {
     let (op, word) = match m {
         "slli" | "sll" => (ArithOp::Shl, false),
         "srli" | "srl" => (ArithOp::Shr, false),
@@ -599,7 +599,7 @@ fn arith(m: &str, ops: &[Op]) -> Option<Fx> {
         [Op::Reg(d), Op::Imm(i)] => (d, d, Operand::Imm(*i)),
         _ => return None,
     };
-    Some(Fx::Arith {
+    Some(Arith {
         dst: dst.clone(),
         op,
         a: a.clone(),

@@ -227,7 +227,7 @@ pub(super) enum Flow {
 /// One decoded instruction: lifted by the instruction layer (`crate::isa`), or in the old
 /// decoders' form for the architectures not moved onto it yet.
 pub(super) enum Insn {
-    Lifted(Lifted),
+    Lifted(Box<Lifted>),
     Legacy(Ins),
 }
 

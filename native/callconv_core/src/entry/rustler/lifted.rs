@@ -4,7 +4,7 @@
 //! effect that defines it, becomes unknown.
 
 use super::eval::{Flow, Insn, Load, State};
-use crate::isa::{self, ArithOp, CallTarget, Fx, Lifter, Operand};
+use crate::isa::{self, Arith, ArithOp, CallTarget, Fx, Lifter, Operand};
 
 /// What evaluating lifted code needs beyond the lifter.
 pub(super) struct Abi {
@@ -49,7 +49,7 @@ pub(super) fn decode(
             break;
         }
         offset += len as usize;
-        out.push(Insn::Lifted(lifted));
+        out.push(Insn::Lifted(Box::new(lifted)));
     }
     if out.is_empty() {
         return Err(format!("cannot disassemble at {address:#x}"));
@@ -236,27 +236,28 @@ pub(super) fn step(
                 set(state, dst, None);
                 defined.push(dst);
             }
-            Fx::Arith {
-                dst,
-                op,
-                a,
-                b,
-                word,
-            } => {
-                let b = match b {
-                    Operand::Reg(r) => read(state, r).map(|v| v as u64),
-                    Operand::Imm(i) => Some(*i as u64),
-                };
-                let v = read(state, a)
-                    .map(|v| v as u64)
-                    .zip(b)
-                    .map(|(a, b)| arith(*op, a, b, *word))
-                    .map(|v| u128::from(abi.fit(v)));
-                set(state, dst, v);
-                defined.push(dst);
-            }
             Fx::CmpImm { .. } | Fx::CmpRegs { .. } => {}
         }
+    }
+    if let Some(Arith {
+        dst,
+        op,
+        a,
+        b,
+        word,
+    }) = &l.arith
+    {
+        let b = match b {
+            Operand::Reg(r) => read(state, r).map(|v| v as u64),
+            Operand::Imm(i) => Some(*i as u64),
+        };
+        let v = read(state, a)
+            .map(|v| v as u64)
+            .zip(b)
+            .map(|(a, b)| arith(*op, a, b, *word))
+            .map(|v| u128::from(abi.fit(v)));
+        set(state, dst, v);
+        defined.push(dst);
     }
     for w in &l.writes {
         if !defined.contains(&w.as_str()) {
