@@ -173,11 +173,6 @@ pub(crate) enum Effect {
         a: Reg,
         b: Reg,
     },
-    /// `dst :=` a value not followed: [`Fx::LoadAbsolute`], which entry decoding reads but
-    /// the engine does not track yet (the same as a write no effect defines).
-    Unknown {
-        dst: Reg,
-    },
 }
 
 impl Effect {
@@ -194,8 +189,7 @@ impl Effect {
             | Effect::LoadIndexed { dst, .. }
             | Effect::Align { dst, .. }
             | Effect::SubRegs { dst, .. }
-            | Effect::InsertImm { dst, .. }
-            | Effect::Unknown { dst } => Some(dst),
+            | Effect::InsertImm { dst, .. } => Some(dst),
             _ => None,
         };
         [one, None]
@@ -276,6 +270,7 @@ impl Insn {
         let mut n = |s: &str| names.intern(s);
         let fx: Box<[Effect]> =
             l.fx.iter()
+                .filter(|f| !absolute(f))
                 .map(|f| match f {
                     Fx::Copy { dst, src } => Effect::Copy {
                         dst: n(dst),
@@ -311,7 +306,10 @@ impl Insn {
                         dst: n(dst),
                         value: *value,
                     },
-                    Fx::Store { src, base, disp } => Effect::Store {
+                    // The analysis tracks whole slots: widths do not change its verdicts.
+                    Fx::Store {
+                        src, base, disp, ..
+                    } => Effect::Store {
                         src: n(src),
                         base: n(base),
                         disp: *disp,
@@ -321,10 +319,12 @@ impl Insn {
                         base: n(base),
                         disp: *disp,
                     },
-                    Fx::StoreUnknown { base, disp } => Effect::StoreUnknown {
-                        base: n(base),
-                        disp: *disp,
-                    },
+                    Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
+                        Effect::StoreUnknown {
+                            base: n(base),
+                            disp: *disp,
+                        }
+                    }
                     Fx::CopyMem {
                         from,
                         from_disp,
@@ -336,7 +336,9 @@ impl Insn {
                         base: n(base),
                         disp: *disp,
                     },
-                    Fx::Load { dst, base, disp } => Effect::Load {
+                    Fx::Load {
+                        dst, base, disp, ..
+                    } => Effect::Load {
                         dst: n(dst),
                         base: n(base),
                         disp: *disp,
@@ -372,7 +374,6 @@ impl Insn {
                     Fx::Swap { a, b } => Effect::Swap { a: n(a), b: n(b) },
                     Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
                     Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
-                    Fx::LoadAbsolute { dst, .. } => Effect::Unknown { dst: n(dst) },
                 })
                 .collect();
         let flow = match &l.flow {
@@ -482,4 +483,16 @@ impl Store {
             self.by_address.insert(address, insn);
         }
     }
+}
+/// A store or load at an absolute address (an empty base): the Rustler evaluator's, not the
+/// analysis's, which follows stack slots.
+fn absolute(f: &Fx) -> bool {
+    matches!(
+        f,
+        Fx::Store { base, .. }
+            | Fx::StoreConst { base, .. }
+            | Fx::StoreImm { base, .. }
+            | Fx::Load { base, .. }
+            if base.is_empty()
+    )
 }

@@ -1686,7 +1686,6 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     };
                     st.set(dst, v);
                 }
-                Effect::Unknown { dst } => st.set(dst, Val::Unknown),
                 Effect::Swap { a, b } => {
                     let (va, vb) = (st.get(a), st.get(b));
                     st.set(a, vb);

@@ -5,7 +5,7 @@ use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
 use super::features::aarch64_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct Aarch64 {
     cs: Capstone,
@@ -64,6 +64,23 @@ enum Operand {
 }
 
 /// Bytes one register of a load/store pair moves.
+/// The bytes one register of a load or store moves and whether a load sign-extends them:
+/// the register's width (`bytes`) unless the mnemonic names a narrower access (`ldrb`,
+/// `sturh`, `ldrsw`).
+fn access_width(m: &str, bytes: i64) -> (u8, bool) {
+    let signed = m.starts_with("ldrs") || m.starts_with("ldurs");
+    let size = if m.ends_with("sw") {
+        4
+    } else if m.ends_with('b') {
+        1
+    } else if m.ends_with('h') {
+        2
+    } else {
+        bytes as u8
+    };
+    (size, signed)
+}
+
 fn reg_bytes(original: &str) -> i64 {
     match original.chars().next() {
         Some('w') | Some('s') => 4,
@@ -244,7 +261,10 @@ impl Lifter for Aarch64 {
                     out.flow = Flow::Call(t as u64);
                 }
             }
-            "blr" | "blraa" | "blrab" | "blraaz" | "blrabz" => out.flow = Flow::IndirectCall,
+            "blr" | "blraa" | "blrab" | "blraaz" | "blrabz" => {
+                out.flow = Flow::IndirectCall;
+                out.call_target = reg(0).map(CallTarget::Reg);
+            }
             "br" | "braa" | "brab" | "braaz" | "brabz" => {
                 out.flow = reg(0).map_or(Flow::Stop, Flow::IndirectReg)
             }
@@ -410,17 +430,21 @@ impl Lifter for Aarch64 {
                         // Exclusive stores: the first register is the status result.
                         let skip = usize::from(m.starts_with("stxr") || m.starts_with("stlxr"));
                         for (r, bytes) in regs.iter().skip(skip) {
+                            let (size, signed) = access_width(m, *bytes);
                             if store {
                                 out.fx.push(Fx::Store {
                                     src: r.clone(),
                                     base: b.clone(),
                                     disp: off,
+                                    size,
                                 });
                             } else {
                                 out.fx.push(Fx::Load {
                                     dst: r.clone(),
                                     base: b.clone(),
                                     disp: off,
+                                    size,
+                                    signed,
                                 });
                             }
                             off += bytes;
@@ -545,5 +569,46 @@ mod tests {
         assert_eq!(i.flow, Flow::Next, "{i:?}");
         assert!(!i.writes.iter().any(|w| w == "lr"), "{i:?}");
         assert!(i.writes.iter().any(|w| w == "x0"), "the result: {i:?}");
+    }
+
+    #[test]
+    fn loads_and_stores_carry_their_width() {
+        let l = Aarch64::new().unwrap();
+        let fx = |word: u32| l.lift(&word.to_le_bytes(), 0x1000).unwrap().fx;
+        // strb w0, [sp, #8]
+        assert!(
+            matches!(
+                fx(0x3900_23e0).as_slice(),
+                [Fx::Store {
+                    size: 1,
+                    disp: 8,
+                    ..
+                }]
+            ),
+            "{:?}",
+            fx(0x3900_23e0)
+        );
+        // ldrsw x1, [x2, #4]
+        assert!(
+            matches!(
+                fx(0xb980_0441).as_slice(),
+                [Fx::Load {
+                    size: 4,
+                    signed: true,
+                    ..
+                }]
+            ),
+            "{:?}",
+            fx(0xb980_0441)
+        );
+        // stp x29, x30, [sp, #-16]!
+        assert!(
+            matches!(
+                fx(0xa9bf_7bfd).as_slice(),
+                [_, Fx::Store { size: 8, .. }, Fx::Store { size: 8, .. }]
+            ),
+            "{:?}",
+            fx(0xa9bf_7bfd)
+        );
     }
 }

@@ -788,12 +788,15 @@ fn push_multiple(
                 src: r.clone(),
                 base: base.to_string(),
                 disp: off,
+                size: size as u8,
             });
         } else {
             out.fx.push(Fx::Load {
                 dst: r.clone(),
                 base: base.to_string(),
                 disp: off,
+                size: size as u8,
+                signed: false,
             });
         }
         off += size;
@@ -913,9 +916,12 @@ fn lift_load_store(
     if let (None, "pc", "ldr", [r]) = (index, base.as_str(), m, regs.as_slice()) {
         // A literal-pool load: a word at a fixed address (pc word-aligned).
         if r != "pc" {
-            out.fx.push(Fx::LoadAbsolute {
+            out.fx.push(Fx::Load {
                 dst: r.clone(),
-                addr: (pc_value & !3).wrapping_add_signed(*disp) & 0xffff_ffff,
+                base: String::new(),
+                disp: ((pc_value & !3).wrapping_add_signed(*disp) & 0xffff_ffff) as i64,
+                size: 4,
+                signed: false,
             });
             return;
         }
@@ -953,18 +959,30 @@ fn lift_load_store(
         });
     }
     let mut off = access;
+    // `ldrb`, `strh`, `ldrsh`: narrower than the register.
+    let stem = m.split('.').next().unwrap_or(m);
+    let (width, signed) = match stem {
+        "ldrb" | "strb" => (1, false),
+        "ldrsb" => (1, true),
+        "ldrh" | "strh" => (2, false),
+        "ldrsh" => (2, true),
+        _ => (size as u8, false),
+    };
     for r in &regs {
         if store {
             out.fx.push(Fx::Store {
                 src: r.clone(),
                 base: base.clone(),
                 disp: off,
+                size: width,
             });
         } else {
             out.fx.push(Fx::Load {
                 dst: r.clone(),
                 base: base.clone(),
                 disp: off,
+                size: width,
+                signed,
             });
         }
         off += size;

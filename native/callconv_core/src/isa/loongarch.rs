@@ -176,6 +176,8 @@ impl Lifter for LoongArch {
                     dst: reg(rd),
                     base: reg(rj),
                     disp: si12,
+                    size: 8,
+                    signed: false,
                 };
                 set(&mut out, "ld.d", Some(fx), &[rj]);
             }
@@ -188,6 +190,7 @@ impl Lifter for LoongArch {
                         src: reg(rd),
                         base: reg(rj),
                         disp: si12,
+                        size: 8,
                     });
                 } else {
                     out.fx.push(Fx::StoreUnknown {

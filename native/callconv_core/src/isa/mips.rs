@@ -674,7 +674,13 @@ impl Mips {
             } else if store {
                 if let (Some(src), Some((base, disp))) = (reg(0), mem.clone()) {
                     if matches!(m, "sw" | "sd" | "swc1" | "sdc1") && tracked(&src) {
-                        out.fx.push(Fx::Store { src, base, disp });
+                        let size = if matches!(m, "sd" | "sdc1") { 8 } else { 4 };
+                        out.fx.push(Fx::Store {
+                            src,
+                            base,
+                            disp,
+                            size,
+                        });
                     }
                 }
             }
@@ -780,7 +786,13 @@ impl Mips {
                     // on n64).
                     out.protocol_write = to_gp && base == "sp";
                     if matches!(m, "lw" | "ld" | "lwc1" | "ldc1") {
-                        out.fx.push(Fx::Load { dst, base, disp });
+                        out.fx.push(Fx::Load {
+                            dst,
+                            base,
+                            disp,
+                            size: if matches!(m, "ld" | "ldc1") { 8 } else { 4 },
+                            signed: m == "lw",
+                        });
                     }
                 }
             }
@@ -819,13 +831,13 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::AddExtended { dst, .. }
         | Fx::Const { dst, .. }
         | Fx::Load { dst, .. }
-        | Fx::LoadAbsolute { dst, .. }
         | Fx::LoadIndexed { dst, .. }
         | Fx::Align { dst, .. }
         | Fx::SubRegs { dst, .. }
         | Fx::InsertImm { dst, .. } => Some(dst.clone()),
         Fx::Store { .. }
         | Fx::StoreConst { .. }
+        | Fx::StoreImm { .. }
         | Fx::StoreUnknown { .. }
         | Fx::CopyMem { .. }
         | Fx::CmpImm { .. }
@@ -1009,7 +1021,8 @@ mod tests {
             vec![Fx::Store {
                 src: "f24".into(),
                 base: "sp".into(),
-                disp: 8
+                disp: 8,
+                size: 8
             }]
         );
     }

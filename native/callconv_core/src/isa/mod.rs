@@ -43,14 +43,25 @@ pub(crate) enum Fx {
     },
     /// `dst := value`.
     Const { dst: String, value: u64 },
-    /// `mem[base + disp] := src`.
+    /// `mem[base + disp] := src`, the low `size` bytes of `src` (1, 2, 4, 8 or 16; a
+    /// vector register's whole 16 bytes where the instruction copies them).
     Store {
         src: String,
         base: String,
         disp: i64,
+        size: u8,
     },
     /// `mem[base + disp] := value` (x86 `push imm`, `mov [m], imm`).
     StoreConst { value: u64, base: String, disp: i64 },
+    /// `mem[base + disp] := value`, `size` bytes narrower than a stack slot (x86 `mov dword
+    /// [m], imm` in 64-bit code, `mov byte [m], imm`). The analysis, which tracks whole slots,
+    /// takes it as [`Fx::StoreUnknown`]; the Rustler evaluator writes the bytes.
+    StoreImm {
+        value: u64,
+        base: String,
+        disp: i64,
+        size: u8,
+    },
     /// `mem[base + disp] :=` a value not followed (x86 `push [base + index * scale]`).
     StoreUnknown { base: String, disp: i64 },
     /// `mem[base + disp] := mem[from + from_disp]` (x86 `push [m]`).
@@ -60,17 +71,18 @@ pub(crate) enum Fx {
         base: String,
         disp: i64,
     },
-    /// `dst := mem[base + disp]`.
+    /// `dst := mem[base + disp]` of `size` bytes, sign- or zero-extended to the register.
+    /// An empty `base` here and in [`Fx::Store`] is an absolute address, `disp` (x86
+    /// RIP-relative and absolute operands, an Arm literal pool, s390x `lgrl`, POWER10 `pld`):
+    /// entry decoding reads those through the image's relocated pointers; the analysis,
+    /// which follows stack slots, skips them (the register becomes unknown).
     Load {
         dst: String,
         base: String,
         disp: i64,
+        size: u8,
+        signed: bool,
     },
-    /// `dst := mem[addr]`, a pointer-sized read at an absolute address (a PC-relative load:
-    /// x86-64 `mov rax, [rip + X]`, an Arm literal pool, s390x `lgrl`, POWER10 `pld`).
-    /// Entry decoding follows it through the image's relocated pointers; the analysis
-    /// engine does not track it yet (`Effect::Unknown`: the register becomes unknown).
-    LoadAbsolute { dst: String, addr: u64 },
     /// `dst := mem[base + index * scale + disp]` of `size` bytes: a jump-table read.
     LoadIndexed {
         dst: String,
@@ -96,6 +108,42 @@ pub(crate) enum Fx {
     /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)
     /// leaves `a == b` on its fall-through path (stack-clash probe loops).
     CmpRegs { a: String, b: String },
+}
+
+/// `dst := a op b`, arithmetic the analysis does not follow (shifts and logic that build
+/// constants: RV64 `li a0, 15; slli a0, a0, 32; addi a0, a0, 2`), applied after the
+/// instruction's `fx`. With `word`, the result is the low 32 bits sign-extended (RV64's `*w`
+/// forms). For the evaluators that follow values (the Rustler entry's); the analysis takes
+/// `dst` as unknown, one of the instruction's writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Arith {
+    pub dst: String,
+    pub op: ArithOp,
+    pub a: String,
+    pub b: Operand,
+    pub word: bool,
+}
+
+/// The operation of an [`Arith`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Shl,
+    /// Logical shift right.
+    Shr,
+    /// Arithmetic shift right.
+    Sar,
+}
+
+/// The second operand of an [`Arith`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Operand {
+    Reg(String),
+    Imm(i64),
 }
 
 /// How a conditional branch bounds a preceding `cmp reg, imm` on its fall-through path.
@@ -174,6 +222,21 @@ pub(crate) struct Lifted {
     /// For a call through a register: that register (MIPS `jalr $t9`), so the engine can name
     /// the import whose GOT slot it was loaded from.
     pub call_via: Option<String>,
+    /// For a call through a register or memory: where its target is (x86 `call rax`, `call
+    /// [rip + slot]`; AArch64 `blr x8`), for the evaluators that follow values (the Rustler
+    /// entry's). The analysis does not read it.
+    pub call_target: Option<CallTarget>,
+    /// Arithmetic only the evaluators that follow values use.
+    pub arith: Option<Arith>,
+}
+
+/// The operand of an indirect call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallTarget {
+    /// The value of a register.
+    Reg(String),
+    /// The pointer at `base + disp` (an empty base: the absolute address `disp`).
+    Mem { base: String, disp: i64 },
 }
 
 impl Lifted {
@@ -192,6 +255,8 @@ impl Lifted {
             names_address: None,
             protocol_write: false,
             call_via: None,
+            call_target: None,
+            arith: None,
         }
     }
 }

@@ -214,7 +214,13 @@ fn pc_relative(prefix: u32, suffix: u32, address: u64) -> Option<Fx> {
     let dst = format!("r{}", (suffix >> 21) & 0x1f);
     match ((prefix >> 24) & 3, suffix >> 26) {
         (2, 14) => Some(Fx::Const { dst, value: at }),
-        (0, 57) => Some(Fx::LoadAbsolute { dst, addr: at }),
+        (0, 57) => Some(Fx::Load {
+            dst,
+            base: String::new(),
+            disp: at as i64,
+            size: 8,
+            signed: false,
+        }),
         _ => None,
     }
 }
@@ -487,6 +493,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                             src: format!("r{k}"),
                             base: base.clone(),
                             disp: disp + 4 * (k - first),
+                            size: 4,
                         });
                     }
                 } else if tracked(&src) {
@@ -494,6 +501,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                         src,
                         base: base.clone(),
                         disp,
+                        size: access_width(m).0,
                     });
                 }
                 if update {
@@ -518,6 +526,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                         src,
                         base: "r1".into(),
                         disp: 0,
+                        size: 8,
                     });
                 }
                 add_write(&mut out, "r1");
@@ -596,6 +605,8 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                         dst: r,
                         base: base.clone(),
                         disp: disp + 4 * (k - first),
+                        size: 4,
+                        signed: false,
                     });
                 }
             }
@@ -720,6 +731,8 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                             dst,
                             base: base.clone(),
                             disp,
+                            size: access_width(m).0,
+                            signed: access_width(m).1,
                         });
                         if update && !out.writes.contains(&base) {
                             out.fx.push(Fx::AddImm {
@@ -783,6 +796,25 @@ fn is_branch(m: &str) -> bool {
         || CONDITIONS
             .iter()
             .any(|c| rest.strip_prefix(c).is_some_and(form))
+}
+
+/// The bytes a load or store moves (`std`, `stwu`, `lwzx`, `lfd`...) and whether a load
+/// sign-extends them (`lwa`, `lha`).
+fn access_width(m: &str) -> (u8, bool) {
+    let op = m
+        .strip_prefix("st")
+        .or_else(|| m.strip_prefix('l'))
+        .unwrap_or(m);
+    let op = op.strip_prefix('f').unwrap_or(op);
+    let size = match op.get(..1) {
+        Some("b") => 1,
+        Some("h") => 2,
+        Some("w") | Some("s") => 4,
+        // VSX and AltiVec: `stxv`, `lxvd2x`, `lvx`.
+        Some("x") | Some("v") => 16,
+        _ => 8,
+    };
+    (size, op.get(1..2) == Some("a"))
 }
 
 #[cfg(test)]
@@ -861,7 +893,8 @@ mod tests {
                 Fx::Store {
                     src: "r1".into(),
                     base: "r1".into(),
-                    disp: -48
+                    disp: -48,
+                    size: 8
                 },
                 Fx::AddImm {
                     dst: "r1".into(),

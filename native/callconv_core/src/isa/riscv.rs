@@ -9,7 +9,7 @@ use capstone::arch::riscv::RiscVOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Arith, ArithOp, Bound, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub};
 
 pub(crate) struct Riscv {
     cs: Capstone,
@@ -381,8 +381,8 @@ impl Lifter for Riscv {
             }
             "auipc" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
-                    // The 20 bits are the upper half of a signed 32-bit offset: a target
-                    // below the code has them set from bit 31 down.
+                    // capstone gives the raw 20 bits: sign-extend them from bit 31, as `lui`
+                    // below (rodata placed before the code is reached with a negative one).
                     let value = address.wrapping_add_signed(i64::from((v << 12) as i32));
                     out.names_address = Some(value);
                     out.fx.push(Fx::Const {
@@ -523,16 +523,22 @@ impl Lifter for Riscv {
                             src,
                             base: base.clone(),
                             disp: *disp,
+                            size: access_width(m).0,
                         }),
                         (false, true, Some(dst)) => out.fx.push(Fx::Load {
                             dst,
                             base: base.clone(),
                             disp: *disp,
+                            size: access_width(m).0,
+                            signed: access_width(m).1,
                         }),
                         _ => {}
                     }
                 }
             }
+        }
+        if out.fx.is_empty() {
+            out.arith = arith(m, &ops);
         }
         Some(out)
     }
@@ -564,6 +570,59 @@ fn is_branch(m: &str) -> bool {
             | "ble"
             | "bgtu"
             | "bleu"
+    )
+}
+
+/// Shifts and logic (`slli a0, a0, 32`, `c.or a0, a1`, `sext.w`), for the evaluators that
+/// follow values.
+fn arith(m: &str, ops: &[Op]) -> Option<Arith> {
+    let (op, word) = match m {
+        "slli" | "sll" => (ArithOp::Shl, false),
+        "srli" | "srl" => (ArithOp::Shr, false),
+        "srai" | "sra" => (ArithOp::Sar, false),
+        "andi" | "and" => (ArithOp::And, false),
+        "ori" | "or" => (ArithOp::Or, false),
+        "xori" | "xor" => (ArithOp::Xor, false),
+        "addw" | "addiw" | "sext.w" => (ArithOp::Add, true),
+        "subw" => (ArithOp::Sub, true),
+        "slliw" | "sllw" => (ArithOp::Shl, true),
+        "srliw" | "srlw" => (ArithOp::Shr, true),
+        "sraiw" | "sraw" => (ArithOp::Sar, true),
+        _ => return None,
+    };
+    let (dst, a, b) = match ops {
+        [Op::Reg(d), Op::Reg(a), Op::Reg(b)] => (d, a, Operand::Reg(b.clone())),
+        [Op::Reg(d), Op::Reg(a), Op::Imm(i)] => (d, a, Operand::Imm(*i)),
+        [Op::Reg(d), Op::Reg(a)] if m == "sext.w" => (d, a, Operand::Imm(0)),
+        // Compressed forms name the destination once: `c.slli a0, 32`, `c.and a0, a1`.
+        [Op::Reg(d), Op::Reg(b)] => (d, d, Operand::Reg(b.clone())),
+        [Op::Reg(d), Op::Imm(i)] => (d, d, Operand::Imm(*i)),
+        _ => return None,
+    };
+    Some(Arith {
+        dst: dst.clone(),
+        op,
+        a: a.clone(),
+        b,
+        word,
+    })
+}
+
+/// The bytes a load or store moves (`sd`, `c.lwsp`, `fld`...) and whether a load
+/// sign-extends them (every integer load but `lbu`, `lhu`, `lwu`).
+fn access_width(m: &str) -> (u8, bool) {
+    let op = m.strip_prefix("c.").unwrap_or(m);
+    let op = op.strip_suffix("sp").unwrap_or(op);
+    let op = op.strip_prefix('f').unwrap_or(op);
+    let size = match op.get(1..2) {
+        Some("b") => 1,
+        Some("h") => 2,
+        Some("w") => 4,
+        _ => 8,
+    };
+    (
+        size,
+        !op.ends_with('u') && !m.starts_with('f') && !m.starts_with("c.f"),
     )
 }
 

@@ -440,6 +440,7 @@ impl Lifter for S390x {
                         src: r,
                         base: base.clone(),
                         disp: d,
+                        size: width as u8,
                     });
                 }
             } else {
@@ -452,6 +453,8 @@ impl Lifter for S390x {
                         dst: r,
                         base: base.clone(),
                         disp: d,
+                        size: width as u8,
+                        signed: false,
                     });
                 }
             }
@@ -474,7 +477,17 @@ impl Lifter for S390x {
                 if tracked(&src)
                     && matches!(m, "stg" | "st" | "sty" | "std" | "stdy" | "ste" | "stey")
                 {
-                    out.fx.push(Fx::Store { src, base, disp });
+                    let size = if matches!(m, "stg" | "std" | "stdy") {
+                        8
+                    } else {
+                        4
+                    };
+                    out.fx.push(Fx::Store {
+                        src,
+                        base,
+                        disp,
+                        size,
+                    });
                 }
             }
             return Some(out);
@@ -567,9 +580,12 @@ impl Lifter for S390x {
                 out.names_address = last_imm.map(|t| t as u64);
                 // `lgrl %r2, sym@GOTENT`: a pointer read PC-relative.
                 if let (Some(t), "lgrl") = (last_imm, m) {
-                    out.fx.push(Fx::LoadAbsolute {
+                    out.fx.push(Fx::Load {
                         dst,
-                        addr: t as u64,
+                        base: String::new(),
+                        disp: t,
+                        size: 8,
+                        signed: false,
                     });
                 }
             }
@@ -654,7 +670,18 @@ impl Lifter for S390x {
             }
             "lg" | "lgf" | "llgf" | "l" | "ly" | "ld" | "ldy" | "le" | "ley" => match mem.clone() {
                 Some((Some(base), None, disp)) if tracked(&dst) => {
-                    out.fx.push(Fx::Load { dst, base, disp });
+                    let size = if matches!(m, "lg" | "ld" | "ldy") {
+                        8
+                    } else {
+                        4
+                    };
+                    out.fx.push(Fx::Load {
+                        dst,
+                        base,
+                        disp,
+                        size,
+                        signed: m == "lgf",
+                    });
                 }
                 Some((Some(base), Some(_), disp)) if m != "ld" && m != "le" => {
                     out.fx.push(Fx::LoadIndexed {
@@ -747,7 +774,8 @@ mod tests {
             Fx::Store {
                 src: "r6".into(),
                 base: "r15".into(),
-                disp: 48
+                disp: 48,
+                size: 8
             }
         );
         // lmg %r11,%r15,88(%r11): r11 is the base, so it is loaded last.
@@ -757,7 +785,9 @@ mod tests {
             Some(&Fx::Load {
                 dst: "r11".into(),
                 base: "r11".into(),
-                disp: 88
+                disp: 88,
+                size: 8,
+                signed: false
             })
         );
     }

@@ -436,7 +436,13 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
                 if word_store && tracked(&src) {
                     let base = address_of(&mut out, base, index, disp);
                     if let Some((base, disp)) = base {
-                        out.fx.push(Fx::Store { src, base, disp });
+                        let size = if self.wide { 8 } else { 4 };
+                        out.fx.push(Fx::Store {
+                            src,
+                            base,
+                            disp,
+                            size,
+                        });
                     }
                 }
             }
@@ -584,7 +590,14 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
                     let word_load = if self.wide { m == "ldx" } else { m == "ld" };
                     if word_load {
                         if let Some((base, disp)) = address_of(&mut out, base, index, disp) {
-                            out.fx.push(Fx::Load { dst, base, disp });
+                            let size = if self.wide { 8 } else { 4 };
+                            out.fx.push(Fx::Load {
+                                dst,
+                                base,
+                                disp,
+                                size,
+                                signed: false,
+                            });
                         }
                     }
                 }
@@ -949,6 +962,7 @@ fn pair_transfer(word: u32, address: u64) -> Option<Lifted> {
                     src: r.into(),
                     base,
                     disp,
+                    size: 4,
                 }),
                 (Some((base, disp)), false) => out.fx.push(Fx::StoreUnknown { base, disp }),
                 (None, _) => {}
@@ -960,6 +974,8 @@ fn pair_transfer(word: u32, address: u64) -> Option<Lifted> {
                     dst: r.into(),
                     base,
                     disp,
+                    size: 4,
+                    signed: false,
                 });
             }
         }
@@ -1477,7 +1493,8 @@ mod tests {
         assert!(sd.fx.contains(&Fx::Store {
             src: "i5".into(),
             base: "sp".into(),
-            disp: 0x34
+            disp: 0x34,
+            size: 4,
         }));
         // ldd [%fp+0x38], %fp: both words from the address before the load.
         let fp = lift_words(&[0xfc1f_a038], 0x1000);
@@ -1486,14 +1503,18 @@ mod tests {
             Some(&Fx::Load {
                 dst: "i7".into(),
                 base: EA.into(),
-                disp: 0x3c
+                disp: 0x3c,
+                size: 4,
+                signed: false,
             })
         );
         let ld = lift_words(&[0xf81b_a030], 0x1000);
         assert!(ld.fx.contains(&Fx::Load {
             dst: "i4".into(),
             base: "sp".into(),
-            disp: 0x30
+            disp: 0x30,
+            size: 4,
+            signed: false,
         }));
         // cwbe %o0, 0, +28 (T4 compare-and-branch): no delay slot.
         let cb = lift_words(&[0x12c2_20e0], 0x914);

@@ -5,7 +5,7 @@ use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
 use super::features::x86_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
 pub(crate) struct X86 {
     cs: Capstone,
@@ -275,6 +275,7 @@ impl Lifter for X86 {
                         src: r.clone(),
                         base: sp.clone(),
                         disp: -w,
+                        size: w as u8,
                     }),
                     Some(Operand::Imm(v)) => out.fx.push(Fx::StoreConst {
                         value: *v as u64,
@@ -310,6 +311,8 @@ impl Lifter for X86 {
                         dst: r,
                         base: sp.clone(),
                         disp: 0,
+                        size: w as u8,
+                        signed: false,
                     });
                 }
                 out.fx.push(Fx::AddImm {
@@ -328,6 +331,8 @@ impl Lifter for X86 {
                     dst: bp,
                     base: sp.clone(),
                     disp: 0,
+                    size: w as u8,
+                    signed: false,
                 });
                 out.fx.push(Fx::AddImm {
                     dst: sp.clone(),
@@ -347,6 +352,19 @@ impl Lifter for X86 {
                 out.flow = match ops.first() {
                     Some(Operand::Imm(t)) => Flow::Call(*t as u64),
                     _ => Flow::IndirectCall,
+                };
+                out.call_target = match ops.first() {
+                    Some(Operand::Reg(r)) => Some(CallTarget::Reg(r.clone())),
+                    Some(Operand::Mem {
+                        base,
+                        index: None,
+                        disp,
+                        ..
+                    }) => Some(CallTarget::Mem {
+                        base: base.clone().unwrap_or_default(),
+                        disp: *disp,
+                    }),
+                    _ => None,
                 };
             }
             "jmp" => {
@@ -486,20 +504,22 @@ impl Lifter for X86 {
                 }
                 (
                     Some(Operand::Mem {
-                        base: Some(b),
+                        base,
                         index: None,
                         disp,
+                        size,
                         ..
                     }),
                     Some(Operand::Reg(s)),
                 ) => out.fx.push(Fx::Store {
                     src: s.clone(),
-                    base: b.clone(),
+                    base: base.clone().unwrap_or_default(),
                     disp: *disp,
+                    size: *size,
                 }),
                 (
                     Some(Operand::Mem {
-                        base: Some(b),
+                        base,
                         index: None,
                         disp,
                         size,
@@ -509,46 +529,34 @@ impl Lifter for X86 {
                 ) => out.fx.push(if i64::from(*size) == w {
                     Fx::StoreConst {
                         value: *v as u64,
-                        base: b.clone(),
+                        base: base.clone().unwrap_or_default(),
                         disp: *disp,
                     }
                 } else {
                     // A part of a slot: what the whole holds is no longer known.
-                    Fx::StoreUnknown {
-                        base: b.clone(),
+                    Fx::StoreImm {
+                        value: *v as u64,
+                        base: base.clone().unwrap_or_default(),
                         disp: *disp,
+                        size: *size,
                     }
                 }),
                 (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {
-                        base: Some(b),
-                        index: None,
-                        disp,
-                        ..
-                    }),
-                ) => out.fx.push(Fx::Load {
-                    dst: d.clone(),
-                    base: b.clone(),
-                    disp: *disp,
-                }),
-                // `mov rax, [rip + X]` (a GOT slot), `mov eax, [X]`: a pointer read at an
-                // absolute address.
-                (
-                    Some(Operand::Reg(d)),
-                    Some(Operand::Mem {
-                        base: None,
+                        base,
                         index: None,
                         disp,
                         size,
                         ..
                     }),
-                ) if i64::from(*size) == w && (m == "mov" || m == "movq") => {
-                    out.fx.push(Fx::LoadAbsolute {
-                        dst: d.clone(),
-                        addr: *disp as u64,
-                    })
-                }
+                ) => out.fx.push(Fx::Load {
+                    dst: d.clone(),
+                    base: base.clone().unwrap_or_default(),
+                    disp: *disp,
+                    size: *size,
+                    signed: m == "movsxd",
+                }),
                 (
                     Some(Operand::Reg(d)),
                     Some(Operand::Mem {
@@ -579,6 +587,7 @@ impl Lifter for X86 {
                 f,
                 Fx::Store { .. }
                     | Fx::StoreConst { .. }
+                    | Fx::StoreImm { .. }
                     | Fx::StoreUnknown { .. }
                     | Fx::CopyMem { .. }
             )

@@ -307,11 +307,34 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
         }
     }
 
-    fn load(&mut self, base: &str, disp: i64) -> Option<Val> {
+    /// A `size`-byte read at `addr` of the image: a pointer-sized one relocated, a 32-bit one
+    /// on a 64-bit target as a plain word; other sizes are not followed.
+    fn read_sized(&mut self, addr: u64, size: u8, signed: bool) -> Option<Val> {
+        if size == self.image.pointer_size() {
+            return self.read(addr);
+        }
+        if size != 4 {
+            return None;
+        }
+        self.reads = self.reads.saturating_add(1);
+        let w = self.image.read_u32(addr).ok()?;
+        Some(Val::Const(if signed {
+            i64::from(w as i32) as u64
+        } else {
+            u64::from(w)
+        }))
+    }
+
+    /// A `size`-byte read at `base + disp`; an empty `base` is the absolute address `disp`
+    /// (a PC-relative load).
+    fn load(&mut self, base: &str, disp: i64, size: u8, signed: bool) -> Option<Val> {
+        if base.is_empty() {
+            return self.read_sized(disp as u64, size, signed);
+        }
         match self.get(base)? {
             Val::Stack(_) if base != self.sp => None,
             Val::Stack(k) => self.slots.get(&k.wrapping_add(disp)).copied(),
-            Val::Const(c) => self.read(c.wrapping_add_signed(disp)),
+            Val::Const(c) => self.read_sized(c.wrapping_add_signed(disp), size, signed),
         }
     }
 
@@ -386,11 +409,18 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     });
                     (dst, v)
                 }
-                Fx::Load { dst, base, disp } => (dst, self.load(base, *disp)),
-                Fx::LoadAbsolute { dst, addr } => (dst, self.read(*addr)),
+                Fx::Load {
+                    dst,
+                    base,
+                    disp,
+                    size,
+                    signed,
+                } => (dst, self.load(base, *disp, *size, *signed)),
                 // A table read or a realigned stack: not followed.
                 Fx::LoadIndexed { dst, .. } | Fx::Align { dst, .. } => (dst, None),
-                Fx::Store { src, base, disp } => {
+                Fx::Store {
+                    src, base, disp, ..
+                } => {
                     let v = self.get(src);
                     self.store(base, *disp, v);
                     continue;
@@ -399,7 +429,8 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     self.store(base, *disp, Some(Val::Const(*value)));
                     continue;
                 }
-                Fx::StoreUnknown { base, disp } => {
+                // A narrow immediate: the slots hold whole words, so the slot is unknown.
+                Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
                     self.store(base, *disp, None);
                     continue;
                 }
@@ -409,7 +440,8 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     base,
                     disp,
                 } => {
-                    let v = self.load(from, *from_disp);
+                    let size = self.image.pointer_size();
+                    let v = self.load(from, *from_disp, size, false);
                     self.store(base, *disp, v);
                     continue;
                 }

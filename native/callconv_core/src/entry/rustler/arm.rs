@@ -200,7 +200,7 @@ struct Transfer<'i> {
 }
 
 impl Cpu for Arm {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+    fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         let thumb = address & 1 == 1;
         let cs = if thumb { &self.thumb } else { &self.a32 };
         let insns = cs
@@ -295,7 +295,7 @@ impl Cpu for Arm {
         state.forget((0..16).map(|i| format!("s{i}")));
     }
 
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+    fn step_ins(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let thumb = ins.address & 1 == 1;
         let here = ins.address & !1;
         let m = base_mnemonic(&ins.mnemonic, ins.conditional);

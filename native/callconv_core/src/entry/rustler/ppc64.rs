@@ -104,7 +104,7 @@ impl Ppc64 {
 }
 
 impl Cpu for Ppc64 {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+    fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         decode_operands(&self.cs, code, address, count, |op| match op {
             ArchOperand::PpcOperand(o) => match o {
                 PpcOperand::Reg(r) => reg_name(&self.cs, r)
@@ -159,7 +159,7 @@ impl Cpu for Ppc64 {
         state.forget((0..64).map(|i| format!("vs{i}")));
     }
 
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+    fn step_ins(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let m = ins.mnemonic.as_str();
         let op = |i: usize| ins.ops.get(i).cloned().unwrap_or(Opnd::Other);
         let here = ins.address;

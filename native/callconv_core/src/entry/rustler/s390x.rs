@@ -91,7 +91,7 @@ impl S390x {
 }
 
 impl Cpu for S390x {
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
+    fn decode_ins(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Ins>, String> {
         decode_operands(&self.cs, code, address, count, |op| match op {
             ArchOperand::SysZOperand(o) => match o {
                 SysZOperand::Reg(r) => reg_name(&self.cs, r)
@@ -128,7 +128,7 @@ impl Cpu for S390x {
         state.forget((0..8).map(|i| format!("f{i}")));
     }
 
-    fn step(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+    fn step_ins(&self, ins: &Ins, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
         let m = ins.mnemonic.as_str();
         let op = |i: usize| ins.ops.get(i).cloned().unwrap_or(Opnd::Other);
         let here = ins.address;

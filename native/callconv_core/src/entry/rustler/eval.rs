@@ -1,0 +1,503 @@
+//! The symbolic evaluator: machine state, and the walk over a function's paths that
+//! follows calls and remembers the other side of each branch.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use capstone::Capstone;
+use object::ReadRef;
+
+use super::legacy::Ins;
+use super::{Field, MAX_INIT_INSNS};
+use crate::isa::Lifted;
+use crate::memory::{Image, Pointer};
+
+/// Most instructions evaluated in one function `nif_init` calls (and those it calls).
+pub(super) const MAX_CALL_INSNS: usize = 1024;
+/// How deep calls from `nif_init` are followed. Below opt-level 2, `nif_init` is a wrapper
+/// around `<crate>_nif_init`, which fills the entry through `ErlNifEntry::new` on its stack.
+pub(super) const MAX_CALL_DEPTH: usize = 4;
+/// Most bytes of memory written by evaluated code that are remembered.
+pub(super) const MAX_STORED_BYTES: usize = 1 << 16;
+/// Most machine states remembered at conditional branches, per evaluated function, and the
+/// most stored bytes such a state may hold (bounds the memory of hostile code).
+pub(super) const MAX_SNAPSHOTS: usize = 32;
+pub(super) const MAX_SNAPSHOT_BYTES: usize = 4096;
+/// Most code bytes read at once.
+pub(super) const MAX_CODE_BYTES: usize = 1024;
+/// Loads below this address are unknown: they come from NULL plus an offset.
+pub(super) const NULL_PAGE: u64 = 0x100;
+/// A stack pointer value that no library maps: stack stores land here, apart from the image.
+pub(super) const STACK_TOP: u64 = 0x7ff0_0000_0000_0000;
+/// The same for 32-bit code, whose registers cannot hold [`STACK_TOP`].
+pub(super) const STACK_TOP_32: u64 = 0x7ff0_0000;
+/// How far below the stack top stores count as stack stores.
+pub(super) const STACK_WINDOW: u64 = 1 << 24;
+
+// ------------------------------------------------------------------------------------------
+// The evaluator.
+
+/// What the evaluator knows: register values (absent = unknown), memory written by the
+/// evaluated code (byte by byte; None = written with an unknown value), and every address
+/// the code computed or accessed.
+#[derive(Clone)]
+pub(super) struct State {
+    pub(super) regs: HashMap<String, u128>,
+    /// The bytes of a 16-byte vector register loaded from memory that was only partly
+    /// known (a struct copied through XMM registers, with unwritten padding).
+    pub(super) vectors: HashMap<String, Vec<Option<u8>>>,
+    pub(super) stored: BTreeMap<u64, Option<u8>>,
+    pub(super) refs: Vec<u64>,
+    /// The stack pointer's starting value.
+    pub(super) stack_top: u64,
+    /// The byte order of stores and loads (s390x is big-endian).
+    pub(super) big_endian: bool,
+}
+
+impl State {
+    pub(super) fn new(stack: &str, stack_top: u64, big_endian: bool) -> Self {
+        let mut regs = HashMap::new();
+        regs.insert(stack.to_string(), u128::from(stack_top));
+        State {
+            regs,
+            vectors: HashMap::new(),
+            stored: BTreeMap::new(),
+            refs: Vec::new(),
+            stack_top,
+            big_endian,
+        }
+    }
+
+    pub(super) fn get(&self, reg: &str) -> Option<u128> {
+        self.regs.get(reg).copied()
+    }
+
+    pub(super) fn set(&mut self, reg: &str, v: Option<u128>) {
+        self.vectors.remove(reg);
+        match v {
+            Some(v) => {
+                self.regs.insert(reg.to_string(), v);
+            }
+            None => {
+                self.regs.remove(reg);
+            }
+        }
+    }
+
+    /// Forgets the registers `names` (those a call may change).
+    pub(super) fn forget<S: AsRef<str>>(&mut self, names: impl IntoIterator<Item = S>) {
+        for r in names {
+            self.set(r.as_ref(), None);
+        }
+    }
+
+    /// Forgets every register but the stack pointer, and every value stored on the stack.
+    pub(super) fn forget_all(&mut self, stack: &str) {
+        self.regs.retain(|r, _| r == stack);
+        self.vectors.clear();
+        let floor = self.stack_top - STACK_WINDOW;
+        for (_, b) in self.stored.range_mut(floor..=self.stack_top) {
+            *b = None;
+        }
+    }
+
+    pub(super) fn note(&mut self, addr: u64) {
+        if self.refs.len() < 4096 && !self.refs.contains(&addr) {
+            self.refs.push(addr);
+        }
+    }
+
+    /// The shift of byte `i` of a `size`-byte value in memory order.
+    pub(super) fn shift(&self, i: usize, size: usize) -> usize {
+        if self.big_endian {
+            8 * (size - 1 - i)
+        } else {
+            8 * i
+        }
+    }
+
+    pub(super) fn store(&mut self, addr: u64, size: usize, v: Option<u128>) {
+        let size = size.min(16);
+        for i in 0..size {
+            if self.stored.len() >= MAX_STORED_BYTES {
+                return;
+            }
+            let byte = v.map(|v| (v >> self.shift(i, size)) as u8);
+            self.stored.insert(addr.wrapping_add(i as u64), byte);
+        }
+    }
+
+    /// A field of the entry as written: unwritten only if no byte of it was written.
+    pub(super) fn field(&self, addr: u64, size: usize) -> Field {
+        let bytes: Vec<Option<Option<u8>>> = (0..size as u64)
+            .map(|i| self.stored.get(&(addr + i)).copied())
+            .collect();
+        if bytes.iter().all(Option::is_none) {
+            return Field::Unwritten;
+        }
+        let mut v: u128 = 0;
+        let size = size.min(16);
+        for (i, b) in bytes.iter().enumerate().take(size) {
+            match b {
+                Some(Some(b)) => v |= u128::from(*b) << self.shift(i, size),
+                // A byte never written reads as the file's (zero for .bss); Rustler writes
+                // every byte of the fields it sets.
+                None => {}
+                Some(None) => return Field::Unknown,
+            }
+        }
+        Field::Known(v)
+    }
+
+    /// One byte as the code wrote it, else from the file (None: unknown).
+    pub(super) fn byte<'data, R: ReadRef<'data>>(&self, image: &Image<R>, addr: u64) -> Option<u8> {
+        match self.stored.get(&addr) {
+            Some(b) => *b,
+            None => image.read_bytes(addr, 1).ok()?.first().copied(),
+        }
+    }
+
+    /// Loads `size` bytes: from what the code wrote, else from the relocated image.
+    pub(super) fn load<'data, R: ReadRef<'data>>(
+        &self,
+        image: &Image<R>,
+        addr: u64,
+        size: usize,
+    ) -> Option<u128> {
+        let written = (0..size as u64).any(|i| self.stored.contains_key(&(addr + i)));
+        if !written && addr < NULL_PAGE {
+            // A NULL pointer plus a field offset: the file's headers live there, but the
+            // code never reads them (an empty inventory list is walked this way).
+            return None;
+        }
+        if written {
+            let size = size.min(16);
+            let mut v: u128 = 0;
+            for i in 0..size {
+                let b = (*self.stored.get(&(addr + i as u64))?)?;
+                v |= u128::from(b) << self.shift(i, size);
+            }
+            return Some(v);
+        }
+        let ptr = |a: u64| match image.read_pointer(a).ok()? {
+            Pointer::Address(x) => Some(x),
+            Pointer::Null => Some(0),
+            Pointer::Import(_) => None,
+        };
+        match size {
+            8 if image.pointer_size() == 8 => ptr(addr).map(u128::from),
+            16 if image.pointer_size() == 8 => {
+                Some(u128::from(ptr(addr)?) | (u128::from(ptr(addr + 8)?) << 64))
+            }
+            4 if image.pointer_size() == 4 => ptr(addr).map(u128::from),
+            1..=16 => {
+                let b = image.read_bytes(addr, size).ok()?;
+                Some(b.iter().enumerate().fold(0u128, |v, (i, b)| {
+                    v | (u128::from(*b) << self.shift(i, size))
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How evaluation of a function ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    Returned,
+    OutOfBudget,
+    /// A called function reached code the evaluator cannot follow.
+    Abandoned,
+}
+
+/// What one instruction does to control flow.
+pub(super) enum Flow {
+    Next,
+    /// A conditional branch to this address (the evaluator falls through).
+    Branch(u64),
+    Jump(u64),
+    /// A call; the target when the evaluator knows it.
+    Call(Option<u64>),
+    Return,
+    /// A path the evaluator cannot follow further (an indirect jump, a loop).
+    DeadEnd(String),
+    /// A trap (`ud2`, `brk`): the end of a panic path, which a run that returns never takes.
+    Trap(String),
+}
+
+/// One decoded instruction: lifted by the instruction layer (`crate::isa`), or in the old
+/// decoders' form for the architectures not moved onto it yet.
+pub(super) enum Insn {
+    Lifted(Box<Lifted>),
+    Legacy(Ins),
+}
+
+impl Insn {
+    fn address(&self) -> u64 {
+        match self {
+            Insn::Lifted(l) => l.address,
+            Insn::Legacy(i) => i.address,
+        }
+    }
+
+    /// The address of the next instruction.
+    fn end(&self) -> u64 {
+        match self {
+            Insn::Lifted(l) => l.next,
+            Insn::Legacy(i) => i.address.wrapping_add(i.len),
+        }
+    }
+}
+
+pub(super) trait Cpu {
+    /// Decodes up to `count` instructions of `code`, which starts at `address`.
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
+        Ok(self
+            .decode_ins(code, address, count)?
+            .into_iter()
+            .map(Insn::Legacy)
+            .collect())
+    }
+    /// Applies one instruction to the state.
+    fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
+        match ins {
+            Insn::Legacy(i) => self.step_ins(i, state, image),
+            Insn::Lifted(l) => Err(format!(
+                "no evaluation of lifted instructions at {:#x}",
+                l.address
+            )),
+        }
+    }
+    /// The old decoder of an architecture not on the instruction layer yet.
+    fn decode_ins(&self, _code: &[u8], address: u64, _count: usize) -> Result<Vec<Ins>, String> {
+        Err(format!(
+            "no instruction the evaluator knows at {address:#x}"
+        ))
+    }
+    /// The old evaluation of one instruction in the old decoder's form.
+    fn step_ins(&self, ins: &Ins, _state: &mut State, _image: &dyn Load) -> Result<Flow, String> {
+        Err(format!(
+            "no evaluation of {} at {:#x}",
+            ins.mnemonic, ins.address
+        ))
+    }
+    fn result_register(&self) -> &'static str;
+    fn stack_register(&self) -> &'static str;
+    /// The stack pointer's starting value: [`STACK_TOP`], or [`STACK_TOP_32`] for 32-bit code.
+    fn stack_top(&self) -> u64 {
+        STACK_TOP
+    }
+    /// Where the code at `pc` is read from: `pc` itself, but for ARM, whose Thumb addresses
+    /// carry the mode in bit 0.
+    fn fetch_address(&self, pc: u64) -> u64 {
+        pc
+    }
+    /// Registers that hold the base of position-independent data for a whole function
+    /// (32-bit x86's GOT pointer in ebx, PowerPC64's TOC pointer r2).
+    fn pinned_registers(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Sets up what a function's caller provides beyond the stack (PowerPC64's r12).
+    fn begin(&self, _state: &mut State, _start: u64) {}
+    /// After a call that was not followed: pops what the callee pops besides its return
+    /// address (32-bit x86's `ret n`).
+    fn callee_pops(&self, _state: &mut State, _image: &dyn Load, _target: u64) {}
+    /// Sets up the return address of a call from `ret_addr` into a followed function.
+    fn enter_call(&self, state: &mut State, ret_addr: u64);
+    /// Undoes what the callee's `ret` does beyond returning (popping the return address).
+    fn leave_call(&self, _state: &mut State) {}
+    /// Forgets the registers a call may change (the caller-saved ones).
+    fn clobber(&self, state: &mut State);
+}
+
+/// Loads through the state's stores and the image, for one evaluation.
+pub(super) trait Load {
+    fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128>;
+    fn byte(&self, state: &State, addr: u64) -> Option<u8>;
+}
+
+impl<'data, R: ReadRef<'data>> Load for Image<R> {
+    fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128> {
+        state.load(self, addr, size)
+    }
+
+    fn byte(&self, state: &State, addr: u64) -> Option<u8> {
+        state.byte(self, addr)
+    }
+}
+
+/// Evaluates from `start` until a return, or until `budget` instructions are spent.
+///
+/// Conditional branches fall through, and their forward targets are remembered. A jump back
+/// into code already evaluated (a loop), a trap (`ud2`, the code after a call that panics) or
+/// an indirect jump resumes at the most recent remembered target not yet evaluated: the exit
+/// of the loop, or the other side of the branch that led to the dead end. Everything the
+/// skipped path may have changed, registers and stack, becomes unknown there. A trap is
+/// different: the path that led to it (a panic) is the one a run that returns never takes,
+/// so evaluation resumes at the other side of the last branch with the machine state the
+/// branch had, when it was remembered.
+///
+/// Calls to a known address are followed while `depth` is below [`MAX_CALL_DEPTH`]; a
+/// callee that does not return within its budget, or reaches a dead end, is undone and the
+/// call treated as opaque (its caller-saved registers unknown).
+pub(super) fn run<'data, R: ReadRef<'data>>(
+    cpu: &dyn Cpu,
+    image: &Image<R>,
+    start: u64,
+    budget: &mut usize,
+    state: &mut State,
+    depth: usize,
+) -> Result<End, String> {
+    let mut pc = start;
+    let mut visited: HashSet<u64> = HashSet::new();
+    let mut pending: Vec<(u64, Option<Box<State>>)> = Vec::new();
+    let mut snapshots = 0;
+    while *budget > 0 {
+        let code = image
+            .read_code(cpu.fetch_address(pc), MAX_CODE_BYTES)
+            .map_err(|e| format!("cannot read code at {pc:#x}: {e}"))?;
+        let insns = cpu.decode(&code, pc, (*budget).min(64))?;
+        let Some(last) = insns.last() else {
+            return Err(format!("no instruction the evaluator knows at {pc:#x}"));
+        };
+        let mut next = last.end();
+        for ins in &insns {
+            *budget = budget.saturating_sub(1);
+            let flow = if visited.insert(ins.address()) {
+                cpu.step(ins, state, image)?
+            } else {
+                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address()))
+            };
+            let flow = match flow {
+                Flow::Jump(t) if visited.contains(&t) => {
+                    Flow::DeadEnd(format!("a loop back to {t:#x}"))
+                }
+                other => other,
+            };
+            match flow {
+                Flow::Next => {}
+                Flow::Branch(t) => {
+                    if t > ins.address() && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS
+                    {
+                        let small = state.stored.len() <= MAX_SNAPSHOT_BYTES;
+                        let snapshot = (small && snapshots < MAX_SNAPSHOTS).then(|| {
+                            snapshots += 1;
+                            Box::new(state.clone())
+                        });
+                        pending.push((t, snapshot));
+                    }
+                }
+                Flow::Jump(t) => {
+                    next = t;
+                    break;
+                }
+                Flow::Call(target) => {
+                    let ret_addr = ins.end();
+                    let followed = match target {
+                        Some(t)
+                            if depth < MAX_CALL_DEPTH
+                                && image.read_code(cpu.fetch_address(t), 1).is_ok() =>
+                        {
+                            let before = state.clone();
+                            cpu.enter_call(state, ret_addr);
+                            let mut callee_budget = (*budget).min(MAX_CALL_INSNS);
+                            let used_before = callee_budget;
+                            let end = run(cpu, image, t, &mut callee_budget, state, depth + 1);
+                            *budget = budget.saturating_sub(used_before - callee_budget);
+                            if matches!(end, Ok(End::Returned)) {
+                                cpu.leave_call(state);
+                                true
+                            } else {
+                                *state = before;
+                                false
+                            }
+                        }
+                        _ => false,
+                    };
+                    if !followed {
+                        cpu.clobber(state);
+                        if let Some(t) = target {
+                            cpu.callee_pops(state, image, t);
+                        }
+                    }
+                }
+                Flow::Return => return Ok(End::Returned),
+                Flow::Trap(why) => {
+                    let resume =
+                        std::iter::from_fn(|| pending.pop()).find(|(t, _)| !visited.contains(t));
+                    next = match resume {
+                        Some((t, Some(snapshot))) => {
+                            *state = *snapshot;
+                            t
+                        }
+                        Some((t, None)) if depth == 0 => {
+                            state.forget_all(cpu.stack_register());
+                            t
+                        }
+                        _ if depth > 0 => return Ok(End::Abandoned),
+                        _ => return Err(format!("evaluation ends at {why} with no other path")),
+                    };
+                    break;
+                }
+                Flow::DeadEnd(why) => {
+                    // A called function's state cannot be forgotten without its caller's.
+                    if depth > 0 {
+                        return Ok(End::Abandoned);
+                    }
+                    let (resume, snapshot) = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, _)| !visited.contains(t))
+                        .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
+                    // The base register of position-independent data survives the loop when
+                    // the branch saw the same value.
+                    let pinned: Vec<(&str, u128)> = cpu
+                        .pinned_registers()
+                        .iter()
+                        .filter_map(|r| Some((*r, state.get(r)?)))
+                        .filter(|(r, v)| snapshot.as_ref().is_none_or(|s| s.get(r) == Some(*v)))
+                        .collect();
+                    state.forget_all(cpu.stack_register());
+                    for (r, v) in pinned {
+                        state.set(r, Some(v));
+                    }
+                    next = resume;
+                    break;
+                }
+            }
+            if *budget == 0 {
+                break;
+            }
+        }
+        pc = next;
+    }
+    Ok(End::OutOfBudget)
+}
+
+pub(super) fn mask(size: usize) -> u128 {
+    if size >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * size)) - 1
+    }
+}
+
+pub(super) fn reg_name(cs: &Capstone, reg: capstone::RegId) -> Option<String> {
+    if reg.0 == 0 {
+        return None;
+    }
+    cs.reg_name(reg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_from_stores() {
+        let mut s = State::new("rsp", STACK_TOP, false);
+        s.store(0x100, 8, Some(0x0000_000f_0000_0002));
+        assert_eq!(s.field(0x100, 4), Field::Known(2));
+        assert_eq!(s.field(0x104, 4), Field::Known(15));
+        assert_eq!(s.field(0x108, 8), Field::Unwritten);
+        s.store(0x108, 4, None);
+        assert_eq!(s.field(0x108, 4), Field::Unknown);
+    }
+}
