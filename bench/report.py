@@ -52,6 +52,21 @@ for f in files:
     print(f"| {labels.get(f, '')} `{os.path.basename(f)}` | {st['decoded']:,} | {rate(st['decoded'], st['decode_ns'])} | "
           f"{st['interpreted']:,} | {st['swept']:,} | {rate(st['interpreted'], interp_ns)} | {st['analysis_ns'] / 1e6:.1f} ms |")
 
+decoders_file = sys.argv[4] if len(sys.argv) > 4 else None
+if decoders_file and os.path.exists(decoders_file):
+    print('\n## x86 decoders (the lifter alone, linear sweep of the executable sections)\n')
+    print('Each lifter over every instruction of the file, median of the runs; capstone with details '
+          'on against iced-x86 (`examples/x86_decoders.rs`).\n')
+    print('| file | instructions | capstone | iced-x86 | capstone / iced |')
+    print('|---|---:|---:|---:|---:|')
+    for l in open(decoders_file):
+        if not l.strip():
+            continue
+        d = json.loads(l)
+        print(f"| {labels.get(d['file'], '')} `{os.path.basename(d['file'])}` | {d['instructions']:,} | "
+              f"{d['capstone_ns']:.0f} ns ({1e3 / d['capstone_ns']:.2f} M/s) | {d['iced_ns']:.0f} ns ({1e3 / d['iced_ns']:.2f} M/s) | "
+              f"{d['capstone_ns'] / d['iced_ns']:.2f}× |")
+
 print('\n## Peak memory (max RSS of one process)\n')
 print('| file | size | callconv check | readelf -a | objdump -d | nm -D | callconv / file size |')
 print('|---|---:|---:|---:|---:|---:|---:|')

@@ -8,6 +8,8 @@ pub mod entry;
 pub mod error;
 pub mod inspect;
 pub(crate) mod isa;
+#[doc(hidden)]
+pub use isa::x86_iced::{Agreement, X86DecoderAgreement};
 pub mod memory;
 pub mod platform;
 pub mod probe;

@@ -385,11 +385,11 @@ fn make_lifter<'a, 'data, R: ReadRef<'data>>(
     // PPC64 ELFv1 function pointers are descriptors: the roots become the code they point to.
     let mut code_roots = None;
     let lifter: Box<dyn Lifter + 'a> = match binary.arch {
-        Arch::X86_64 if binary.bits == 64 => match x86::X86::new(true) {
+        Arch::X86_64 if binary.bits == 64 => match x86::X86::for_analysis(true) {
             Ok(l) => Box::new(l),
             Err(_) => return None,
         },
-        Arch::X86 => match x86::X86::new(false) {
+        Arch::X86 => match x86::X86::for_analysis(false) {
             Ok(l) => Box::new(l),
             Err(_) => return None,
         },

@@ -14,6 +14,7 @@ pub(crate) mod riscv;
 pub(crate) mod s390x;
 pub(crate) mod sparc;
 pub(crate) mod x86;
+pub(crate) mod x86_iced;
 
 /// How one instruction moves values (applied in order; registers the instruction writes that
 /// no effect defines become unknown).

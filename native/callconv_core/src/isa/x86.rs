@@ -1,82 +1,210 @@
-//! x86 and x86-64 lifter.
+//! x86 and x86-64 lifter. Two decoders feed it: capstone (the default and the oracle) and
+//! iced-x86 (`super::x86_iced`); each turns bytes into a [`Decoded`], and everything after
+//! that (effects, flow, stubs, thunks) is shared.
 
 use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
 use super::features::x86_feature;
+use super::x86_iced::Iced;
 use super::{Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Stub};
 
+enum Decoder {
+    Capstone(Capstone),
+    Iced(Iced),
+}
+
 pub(crate) struct X86 {
-    cs: Capstone,
+    decoder: Decoder,
     wide: bool,
 }
 
 impl X86 {
     pub(crate) fn new(wide: bool) -> Result<Self, String> {
         let cs = crate::disasm::detailed(crate::disasm::Isa::X86 { wide })?;
-        Ok(X86 { cs, wide })
+        Ok(X86 {
+            decoder: Decoder::Capstone(cs),
+            wide,
+        })
     }
 
-    fn name(&self, r: RegId) -> Option<String> {
+    /// The analysis's lifter: iced-x86, about three times as fast per instruction as capstone
+    /// with details on, and the same liftings (tests/decoder_agreement.rs);
+    /// `CALLCONV_X86_DECODER=capstone` runs capstone instead (to compare the two).
+    pub(crate) fn for_analysis(wide: bool) -> Result<Self, String> {
+        if std::env::var_os("CALLCONV_X86_DECODER").is_some_and(|v| v == "capstone") {
+            return Self::new(wide);
+        }
+        Ok(Self::with_iced(wide))
+    }
+
+    /// The same lifter on iced-x86's decoder.
+    pub(crate) fn with_iced(wide: bool) -> Self {
+        X86 {
+            decoder: Decoder::Iced(Iced::new(wide)),
+            wide,
+        }
+    }
+
+    fn name(&self, cs: &Capstone, r: RegId) -> Option<String> {
         if r.0 == 0 {
             return None;
         }
-        // `eiz`/`riz`: capstone's name for a SIB byte with no index (always zero), in gcc's
-        // multi-byte no-ops `lea esi, [esi + eiz*1 + 0]`.
-        self.cs
-            .reg_name(r)
-            .filter(|n| n != "eiz" && n != "riz")
+        // `riz`/`eiz`: capstone's name for a SIB byte with no index (`ff 64 e0 ff`,
+        // `jmp [rax + riz*8 - 1]`); there is no register and no index.
+        cs.reg_name(r)
+            .filter(|n| n != "riz" && n != "eiz")
             .map(|n| self.canon(&n))
     }
 
-    /// The register whose value a name reads or writes: every view of a GPR is the full
-    /// register (`al`, `ax`, `eax` → `rax` / `eax`), every vector view is `xmmN`.
     fn canon(&self, n: &str) -> String {
-        let gpr = |b: &str| {
-            if self.wide {
-                format!("r{b}")
-            } else {
-                format!("e{b}")
-            }
-        };
-        match n {
-            "al" | "ah" | "ax" | "eax" | "rax" => gpr("ax"),
-            "bl" | "bh" | "bx" | "ebx" | "rbx" => gpr("bx"),
-            "cl" | "ch" | "cx" | "ecx" | "rcx" => gpr("cx"),
-            "dl" | "dh" | "dx" | "edx" | "rdx" => gpr("dx"),
-            "sil" | "si" | "esi" | "rsi" => gpr("si"),
-            "dil" | "di" | "edi" | "rdi" => gpr("di"),
-            "bpl" | "bp" | "ebp" | "rbp" => gpr("bp"),
-            "spl" | "sp" | "esp" | "rsp" => gpr("sp"),
-            "eip" | "rip" | "ip" => "rip".to_string(),
-            _ => {
-                if let Some(rest) = n.strip_prefix('r') {
-                    // r8, r8d, r8w, r8b
-                    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-                    if !digits.is_empty() {
-                        return format!("r{digits}");
-                    }
-                }
-                for p in ["xmm", "ymm", "zmm"] {
-                    if let Some(d) = n.strip_prefix(p) {
-                        return format!("xmm{d}");
-                    }
-                }
-                n.to_string()
-            }
-        }
+        canon(self.wide, n)
     }
 
+    /// Registers not tracked: flags, control and segment registers, and the x87 stack (its
+    /// `st(i)` name a different value after every push or pop, and capstone's lists of them
+    /// are wrong: `fcmovb st(0), st(1)` (`da c1`) reads st(0) and writes st(1), `fxch`
+    /// (`d9 c9`) writes neither).
     fn ignored(n: &str) -> bool {
         matches!(
             n,
             "rflags" | "eflags" | "flags" | "rip" | "fpsw" | "fpcw" | "mxcsr"
         ) || n.ends_with('s') && n.len() == 2 // cs ds es fs gs ss
+            || n.starts_with("st(")
+    }
+
+    /// Capstone's view of the instruction at the start of `code`.
+    fn decode_capstone(&self, cs: &Capstone, code: &[u8], address: u64) -> Option<Decoded> {
+        let insns = cs.disasm_count(code, address, 1).ok()?;
+        let insn = insns.iter().next()?;
+        let detail = cs.insn_detail(insn).ok()?;
+        let mnemonic = insn.mnemonic().unwrap_or("").to_string();
+        let next = address + insn.len() as u64;
+        let reads = detail
+            .regs_read()
+            .iter()
+            .filter_map(|r| self.name(cs, *r))
+            .collect();
+        let writes = detail
+            .regs_write()
+            .iter()
+            .filter_map(|r| self.name(cs, *r))
+            .collect();
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| cs.group_name(*g))
+            .collect();
+        let feature = x86_feature(&mnemonic, &groups, self.wide);
+        // Memory operands the instruction writes, by base and displacement (no index).
+        let mut written: Vec<(String, i64)> = Vec::new();
+        let operands = detail.arch_detail().operands();
+        let first_size = match operands.first() {
+            Some(ArchOperand::X86Operand(o)) => o.size,
+            _ => 0,
+        };
+        let ops: Vec<Operand> = operands
+            .into_iter()
+            .map(|op| match op {
+                ArchOperand::X86Operand(o) => match o.op_type {
+                    X86OperandType::Reg(r) => self.name(cs, r).map_or(Operand::Other, Operand::Reg),
+                    X86OperandType::Imm(i) => Operand::Imm(i),
+                    X86OperandType::Mem(m) => {
+                        let mut base = self.name(cs, m.base());
+                        let mut disp = m.disp();
+                        if base.as_deref() == Some("rip") {
+                            base = None;
+                            disp = next.wrapping_add_signed(disp) as i64;
+                        }
+                        let writes = matches!(
+                            o.access,
+                            Some(AccessType::WriteOnly | AccessType::ReadWrite)
+                        );
+                        if let (true, Some(b), None) = (writes, &base, self.name(cs, m.index())) {
+                            written.push((b.clone(), disp));
+                        }
+                        Operand::Mem {
+                            base,
+                            index: self.name(cs, m.index()),
+                            scale: m.scale(),
+                            disp,
+                            size: o.size,
+                        }
+                    }
+                    X86OperandType::Invalid => Operand::Other,
+                },
+                _ => Operand::Other,
+            })
+            .collect();
+        Some(Decoded {
+            mnemonic,
+            next,
+            reads,
+            writes,
+            feature,
+            ops,
+            first_size,
+            written,
+        })
     }
 }
 
-enum Operand {
+/// The register whose value a name reads or writes: every view of a GPR is the full
+/// register (`al`, `ax`, `eax` → `rax` / `eax`), every vector view is `xmmN`.
+pub(crate) fn canon(wide: bool, n: &str) -> String {
+    let gpr = |b: &str| {
+        if wide {
+            format!("r{b}")
+        } else {
+            format!("e{b}")
+        }
+    };
+    match n {
+        "al" | "ah" | "ax" | "eax" | "rax" => gpr("ax"),
+        "bl" | "bh" | "bx" | "ebx" | "rbx" => gpr("bx"),
+        "cl" | "ch" | "cx" | "ecx" | "rcx" => gpr("cx"),
+        "dl" | "dh" | "dx" | "edx" | "rdx" => gpr("dx"),
+        "sil" | "si" | "esi" | "rsi" => gpr("si"),
+        "dil" | "di" | "edi" | "rdi" => gpr("di"),
+        "bpl" | "bp" | "ebp" | "rbp" => gpr("bp"),
+        "spl" | "sp" | "esp" | "rsp" => gpr("sp"),
+        "eip" | "rip" | "ip" => "rip".to_string(),
+        _ => {
+            if let Some(rest) = n.strip_prefix('r') {
+                // r8, r8d, r8w, r8b
+                let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                if !digits.is_empty() {
+                    return format!("r{digits}");
+                }
+            }
+            for p in ["xmm", "ymm", "zmm"] {
+                if let Some(d) = n.strip_prefix(p) {
+                    return format!("xmm{d}");
+                }
+            }
+            n.to_string()
+        }
+    }
+}
+
+/// One instruction as a decoder tells it, in capstone's vocabulary (mnemonics, register
+/// names, operand order): what the shared lifting starts from.
+pub(crate) struct Decoded {
+    pub mnemonic: String,
+    pub next: u64,
+    /// Registers read and written, canonical names, implicit ones included, unfiltered.
+    pub reads: Vec<String>,
+    pub writes: Vec<String>,
+    pub feature: Option<&'static str>,
+    pub ops: Vec<Operand>,
+    /// The first operand's size in bytes (a destination's width), 0 if it has none.
+    pub first_size: u8,
+    /// Memory operands the instruction writes, by base and displacement (no index).
+    pub written: Vec<(String, i64)>,
+}
+
+pub(crate) enum Operand {
     Reg(String),
     Imm(i64),
     Mem {
@@ -165,74 +293,40 @@ impl Lifter for X86 {
     }
 
     fn lift(&self, code: &[u8], address: u64) -> Option<Lifted> {
-        let insns = self.cs.disasm_count(code, address, 1).ok()?;
-        let insn = insns.iter().next()?;
-        let detail = self.cs.insn_detail(insn).ok()?;
-        let mnemonic = insn.mnemonic().unwrap_or("").to_string();
-        let next = address + insn.len() as u64;
+        let decoded = match &self.decoder {
+            Decoder::Capstone(cs) => self.decode_capstone(cs, code, address)?,
+            Decoder::Iced(iced) => iced.decode(code, address)?,
+        };
+        Some(self.finish(code, address, decoded))
+    }
+}
+
+impl X86 {
+    /// The lifting both decoders share: effects and flow from the mnemonic and operands.
+    fn finish(&self, code: &[u8], address: u64, decoded: Decoded) -> Lifted {
+        let Decoded {
+            mnemonic,
+            next,
+            reads,
+            writes,
+            feature,
+            ops,
+            first_size,
+            written,
+        } = decoded;
         let mut out = Lifted::plain(address, next, &mnemonic);
         let sp = self.sp().to_string();
-        for r in detail.regs_read() {
-            if let Some(n) = self.name(*r) {
-                if !Self::ignored(&n) && n != sp && !out.reads.contains(&n) {
-                    out.reads.push(n);
-                }
+        for n in reads {
+            if !Self::ignored(&n) && n != sp && !out.reads.contains(&n) {
+                out.reads.push(n);
             }
         }
-        for r in detail.regs_write() {
-            if let Some(n) = self.name(*r) {
-                if !Self::ignored(&n) && !out.writes.contains(&n) {
-                    out.writes.push(n);
-                }
+        for n in writes {
+            if !Self::ignored(&n) && !out.writes.contains(&n) {
+                out.writes.push(n);
             }
         }
-        let groups: Vec<String> = detail
-            .groups()
-            .iter()
-            .filter_map(|g| self.cs.group_name(*g))
-            .collect();
-        out.feature = x86_feature(&mnemonic, &groups, self.wide);
-        // Memory operands the instruction writes, by base and displacement (no index).
-        let mut written: Vec<(String, i64)> = Vec::new();
-        let operands = detail.arch_detail().operands();
-        // The first operand's size in bytes (a destination's width).
-        let first_size = match operands.first() {
-            Some(ArchOperand::X86Operand(o)) => o.size,
-            _ => 0,
-        };
-        let ops: Vec<Operand> = operands
-            .into_iter()
-            .map(|op| match op {
-                ArchOperand::X86Operand(o) => match o.op_type {
-                    X86OperandType::Reg(r) => self.name(r).map_or(Operand::Other, Operand::Reg),
-                    X86OperandType::Imm(i) => Operand::Imm(i),
-                    X86OperandType::Mem(m) => {
-                        let mut base = self.name(m.base());
-                        let mut disp = m.disp();
-                        if base.as_deref() == Some("rip") {
-                            base = None;
-                            disp = next.wrapping_add_signed(disp) as i64;
-                        }
-                        let writes = matches!(
-                            o.access,
-                            Some(AccessType::WriteOnly | AccessType::ReadWrite)
-                        );
-                        if let (true, Some(b), None) = (writes, &base, self.name(m.index())) {
-                            written.push((b.clone(), disp));
-                        }
-                        Operand::Mem {
-                            base,
-                            index: self.name(m.index()),
-                            scale: m.scale(),
-                            disp,
-                            size: o.size,
-                        }
-                    }
-                    X86OperandType::Invalid => Operand::Other,
-                },
-                _ => Operand::Other,
-            })
-            .collect();
+        out.feature = feature;
         if let Some(Operand::Mem {
             base: None,
             index: None,
@@ -597,7 +691,7 @@ impl Lifter for X86 {
                 out.fx.push(Fx::StoreUnknown { base, disp });
             }
         }
-        Some(out)
+        out
     }
 }
 
