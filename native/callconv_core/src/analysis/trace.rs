@@ -1,0 +1,707 @@
+//! The path walk: each entry point's code followed block by block along the lifted control
+//! flow, with each instruction's effects applied to the state, and what the convention
+//! forbids recorded on the way (clobbered callee-saved registers, stack imbalance, misaligned
+//! calls, reserved registers). Tables, tail calls and returns end or fan out paths here.
+
+use super::*;
+impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
+    /// Whether the instruction after `i` starts an exported function (exports mode), this
+    /// one included (a local helper it jumps to may sit just before it): only a call that
+    /// never returns leads there without a jump. Likewise a call that ends an exported
+    /// function's code (by its symbol's size).
+    pub(super) fn falls_into_other(&self, i: &Insn) -> bool {
+        let next = self.lifter.code_address(i.next);
+        let into_start = !self.boundaries.is_empty()
+            && matches!(i.flow, Go::Next | Go::Call(_) | Go::IndirectCall)
+            && self.boundaries.contains(&next);
+        let off_the_end =
+            matches!(i.flow, Go::Call(_) | Go::IndirectCall) && self.function_ends.contains(&next);
+        into_start || off_the_end
+    }
+
+    /// The callee-saved registers of `convention` (canonical), then the link register.
+    pub(super) fn saved_of(&self, convention: &Convention) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .canon_list(convention.callee_saved)
+            .into_iter()
+            .collect();
+        if let Some(lr) = self.lifter.link_register() {
+            v.push(lr.to_string());
+        }
+        v
+    }
+
+    pub(super) fn function(
+        &mut self,
+        name: &str,
+        start: u64,
+        nargs: usize,
+    ) -> (FunctionAnalysis, Departures) {
+        let callee_saved = self.saved_of(self.convention);
+        let reserved = self.reserved_regs();
+        let acc = self.trace(start, &callee_saved, &reserved, MAX_FUNCTION_INSNS);
+        self.summarise(name, start, nargs, acc)
+    }
+
+    /// Follows the code from `start` for at most `budget` instructions, tracking
+    /// `callee_saved` and `reserved` (the expected convention's, or more in the exports mode).
+    pub(super) fn trace(
+        &mut self,
+        start: u64,
+        callee_saved: &[String],
+        reserved: &[String],
+        budget: usize,
+    ) -> Acc {
+        let callee_saved = self.regs_of(callee_saved);
+        let reserved = self.regs_of(reserved);
+        let caller_saved: Vec<Reg> = self
+            .canon_list(self.convention.caller_saved)
+            .iter()
+            .map(|r| self.names.intern(r))
+            .collect();
+        let arg_regs: Vec<Reg> = self
+            .all_arg_regs()
+            .iter()
+            .map(|r| self.names.intern(r))
+            .collect();
+        let sp = self.sp;
+        let ra = self.lifter.return_address_size();
+        let align = i64::from(self.convention.stack_align.max(1));
+        let mut acc = Acc::default();
+        let mut init = State::new();
+        init.set(sp, Val::SpPlus(0));
+        for (r, v) in self.lifter.entry_constants(start) {
+            let r = self.names.intern(r);
+            init.set(r, Val::Const(v));
+        }
+        let mut visited: FxHashMap<u64, Vec<State>> = FxHashMap::default();
+        let mut todo: Vec<(u64, State)> = vec![(start, init)];
+        let mut budget = budget;
+        'paths: while let Some((mut pc, mut st)) = todo.pop() {
+            if acc.capped.is_some() {
+                break;
+            }
+            // Record the state at this branch target; skip it if already seen.
+            let states = visited.entry(pc).or_default();
+            if states.contains(&st) {
+                continue;
+            }
+            if states.len() >= MAX_STATES_PER_BLOCK {
+                let popped = states.pop().unwrap_or_else(|| st.clone());
+                let mut merged = popped.clone();
+                merged.merge(&st);
+                // A merge that changes nothing was explored already: without this check a
+                // loop whose state alternates (a stack slot stored as unknown, then dropped
+                // by the merge) re-runs until the instruction cap.
+                if merged == popped || states.contains(&merged) || merged == st && states.is_empty()
+                {
+                    states.push(merged);
+                    continue;
+                }
+                states.push(merged.clone());
+                st = merged;
+            } else {
+                states.push(st.clone());
+            }
+            acc.states += 1;
+            if visited.len() > MAX_BLOCKS {
+                acc.capped = Some("blocks");
+                break;
+            }
+            loop {
+                if budget == 0 {
+                    acc.capped = Some("instructions");
+                    break 'paths;
+                }
+                if self.library_budget == 0 {
+                    acc.capped = Some("library");
+                    break 'paths;
+                }
+                budget -= 1;
+                self.library_budget -= 1;
+                acc.insns += 1;
+                let Some(i) = self.insn(pc) else {
+                    continue 'paths;
+                };
+                self.step(
+                    &i,
+                    &mut st,
+                    &arg_regs,
+                    &callee_saved,
+                    &reserved,
+                    &mut acc,
+                    ra,
+                );
+                if self.falls_into_other(&i) {
+                    continue 'paths;
+                }
+                match i.flow {
+                    Go::Next => pc = i.next,
+                    Go::Jump(t) => match self.classify(t) {
+                        Target::Local if self.is_noreturn_local(t) => continue 'paths,
+                        Target::Local => {
+                            todo.push((t, st));
+                            continue 'paths;
+                        }
+                        Target::Import(n) if is_noreturn_name(&n) => continue 'paths,
+                        _ => {
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
+                            continue 'paths;
+                        }
+                    },
+                    Go::Cond(t, bound) => {
+                        let mut not_taken = st.clone();
+                        let cmp = st.cmp.filter(|c| *c >= 0).map(|c| c as u64);
+                        // The bound holds on one path; on the other the compared register
+                        // is over it, and an earlier bound (of some other compare) must
+                        // not size a table there.
+                        match bound {
+                            Bound::AtMost | Bound::Below => {
+                                not_taken.bound =
+                                    cmp.map(|c| c + u64::from(bound == Bound::AtMost));
+                                st.bound = None;
+                            }
+                            Bound::TakenAtMost | Bound::TakenBelow => {
+                                st.bound = cmp.map(|c| c + u64::from(bound == Bound::TakenAtMost));
+                                not_taken.bound = None;
+                            }
+                            Bound::None | Bound::Equal => {}
+                        }
+                        if bound == Bound::Equal {
+                            // `cmp sp, x16; b.ne loop`: the loop ends with sp at x16's value.
+                            if let Some((_, a, b)) =
+                                st.cmp_regs.filter(|(at, _, _)| *at == i.address)
+                            {
+                                let (va, vb) = (not_taken.get(a), not_taken.get(b));
+                                if a == sp && matches!(vb, Val::SpPlus(_)) {
+                                    not_taken.set(a, vb);
+                                } else if b == sp && matches!(va, Val::SpPlus(_)) {
+                                    not_taken.set(b, va);
+                                }
+                            }
+                        }
+                        todo.push((t, st));
+                        todo.push((i.next, not_taken));
+                        continue 'paths;
+                    }
+                    Go::Call(t) if t == i.next && ra > 0 => {
+                        // `call 1f; 1: pop REG` (i386 PIC): a push of the program counter.
+                        if let Val::SpPlus(k) = st.get(sp) {
+                            st.set(sp, Val::SpPlus(k - ra));
+                            st.put_slot((0, k - ra), Val::Const(t));
+                        } else {
+                            st.set(sp, Val::Unknown);
+                        }
+                        pc = i.next;
+                    }
+                    Go::Call(t) => {
+                        if let Some(r) = self
+                            .image
+                            .read_code(self.lifter.code_address(t), 8)
+                            .ok()
+                            .and_then(|c| self.lifter.pc_thunk(&c))
+                        {
+                            let r = self.names.intern(r);
+                            st.set(r, Val::Const(i.next));
+                            pc = i.next;
+                            continue;
+                        }
+                        let got = match st.get(self.ebx) {
+                            Val::Const(c) => Some(c),
+                            _ => None,
+                        };
+                        let call = self.call_kind(t, got);
+                        if call.noreturn {
+                            continue 'paths;
+                        }
+                        if call.unknown && self.image_names_imports_poorly() {
+                            st.uncertain = true;
+                        }
+                        self.check_alignment(&i, &st, ra, align, &mut acc);
+                        self.after_call(&mut st, &caller_saved, &i);
+                        // A callee that ends with `ret N` pops N bytes of our outgoing
+                        // arguments (an i386 struct return's hidden pointer, stdcall helpers).
+                        if (call.may_return_struct || !call.pops_known)
+                            && self.arch == Arch::X86
+                            && first_arg_in_frame(&st, sp)
+                        {
+                            // An i386 SysV function that returns a struct in memory pops its
+                            // hidden pointer (`ret $4`), and its first argument is then an
+                            // address in the caller's frame. An import's code is not in this
+                            // file, so whether it pops is not known: the stack pointer is
+                            // lost on this path rather than guessed. The NIF API is exempt:
+                            // erl_nif.h declares no enif_* function returning a struct.
+                            // Likewise a local callee whose returns its probe could not tell
+                            // (cut short by its budget or a direct tail call).
+                            st.set(sp, Val::Top);
+                        } else if call.pops > 0 {
+                            let after = match st.get(sp) {
+                                Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(call.pops as i64)),
+                                Val::AlPlus { align, off } => Val::AlPlus {
+                                    align,
+                                    off: off.wrapping_add(call.pops as i64),
+                                },
+                                v => v,
+                            };
+                            st.set(sp, after);
+                        }
+                        pc = i.next;
+                    }
+                    Go::IndirectCall => {
+                        match i.call_via.map(|r| st.get(r)) {
+                            Some(Val::Import(n)) if is_noreturn_name(self.symbols.name(n)) => {
+                                continue 'paths
+                            }
+                            // A PIC call through a local GOT entry (MIPS `lw $t9, f($gp);
+                            // jalr $t9` to the library's own `__stack_chk_fail`).
+                            Some(Val::Const(t)) if self.is_noreturn_local(t) => continue 'paths,
+                            _ => {}
+                        }
+                        self.check_alignment(&i, &st, ra, align, &mut acc);
+                        self.after_call(&mut st, &caller_saved, &i);
+                        pc = i.next;
+                    }
+                    Go::IndirectReg(r) => {
+                        if let Some(targets) = self.table_targets(&st.get(r), &st, start) {
+                            // Each target is a path to explore: counted like instructions.
+                            budget = budget.saturating_sub(targets.len());
+                            self.library_budget = self.library_budget.saturating_sub(targets.len());
+                            for t in &targets {
+                                todo.push((*t, st.clone()));
+                            }
+                            self.tables.insert(i.address, targets);
+                        } else if st.get(sp) == Val::SpPlus(0) {
+                            // A tail call through a register.
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
+                        }
+                        continue 'paths;
+                    }
+                    Go::IndirectMem {
+                        base,
+                        index,
+                        scale,
+                        disp,
+                    } => {
+                        if index && base.is_none() && u64::from(scale) == self.pointer_bytes() {
+                            // `jmp [T + idx*8]`: a table of absolute pointers.
+                            if let Some(n) = st.bound.filter(|n| *n <= MAX_TABLE_ENTRIES) {
+                                let targets: Vec<u64> = (0..n)
+                                    .filter_map(|k| {
+                                        self.image.pointer(
+                                            (disp as u64).wrapping_add(k * u64::from(scale)),
+                                        )
+                                    })
+                                    .filter(|t| near(*t, start))
+                                    .collect();
+                                budget = budget.saturating_sub(targets.len());
+                                self.library_budget =
+                                    self.library_budget.saturating_sub(targets.len());
+                                for t in targets {
+                                    todo.push((t, st.clone()));
+                                }
+                            }
+                        } else if !index && st.get(sp) == Val::SpPlus(0) {
+                            self.exit(&i, &st, &callee_saved, &mut acc, None);
+                        }
+                        continue 'paths;
+                    }
+                    Go::Ret { pop, via } => {
+                        // `bx lr` where lr holds a jump table's target, not the return
+                        // address (gcc's Thumb-2 PIC tables: `adr lr, T; ldr r0, [lr, r0,
+                        // lsl #2]; add lr, r0; bx lr`): a jump to each case.
+                        if let Some(targets) =
+                            via.and_then(|r| self.table_targets(&st.get(r), &st, start))
+                        {
+                            for t in &targets {
+                                todo.push((*t, st.clone()));
+                            }
+                            self.tables.insert(i.address, targets);
+                            continue 'paths;
+                        }
+                        self.exit(&i, &st, &callee_saved, &mut acc, Some((pop, via)));
+                        continue 'paths;
+                    }
+                    Go::CondRet { via } => {
+                        self.exit(&i, &st, &callee_saved, &mut acc, Some((0, via)));
+                        pc = i.next;
+                    }
+                    Go::Stop => continue 'paths,
+                }
+            }
+        }
+        acc.finish(&self.names);
+        acc
+    }
+
+    /// Mach-O and PE images carry no names for their import slots here, so a call to an
+    /// import may be to `abort`.
+    pub(super) fn image_names_imports_poorly(&self) -> bool {
+        true
+    }
+
+    /// `a + (b << shift)`: a jump-table target, a stack address moved by a register, or a
+    /// constant.
+    pub(super) fn sum(&self, a: Val, b: Val, shift: u8) -> Val {
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
+        match (a, b) {
+            (
+                Val::Const(base),
+                Val::TableEntry {
+                    table,
+                    size,
+                    signed,
+                },
+            )
+            | (
+                Val::TableEntry {
+                    table,
+                    size,
+                    signed,
+                },
+                Val::Const(base),
+            ) => Val::TableTarget {
+                table,
+                size,
+                signed,
+                base,
+                shift,
+            },
+            // A frame over 4 KiB freed by a register (`add sp, sp, x12` on
+            // AArch64, `lui t0, 0xfffff; add sp, sp, t0` on RISC-V), in either
+            // operand order; a 32-bit target's sum wraps at 32 bits.
+            (Val::SpPlus(k), Val::Const(c)) | (Val::Const(c), Val::SpPlus(k)) if shift == 0 => {
+                let c = if self.pointer_bytes() == 4 {
+                    i64::from(c as u32 as i32)
+                } else {
+                    c as i64
+                };
+                Val::SpPlus(k.wrapping_add(c))
+            }
+            (Val::AlPlus { align, off }, Val::Const(c)) if shift == 0 => Val::AlPlus {
+                align,
+                off: off.wrapping_add(c as i64),
+            },
+            // MIPS PIC: gp from $t9 and the GOT offset.
+            (Val::Const(x), Val::Const(y)) => {
+                Val::Const(x.wrapping_add(y.wrapping_shl(u32::from(shift))))
+            }
+            (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => Val::Indexed(c),
+            _ => Val::Unknown,
+        }
+    }
+
+    pub(super) fn pointer_bytes(&self) -> u64 {
+        u64::from(self.image.pointer_size())
+    }
+
+    pub(super) fn after_call(&self, st: &mut State, caller_saved: &[Reg], i: &Insn) {
+        for r in caller_saved {
+            st.set(*r, Val::Unknown);
+        }
+        for r in i.writes() {
+            if *r != self.sp {
+                st.set(*r, Val::Unknown);
+            }
+        }
+        st.cmp = None;
+        st.cmp_regs = None;
+    }
+
+    pub(super) fn check_alignment(&self, i: &Insn, st: &State, ra: i64, align: i64, acc: &mut Acc) {
+        if st.uncertain {
+            return;
+        }
+        let off = match st.get(self.sp) {
+            // Entry SP is aligned minus the pushed return address.
+            Val::SpPlus(k) => k - ra,
+            Val::AlPlus { align: a, off } if a as i64 >= align => off,
+            _ => return,
+        };
+        if off.rem_euclid(align) != 0 {
+            acc.misaligned.entry(i.address).or_insert(off);
+        }
+    }
+
+    /// The value of `mem[base + disp]`: a tracked stack slot, an import named by a GOT slot,
+    /// or unknown. A read of the caller's frame is remembered as a stack argument.
+    pub(super) fn load_value(
+        &mut self,
+        st: &State,
+        base: Reg,
+        disp: i64,
+        acc: &mut Acc,
+        ra: i64,
+    ) -> Val {
+        let mips = matches!(self.arch, Arch::Mips | Arch::Mips64);
+        let missing = if st.slots_full {
+            Val::Top
+        } else {
+            Val::Unknown
+        };
+        match st.get(base) {
+            Val::SpPlus(k) => {
+                let at = k.wrapping_add(disp);
+                let slot = st.slot((0, at));
+                if at >= ra && slot.is_none() && ra > 0 {
+                    acc.stack_args.insert(at);
+                }
+                slot.copied().unwrap_or(missing)
+            }
+            Val::AlPlus { off, .. } => st
+                .slot((1, off.wrapping_add(disp)))
+                .copied()
+                .unwrap_or(missing),
+            // A GOT slot the loader fills with an import's address, or (MIPS) a
+            // local GOT entry it rebases.
+            Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(disp)) {
+                Some(Fixup::Symbol { name, .. }) => Val::Import(self.symbols.intern(name)),
+                Some(Fixup::Relative(v)) if mips => Val::Const(*v),
+                // A local entry of the MIPS GOT that holds link-time address 0
+                // (a page) has no fixup: its word is what the loader rebases.
+                None if mips && mips::is_got_pointer(self.image, c) => self
+                    .image
+                    .read_word(c.wrapping_add_signed(disp))
+                    .map_or(Val::Unknown, Val::Const),
+                _ => Val::Unknown,
+            },
+            // A slot of a stack the analysis lost track of (an offset it cannot
+            // follow, or paths merged with different offsets): its value is not
+            // known to be wrong, so it is never reported.
+            _ if base == self.sp => Val::Top,
+            _ => Val::Unknown,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn step(
+        &mut self,
+        i: &Insn,
+        st: &mut State,
+        arg_regs: &[Reg],
+        callee_saved: &[Reg],
+        reserved: &[Reg],
+        acc: &mut Acc,
+        ra: i64,
+    ) {
+        if !i.reads_are_not_uses {
+            // Storing a callee-saved register's entry value (Win64 saves rsi/rdi into its home
+            // space with mov) saves it; it does not use it as an argument.
+            let saves_only = !i.fx.is_empty()
+                && i.fx.iter().all(
+                    |fx| matches!(fx, Effect::Store { src, .. } if callee_saved.contains(src)),
+                );
+            for r in i.reads() {
+                if arg_regs.contains(r)
+                    && st.get(*r) == Val::Entry(*r)
+                    && !(saves_only && callee_saved.contains(r))
+                {
+                    acc.ids.args_read.insert(*r);
+                }
+            }
+        }
+        for fx in i.fx.iter() {
+            match *fx {
+                Effect::Copy { dst, src } => {
+                    let v = st.get(src);
+                    st.set(dst, v);
+                }
+                Effect::AddImm { dst, src, imm } => {
+                    let v = match st.get(src) {
+                        Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(imm)),
+                        Val::Const(c) => Val::Const(c.wrapping_add_signed(imm)),
+                        Val::AlPlus { align, off } => Val::AlPlus {
+                            align,
+                            off: off.wrapping_add(imm),
+                        },
+                        Val::Top => Val::Top,
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                }
+                Effect::AddRegs { dst, a, b, shift } => {
+                    let v = self.sum(st.get(a), st.get(b), shift);
+                    st.set(dst, v);
+                }
+                Effect::AddExtended {
+                    dst,
+                    a,
+                    b,
+                    shift,
+                    bits,
+                    signed,
+                } => {
+                    let v = self.sum(st.get(a), extended(st.get(b), bits, signed), shift);
+                    st.set(dst, v);
+                }
+                Effect::Const { dst, value } => {
+                    st.set(dst, Val::Const(value));
+                }
+                Effect::Store { src, base, disp } => {
+                    let v = st.get(src);
+                    store_slot(st, base, disp, v);
+                }
+                Effect::StoreConst { value, base, disp } => {
+                    store_slot(st, base, disp, Val::Const(value));
+                }
+                Effect::StoreUnknown { base, disp } => {
+                    store_slot(st, base, disp, Val::Unknown);
+                }
+                Effect::CopyMem {
+                    from,
+                    from_disp,
+                    base,
+                    disp,
+                } => {
+                    let v = self.load_value(st, from, from_disp, acc, ra);
+                    store_slot(st, base, disp, v);
+                }
+                Effect::Load { dst, base, disp } => {
+                    let v = self.load_value(st, base, disp, acc, ra);
+                    st.set(dst, v);
+                }
+                Effect::LoadIndexed {
+                    dst,
+                    base,
+                    disp,
+                    size,
+                    signed,
+                } => {
+                    let b = match base {
+                        None => Some(0),
+                        Some(base) => match st.get(base) {
+                            Val::Const(c) | Val::Indexed(c) => Some(c),
+                            _ => None,
+                        },
+                    };
+                    let v = b.map_or(Val::Unknown, |b| Val::TableEntry {
+                        table: b.wrapping_add_signed(disp),
+                        size,
+                        signed,
+                    });
+                    st.set(dst, v);
+                }
+                Effect::Align { dst, src, align } => {
+                    let v = match st.get(src) {
+                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus { align, off: 0 },
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                }
+                Effect::Swap { a, b } => {
+                    let (va, vb) = (st.get(a), st.get(b));
+                    st.set(a, vb);
+                    st.set(b, va);
+                }
+                Effect::CmpImm { imm } => st.cmp = Some(imm),
+                Effect::CmpRegs { a, b } => {
+                    // The latest compare is of two registers: no constant bounds a table.
+                    st.cmp = None;
+                    st.cmp_regs = Some((i.next, a, b));
+                }
+                Effect::SubRegs { dst, a, b } => {
+                    let v = match (st.get(a), st.get(b)) {
+                        (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),
+                        (Val::AlPlus { align, off }, Val::Const(c)) => Val::AlPlus {
+                            align,
+                            off: off.wrapping_sub(c as i64),
+                        },
+                        (Val::Const(x), Val::Const(y)) => Val::Const(x.wrapping_sub(y)),
+                        (Val::SpPlus(x), Val::SpPlus(y)) => Val::Const(x.wrapping_sub(y) as u64),
+                        (Val::Top, _) | (_, Val::Top) => Val::Top,
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                }
+                Effect::InsertImm { dst, imm, shift } => {
+                    let v = match st.get(dst) {
+                        Val::Const(c) => {
+                            let s = u32::from(shift);
+                            let mask = 0xffffu64.checked_shl(s).unwrap_or(0);
+                            Val::Const((c & !mask) | imm.checked_shl(s).unwrap_or(0))
+                        }
+                        _ => Val::Unknown,
+                    };
+                    st.set(dst, v);
+                }
+            }
+        }
+        for w in i.undefined() {
+            st.set(*w, Val::Unknown);
+        }
+        for w in i.touched() {
+            let w = *w;
+            if w != self.sp && callee_saved.contains(&w) && st.get(w) != Val::Entry(w) {
+                st.set_changed_at(w, i.address);
+            }
+            if reserved.contains(&w) && !i.protocol_write && !self.reserved_value_ok(w, &st.get(w))
+            {
+                acc.ids.reserved.entry(w).or_insert(i.address);
+            }
+        }
+    }
+
+    /// Whether a write leaves a reserved register with the value the platform wants there
+    /// anyway: MIPS code may keep the GOT pointer in another register and copy it into gp
+    /// before each call (clang's o32 `move $gp, $s0`), or restore the caller's gp.
+    pub(super) fn reserved_value_ok(&self, reg: Reg, v: &Val) -> bool {
+        match (self.arch, v) {
+            (Arch::Mips | Arch::Mips64, Val::Entry(r)) => *r == reg,
+            (Arch::Mips | Arch::Mips64, Val::Const(c)) => {
+                reg == self.gp && mips::is_got_pointer(self.image, *c)
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn table_targets(&self, v: &Val, st: &State, start: u64) -> Option<Vec<u64>> {
+        let Val::TableTarget {
+            table,
+            size,
+            signed,
+            base,
+            shift,
+        } = *v
+        else {
+            return None;
+        };
+        let n = st.bound.filter(|n| *n > 0 && *n <= MAX_TABLE_ENTRIES)?;
+        let mut out = Vec::new();
+        for k in 0..n {
+            let bytes = self
+                .image
+                .read_bytes(table + k * u64::from(size), usize::from(size))
+                .ok()?;
+            let mut raw: u64 = 0;
+            let little = !self.image.big_endian();
+            for (j, b) in bytes.iter().enumerate() {
+                let shift = if little {
+                    8 * j
+                } else {
+                    8 * (bytes.len() - 1 - j)
+                };
+                raw |= u64::from(*b) << shift;
+            }
+            let val = if signed {
+                let bits = 8 * u32::from(size);
+                ((raw << (64 - bits)) as i64) >> (64 - bits)
+            } else {
+                raw as i64
+            };
+            let t = base.wrapping_add_signed(val.wrapping_shl(u32::from(shift)));
+            // A 32-bit machine's sum wraps at 32 bits: a word entry read unsigned that holds a
+            // negative offset (gcc's Thumb-2 tables point back before the table) lands there.
+            let t = if self.pointer_bytes() == 4 {
+                t & 0xffff_ffff
+            } else {
+                t
+            };
+            if !near(t, start) || !self.image.is_mapped(t) {
+                return None;
+            }
+            out.push(t);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+}
