@@ -67,6 +67,7 @@ fuzz_target!(|data: &[u8]| {
         interpreter: None,
         gnu_properties: None,
         interposable_exports: Vec::new(),
+        mips_release6: false,
         runpath: Vec::new(),
         rpath: Vec::new(),
         version_needs: Vec::new(),
