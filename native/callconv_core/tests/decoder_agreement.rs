@@ -16,6 +16,8 @@
 //! The caches are fetched by `test/fixtures/precision.sh` and `exports.sh`; a missing cache
 //! is said, not failed (the precision and exports tests fail on it already).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -39,27 +41,14 @@ const TRIMMED: &[&str] = &[
     "libm.so.6",
 ];
 
-/// Every regular file under `root` (symlinks not followed) that `keep` accepts by name.
+/// Every regular file under `root` (symlinks not followed, the download cache not entered)
+/// that `keep` accepts by name.
 fn walk(root: &Path, keep: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                if path != fixtures().join("cache") {
-                    dirs.push(path);
-                }
-            } else if meta.is_file() && keep(&e.file_name().to_string_lossy()) {
-                out.push(path);
-            }
-        }
-    }
+    out.extend(common::files_under(
+        root,
+        Some(&fixtures().join("cache")),
+        keep,
+    ));
 }
 
 fn inputs() -> Vec<PathBuf> {

@@ -16,6 +16,8 @@
 //! default leaves out libcrypto, libxml2 and libc, the three largest, to stay within CI's
 //! budget.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,29 +53,9 @@ fn fixtures() -> PathBuf {
 /// The library files of one architecture whose name starts with one of `names` (the real
 /// file, not its symlinks).
 fn libraries(root: &Path, names: &[&str]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                dirs.push(path);
-            } else if meta.is_file() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if names.iter().any(|n| name.starts_with(n)) {
-                    out.push(path);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(root, None, &|n: &str| {
+        names.iter().any(|p| n.starts_with(p))
+    })
 }
 
 /// One line of the allow-list: `arch library function class reason` (tab-separated; `*`

@@ -39,15 +39,7 @@ pub(super) enum Val {
 /// entry makes it a signed one); any other value the widening could change is unknown.
 pub(super) fn extended(v: Val, bits: u8, signed: bool) -> Val {
     match v {
-        Val::Const(c) if (1..64).contains(&bits) => {
-            let up = 64 - u32::from(bits);
-            Val::Const(if signed {
-                ((c << up) as i64 >> up) as u64
-            } else {
-                (c << up) >> up
-            })
-        }
-        Val::Const(c) => Val::Const(c),
+        Val::Const(c) => Val::Const(crate::isa::extend(c, bits, signed)),
         Val::TableEntry {
             table,
             size,

@@ -314,6 +314,20 @@ pub(crate) trait ImageView {
     fn pointer(&self, addr: u64) -> Option<u64>;
 }
 
+/// The low `bits` of `value`, widened to 64 bits signed or not: [`Fx::AddExtended`]'s
+/// extension, for every evaluator of it. `bits` of 0 or 64 and more keep `value` whole.
+pub(crate) fn extend(value: u64, bits: u8, signed: bool) -> u64 {
+    if !(1..64).contains(&bits) {
+        return value;
+    }
+    let up = 64 - u32::from(bits);
+    if signed {
+        ((value << up) as i64 >> up) as u64
+    } else {
+        (value << up) >> up
+    }
+}
+
 /// The `index`th 32-bit little-endian word of `code`, if it is all there (fixed-width
 /// instruction sets' stub matchers).
 pub(crate) fn le_word(code: &[u8], index: usize) -> Option<u32> {

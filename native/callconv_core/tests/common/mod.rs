@@ -74,3 +74,30 @@ pub fn trixie_root() -> Option<PathBuf> {
     }
     Some(root)
 }
+
+/// Every regular file under `root` whose name `keep` accepts, symlinks not followed (a
+/// library's real file, not its links) and the directory `skip` not entered; sorted.
+pub fn files_under(root: &Path, skip: Option<&Path>, keep: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if Some(path.as_path()) != skip {
+                    dirs.push(path);
+                }
+            } else if meta.is_file() && keep(&e.file_name().to_string_lossy()) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -373,15 +373,9 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     signed,
                 } => {
                     // Constants only: the extension of a stack offset is not followed.
-                    let b = self.constant(b).and_then(|b| {
-                        let up = 64u32.checked_sub(u32::from(*bits)).filter(|u| *u < 64)?;
-                        let b = if *signed {
-                            ((b << up) as i64 >> up) as u64
-                        } else {
-                            (b << up) >> up
-                        };
-                        Some(b.wrapping_shl(u32::from(*shift)))
-                    });
+                    let b = self
+                        .constant(b)
+                        .map(|b| isa::extend(b, *bits, *signed).wrapping_shl(u32::from(*shift)));
                     let v = match (self.get(a), b) {
                         (Some(Val::Const(a)), Some(b)) => Some(Val::Const(a.wrapping_add(b))),
                         _ => None,

@@ -127,17 +127,9 @@ pub(super) fn step(
                 bits,
                 signed,
             } => {
-                let v = read(state, a).zip(read(state, b)).and_then(|(a, b)| {
-                    let up = 64u32.checked_sub(u32::from(*bits)).filter(|u| *u < 64)?;
-                    let b = b as u64;
-                    let b = if *signed {
-                        ((b << up) as i64 >> up) as u64
-                    } else {
-                        (b << up) >> up
-                    };
-                    Some(abi.fit(
-                        (a as u64).wrapping_add(b.checked_shl(u32::from(*shift)).unwrap_or(0)),
-                    ))
+                let v = read(state, a).zip(read(state, b)).map(|(a, b)| {
+                    let b = crate::isa::extend(b as u64, *bits, *signed);
+                    abi.fit((a as u64).wrapping_add(b.checked_shl(u32::from(*shift)).unwrap_or(0)))
                 });
                 set(state, dst, v.map(u128::from));
                 defined.push(dst);
