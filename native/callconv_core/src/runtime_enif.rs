@@ -9,6 +9,9 @@
 //! here, below both `target` and `runtime` (re-exported by `runtime`).
 //!
 //! Over 800 lines because it is a data table, one row per `enif_*` function.
+//!
+//! Why this file is long (about 980 lines): it is the table itself, one row per `enif_*`
+//! function, and its lookups.
 
 /// One `enif_*` function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,10 @@
 //! [`Lifter::code_address`] strips the tags where bytes are read and addresses reported.
 //! IT blocks are decoded here, not by capstone: its IT state lives in the handle and would
 //! leak into the next, unrelated decode.
+//!
+//! Why this file is long (about 1110 lines): one instruction set's lifting: A32 and Thumb share
+//! the operand reader, the IT-block and mode state kept in engine addresses, and the
+//! push/pop/ldm forms.
 
 use capstone::arch::arm::{ArmCC, ArmOperandType, ArmShift};
 use capstone::arch::ArchOperand;

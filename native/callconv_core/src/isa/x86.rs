@@ -1,6 +1,10 @@
 //! x86 and x86-64 lifter. Two decoders feed it: capstone (the default and the oracle) and
 //! iced-x86 (`super::x86_iced`); each turns bytes into a [`Decoded`], and everything after
 //! that (effects, flow, stubs, thunks) is shared.
+//!
+//! Why this file is long (about 850 lines): one instruction set's lifting, shared by two
+//! decoders (the decoding of each, then one `finish` for effects, flow, stubs and thunks);
+//! about 130 of its lines are tests.
 
 use capstone::arch::x86::X86OperandType;
 use capstone::arch::ArchOperand;
