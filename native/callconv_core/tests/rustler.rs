@@ -559,6 +559,14 @@ const CROSS: [(&str, Arch, &str); 7] = [
     ("s390x", Arch::S390x, "s390x-unknown-linux-gnu"),
 ];
 
+/// Cross fixtures of the matrix that are not committed, with the reason in docs/testing.md
+/// ("Rustler cross fixtures left out"): on armv7-thumb with LTO, 0.34's and 0.36's nif_init
+/// keep the entry's base in a stack slot across a loop, and are not decoded.
+const CROSS_LEFT_OUT: [(&str, &str); 2] = [
+    ("armv7-thumb", "0.34.0-lto-strip.so"),
+    ("armv7-thumb", "0.36.2-lto-strip.so"),
+];
+
 /// One fixture's entry as nif_init really built it (oracle.sh: harness.c under qemu-user).
 #[derive(Debug, Default)]
 struct RealEntry {
@@ -627,11 +635,23 @@ fn cross_fixtures_decode_as_nif_init_builds_them() {
         let mut recorded: Vec<String> = real.iter().map(|(f, _)| f.clone()).collect();
         recorded.sort();
         assert_eq!(files, recorded, "{dir}: expected.txt covers every fixture");
-        assert!(
-            files.iter().any(|f| f.ends_with("-lto-strip.so"))
-                && files.iter().any(|f| !f.contains("lto")),
-            "{dir}: with and without LTO"
-        );
+        // Every version of the matrix, stripped, with and without LTO (issue #15).
+        for version in VERSIONS {
+            for variant in COMMITTED {
+                let file = format!("{version}-{variant}.so");
+                if CROSS_LEFT_OUT.contains(&(dir, file.as_str())) {
+                    assert!(
+                        !files.contains(&file),
+                        "{dir}/{file} is left out, yet present"
+                    );
+                    continue;
+                }
+                assert!(
+                    files.contains(&file),
+                    "{dir}/{file} missing (build_cross.sh {dir})"
+                );
+            }
+        }
         let target = otp25().for_triple(triple).expect("triple");
         for (file, want) in real {
             let what = format!("{dir}/{file}");

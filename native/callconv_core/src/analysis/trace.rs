@@ -592,7 +592,12 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.set(a, vb);
                     st.set(b, va);
                 }
-                Effect::CmpImm { imm } => st.cmp = Some(imm),
+                Effect::CmpImm { imm } => {
+                    // A bound comes from the latest compare's branch: an older one (of another
+                    // register, say, before a `cmp; cmovb` clamp) must not size a table.
+                    st.cmp = Some(imm);
+                    st.bound = None;
+                }
                 Effect::CmpRegs { a, b } => {
                     // The latest compare is of two registers: no constant bounds a table.
                     st.cmp = None;
