@@ -147,6 +147,9 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             min_erts: fields.min_erts,
             decoded_by,
         },
+        entry_address: entry,
+        // The evaluator knows whether a callback is set, not yet what it points to.
+        callbacks: Vec::new(),
         function_addresses: addresses,
         declared_functions: declared,
         min_erts_null: fields.min_erts_null,

@@ -1,7 +1,8 @@
-//! The format facts `inspect` reads from the ELF program headers for the entry decoders (the
-//! constructors' array and the executable ranges), checked on the real libraries of the
-//! precision corpus (`test/fixtures/precision.sh`) against what the section table says,
-//! which `inspect` does not read for them. Mach-O and PE record neither.
+//! The facts later layers take from earlier ones instead of reading them again, on the real
+//! libraries of the precision corpus (`test/fixtures/precision.sh`): the constructors' array
+//! and executable ranges `inspect` reads from the ELF program headers, against the section
+//! table (which `inspect` does not read for them; Mach-O and PE record neither), and the
+//! callbacks the entry's decoder hands the code analysis.
 
 mod common;
 
@@ -124,4 +125,43 @@ fn mach_o_and_pe_record_neither() {
             assert!(!binary.is_executable(export.address), "{}", path.display());
         }
     }
+}
+
+/// The entry's decoder hands the analysis the callbacks it read: every `load`, `upgrade` and
+/// `unload` the report says is set, at a code address of the library.
+#[test]
+fn decoded_entries_carry_their_callbacks() {
+    let libraries = files_under(&corpus().join("debian"), None, &|n| n.ends_with(".so"));
+    if libraries.is_empty() {
+        return skip_outside_ci("no Debian NIFs under test/fixtures/cache/precision");
+    }
+    let mut callbacks = 0;
+    for path in &libraries {
+        let data = std::fs::read(path).expect("read the library");
+        let binary = parse(data.as_slice(), Arch::Unknown).expect("parses");
+        let name = path.display();
+        // The corpus holds a few helper libraries besides the NIFs.
+        let Some((_, init)) = callconv::entry::init_symbol(&binary) else {
+            continue;
+        };
+        let decoded =
+            callconv::entry::decode(&binary, init).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(binary.image.is_mapped(decoded.entry_address), "{name}");
+        let set: Vec<&str> = [
+            ("load", decoded.entry.load),
+            ("upgrade", decoded.entry.upgrade),
+            ("unload", decoded.entry.unload),
+        ]
+        .into_iter()
+        .filter_map(|(n, set)| set.then_some(n))
+        .collect();
+        let read: Vec<&str> = decoded.callbacks.iter().map(|c| c.name).collect();
+        assert_eq!(read, set, "{name}");
+        for c in &decoded.callbacks {
+            assert!(binary.is_executable(c.address & !1), "{name}: {c:?}");
+        }
+        callbacks += decoded.callbacks.len();
+    }
+    assert!(callbacks > 100, "only {callbacks} callbacks read");
+    eprintln!("{callbacks} callbacks in {} libraries", libraries.len());
 }
