@@ -80,7 +80,7 @@ pub struct Decoded {
     pub entry_address: u64,
     /// The `load`, `upgrade` and `unload` callbacks that point into the library, in that
     /// order (`reload` is never called). Read from an entry in the file; empty for one built
-    /// at run time, whose callbacks the evaluator does not report.
+    /// at run time, whose decoder reads whether a callback is set but not yet its address.
     pub callbacks: Vec<Callback>,
     /// The `fptr` of each function, in table order (None where it is not an address).
     pub function_addresses: Vec<Option<u64>>,

@@ -148,7 +148,9 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             decoded_by,
         },
         entry_address: entry,
-        // The evaluator knows whether a callback is set, not yet what it points to.
+        // Only whether a callback is set is read from the evaluator's stores, not yet where
+        // it points: a Rustler NIF's `load` is not analysed (as before the entry carried
+        // its callbacks).
         callbacks: Vec::new(),
         function_addresses: addresses,
         declared_functions: declared,
