@@ -40,7 +40,11 @@ pub(super) fn inventory_table<'data, R: ReadRef<'data>>(
         .min(MAX_CTORS);
     let mut nodes: Vec<Node> = Vec::new();
     for i in 0..count as u64 {
-        let Ok(Pointer::Address(ctor)) = image.read_pointer(array + i * p) else {
+        // The array's address is the file's word: it may lie at the end of the address space.
+        let Some(slot) = array.checked_add(i * p) else {
+            break;
+        };
+        let Ok(Pointer::Address(ctor)) = image.read_pointer(slot) else {
             continue;
         };
         if !binary.is_executable(ctor) {
