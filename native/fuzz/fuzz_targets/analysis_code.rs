@@ -59,6 +59,8 @@ fuzz_target!(|data: &[u8]| {
         imports: Vec::new(),
         exec_stack: false,
         rwx_segments: Vec::new(),
+        executable_ranges: Vec::new(),
+        init_array: None,
         textrel: false,
         relro: false,
         bind_now: false,

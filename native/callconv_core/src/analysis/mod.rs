@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::conventions::{self, Cleanup, Convention};
 use crate::entry;
 use crate::inspect::{Binary, Platform};
-use crate::memory::{Fixup, Image, Pointer};
+use crate::memory::{Fixup, Image};
 use crate::platform::Arch;
 
 use crate::isa::{
@@ -261,33 +261,6 @@ pub struct LibraryAnalysis {
     pub isa: IsaSummary,
 }
 
-/// The addresses of the `load`, `upgrade` and `unload` callbacks of the entry that `init`
-/// returns, read from the file (none for entries built at run time).
-pub fn callback_addresses<'data, R: ReadRef<'data>>(
-    binary: &Binary<R>,
-    init: u64,
-) -> Vec<(&'static str, u64)> {
-    let Ok(located) = entry::locate::locate_entry(&binary.image, binary.arch, init) else {
-        return Vec::new();
-    };
-    let p = u64::from(binary.image.pointer_size());
-    // major, minor, name, num_of_funcs, funcs, load, reload, upgrade, unload (erl_nif.h).
-    let name = 8u64.next_multiple_of(p);
-    let funcs = (name + p + 4).next_multiple_of(p);
-    let load = funcs + p;
-    let upgrade = load + 2 * p;
-    let unload = upgrade + p;
-    [("load", load), ("upgrade", upgrade), ("unload", unload)]
-        .into_iter()
-        .filter_map(
-            |(n, off)| match binary.image.read_pointer(located.address.checked_add(off)?) {
-                Ok(Pointer::Address(a)) if a != 0 => Some((n, a)),
-                _ => None,
-            },
-        )
-        .collect()
-}
-
 /// Analyses every entry point of a NIF library: the function table of `entry`, `nif_init`
 /// at `init_address` and the callbacks, against `convention` (the one the BEAM uses; see
 /// [`conventions::for_binary`]), and the CPU features the reachable code needs.
@@ -302,7 +275,8 @@ pub fn analyze<'data, R: ReadRef<'data>>(
 }
 
 /// The entry points [`analyze`] starts from, as `(name, address, integer argument count)`:
-/// each function of the table, `nif_init` and the callbacks.
+/// each function of the table, `nif_init` and the callbacks, at the addresses the entry's
+/// decoder read.
 pub fn entry_points<'data, R: ReadRef<'data>>(
     binary: &Binary<R>,
     entry: &entry::Decoded,
@@ -316,13 +290,13 @@ pub fn entry_points<'data, R: ReadRef<'data>>(
     }
     let init_args = usize::from(binary.platform == Platform::Windows);
     roots.push(("nif_init".to_string(), init_address, init_args));
-    for (name, addr) in callback_addresses(binary, init_address) {
-        let n = match name {
+    for callback in &entry.callbacks {
+        let n = match callback.name {
             "upgrade" => 4,
             "unload" => 2,
             _ => 3,
         };
-        roots.push((name.to_string(), addr, n));
+        roots.push((callback.name.to_string(), callback.address, n));
     }
     roots
 }

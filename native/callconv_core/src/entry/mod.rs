@@ -61,11 +61,27 @@ pub const MAX_FUNCTIONS: usize = 65_536;
 /// The names the BEAM looks up, in order (`erts_sys_ddll_load_nif_init`).
 pub const INIT_NAMES: [&str; 2] = ["nif_init", "_nif_init"];
 
-/// What decoding found, with the raw facts the rules need beyond the report.
+/// A callback of the entry that points into the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Callback {
+    /// The field that holds it: `load`, `upgrade` or `unload`.
+    pub name: &'static str,
+    /// The code address it holds.
+    pub address: u64,
+}
+
+/// What decoding found, with the raw facts the rules and the code analysis need beyond the
+/// report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     /// The entry as reported.
     pub entry: NifEntry,
+    /// Where the `ErlNifEntry` that `nif_init` returns lies.
+    pub entry_address: u64,
+    /// The `load`, `upgrade` and `unload` callbacks that point into the library, in that
+    /// order (`reload` is never called). Read from an entry in the file; empty for one built
+    /// at run time, whose decoder reads whether a callback is set but not yet its address.
+    pub callbacks: Vec<Callback>,
     /// The `fptr` of each function, in table order (None where it is not an address).
     pub function_addresses: Vec<Option<u64>>,
     /// The declared `num_of_funcs`, before capping.
@@ -295,6 +311,17 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
             function_addresses.push(fptr.address());
         }
     }
+    let callbacks = [
+        ("load", load_at),
+        ("upgrade", upgrade_at),
+        ("unload", unload_at),
+    ]
+    .into_iter()
+    .filter_map(|(name, at)| match image.read_pointer(at) {
+        Ok(Pointer::Address(address)) if address != 0 => Some(Callback { name, address }),
+        _ => None,
+    })
+    .collect();
     Ok(Decoded {
         entry: NifEntry {
             major,
@@ -310,6 +337,8 @@ pub fn decode_entry<'data, R: ReadRef<'data>>(
             min_erts,
             decoded_by,
         },
+        entry_address: addr,
+        callbacks,
         function_addresses,
         declared_functions: declared,
         min_erts_null,

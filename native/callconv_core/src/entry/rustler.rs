@@ -34,8 +34,8 @@
 //! RISC-V 64, PowerPC64 little-endian and s390x (big-endian: stores and loads follow the
 //! image's byte order). All are tested on real Rustler builds (test/fixtures/rustler:
 //! build.sh, and build_cross.sh with Debian's rustc 1.85), against the entry their `nif_init`
-//! returns under qemu-user. The `.init_array` walk reads the ELF headers through the image,
-//! so the inventory path is ELF only.
+//! returns under qemu-user. The `.init_array` walk starts from the array and the executable
+//! ranges that `inspect` read from the ELF headers, so the inventory path is ELF only.
 
 use object::ReadRef;
 
@@ -57,8 +57,8 @@ use crate::memory::{Image, Pointer};
 use crate::platform::Arch;
 use aarch64::Aarch64;
 use eval::{run, Cpu, End, State};
+use inventory::inventory_table;
 pub use inventory::rustler_version;
-use inventory::{inventory_table, ElfInfo};
 use x86::X86_64;
 // What the per-architecture modules not yet on the instruction layer share.
 use eval::{mask, reg_name, Flow, Load, STACK_TOP_32};
@@ -107,11 +107,6 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
         .ok_or("nif_init returns no address the evaluator could compute")?;
     let fields = EntryFields::read(&state, image, entry)?;
 
-    let elf = if binary.platform == Platform::Unix {
-        ElfInfo::read(image)
-    } else {
-        None
-    };
     let (functions, addresses, shape) = match (fields.funcs, fields.num_of_funcs) {
         // A table in the file (≤ 0.33). Followed calls can leave the values of a path the
         // evaluator chose (an empty inventory: count 0, a dangling pointer); those are not one.
@@ -122,10 +117,10 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             (f, a, Shape::Slice)
         }
         _ => {
-            let elf = elf.as_ref().ok_or(
-                "the function table is built at run time and this format's constructors are not read",
-            )?;
-            let (f, a) = inventory_table(cpu.as_ref(), image, elf)?;
+            if binary.platform != Platform::Unix {
+                return Err("the function table is built at run time and this format's constructors are not read".into());
+            }
+            let (f, a) = inventory_table(cpu.as_ref(), binary)?;
             (f, a, Shape::Inventory)
         }
     };
@@ -152,6 +147,11 @@ pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result
             min_erts: fields.min_erts,
             decoded_by,
         },
+        entry_address: entry,
+        // Only whether a callback is set is read from the evaluator's stores, not yet where
+        // it points: a Rustler NIF's `load` is not analysed (as before the entry carried
+        // its callbacks).
+        callbacks: Vec::new(),
         function_addresses: addresses,
         declared_functions: declared,
         min_erts_null: fields.min_erts_null,

@@ -6,8 +6,8 @@ use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, Relr
 use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::{
-    inspect_generic, Binary, GnuProperties, NotShared, Platform, VersionNeed, MAX_EXPORTS,
-    MAX_NEEDED, MAX_SEGMENTS,
+    inspect_generic, Binary, GnuProperties, InitArray, NotShared, Platform, VersionNeed,
+    MAX_EXPORTS, MAX_NEEDED, MAX_SEGMENTS,
 };
 use crate::error::Error;
 use crate::memory::{Fixup, Image, Pointer, Segment, MAX_RELOCATIONS};
@@ -113,6 +113,8 @@ where
     let mut rwx_segments = Vec::new();
     let mut relro = false;
     let mut interpreter = None;
+    let mut executable_ranges = Vec::new();
+    let mut init_array = None;
     for (index, ph) in file.elf_program_headers().iter().enumerate() {
         // p_flags: PF_X 1, PF_W 2, PF_R 4.
         let flags = ph.p_flags(endian).0;
@@ -125,11 +127,19 @@ where
         if let Ok(Some(path)) = ph.interpreter(endian, data) {
             interpreter = Some(String::from_utf8_lossy(path).into_owned());
         }
+        // The loader finds the dynamic section through this header (glibc's keeps the last).
+        if let Ok(Some(dynamic)) = ph.dynamic(endian, data) {
+            init_array = init_array_of::<Elf>(dynamic, endian);
+        }
         if ph.p_type(endian) != elf::PT_LOAD {
             continue;
         }
         if flags & 3 == 3 && rwx_segments.len() < MAX_SEGMENTS {
             rwx_segments.push(ph.p_vaddr(endian).into());
+        }
+        if flags & 1 != 0 && executable_ranges.len() < MAX_SEGMENTS {
+            let start: u64 = ph.p_vaddr(endian).into();
+            executable_ranges.push((start, start.saturating_add(ph.p_memsz(endian).into())));
         }
         let (file_offset, file_size) = ph.file_range(endian);
         // A loadable segment that claims bytes the file does not have is what makes the
@@ -172,6 +182,8 @@ where
     binary.version_needs = version_needs(file, data);
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;
+    binary.executable_ranges = executable_ranges;
+    binary.init_array = init_array;
     binary.textrel = has_textrel(file);
     let dynamic = dynamic_flags(file);
     binary.relro = relro;
@@ -188,6 +200,27 @@ where
     binary.interposable_exports = interposable_exports(file);
     binary.image = Image::new(data, segments, fixups, pointer_size, big_endian);
     Ok(binary)
+}
+
+/// The constructors' array a dynamic section names (`DT_INIT_ARRAY` and `DT_INIT_ARRAYSZ`,
+/// the last of each before `DT_NULL`, as the loader reads them). The loader runs what these
+/// tags say, never what a `.init_array` section header says, so the section is not read.
+fn init_array_of<Elf: FileHeader<Endian = Endianness>>(
+    dynamic: &[Elf::Dyn],
+    endian: Endianness,
+) -> Option<InitArray> {
+    const MAX_DYNAMIC: usize = 4096;
+    let (mut address, mut size) = (None, None);
+    for d in dynamic.iter().take(MAX_DYNAMIC) {
+        match d.d_tag(endian) {
+            elf::DT_NULL => break,
+            elf::DT_INIT_ARRAY => address = Some(d.d_val(endian).into()),
+            elf::DT_INIT_ARRAYSZ => size = Some(d.d_val(endian).into()),
+            _ => {}
+        }
+    }
+    let (address, size) = address.zip(size)?;
+    Some(InitArray { address, size })
 }
 
 /// The ABI variant that the ELF header flags spell out, where the architecture has one.

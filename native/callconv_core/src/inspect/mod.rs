@@ -126,6 +126,12 @@ pub struct Binary<R> {
     pub exec_stack: bool,
     /// ELF: virtual addresses of loadable segments that are writable and executable.
     pub rwx_segments: Vec<u64>,
+    /// ELF: `[start, end)` of the loadable segments the loader maps executable (`PF_X`), in
+    /// program-header order; empty for Mach-O and PE.
+    pub executable_ranges: Vec<(u64, u64)>,
+    /// ELF: the constructors the loader runs before `dlopen` returns (`DT_INIT_ARRAY`);
+    /// None for Mach-O and PE, and for an ELF file without one.
+    pub init_array: Option<InitArray>,
     /// ELF: the library has text relocations (`DT_TEXTREL` or `DF_TEXTREL`).
     pub textrel: bool,
     /// ELF: a `PT_GNU_RELRO` segment makes part of the data read-only after relocation.
@@ -174,6 +180,23 @@ impl<R> Binary<R> {
     pub fn export(&self, name: &str) -> Option<&Export> {
         self.exports.iter().find(|e| e.name == name)
     }
+
+    /// Whether `addr` lies in one of the [`executable_ranges`](Self::executable_ranges)
+    /// (always false for Mach-O and PE, which record none).
+    pub fn is_executable(&self, addr: u64) -> bool {
+        self.executable_ranges
+            .iter()
+            .any(|(start, end)| (*start..*end).contains(&addr))
+    }
+}
+
+/// An ELF library's array of constructor pointers, as its dynamic section names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitArray {
+    /// Its link-time virtual address (`DT_INIT_ARRAY`).
+    pub address: u64,
+    /// Its size in bytes (`DT_INIT_ARRAYSZ`), as written: not checked against the image.
+    pub size: u64,
 }
 
 /// A byte range of the input seen as a file of its own: the whole file, or one slice of a
@@ -534,6 +557,8 @@ where
         imports,
         exec_stack: false,
         rwx_segments: Vec::new(),
+        executable_ranges: Vec::new(),
+        init_array: None,
         textrel: false,
         relro: false,
         bind_now: false,

@@ -1,5 +1,6 @@
-//! The `.init_array` walk that finds Rustler ≥ 0.34's `inventory` nodes, the ELF facts it
-//! reads through the image, and the Rustler version the library names.
+//! The `.init_array` walk that finds Rustler ≥ 0.34's `inventory` nodes, and the Rustler
+//! version the library names. Where the array lies and which addresses are code are format
+//! facts that `inspect` read ([`Binary::init_array`], [`Binary::is_executable`]).
 
 use std::collections::BTreeMap;
 
@@ -7,11 +8,9 @@ use object::ReadRef;
 
 use super::eval::{run, Cpu, State, MAX_CALL_DEPTH};
 use super::{NifFunction, MAX_CTORS, MAX_CTOR_INSNS};
+use crate::inspect::Binary;
 use crate::memory::{Image, Pointer};
 
-/// Most program headers and dynamic entries read.
-const MAX_PHDRS: usize = 1024;
-const MAX_DYNAMIC: usize = 4096;
 /// Most bytes scanned for a `rustler-X.Y.Z/` source path.
 const MAX_VERSION_SCAN: usize = 64 << 20;
 /// The largest arity the BEAM accepts (`MAX_ARG`).
@@ -28,22 +27,27 @@ pub(super) struct Node {
 /// `inventory::iter` yields them (the reverse of the constructors' order).
 pub(super) fn inventory_table<'data, R: ReadRef<'data>>(
     cpu: &dyn Cpu,
-    image: &Image<R>,
-    elf: &ElfInfo,
+    binary: &Binary<R>,
 ) -> Result<(Vec<NifFunction>, Vec<Option<u64>>), String> {
+    let image = &binary.image;
     let p = u64::from(image.pointer_size());
-    let (array, size) = elf
+    let init_array = binary
         .init_array
         .ok_or("the function table is built at run time, and the library has no .init_array")?;
-    let count = usize::try_from(size / p)
+    let array = init_array.address;
+    let count = usize::try_from(init_array.size / p)
         .unwrap_or(usize::MAX)
         .min(MAX_CTORS);
     let mut nodes: Vec<Node> = Vec::new();
     for i in 0..count as u64 {
-        let Ok(Pointer::Address(ctor)) = image.read_pointer(array + i * p) else {
+        // The array's address is the file's word: it may lie at the end of the address space.
+        let Some(slot) = array.checked_add(i * p) else {
+            break;
+        };
+        let Ok(Pointer::Address(ctor)) = image.read_pointer(slot) else {
             continue;
         };
-        if !elf.executable(ctor) {
+        if !binary.is_executable(ctor) {
             continue;
         }
         let mut state = State::new(cpu.stack_register(), cpu.stack_top(), image.big_endian());
@@ -80,7 +84,7 @@ pub(super) fn inventory_table<'data, R: ReadRef<'data>>(
         if size != Some(record_size) || align != Some(p) {
             continue;
         }
-        if let Some(table) = nif_records(image, elf, records) {
+        if let Some(table) = nif_records(binary, records) {
             found.push(table);
         }
     }
@@ -132,10 +136,10 @@ pub(super) fn node_at<'data, R: ReadRef<'data>>(image: &Image<R>, addr: u64) -> 
 /// Reads `records` as `rustler::Nif { name, arity, flags, raw_func }` in whatever field order
 /// they share; None unless every record fits.
 pub(super) fn nif_records<'data, R: ReadRef<'data>>(
-    image: &Image<R>,
-    elf: &ElfInfo,
+    binary: &Binary<R>,
     records: &[u64],
 ) -> Option<Vec<(NifFunction, u64)>> {
+    let image = &binary.image;
     let p = u64::from(image.pointer_size());
     let first = *records.first()?;
     let slots = (2 * p + 8) / p;
@@ -151,7 +155,7 @@ pub(super) fn nif_records<'data, R: ReadRef<'data>>(
         Ok(Pointer::Address(t)) => Some(t),
         _ => None,
     };
-    let (name_off, fptr_off) = if elf.executable(target(first, *b)?) {
+    let (name_off, fptr_off) = if binary.is_executable(target(first, *b)?) {
         (*a, *b)
     } else {
         (*b, *a)
@@ -167,7 +171,7 @@ pub(super) fn nif_records<'data, R: ReadRef<'data>>(
     for rec in records {
         let name_ptr = target(*rec, name_off)?;
         let fptr = target(*rec, fptr_off)?;
-        if elf.executable(name_ptr) || !elf.executable(fptr) {
+        if binary.is_executable(name_ptr) || !binary.is_executable(fptr) {
             return None;
         }
         let name = image.read_c_string(name_ptr).ok()?;
@@ -243,125 +247,5 @@ pub fn rustler_version<'data, R: ReadRef<'data>>(image: &Image<R>) -> Option<Str
     match versions.as_slice() {
         [one] => Some(one.clone()),
         _ => None,
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// ELF facts read through the image: executable ranges and the .init_array.
-
-pub(super) const PT_LOAD: u32 = 1;
-pub(super) const PT_DYNAMIC: u32 = 2;
-pub(super) const PF_X: u32 = 1;
-pub(super) const DT_NULL: u64 = 0;
-pub(super) const DT_INIT_ARRAY: u64 = 25;
-pub(super) const DT_INIT_ARRAYSZ: u64 = 27;
-
-#[derive(Debug, Default)]
-pub(super) struct ElfInfo {
-    /// `[start, end)` of executable segments.
-    executable: Vec<(u64, u64)>,
-    /// `DT_INIT_ARRAY` and `DT_INIT_ARRAYSZ`.
-    init_array: Option<(u64, u64)>,
-}
-
-impl ElfInfo {
-    fn executable(&self, addr: u64) -> bool {
-        self.executable
-            .iter()
-            .any(|(s, e)| (*s..*e).contains(&addr))
-    }
-
-    /// Reads the ELF header and program headers where the first loadable segment maps them.
-    pub(super) fn read<'data, R: ReadRef<'data>>(image: &Image<R>) -> Option<Self> {
-        let file_vaddr = |off: u64| {
-            image
-                .segments()
-                .iter()
-                .find(|s| off >= s.file_offset && off - s.file_offset < s.file_size)
-                .map(|s| s.vaddr + (off - s.file_offset))
-        };
-        let header = file_vaddr(0)?;
-        let ident = image.read_bytes(header, 16).ok()?;
-        let big = ident.get(5) == Some(&2);
-        if ident.get(..4) != Some(b"\x7fELF".as_slice()) || big != image.big_endian() {
-            return None;
-        }
-        let wide = ident.get(4) == Some(&2);
-        let u16_at = |a: u64| -> Option<u64> {
-            let b = image.read_bytes(a, 2).ok()?;
-            let arr = [*b.first()?, *b.get(1)?];
-            Some(u64::from(if big {
-                u16::from_be_bytes(arr)
-            } else {
-                u16::from_le_bytes(arr)
-            }))
-        };
-        let u32_at = |a: u64| image.read_u32(a).ok().map(u64::from);
-        let word_at = |a: u64| {
-            if wide {
-                image.read_word(a).ok()
-            } else {
-                u32_at(a)
-            }
-        };
-        let (phoff, phentsize, phnum) = if wide {
-            (
-                word_at(header + 0x20)?,
-                u16_at(header + 0x36)?,
-                u16_at(header + 0x38)?,
-            )
-        } else {
-            (
-                word_at(header + 0x1c)?,
-                u16_at(header + 0x2a)?,
-                u16_at(header + 0x2c)?,
-            )
-        };
-        let phdrs = file_vaddr(phoff)?;
-        let mut info = ElfInfo::default();
-        let mut dynamic = None;
-        for i in 0..phnum.min(MAX_PHDRS as u64) {
-            let ph = phdrs + i * phentsize;
-            let p_type = u32_at(ph)? as u32;
-            let (flags, vaddr, filesz, memsz) = if wide {
-                (
-                    u32_at(ph + 4)?,
-                    word_at(ph + 16)?,
-                    word_at(ph + 32)?,
-                    word_at(ph + 40)?,
-                )
-            } else {
-                (
-                    u32_at(ph + 24)?,
-                    word_at(ph + 8)?,
-                    word_at(ph + 16)?,
-                    word_at(ph + 20)?,
-                )
-            };
-            if p_type == PT_LOAD && flags as u32 & PF_X != 0 {
-                info.executable.push((vaddr, vaddr.saturating_add(memsz)));
-            }
-            if p_type == PT_DYNAMIC {
-                dynamic = Some((vaddr, filesz));
-            }
-        }
-        if let Some((dyn_at, dyn_size)) = dynamic {
-            let entry = if wide { 16 } else { 8 };
-            let half = entry / 2;
-            let (mut array, mut size) = (None, None);
-            for i in 0..(dyn_size / entry).min(MAX_DYNAMIC as u64) {
-                let at = dyn_at + i * entry;
-                let tag = word_at(at)?;
-                let val = word_at(at + half)?;
-                match tag {
-                    DT_NULL => break,
-                    DT_INIT_ARRAY => array = Some(val),
-                    DT_INIT_ARRAYSZ => size = Some(val),
-                    _ => {}
-                }
-            }
-            info.init_array = array.zip(size);
-        }
-        Some(info)
     }
 }
