@@ -30,16 +30,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// The exports corpus libraries CI checks (`tests/exports_corpus.rs`, trimmed set).
-const TRIMMED: &[&str] = &[
-    "libz.so.1",
-    "libsqlite3.so.0",
-    "libffi.so.8",
-    "libssl.so.3",
-    "libzstd.so.1",
-    "liblzma.so.5",
-    "libpcre2-8.so.0",
-    "libm.so.6",
-];
+const TRIMMED: &[&str] = common::EXPORTS_TRIMMED;
 
 /// Every regular file under `root` (symlinks not followed, the download cache not entered)
 /// that `keep` accepts by name.

@@ -33,16 +33,7 @@ const ARCHS: &[&str] = &[
     "amd64", "arm64", "armel", "armhf", "i386", "mips64el", "mipsel", "ppc64el", "s390x",
 ];
 /// The libraries checked by default.
-const TRIMMED: &[&str] = &[
-    "libz.so.1",
-    "libsqlite3.so.0",
-    "libffi.so.8",
-    "libssl.so.3",
-    "libzstd.so.1",
-    "liblzma.so.5",
-    "libpcre2-8.so.0",
-    "libm.so.6",
-];
+const TRIMMED: &[&str] = common::EXPORTS_TRIMMED;
 /// The libraries `EXPORTS_CORPUS=full` adds.
 const LARGE: &[&str] = &["libcrypto.so.3", "libxml2.so.2", "libc.so.6"];
 
