@@ -271,109 +271,113 @@ impl Insn {
         let fx: Box<[Effect]> =
             l.fx.iter()
                 .filter(|f| !absolute(f))
-                .map(|f| match f {
-                    Fx::Copy { dst, src } => Effect::Copy {
-                        dst: n(dst),
-                        src: n(src),
-                    },
-                    Fx::AddImm { dst, src, imm } => Effect::AddImm {
-                        dst: n(dst),
-                        src: n(src),
-                        imm: *imm,
-                    },
-                    Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
-                        dst: n(dst),
-                        a: n(a),
-                        b: n(b),
-                        shift: *shift,
-                    },
-                    Fx::AddExtended {
-                        dst,
-                        a,
-                        b,
-                        shift,
-                        bits,
-                        signed,
-                    } => Effect::AddExtended {
-                        dst: n(dst),
-                        a: n(a),
-                        b: n(b),
-                        shift: *shift,
-                        bits: *bits,
-                        signed: *signed,
-                    },
-                    Fx::Const { dst, value } => Effect::Const {
-                        dst: n(dst),
-                        value: *value,
-                    },
-                    // The analysis tracks whole slots: widths do not change its verdicts.
-                    Fx::Store {
-                        src, base, disp, ..
-                    } => Effect::Store {
-                        src: n(src),
-                        base: n(base),
-                        disp: *disp,
-                    },
-                    Fx::StoreConst { value, base, disp } => Effect::StoreConst {
-                        value: *value,
-                        base: n(base),
-                        disp: *disp,
-                    },
-                    Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
-                        Effect::StoreUnknown {
+                .filter_map(|f| {
+                    Some(match f {
+                        Fx::Copy { dst, src } => Effect::Copy {
+                            dst: n(dst),
+                            src: n(src),
+                        },
+                        Fx::AddImm { dst, src, imm } => Effect::AddImm {
+                            dst: n(dst),
+                            src: n(src),
+                            imm: *imm,
+                        },
+                        Fx::AddRegs { dst, a, b, shift } => Effect::AddRegs {
+                            dst: n(dst),
+                            a: n(a),
+                            b: n(b),
+                            shift: *shift,
+                        },
+                        Fx::AddExtended {
+                            dst,
+                            a,
+                            b,
+                            shift,
+                            bits,
+                            signed,
+                        } => Effect::AddExtended {
+                            dst: n(dst),
+                            a: n(a),
+                            b: n(b),
+                            shift: *shift,
+                            bits: *bits,
+                            signed: *signed,
+                        },
+                        Fx::Const { dst, value } => Effect::Const {
+                            dst: n(dst),
+                            value: *value,
+                        },
+                        // The analysis tracks whole slots: widths do not change its verdicts.
+                        Fx::Store {
+                            src, base, disp, ..
+                        } => Effect::Store {
+                            src: n(src),
                             base: n(base),
                             disp: *disp,
+                        },
+                        Fx::StoreConst { value, base, disp } => Effect::StoreConst {
+                            value: *value,
+                            base: n(base),
+                            disp: *disp,
+                        },
+                        Fx::StoreUnknown { base, disp } | Fx::StoreImm { base, disp, .. } => {
+                            Effect::StoreUnknown {
+                                base: n(base),
+                                disp: *disp,
+                            }
                         }
-                    }
-                    Fx::CopyMem {
-                        from,
-                        from_disp,
-                        base,
-                        disp,
-                    } => Effect::CopyMem {
-                        from: n(from),
-                        from_disp: *from_disp,
-                        base: n(base),
-                        disp: *disp,
-                    },
-                    Fx::Load {
-                        dst, base, disp, ..
-                    } => Effect::Load {
-                        dst: n(dst),
-                        base: n(base),
-                        disp: *disp,
-                    },
-                    Fx::LoadIndexed {
-                        dst,
-                        base,
-                        disp,
-                        size,
-                        signed,
-                    } => Effect::LoadIndexed {
-                        dst: n(dst),
-                        base: (!base.is_empty()).then(|| n(base)),
-                        disp: *disp,
-                        size: *size,
-                        signed: *signed,
-                    },
-                    Fx::Align { dst, src, align } => Effect::Align {
-                        dst: n(dst),
-                        src: n(src),
-                        align: *align,
-                    },
-                    Fx::SubRegs { dst, a, b } => Effect::SubRegs {
-                        dst: n(dst),
-                        a: n(a),
-                        b: n(b),
-                    },
-                    Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
-                        dst: n(dst),
-                        imm: *imm,
-                        shift: *shift,
-                    },
-                    Fx::Swap { a, b } => Effect::Swap { a: n(a), b: n(b) },
-                    Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
-                    Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
+                        Fx::CopyMem {
+                            from,
+                            from_disp,
+                            base,
+                            disp,
+                        } => Effect::CopyMem {
+                            from: n(from),
+                            from_disp: *from_disp,
+                            base: n(base),
+                            disp: *disp,
+                        },
+                        Fx::Load {
+                            dst, base, disp, ..
+                        } => Effect::Load {
+                            dst: n(dst),
+                            base: n(base),
+                            disp: *disp,
+                        },
+                        Fx::LoadIndexed {
+                            dst,
+                            base,
+                            disp,
+                            size,
+                            signed,
+                        } => Effect::LoadIndexed {
+                            dst: n(dst),
+                            base: (!base.is_empty()).then(|| n(base)),
+                            disp: *disp,
+                            size: *size,
+                            signed: *signed,
+                        },
+                        Fx::Align { dst, src, align } => Effect::Align {
+                            dst: n(dst),
+                            src: n(src),
+                            align: *align,
+                        },
+                        Fx::SubRegs { dst, a, b } => Effect::SubRegs {
+                            dst: n(dst),
+                            a: n(a),
+                            b: n(b),
+                        },
+                        Fx::InsertImm { dst, imm, shift } => Effect::InsertImm {
+                            dst: n(dst),
+                            imm: *imm,
+                            shift: *shift,
+                        },
+                        Fx::Swap { a, b } => Effect::Swap { a: n(a), b: n(b) },
+                        Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
+                        Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
+                        // Not followed: its destination, one of the writes, becomes unknown.
+                        Fx::Arith(_) => return None,
+                    })
                 })
                 .collect();
         let flow = match &l.flow {
@@ -484,7 +488,7 @@ impl Store {
         }
     }
 }
-/// A store or load at an absolute address (an empty base): the Rustler evaluator's, not the
+/// A store or load at an absolute address (an empty base): the entry evaluators', not the
 /// analysis's, which follows stack slots.
 fn absolute(f: &Fx) -> bool {
     matches!(

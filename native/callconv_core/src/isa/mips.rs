@@ -838,7 +838,8 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::LoadIndexed { dst, .. }
         | Fx::Align { dst, .. }
         | Fx::SubRegs { dst, .. }
-        | Fx::InsertImm { dst, .. } => Some(dst.clone()),
+        | Fx::InsertImm { dst, .. }
+        | Fx::Arith(super::Arith { dst, .. }) => Some(dst.clone()),
         Fx::Store { .. }
         | Fx::StoreConst { .. }
         | Fx::StoreImm { .. }

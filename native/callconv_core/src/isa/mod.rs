@@ -109,13 +109,14 @@ pub(crate) enum Fx {
     /// `cmp a, b`: a branch right after it that is not taken on equality (`jne`, `b.ne`)
     /// leaves `a == b` on its fall-through path (stack-clash probe loops).
     CmpRegs { a: String, b: String },
+    /// `dst := a op b`: shifts and logic that build constants (RV64 `li a0, 15; slli a0, a0,
+    /// 32; addi a0, a0, 2`), for the evaluators that follow values (the Rustler entry's). The
+    /// analysis does not follow it: `dst`, one of the instruction's writes, becomes unknown.
+    Arith(Arith),
 }
 
-/// `dst := a op b`, arithmetic the analysis does not follow (shifts and logic that build
-/// constants: RV64 `li a0, 15; slli a0, a0, 32; addi a0, a0, 2`), applied after the
-/// instruction's `fx`. With `word`, the result is the low 32 bits sign-extended (RV64's `*w`
-/// forms). For the evaluators that follow values (the Rustler entry's); the analysis takes
-/// `dst` as unknown, one of the instruction's writes.
+/// The operands of [`Fx::Arith`]. With `word`, the result is the low 32 bits sign-extended
+/// (RV64's `*w` forms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Arith {
     pub dst: String,
@@ -227,8 +228,6 @@ pub(crate) struct Lifted {
     /// [rip + slot]`; AArch64 `blr x8`), for the evaluators that follow values (the Rustler
     /// entry's). The analysis does not read it.
     pub call_target: Option<CallTarget>,
-    /// Arithmetic only the evaluators that follow values use.
-    pub arith: Option<Arith>,
 }
 
 /// The operand of an indirect call.
@@ -257,7 +256,6 @@ impl Lifted {
             protocol_write: false,
             call_via: None,
             call_target: None,
-            arith: None,
         }
     }
 }

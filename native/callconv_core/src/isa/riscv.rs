@@ -538,7 +538,7 @@ impl Lifter for Riscv {
             }
         }
         if out.fx.is_empty() {
-            out.arith = arith(m, &ops);
+            out.fx.extend(arith(m, &ops).map(Fx::Arith));
         }
         Some(out)
     }

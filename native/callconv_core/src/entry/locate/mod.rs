@@ -410,8 +410,10 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     size,
                     signed,
                 } => (dst, self.load(base, *disp, *size, *signed)),
-                // A table read or a realigned stack: not followed.
-                Fx::LoadIndexed { dst, .. } | Fx::Align { dst, .. } => (dst, None),
+                // A table read, a realigned stack, shifts and logic: not followed.
+                Fx::LoadIndexed { dst, .. }
+                | Fx::Align { dst, .. }
+                | Fx::Arith(isa::Arith { dst, .. }) => (dst, None),
                 Fx::Store {
                     src, base, disp, ..
                 } => {

@@ -258,28 +258,27 @@ pub(super) fn step(
                 set(state, dst, None);
                 defined.push(dst);
             }
+            Fx::Arith(Arith {
+                dst,
+                op,
+                a,
+                b,
+                word,
+            }) => {
+                let b = match b {
+                    Operand::Reg(r) => read(state, r).map(|v| v as u64),
+                    Operand::Imm(i) => Some(*i as u64),
+                };
+                let v = read(state, a)
+                    .map(|v| v as u64)
+                    .zip(b)
+                    .map(|(a, b)| arith(*op, a, b, *word))
+                    .map(|v| u128::from(abi.fit(v)));
+                set(state, dst, v);
+                defined.push(dst);
+            }
             Fx::CmpImm { .. } | Fx::CmpRegs { .. } => {}
         }
-    }
-    if let Some(Arith {
-        dst,
-        op,
-        a,
-        b,
-        word,
-    }) = &l.arith
-    {
-        let b = match b {
-            Operand::Reg(r) => read(state, r).map(|v| v as u64),
-            Operand::Imm(i) => Some(*i as u64),
-        };
-        let v = read(state, a)
-            .map(|v| v as u64)
-            .zip(b)
-            .map(|(a, b)| arith(*op, a, b, *word))
-            .map(|v| u128::from(abi.fit(v)));
-        set(state, dst, v);
-        defined.push(dst);
     }
     for w in &l.writes {
         if !defined.contains(&w.as_str()) {
