@@ -251,3 +251,52 @@ fn i386_pic_idioms_keep_registers_and_the_stack() {
     assert!(error("calls_big_sret_bad", "stack pointer +4 bytes"));
     assert_eq!(report.exports.as_ref().expect("summary").errors, 4);
 }
+
+/// Two x86 idioms of gcc -O2 -fPIC code (`test/fixtures/src/exports_x86_idioms.S`): a jump
+/// table bounded by a compare of memory, `cmpl $2,(%rbx); ja`, after an older compare of a
+/// register with a larger bound (Debian 12 amd64's libffi `ffi_call_int`, whose table was
+/// read past its end into the middle of an instruction), and `orl $-1,%edx`, which sets edx
+/// without reading it (i386 libxml2 `xmlTextReaderPreservePattern`). Each control, a real
+/// clobber through the table and an `or` that keeps edx's bits, is still caught.
+#[test]
+fn x86_memory_compare_bounds_and_or_minus_one() {
+    let (Some(wide), Some(narrow)) = (
+        build_source("exports_x86_idioms.S", "x86_64-linux-gnu", "x86-idioms"),
+        build_source("exports_x86_idioms.S", "x86-linux-gnu", "x86-idioms"),
+    ) else {
+        eprintln!(
+            "SKIPPED x86_memory_compare_bounds_and_or_minus_one: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let wide_report = exports_report(&wide);
+    let narrow_report = exports_report(&narrow);
+    let _ = std::fs::remove_file(&wide);
+    let _ = std::fs::remove_file(&narrow);
+    let error = |report: &LibraryReport, name: &str, what: &str| {
+        report.findings.iter().any(|f| {
+            f.rule == "export-no-convention"
+                && f.message.contains(&format!("function {name} at"))
+                && f.message.contains(what)
+        })
+    };
+    assert_eq!(
+        matches(&wide_report, "table_memory_bound"),
+        ["x86_64-sysv"],
+        "{:?}",
+        wide_report.findings
+    );
+    assert!(matches(&wide_report, "table_memory_bound_bad").is_empty());
+    assert!(error(&wide_report, "table_memory_bound_bad", "changes rbx"));
+    assert!(matches(&wide_report, "switch_b").contains(&"x86_64-sysv".to_string()));
+    assert_eq!(wide_report.exports.as_ref().expect("summary").errors, 1);
+
+    assert!(
+        matches(&narrow_report, "or_minus_one").contains(&"x86-cdecl-sysv".to_string()),
+        "{:?}",
+        narrow_report.findings
+    );
+    assert!(matches(&narrow_report, "or_one_reads_edx").is_empty());
+    assert!(error(&narrow_report, "or_one_reads_edx", "reads edx"));
+    assert_eq!(narrow_report.exports.as_ref().expect("summary").errors, 1);
+}

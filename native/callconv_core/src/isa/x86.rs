@@ -497,7 +497,10 @@ impl X86 {
                 }
             }
             "cmp" => {
-                if let (Some(_), Some(v)) = (reg(0), imm(1)) {
+                // A compare of memory bounds a table too (`cmp dword [rbx + rdx*4], 9; ja`,
+                // then the index loaded from there), and must replace an older bound.
+                let compared = matches!(ops.first(), Some(Operand::Reg(_) | Operand::Mem { .. }));
+                if let (true, Some(v)) = (compared, imm(1)) {
                     out.fx.push(Fx::CmpImm { imm: v });
                 } else if let (Some(a), Some(b)) = (reg(0), reg(1)) {
                     out.fx.push(Fx::CmpRegs { a, b });
@@ -576,6 +579,19 @@ impl X86 {
                 if let (Some(a), Some(b)) = (reg(0), reg(1)) {
                     out.fx.push(Fx::Swap { a, b });
                 }
+            }
+            // `or edx, -1`: gcc's short `mov edx, -1`. The register's old value is not read
+            // (its new one is not followed).
+            "or" if ops.len() == 2
+                && reg(0).is_some()
+                && imm(1).is_some_and(|v| {
+                    // The decoders give the immediate sign-extended or in the operand's width.
+                    let bits = 8 * u32::from(first_size.clamp(1, 8));
+                    v == -1 || (bits < 64 && v as u64 == (1u64 << bits) - 1)
+                }) =>
+            {
+                out.reads_are_not_uses = true;
+                out.reads.clear();
             }
             "and" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
