@@ -581,13 +581,13 @@ impl X86 {
                 }
             }
             // `or edx, -1`: gcc's short `mov edx, -1`. The register's old value is not read
-            // (its new one is not followed).
+            // (its new one is not followed). Not `or dl, -1`, which keeps the other bits.
             "or" if ops.len() == 2
                 && reg(0).is_some()
+                && first_size >= 4
                 && imm(1).is_some_and(|v| {
                     // The decoders give the immediate sign-extended or in the operand's width.
-                    let bits = 8 * u32::from(first_size.clamp(1, 8));
-                    v == -1 || (bits < 64 && v as u64 == (1u64 << bits) - 1)
+                    v == -1 || (first_size == 4 && v as u64 == 0xffff_ffff)
                 }) =>
             {
                 out.reads_are_not_uses = true;
