@@ -139,6 +139,12 @@ pub(crate) enum ArithOp {
     Shr,
     /// Arithmetic shift right.
     Sar,
+    /// Rotate left (PPC64 `rotldi`, and with an [`ArithOp::And`] after it the
+    /// rotate-and-mask family `rldic`/`rldicl`/`rldicr`).
+    Rotl,
+    /// The two 8-byte halves of a 16-byte vector register exchanged (PPC64 `xxswapd`);
+    /// `b` is not read.
+    SwapHalves,
 }
 
 /// The second operand of an [`Arith`].

@@ -258,6 +258,22 @@ pub(super) fn step(
                 set(state, dst, None);
                 defined.push(dst);
             }
+            // A 16-byte register: its value, or what is known of its bytes.
+            Fx::Arith(Arith {
+                dst,
+                op: ArithOp::SwapHalves,
+                a,
+                ..
+            }) => {
+                let v = read(state, a).map(|v| v.rotate_left(64));
+                let bytes = state.vectors.get(a.as_str()).cloned();
+                set(state, dst, v);
+                if let (None, Some(mut bytes)) = (v, bytes) {
+                    bytes.rotate_left(8);
+                    state.vectors.insert(dst.clone(), bytes);
+                }
+                defined.push(dst);
+            }
             Fx::Arith(Arith {
                 dst,
                 op,
@@ -346,6 +362,10 @@ fn arith(op: ArithOp, a: u64, b: u64, word: bool) -> u64 {
         ArithOp::Shr => a >> s,
         ArithOp::Sar if word => ((a as i32) >> s) as u64,
         ArithOp::Sar => ((a as i64) >> s) as u64,
+        ArithOp::Rotl if word => u64::from((a as u32).rotate_left(s)),
+        ArithOp::Rotl => a.rotate_left(s),
+        // On a 16-byte value, which `step` evaluates; a 64-bit value has no halves to swap.
+        ArithOp::SwapHalves => a,
     };
     if word {
         v as i32 as i64 as u64
