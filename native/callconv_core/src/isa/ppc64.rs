@@ -544,8 +544,8 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
             } else if let (Some(src), Some(size)) = (reg(0), indexed_store_size(m)) {
                 // `stxvd2x vs0,r3,r5`: a struct copied through a vector register.
                 if let Some(ea) = indexed_address(&ops) {
-                    out.fx.push(ea);
-                    out.fx.push(Fx::Store {
+                    out.eval_fx.push(ea);
+                    out.eval_fx.push(Fx::Store {
                         src,
                         base: EA.into(),
                         disp: 0,
@@ -775,7 +775,7 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
                 }
             }
             "xxlxor" if reg(1).is_some() && reg(1) == reg(2) && tracked(&dst) => {
-                out.fx.push(Fx::Const { dst, value: 0 });
+                out.eval_fx.push(Fx::Const { dst, value: 0 });
             }
             "xxswapd" => {
                 if let Some(a) = reg(1) {
@@ -785,8 +785,8 @@ impl<'data, R: ReadRef<'data>> Ppc64<'_, R> {
             }
             "lxvd2x" | "lxvw4x" | "lxvx" => {
                 if let Some(ea) = indexed_address(&ops) {
-                    out.fx.push(ea);
-                    out.fx.push(Fx::Load {
+                    out.eval_fx.push(ea);
+                    out.eval_fx.push(Fx::Load {
                         dst,
                         base: EA.into(),
                         disp: 0,
@@ -1030,6 +1030,49 @@ mod tests {
         assert_eq!(misuse.writes, vec!["r2".to_string()]);
         // ori r2,r2,0: gcc's group-ending nop changes nothing.
         assert!(lift(0x6042_0000, 0x1000).writes.is_empty());
+    }
+
+    #[test]
+    fn indexed_copies_are_the_evaluators_only() {
+        // stxvd2x vs0,r3,r5: r3 + r5, for the Rustler evaluator; the analysis sees nothing.
+        let store = lift(0x7c03_2f98, 0);
+        assert!(store.fx.is_empty());
+        assert_eq!(
+            store.eval_fx,
+            vec![
+                Fx::AddRegs {
+                    dst: EA.into(),
+                    a: "r3".into(),
+                    b: "r5".into(),
+                    shift: 0
+                },
+                Fx::Store {
+                    src: "f0".into(),
+                    base: EA.into(),
+                    disp: 0,
+                    size: 16
+                }
+            ]
+        );
+        // rldic r4,r6,1,28: a rotate, then the mask of bits 28-62.
+        assert_eq!(
+            lift(0x78c4_0f08, 0).fx,
+            vec![
+                arith(
+                    "r4",
+                    ArithOp::Rotl,
+                    "r6".into(),
+                    super::super::Operand::Imm(1)
+                ),
+                arith(
+                    "r4",
+                    ArithOp::And,
+                    "r4".into(),
+                    super::super::Operand::Imm(0x0000_000f_ffff_fffe)
+                ),
+            ]
+        );
+        assert_eq!(mask64(63, 0), 0x8000_0000_0000_0001);
     }
 
     #[test]

@@ -485,16 +485,22 @@ impl Lifter for S390x {
                     _ => None,
                 };
                 if let (true, Some(size)) = (tracked(&src), size) {
-                    out.fx.push(Fx::Store {
+                    let store = Fx::Store {
                         src,
                         base,
                         disp,
                         size,
-                    });
+                    };
+                    // The analysis tracks whole slots: narrow stores are the evaluator's.
+                    if size >= 4 {
+                        out.fx.push(store);
+                    } else {
+                        out.eval_fx.push(store);
+                    }
                 }
             }
             if is_store {
-                out.fx.extend(moves(m, code, &ops));
+                out.eval_fx.extend(moves(m, code, &ops));
             }
             return Some(out);
         }
@@ -569,10 +575,15 @@ impl Lifter for S390x {
                         "llihh" => (v & 0xffff) << 48,
                         _ => v,
                     };
-                    out.fx.push(Fx::Const {
+                    let fx = Fx::Const {
                         dst,
                         value: v as u64,
-                    });
+                    };
+                    if matches!(m, "llihl" | "llihh") {
+                        out.eval_fx.push(fx);
+                    } else {
+                        out.fx.push(fx);
+                    }
                 }
             }
             "larl" => {
@@ -632,7 +643,7 @@ impl Lifter for S390x {
                         _ => (2, 32),
                     };
                     for k in 0..fields {
-                        out.fx.push(Fx::InsertImm {
+                        out.eval_fx.push(Fx::InsertImm {
                             dst: dst.clone(),
                             imm: (v as u64 >> (16 * k)) & 0xffff,
                             shift: shift + 16 * k as u8,
@@ -702,7 +713,7 @@ impl Lifter for S390x {
             }
             "algfi" => {
                 if let Some(v) = last_imm {
-                    out.fx.push(Fx::AddImm {
+                    out.eval_fx.push(Fx::AddImm {
                         dst: dst.clone(),
                         src: dst,
                         imm: v & 0xffff_ffff,
@@ -777,7 +788,7 @@ impl Lifter for S390x {
                         "ltgf" => (4, true),
                         _ => (8, false),
                     };
-                    out.fx.push(Fx::Load {
+                    out.eval_fx.push(Fx::Load {
                         dst,
                         base,
                         disp,
@@ -983,6 +994,38 @@ mod tests {
         ] {
             assert!(!is_compare(m), "{m}");
         }
+    }
+
+    #[test]
+    fn block_moves_are_the_evaluators_only() {
+        // mvc 16(12,%r1),0(%r2): a word, then 4 bytes through the evaluator's own register.
+        let mvc = lift(&[0xd2, 0x0b, 0x10, 0x10, 0x20, 0x00], 0);
+        assert!(mvc.fx.is_empty());
+        assert_eq!(mvc.eval_fx.len(), 3);
+        assert_eq!(
+            mvc.eval_fx[0],
+            Fx::CopyMem {
+                from: "r2".into(),
+                from_disp: 0,
+                base: "r1".into(),
+                disp: 16
+            }
+        );
+        // mvc 1(7,%r1),0(%r1) spreads a byte: unknown, not a word copy.
+        let spread = lift(&[0xd2, 0x06, 0x10, 0x01, 0x10, 0x00], 0);
+        assert_eq!(
+            spread.eval_fx,
+            vec![Fx::Store {
+                src: UNKNOWN.into(),
+                base: "r1".into(),
+                disp: 1,
+                size: 7
+            }]
+        );
+        // xc with different operands is not a clear.
+        assert!(lift(&[0xd7, 0x03, 0x10, 0x18, 0x10, 0x20], 0)
+            .eval_fx
+            .is_empty());
     }
 
     #[test]
