@@ -155,15 +155,6 @@ pub(crate) fn arm_register(name: String) -> String {
     }
 }
 
-/// capstone names s390x general registers by number alone (`2`); spell them `r2`.
-pub(crate) fn s390x_register(name: String) -> String {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
-        format!("r{name}")
-    } else {
-        name
-    }
-}
-
 /// The `index`-th 32-bit word of `code` in the given byte order (fixed-width ISAs whose words
 /// capstone does not decode, such as Power ISA 3.1's prefixed instructions).
 pub(crate) fn word32(code: &[u8], index: usize, big_endian: bool) -> Option<u32> {

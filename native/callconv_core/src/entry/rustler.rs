@@ -62,7 +62,7 @@ pub use inventory::rustler_version;
 use x86::X86_64;
 // What the per-architecture modules not yet on the instruction layer share.
 use eval::{mask, reg_name, Flow, Load, STACK_TOP_32};
-use legacy::{decode_operands, detail_of, Ins, Opnd};
+use legacy::{detail_of, Ins, Opnd};
 
 /// Most instructions evaluated in `nif_init`, the functions it calls included.
 pub const MAX_INIT_INSNS: usize = 8192;
@@ -74,14 +74,14 @@ pub const MAX_CTORS: usize = 16_384;
 /// Decodes a Rustler NIF whose entry `nif_init` (at `init`) builds at run time.
 pub fn decode<'data, R: ReadRef<'data>>(binary: &Binary<R>, init: u64) -> Result<Decoded, String> {
     let image = &binary.image;
-    let cpu: Box<dyn Cpu> = match binary.arch {
+    let cpu: Box<dyn Cpu + '_> = match binary.arch {
         Arch::X86_64 if image.pointer_size() == 8 => Box::new(X86_64::new(true)?),
         Arch::X86 if image.pointer_size() == 4 => Box::new(X86_64::new(false)?),
         Arch::Aarch64 if image.pointer_size() == 8 => Box::new(Aarch64::new()?),
         Arch::Arm if image.pointer_size() == 4 => Box::new(arm::Arm::new()?),
         Arch::Riscv64 if image.pointer_size() == 8 => Box::new(riscv::Riscv::new()?),
         Arch::Powerpc64 if image.pointer_size() == 8 && !image.big_endian() => {
-            Box::new(ppc64::Ppc64::new()?)
+            Box::new(ppc64::Ppc64::new(image)?)
         }
         Arch::S390x if image.pointer_size() == 8 => Box::new(s390x::S390x::new()?),
         other => {

@@ -139,6 +139,12 @@ pub(crate) enum ArithOp {
     Shr,
     /// Arithmetic shift right.
     Sar,
+    /// Rotate left (PPC64 `rotldi`, and with an [`ArithOp::And`] after it the
+    /// rotate-and-mask family `rldic`/`rldicl`/`rldicr`).
+    Rotl,
+    /// The two 8-byte halves of a 16-byte vector register exchanged (PPC64 `xxswapd`);
+    /// `b` is not read.
+    SwapHalves,
 }
 
 /// The second operand of an [`Arith`].
@@ -208,6 +214,12 @@ pub(crate) struct Lifted {
     /// Registers written (canonical names, flags excluded; may include the stack pointer).
     pub writes: Vec<String>,
     pub fx: Vec<Fx>,
+    /// Effects only the evaluators that follow values through memory apply (the Rustler
+    /// entry's), after `fx`: moves the analysis does not model (PPC64 indexed and vector
+    /// copies, s390x narrow, immediate and block stores, narrow loads, immediate inserts).
+    /// Kept apart so the analysis and the entry locator stay as they are; moving one into
+    /// `fx` is a change to their reports, to be measured on its own.
+    pub eval_fx: Vec<Fx>,
     pub flow: Flow,
     /// The reads are not uses of the values (`push` to save or to realign, `xor r, r`).
     pub reads_are_not_uses: bool,
@@ -248,6 +260,7 @@ impl Lifted {
             reads: Vec::new(),
             writes: Vec::new(),
             fx: Vec::new(),
+            eval_fx: Vec::new(),
             flow: Flow::Next,
             reads_are_not_uses: false,
             feature: None,

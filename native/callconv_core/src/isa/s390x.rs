@@ -16,7 +16,9 @@ use capstone::arch::sysz::SysZOperand;
 use capstone::arch::ArchOperand;
 use capstone::{Capstone, RegId};
 
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{
+    Arith, ArithOp, Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Operand as Rhs, Stub,
+};
 
 pub(crate) struct S390x {
     cs: Capstone,
@@ -344,6 +346,7 @@ impl Lifter for S390x {
                     push_write(&mut out, &l);
                 }
                 push_reads(&mut out, named.get(1..).unwrap_or(&[]));
+                out.call_target = reg(1).map(CallTarget::Reg);
                 out.flow = Flow::IndirectCall;
                 return Some(out);
             }
@@ -474,21 +477,30 @@ impl Lifter for S390x {
             if let (true, Some(src), Some((Some(base), None, disp))) =
                 (is_store, reg(0), mem.clone())
             {
-                if tracked(&src)
-                    && matches!(m, "stg" | "st" | "sty" | "std" | "stdy" | "ste" | "stey")
-                {
-                    let size = if matches!(m, "stg" | "std" | "stdy") {
-                        8
-                    } else {
-                        4
-                    };
-                    out.fx.push(Fx::Store {
+                let size = match m {
+                    "stg" | "std" | "stdy" => Some(8),
+                    "st" | "sty" | "ste" | "stey" => Some(4),
+                    "sth" | "sthy" => Some(2),
+                    "stc" | "stcy" => Some(1),
+                    _ => None,
+                };
+                if let (true, Some(size)) = (tracked(&src), size) {
+                    let store = Fx::Store {
                         src,
                         base,
                         disp,
                         size,
-                    });
+                    };
+                    // The analysis tracks whole slots: narrow stores are the evaluator's.
+                    if size >= 4 {
+                        out.fx.push(store);
+                    } else {
+                        out.eval_fx.push(store);
+                    }
                 }
+            }
+            if is_store {
+                out.eval_fx.extend(moves(m, code, &ops));
             }
             return Some(out);
         }
@@ -554,17 +566,24 @@ impl Lifter for S390x {
                     src: dst,
                 });
             }
-            "lghi" | "lhi" | "lgfi" | "llilf" | "llill" | "llilh" | "llihf" => {
+            "lghi" | "lhi" | "lgfi" | "llilf" | "llill" | "llilh" | "llihf" | "llihl" | "llihh" => {
                 if let Some(v) = last_imm {
                     let v = match m {
                         "llilh" => (v & 0xffff) << 16,
                         "llihf" => (v & 0xffff_ffff) << 32,
+                        "llihl" => (v & 0xffff) << 32,
+                        "llihh" => (v & 0xffff) << 48,
                         _ => v,
                     };
-                    out.fx.push(Fx::Const {
+                    let fx = Fx::Const {
                         dst,
                         value: v as u64,
-                    });
+                    };
+                    if matches!(m, "llihl" | "llihh") {
+                        out.eval_fx.push(fx);
+                    } else {
+                        out.fx.push(fx);
+                    }
                 }
             }
             "larl" => {
@@ -609,6 +628,95 @@ impl Lifter for S390x {
                         dst: dst.clone(),
                         src: dst,
                         imm: v,
+                    });
+                }
+            }
+            // Immediate builds: `iihf`/`iilf` insert, `oill`/`nill`... or and mask a field.
+            "iill" | "iilh" | "iihl" | "iihh" | "iilf" | "iihf" => {
+                if let Some(v) = last_imm {
+                    let (fields, shift) = match m {
+                        "iill" => (1, 0),
+                        "iilh" => (1, 16),
+                        "iihl" => (1, 32),
+                        "iihh" => (1, 48),
+                        "iilf" => (2, 0),
+                        _ => (2, 32),
+                    };
+                    for k in 0..fields {
+                        out.eval_fx.push(Fx::InsertImm {
+                            dst: dst.clone(),
+                            imm: (v as u64 >> (16 * k)) & 0xffff,
+                            shift: shift + 16 * k as u8,
+                        });
+                    }
+                }
+            }
+            "oill" | "oilh" | "oihl" | "oihh" | "oilf" | "oihf" | "nill" | "nilh" | "nihl"
+            | "nihh" | "nilf" | "nihf" | "xilf" | "xihf" => {
+                if let Some(v) = last_imm {
+                    let (width, shift) = match &m[2..] {
+                        "ll" => (16, 0),
+                        "lh" => (16, 16),
+                        "hl" => (16, 32),
+                        "hh" => (16, 48),
+                        "lf" => (32, 0),
+                        _ => (32, 32),
+                    };
+                    let field = ((1u64 << width) - 1) << shift;
+                    let bits = ((v as u64) << shift) & field;
+                    let (op, b) = match m.as_bytes()[0] {
+                        b'o' => (ArithOp::Or, bits),
+                        b'x' => (ArithOp::Xor, bits),
+                        _ => (ArithOp::And, bits | !field),
+                    };
+                    out.fx
+                        .push(arith(&dst, op, dst.clone(), Rhs::Imm(b as i64)));
+                }
+            }
+            "ngr" | "ogr" | "xgr" | "sgr" => {
+                if let Some(b) = reg(1) {
+                    let op = match m {
+                        "ngr" => ArithOp::And,
+                        "ogr" => ArithOp::Or,
+                        "xgr" => ArithOp::Xor,
+                        _ => ArithOp::Sub,
+                    };
+                    out.fx.push(arith(&dst, op, dst.clone(), Rhs::Reg(b)));
+                }
+            }
+            // `sllg %r1,%r2,32`: the amount is an address, here with no base register.
+            "sllg" | "srlg" | "srag" => {
+                if let (Some(a), Some(n)) = (reg(1), ops.get(2)) {
+                    let amount = match n {
+                        Operand::Imm(v)
+                        | Operand::Mem {
+                            base: None,
+                            index: None,
+                            disp: v,
+                        } => Some(Rhs::Imm(*v & 63)),
+                        Operand::Mem {
+                            base: Some(r),
+                            index: None,
+                            disp: 0,
+                        } => Some(Rhs::Reg(r.clone())),
+                        _ => None,
+                    };
+                    let op = match m {
+                        "sllg" => ArithOp::Shl,
+                        "srlg" => ArithOp::Shr,
+                        _ => ArithOp::Sar,
+                    };
+                    if let Some(b) = amount {
+                        out.fx.push(arith(&dst, op, a, b));
+                    }
+                }
+            }
+            "algfi" => {
+                if let Some(v) = last_imm {
+                    out.eval_fx.push(Fx::AddImm {
+                        dst: dst.clone(),
+                        src: dst,
+                        imm: v & 0xffff_ffff,
                     });
                 }
             }
@@ -668,6 +776,27 @@ impl Lifter for S390x {
                     });
                 }
             }
+            "lb" | "lgb" | "llgc" | "llc" | "lh" | "lhy" | "lgh" | "llgh" | "llh" | "lt"
+            | "ltg" | "ltgf" => {
+                if let (Some((Some(base), None, disp)), true) = (mem.clone(), tracked(&dst)) {
+                    let (size, signed) = match m {
+                        "lb" | "lgb" => (1, true),
+                        "llgc" | "llc" => (1, false),
+                        "lh" | "lhy" | "lgh" => (2, true),
+                        "llgh" | "llh" => (2, false),
+                        "lt" => (4, false),
+                        "ltgf" => (4, true),
+                        _ => (8, false),
+                    };
+                    out.eval_fx.push(Fx::Load {
+                        dst,
+                        base,
+                        disp,
+                        size,
+                        signed,
+                    });
+                }
+            }
             "lg" | "lgf" | "llgf" | "l" | "ly" | "ld" | "ldy" | "le" | "ley" => match mem.clone() {
                 Some((Some(base), None, disp)) if tracked(&dst) => {
                     let size = if matches!(m, "lg" | "ld" | "ldy") {
@@ -698,6 +827,110 @@ impl Lifter for S390x {
         }
         Some(out)
     }
+}
+
+/// `dst := a op b`.
+fn arith(dst: &str, op: ArithOp, a: String, b: Rhs) -> Fx {
+    Fx::Arith(Arith {
+        dst: dst.to_string(),
+        op,
+        a,
+        b,
+        word: false,
+    })
+}
+
+/// Where the bytes an `mvc`'s last partial word moves pass: not a register the code names.
+const MOVED: &str = "moved";
+/// A name no effect defines: a store of it writes unknown bytes.
+const UNKNOWN: &str = "unknown";
+
+/// What a store that is not a register's moves: the immediate stores (`mvghi`, `mvhi`,
+/// `mvi`), a storage-to-storage copy (`mvc`, in words) and the clearing `xc d(l,b),d(b)`.
+/// Overlapping copies (`mvc 1(7,%r1),0(%r1)` spreads a byte) leave their bytes unknown.
+fn moves(m: &str, code: &[u8], ops: &[Operand]) -> Vec<Fx> {
+    let at = |i: usize| match ops.get(i) {
+        Some(Operand::Mem {
+            base: Some(b),
+            index: None,
+            disp,
+        }) => Some((b.clone(), *disp)),
+        _ => None,
+    };
+    let mut fx = Vec::new();
+    let immediate = match m {
+        "mvghi" => Some(8),
+        "mvhi" => Some(4),
+        "mvhhi" => Some(2),
+        "mvi" | "mviy" => Some(1),
+        _ => None,
+    };
+    if let Some(size) = immediate {
+        if let (Some((base, disp)), Some(Operand::Imm(v))) = (at(0), ops.get(1)) {
+            let value = (*v as u64) & (u64::MAX >> (64 - 8 * size));
+            fx.push(Fx::StoreImm {
+                value,
+                base,
+                disp,
+                size: size as u8,
+            });
+        }
+        return fx;
+    }
+    // SS format: the opcode, then the length less one.
+    let (Some(len), Some((to, to_disp)), Some((from, from_disp))) =
+        (code.get(1).map(|l| i64::from(*l) + 1), at(0), at(1))
+    else {
+        return fx;
+    };
+    let clear = m == "xc" && to == from && to_disp == from_disp;
+    let overlap = to == from && (to_disp - from_disp).abs() < len;
+    if !matches!(m, "mvc" | "xc") || (m == "xc" && !clear) {
+        return fx;
+    }
+    let mut k = 0;
+    while k < len {
+        let size = (len - k).min(8);
+        let (disp, src) = (to_disp + k, from_disp + k);
+        if clear {
+            fx.push(Fx::StoreImm {
+                value: 0,
+                base: to.clone(),
+                disp,
+                size: size as u8,
+            });
+        } else if overlap {
+            fx.push(Fx::Store {
+                src: UNKNOWN.into(),
+                base: to.clone(),
+                disp,
+                size: size as u8,
+            });
+        } else if size == 8 {
+            fx.push(Fx::CopyMem {
+                from: from.clone(),
+                from_disp: src,
+                base: to.clone(),
+                disp,
+            });
+        } else {
+            fx.push(Fx::Load {
+                dst: MOVED.into(),
+                base: from.clone(),
+                disp: src,
+                size: size as u8,
+                signed: false,
+            });
+            fx.push(Fx::Store {
+                src: MOVED.into(),
+                base: to.clone(),
+                disp,
+                size: size as u8,
+            });
+        }
+        k += size;
+    }
+    fx
 }
 
 #[cfg(test)]
@@ -761,6 +994,38 @@ mod tests {
         ] {
             assert!(!is_compare(m), "{m}");
         }
+    }
+
+    #[test]
+    fn block_moves_are_the_evaluators_only() {
+        // mvc 16(12,%r1),0(%r2): a word, then 4 bytes through the evaluator's own register.
+        let mvc = lift(&[0xd2, 0x0b, 0x10, 0x10, 0x20, 0x00], 0);
+        assert!(mvc.fx.is_empty());
+        assert_eq!(mvc.eval_fx.len(), 3);
+        assert_eq!(
+            mvc.eval_fx[0],
+            Fx::CopyMem {
+                from: "r2".into(),
+                from_disp: 0,
+                base: "r1".into(),
+                disp: 16
+            }
+        );
+        // mvc 1(7,%r1),0(%r1) spreads a byte: unknown, not a word copy.
+        let spread = lift(&[0xd2, 0x06, 0x10, 0x01, 0x10, 0x00], 0);
+        assert_eq!(
+            spread.eval_fx,
+            vec![Fx::Store {
+                src: UNKNOWN.into(),
+                base: "r1".into(),
+                disp: 1,
+                size: 7
+            }]
+        );
+        // xc with different operands is not a clear.
+        assert!(lift(&[0xd7, 0x03, 0x10, 0x18, 0x10, 0x20], 0)
+            .eval_fx
+            .is_empty());
     }
 
     #[test]

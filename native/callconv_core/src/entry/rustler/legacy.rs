@@ -1,7 +1,6 @@
 //! capstone's operands in the evaluator's own form, for the architectures whose
 //! evaluation has not moved onto the instruction layer (`crate::isa`) yet.
 
-use capstone::arch::ArchOperand;
 use capstone::Capstone;
 
 /// An operand.
@@ -61,17 +60,6 @@ impl Ins {
     }
 }
 
-/// Disassembles up to `count` instructions of `code` at `address`.
-pub(super) fn disassemble<'cs>(
-    cs: &'cs Capstone,
-    code: &[u8],
-    address: u64,
-    count: usize,
-) -> Result<capstone::Instructions<'cs>, String> {
-    cs.disasm_count(code, address, count)
-        .map_err(|e| format!("cannot disassemble at {address:#x}: {e}"))
-}
-
 /// The details (operands, condition, writeback) of `i`.
 pub(super) fn detail_of<'i>(
     cs: &Capstone,
@@ -79,27 +67,4 @@ pub(super) fn detail_of<'i>(
 ) -> Result<capstone::InsnDetail<'i>, String> {
     cs.insn_detail(i)
         .map_err(|e| format!("capstone detail: {e}"))
-}
-
-/// Decodes with capstone where each operand maps to an [`Opnd`] alone (`operand`), and no
-/// instruction writes back or is conditional.
-pub(super) fn decode_operands(
-    cs: &Capstone,
-    code: &[u8],
-    address: u64,
-    count: usize,
-    operand: impl Fn(ArchOperand) -> Opnd,
-) -> Result<Vec<Ins>, String> {
-    disassemble(cs, code, address, count)?
-        .iter()
-        .map(|i| {
-            let ops = detail_of(cs, i)?
-                .arch_detail()
-                .operands()
-                .into_iter()
-                .map(&operand)
-                .collect();
-            Ok(Ins::from_insn(i, ops))
-        })
-        .collect()
 }

@@ -93,7 +93,7 @@ pub(super) fn step(
     if let Some(a) = l.names_address {
         state.note(a);
     }
-    for fx in &l.fx {
+    for fx in l.fx.iter().chain(&l.eval_fx) {
         match fx {
             Fx::Copy { dst, src } => {
                 let v = read(state, src);
@@ -258,6 +258,22 @@ pub(super) fn step(
                 set(state, dst, None);
                 defined.push(dst);
             }
+            // A 16-byte register: its value, or what is known of its bytes.
+            Fx::Arith(Arith {
+                dst,
+                op: ArithOp::SwapHalves,
+                a,
+                ..
+            }) => {
+                let v = read(state, a).map(|v| v.rotate_left(64));
+                let bytes = state.vectors.get(a.as_str()).cloned();
+                set(state, dst, v);
+                if let (None, Some(mut bytes)) = (v, bytes) {
+                    bytes.rotate_left(8);
+                    state.vectors.insert(dst.clone(), bytes);
+                }
+                defined.push(dst);
+            }
             Fx::Arith(Arith {
                 dst,
                 op,
@@ -346,6 +362,10 @@ fn arith(op: ArithOp, a: u64, b: u64, word: bool) -> u64 {
         ArithOp::Shr => a >> s,
         ArithOp::Sar if word => ((a as i32) >> s) as u64,
         ArithOp::Sar => ((a as i64) >> s) as u64,
+        ArithOp::Rotl if word => u64::from((a as u32).rotate_left(s)),
+        ArithOp::Rotl => a.rotate_left(s),
+        // On a 16-byte value, which `step` evaluates; a 64-bit value has no halves to swap.
+        ArithOp::SwapHalves => a,
     };
     if word {
         v as i32 as i64 as u64
@@ -376,8 +396,9 @@ mod tests {
 
     impl Load for Stored {
         fn load(&self, state: &State, addr: u64, size: usize) -> Option<u128> {
-            (0..size as u64).rev().try_fold(0u128, |v, i| {
-                Some(v << 8 | u128::from((*state.stored.get(&(addr + i))?)?))
+            (0..size).try_fold(0u128, |v, i| {
+                let b = (*state.stored.get(&(addr + i as u64))?)?;
+                Some(v | u128::from(b) << state.shift(i, size))
             })
         }
 
@@ -388,7 +409,19 @@ mod tests {
 
     /// Evaluates `code` at `address` straight through.
     fn run(lifter: &dyn Lifter, abi: &Abi, sp: &str, code: &[u8], address: u64) -> State {
-        let mut state = State::new(sp, STACK_TOP, false);
+        run_in(lifter, abi, sp, code, address, false)
+    }
+
+    /// [`run`] in either byte order.
+    fn run_in(
+        lifter: &dyn Lifter,
+        abi: &Abi,
+        sp: &str,
+        code: &[u8],
+        address: u64,
+        big_endian: bool,
+    ) -> State {
+        let mut state = State::new(sp, STACK_TOP, big_endian);
         for ins in decode(lifter, code, address, 64).unwrap() {
             let flow = step(abi, sp, &ins, &mut state, &Stored).unwrap();
             assert!(matches!(flow, Flow::Next));
@@ -433,6 +466,61 @@ mod tests {
         assert_eq!(state.get("a2"), Some(0x124a8 - 0x1000));
     }
 
+    const WIDE: Abi = Abi {
+        zero: None,
+        word: 8,
+        narrow: false,
+    };
+
+    #[test]
+    fn ppc64_builds_the_version_word_and_copies_through_vsx() {
+        let image = crate::memory::Image::new(&[][..], Vec::new(), Vec::new(), 8, false);
+        let lifter = crate::isa::ppc64::Ppc64::new(&image, false, None).unwrap();
+        let words: [u32; 8] = [
+            0x3cc0_8000, // lis r6,-32768
+            0x60c6_0001, // ori r6,r6,1
+            0x78c4_0f08, // rldic r4,r6,1,28: major 2, minor 15
+            0x3860_0100, // li r3,0x100
+            0x38a0_0010, // li r5,16
+            0xf000_04d0, // xxlxor vs0,vs0,vs0
+            0x7c03_2f98, // stxvd2x vs0,r3,r5: 16 zero bytes at 0x110
+            0xf883_0000, // std r4,0(r3)
+        ];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let state = run(&lifter, &WIDE, "r1", &code, 0x1000);
+        assert_eq!(state.get("r4"), Some(0xf_0000_0002));
+        assert_eq!(state.field(0x100, 4), Field::Known(2));
+        assert_eq!(state.field(0x104, 4), Field::Known(15));
+        assert_eq!(state.field(0x110, 16), Field::Known(0));
+        assert_eq!(state.field(0x108, 8), Field::Unwritten);
+    }
+
+    #[test]
+    fn s390x_immediates_block_moves_and_clears() {
+        let lifter = crate::isa::s390x::S390x::new().unwrap();
+        let code = [
+            0xa7, 0x19, 0x02, 0x00, // lghi %r1,512
+            0xc0, 0x2e, 0, 0, 0, 0x0f, // llihf %r2,15
+            0xc0, 0x2d, 0, 0, 0, 0x02, // oilf %r2,2
+            0xe3, 0x20, 0x10, 0x00, 0x00, 0x24, // stg %r2,0(%r1)
+            0xe5, 0x48, 0x10, 0x08, 0xff, 0xfe, // mvghi 8(%r1),-2
+            0xd2, 0x07, 0x10, 0x10, 0x10, 0x00, // mvc 16(8,%r1),0(%r1)
+            0xd2, 0x03, 0x10, 0x28, 0x10, 0x04, // mvc 40(4,%r1),4(%r1)
+            0xd7, 0x03, 0x10, 0x18, 0x10, 0x18, // xc 24(4,%r1),24(%r1)
+            0x42, 0x20, 0x10, 0x1f, // stc %r2,31(%r1)
+        ];
+        let state = run_in(&lifter, &WIDE, "r15", &code, 0x1000, true);
+        assert_eq!(state.field(0x200, 8), Field::Known(0xf_0000_0002));
+        assert_eq!(
+            state.field(0x208, 8),
+            Field::Known(u128::from(-2i64 as u64))
+        );
+        assert_eq!(state.field(0x210, 8), Field::Known(0xf_0000_0002));
+        assert_eq!(state.field(0x218, 4), Field::Known(0));
+        assert_eq!(state.field(0x21f, 1), Field::Known(2));
+        assert_eq!(state.field(0x228, 4), Field::Known(2));
+    }
+
     #[test]
     fn word_arithmetic_sign_extends() {
         assert_eq!(
@@ -445,6 +533,8 @@ mod tests {
             0xffff_ffff_f800_0000
         );
         assert_eq!(arith(ArithOp::Shr, 0x8000_0000, 4, true), 0x0800_0000);
+        assert_eq!(arith(ArithOp::Rotl, 0x8000_0000_0000_0001, 1, false), 3);
+        assert_eq!(arith(ArithOp::Rotl, 0x8000_0001, 1, true), 3);
     }
 
     #[test]
