@@ -4,10 +4,16 @@
 //!
 //! The lifters stay string-based; only this boundary knows both forms. A name comes back from
 //! the interner when a finding is written, so reports do not depend on the ids.
+//!
+//! The store holds instructions packed (fixed fields in one array, register lists and effects
+//! in two shared arenas, the rarely set fields aside) and hands out an [`Insn`] by value, whose
+//! short lists live inline: the store of a large library is most of the check's peak memory,
+//! and a packed instruction costs about a third of a boxed one.
 
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::isa::{Bound, Flow, Fx, Lifted};
 
@@ -221,19 +227,25 @@ pub(crate) enum Go {
     Stop,
 }
 
-/// One decoded instruction in the engine's form. Register lists share one allocation:
+/// Register lists of one instruction, inline up to a typical instruction's count.
+type RegList = SmallVec<[Reg; 12]>;
+
+/// Effects of one instruction, inline up to a typical instruction's count.
+type EffectList = SmallVec<[Effect; 2]>;
+
+/// One decoded instruction in the engine's form. Register lists share one list:
 /// `regs[..reads]` are read, `regs[reads..writes]` written, and `regs[writes..]` are the
 /// registers that the instruction writes and no effect defines (they become unknown).
 /// `touched` (written or defined, once each) follows in the same slice.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Insn {
     pub address: u64,
     pub next: u64,
-    regs: Box<[Reg]>,
+    regs: RegList,
     reads: u16,
     writes: u16,
     undefined: u16,
-    pub fx: Box<[Effect]>,
+    pub fx: EffectList,
     pub flow: Go,
     pub reads_are_not_uses: bool,
     pub probes_cpu: bool,
@@ -243,7 +255,7 @@ pub(crate) struct Insn {
     pub call_via: Option<Reg>,
     /// Kept only for a CPU probe or an instruction that needs a CPU feature, whose
     /// mnemonics the sweep reports.
-    pub probe_mnemonic: Option<Box<str>>,
+    pub probe_mnemonic: Option<Rc<str>>,
 }
 
 impl Insn {
@@ -268,7 +280,7 @@ impl Insn {
     /// Turns a lifted instruction into the engine's form.
     pub(crate) fn from_lifted(l: Lifted, names: &mut Names) -> Insn {
         let mut n = |s: &str| names.intern(s);
-        let fx: Box<[Effect]> =
+        let fx: EffectList =
             l.fx.iter()
                 .filter(|f| !absolute(f))
                 .filter_map(|f| {
@@ -408,11 +420,11 @@ impl Insn {
             Flow::Stop => Go::Stop,
         };
         let call_via = l.call_via.as_deref().map(&mut n);
-        let mut regs: Vec<Reg> = l.reads.iter().map(|r| n(r)).collect();
+        let mut regs: RegList = l.reads.iter().map(|r| n(r)).collect();
         let reads = regs.len();
         regs.extend(l.writes.iter().map(|r| n(r)));
         let writes = regs.len();
-        let defined: Vec<Reg> = fx.iter().flat_map(Effect::defines).flatten().collect();
+        let defined: RegList = fx.iter().flat_map(Effect::defines).flatten().collect();
         for k in reads..writes {
             let w = regs[k];
             if !defined.contains(&w) {
@@ -450,7 +462,7 @@ impl Insn {
             reads,
             writes,
             undefined,
-            regs: regs.into_boxed_slice(),
+            regs,
             fx,
             flow,
             reads_are_not_uses: l.reads_are_not_uses,
@@ -459,8 +471,7 @@ impl Insn {
             feature: l.feature,
             names_address: l.names_address,
             call_via,
-            probe_mnemonic: (l.probes_cpu || l.feature.is_some())
-                .then(|| l.mnemonic.into_boxed_str()),
+            probe_mnemonic: (l.probes_cpu || l.feature.is_some()).then(|| Rc::from(l.mnemonic)),
         }
     }
 }
@@ -470,24 +481,163 @@ impl Insn {
 /// time they are needed instead of kept (slower, never unbounded, never a different answer).
 #[derive(Default)]
 pub(crate) struct Store {
-    by_address: FxHashMap<u64, Option<Rc<Insn>>>,
+    /// Index in `packed` by address; [`Store::UNDECODABLE`] for an address that decodes to
+    /// nothing.
+    by_address: FxHashMap<u64, u32>,
+    packed: Vec<Packed>,
+    /// Register lists of the packed instructions, one after another.
+    regs: Vec<Reg>,
+    /// Effects of the packed instructions, one after another.
+    effects: Vec<Effect>,
+    /// The fields most instructions leave unset.
+    rare: Vec<Rare>,
 }
+
+/// An [`Insn`]'s fixed fields; its lists are ranges of the store's arenas.
+struct Packed {
+    next: u64,
+    flow: Go,
+    regs_at: u32,
+    effects_at: u32,
+    reads: u16,
+    writes: u16,
+    undefined: u16,
+    regs_len: u16,
+    effects_len: u16,
+    flags: u8,
+    /// Index in `rare`, or [`Store::NONE`].
+    rare: u32,
+}
+
+/// An [`Insn`]'s fields that most instructions leave unset.
+struct Rare {
+    feature: Option<&'static str>,
+    names_address: Option<u64>,
+    call_via: Option<Reg>,
+    probe_mnemonic: Option<Rc<str>>,
+}
+
+const READS_ARE_NOT_USES: u8 = 1;
+const PROBES_CPU: u8 = 2;
+const PROTOCOL_WRITE: u8 = 4;
 
 impl Store {
     /// Most instructions kept: more than the sweep's [`super::MAX_LIBRARY_INSNS`], so a
     /// library within the budgets decodes each instruction once.
     pub(crate) const CAP: usize = 1 << 19;
 
-    pub(crate) fn get(&self, address: u64) -> Option<&Option<Rc<Insn>>> {
-        self.by_address.get(&address)
+    const UNDECODABLE: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX;
+
+    /// `None` when `address` was never stored; `Some(None)` when it decodes to nothing.
+    pub(crate) fn get(&self, address: u64) -> Option<Option<Insn>> {
+        let k = *self.by_address.get(&address)?;
+        if k == Self::UNDECODABLE {
+            return Some(None);
+        }
+        let p = self.packed.get(k as usize)?;
+        let regs = range(&self.regs, p.regs_at, p.regs_len)?;
+        let fx = range(&self.effects, p.effects_at, p.effects_len)?;
+        let rare = self.rare.get(p.rare as usize);
+        Some(Some(Insn {
+            address,
+            next: p.next,
+            regs: RegList::from_slice(regs),
+            reads: p.reads,
+            writes: p.writes,
+            undefined: p.undefined,
+            fx: EffectList::from_slice(fx),
+            flow: p.flow,
+            reads_are_not_uses: p.flags & READS_ARE_NOT_USES != 0,
+            probes_cpu: p.flags & PROBES_CPU != 0,
+            protocol_write: p.flags & PROTOCOL_WRITE != 0,
+            feature: rare.and_then(|r| r.feature),
+            names_address: rare.and_then(|r| r.names_address),
+            call_via: rare.and_then(|r| r.call_via),
+            probe_mnemonic: rare.and_then(|r| r.probe_mnemonic.clone()),
+        }))
     }
 
-    pub(crate) fn insert(&mut self, address: u64, insn: Option<Rc<Insn>>) {
-        if self.by_address.len() < Self::CAP {
-            self.by_address.insert(address, insn);
+    /// Keeps `insn` (what `address` decodes to), unless the store is full or its arenas would
+    /// outgrow their 32-bit offsets.
+    pub(crate) fn insert(&mut self, address: u64, insn: Option<&Insn>) {
+        if self.by_address.len() >= Self::CAP {
+            return;
         }
+        let Some(i) = insn else {
+            self.by_address.insert(address, Self::UNDECODABLE);
+            return;
+        };
+        let (Ok(k), Ok(regs_at), Ok(effects_at), Ok(regs_len), Ok(effects_len)) = (
+            u32::try_from(self.packed.len()),
+            u32::try_from(self.regs.len()),
+            u32::try_from(self.effects.len()),
+            u16::try_from(i.regs.len()),
+            u16::try_from(i.fx.len()),
+        ) else {
+            return;
+        };
+        if k == Self::UNDECODABLE
+            || regs_at.checked_add(u32::from(regs_len)).is_none()
+            || effects_at.checked_add(u32::from(effects_len)).is_none()
+        {
+            return;
+        }
+        let rare = if i.feature.is_some()
+            || i.names_address.is_some()
+            || i.call_via.is_some()
+            || i.probe_mnemonic.is_some()
+        {
+            match u32::try_from(self.rare.len()) {
+                Ok(r) if r != Self::NONE => {
+                    self.rare.push(Rare {
+                        feature: i.feature,
+                        names_address: i.names_address,
+                        call_via: i.call_via,
+                        probe_mnemonic: i.probe_mnemonic.clone(),
+                    });
+                    r
+                }
+                _ => return,
+            }
+        } else {
+            Self::NONE
+        };
+        let mut flags = 0;
+        for (set, bit) in [
+            (i.reads_are_not_uses, READS_ARE_NOT_USES),
+            (i.probes_cpu, PROBES_CPU),
+            (i.protocol_write, PROTOCOL_WRITE),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        self.regs.extend_from_slice(&i.regs);
+        self.effects.extend_from_slice(&i.fx);
+        self.packed.push(Packed {
+            next: i.next,
+            flow: i.flow,
+            regs_at,
+            effects_at,
+            reads: i.reads,
+            writes: i.writes,
+            undefined: i.undefined,
+            regs_len,
+            effects_len,
+            flags,
+            rare,
+        });
+        self.by_address.insert(address, k);
     }
 }
+
+/// `len` items of `arena` from `at`.
+fn range<T>(arena: &[T], at: u32, len: u16) -> Option<&[T]> {
+    let at = at as usize;
+    arena.get(at..at.checked_add(usize::from(len))?)
+}
+
 /// A store or load at an absolute address (an empty base): the entry evaluators', not the
 /// analysis's, which follows stack slots.
 fn absolute(f: &Fx) -> bool {
