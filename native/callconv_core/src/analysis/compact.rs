@@ -479,11 +479,16 @@ impl Insn {
 /// Decoded instructions of one library, by address, shared by every entry point and the
 /// sweep. Bounded by a count: past [`Store::CAP`] addresses, instructions are decoded each
 /// time they are needed instead of kept (slower, never unbounded, never a different answer).
+/// The few instructions whose lists or length do not fit the packed form are not kept either.
 #[derive(Default)]
 pub(crate) struct Store {
-    /// Index in `packed` by address; [`Store::UNDECODABLE`] for an address that decodes to
-    /// nothing.
-    by_address: FxHashMap<u64, u32>,
+    /// Index in `packed` (or [`Store::UNDECODABLE`]) by address, for the addresses within
+    /// 2 GiB of the first one stored, keyed by their offset from `base`: half the size of a
+    /// 64-bit key, and a library's code is far smaller than 4 GiB.
+    near: FxHashMap<u32, u32>,
+    /// The same, for any other address.
+    far: FxHashMap<u64, u32>,
+    base: Option<u64>,
     packed: Vec<Packed>,
     /// Register lists of the packed instructions, one after another.
     regs: Vec<Reg>,
@@ -493,20 +498,37 @@ pub(crate) struct Store {
     rare: Vec<Rare>,
 }
 
-/// An [`Insn`]'s fixed fields; its lists are ranges of the store's arenas.
+/// An [`Insn`] in 32 bytes: its lists are ranges of the store's arenas, its flow a kind and a
+/// target, the rest in `rare`.
 struct Packed {
-    next: u64,
-    flow: Go,
+    /// The target of a jump, branch or call.
+    target: u64,
     regs_at: u32,
     effects_at: u32,
-    reads: u16,
-    writes: u16,
-    undefined: u16,
-    regs_len: u16,
-    effects_len: u16,
-    flags: u8,
     /// Index in `rare`, or [`Store::NONE`].
     rare: u32,
+    reads: u8,
+    writes: u8,
+    undefined: u8,
+    regs_len: u8,
+    effects_len: u8,
+    flags: u8,
+    /// `next - address`.
+    length: u8,
+    flow: FlowKind,
+}
+
+// The point of the packed form: keep it at 32 bytes.
+const _: () = assert!(std::mem::size_of::<Packed>() <= 32);
+
+/// The flows most instructions have; any other is kept in [`Rare`].
+#[derive(Clone, Copy)]
+enum FlowKind {
+    Next,
+    Jump,
+    Cond(Bound),
+    Call,
+    Rare,
 }
 
 /// An [`Insn`]'s fields that most instructions leave unset.
@@ -515,6 +537,8 @@ struct Rare {
     names_address: Option<u64>,
     call_via: Option<Reg>,
     probe_mnemonic: Option<Rc<str>>,
+    /// The flow, when [`FlowKind::Rare`].
+    flow: Go,
 }
 
 const READS_ARE_NOT_USES: u8 = 1;
@@ -529,9 +553,20 @@ impl Store {
     const UNDECODABLE: u32 = u32::MAX;
     const NONE: u32 = u32::MAX;
 
+    fn len(&self) -> usize {
+        self.near.len() + self.far.len()
+    }
+
+    fn near_key(&self, address: u64) -> Option<u32> {
+        u32::try_from(address.wrapping_sub(self.base?)).ok()
+    }
+
     /// `None` when `address` was never stored; `Some(None)` when it decodes to nothing.
     pub(crate) fn get(&self, address: u64) -> Option<Option<Insn>> {
-        let k = *self.by_address.get(&address)?;
+        let k = match self.near_key(address) {
+            Some(key) => *self.near.get(&key)?,
+            None => *self.far.get(&address)?,
+        };
         if k == Self::UNDECODABLE {
             return Some(None);
         }
@@ -539,15 +574,22 @@ impl Store {
         let regs = range(&self.regs, p.regs_at, p.regs_len)?;
         let fx = range(&self.effects, p.effects_at, p.effects_len)?;
         let rare = self.rare.get(p.rare as usize);
+        let flow = match p.flow {
+            FlowKind::Next => Go::Next,
+            FlowKind::Jump => Go::Jump(p.target),
+            FlowKind::Cond(b) => Go::Cond(p.target, b),
+            FlowKind::Call => Go::Call(p.target),
+            FlowKind::Rare => rare?.flow,
+        };
         Some(Some(Insn {
             address,
-            next: p.next,
+            next: address.wrapping_add(u64::from(p.length)),
             regs: RegList::from_slice(regs),
-            reads: p.reads,
-            writes: p.writes,
-            undefined: p.undefined,
+            reads: u16::from(p.reads),
+            writes: u16::from(p.writes),
+            undefined: u16::from(p.undefined),
             fx: EffectList::from_slice(fx),
-            flow: p.flow,
+            flow,
             reads_are_not_uses: p.flags & READS_ARE_NOT_USES != 0,
             probes_cpu: p.flags & PROBES_CPU != 0,
             protocol_write: p.flags & PROTOCOL_WRITE != 0,
@@ -558,32 +600,66 @@ impl Store {
         }))
     }
 
-    /// Keeps `insn` (what `address` decodes to), unless the store is full or its arenas would
-    /// outgrow their 32-bit offsets.
+    fn index(&mut self, address: u64, k: u32) {
+        if self.base.is_none() {
+            self.base = Some(address.saturating_sub(1 << 31));
+        }
+        match self.near_key(address) {
+            Some(key) => self.near.insert(key, k),
+            None => self.far.insert(address, k),
+        };
+    }
+
+    /// Keeps `insn` (what `address` decodes to), unless the store is full, its arenas would
+    /// outgrow their 32-bit offsets, or the instruction does not fit the packed form.
     pub(crate) fn insert(&mut self, address: u64, insn: Option<&Insn>) {
-        if self.by_address.len() >= Self::CAP {
+        if self.len() >= Self::CAP {
             return;
         }
         let Some(i) = insn else {
-            self.by_address.insert(address, Self::UNDECODABLE);
+            self.index(address, Self::UNDECODABLE);
             return;
         };
-        let (Ok(k), Ok(regs_at), Ok(effects_at), Ok(regs_len), Ok(effects_len)) = (
+        let (
+            Ok(k),
+            Ok(regs_at),
+            Ok(effects_at),
+            Ok(regs_len),
+            Ok(effects_len),
+            Ok(reads),
+            Ok(writes),
+            Ok(undefined),
+            Ok(length),
+        ) = (
             u32::try_from(self.packed.len()),
             u32::try_from(self.regs.len()),
             u32::try_from(self.effects.len()),
-            u16::try_from(i.regs.len()),
-            u16::try_from(i.fx.len()),
-        ) else {
+            u8::try_from(i.regs.len()),
+            u8::try_from(i.fx.len()),
+            u8::try_from(i.reads),
+            u8::try_from(i.writes),
+            u8::try_from(i.undefined),
+            u8::try_from(i.next.wrapping_sub(address)),
+        )
+        else {
             return;
         };
         if k == Self::UNDECODABLE
+            || i.address != address
             || regs_at.checked_add(u32::from(regs_len)).is_none()
             || effects_at.checked_add(u32::from(effects_len)).is_none()
         {
             return;
         }
-        let rare = if i.feature.is_some()
+        let (flow, target) = match i.flow {
+            Go::Next => (FlowKind::Next, 0),
+            Go::Jump(t) => (FlowKind::Jump, t),
+            Go::Cond(t, b) => (FlowKind::Cond(b), t),
+            Go::Call(t) => (FlowKind::Call, t),
+            _ => (FlowKind::Rare, 0),
+        };
+        let rare = if matches!(flow, FlowKind::Rare)
+            || i.feature.is_some()
             || i.names_address.is_some()
             || i.call_via.is_some()
             || i.probe_mnemonic.is_some()
@@ -595,6 +671,7 @@ impl Store {
                         names_address: i.names_address,
                         call_via: i.call_via,
                         probe_mnemonic: i.probe_mnemonic.clone(),
+                        flow: i.flow,
                     });
                     r
                 }
@@ -616,24 +693,25 @@ impl Store {
         self.regs.extend_from_slice(&i.regs);
         self.effects.extend_from_slice(&i.fx);
         self.packed.push(Packed {
-            next: i.next,
-            flow: i.flow,
+            target,
             regs_at,
             effects_at,
-            reads: i.reads,
-            writes: i.writes,
-            undefined: i.undefined,
+            rare,
+            reads,
+            writes,
+            undefined,
             regs_len,
             effects_len,
             flags,
-            rare,
+            length,
+            flow,
         });
-        self.by_address.insert(address, k);
+        self.index(address, k);
     }
 }
 
 /// `len` items of `arena` from `at`.
-fn range<T>(arena: &[T], at: u32, len: u16) -> Option<&[T]> {
+fn range<T>(arena: &[T], at: u32, len: u8) -> Option<&[T]> {
     let at = at as usize;
     arena.get(at..at.checked_add(usize::from(len))?)
 }
