@@ -728,3 +728,77 @@ fn absolute(f: &Fx) -> bool {
             if base.is_empty()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lifted(address: u64, length: u64) -> Lifted {
+        Lifted::plain(address, address + length, "op")
+    }
+
+    /// Every field an instruction had when stored comes back from the store.
+    fn round_trip(store: &mut Store, names: &mut Names, l: Lifted) {
+        let address = l.address;
+        let insn = Insn::from_lifted(l, names);
+        store.insert(address, Some(&insn));
+        let back = store.get(address).expect("kept").expect("decodable");
+        assert_eq!(format!("{back:?}"), format!("{insn:?}"));
+    }
+
+    #[test]
+    fn packed_instructions_come_back_whole() {
+        let mut store = Store::default();
+        let mut names = Names::default();
+        let mut l = lifted(0x1000, 4);
+        l.reads = vec!["x1".into(), "x2".into()];
+        l.writes = vec!["x0".into(), "x3".into()];
+        l.fx = vec![Fx::AddImm {
+            dst: "x0".into(),
+            src: "x1".into(),
+            imm: -16,
+        }];
+        l.reads_are_not_uses = true;
+        round_trip(&mut store, &mut names, l);
+        let mut l = lifted(0x1004, 4);
+        l.flow = Flow::Cond(0x2000, Bound::Below);
+        l.protocol_write = true;
+        round_trip(&mut store, &mut names, l);
+        for flow in [Flow::Jump(0x900), Flow::Call(u64::MAX), Flow::Next] {
+            let mut l = lifted(0x1008, 5);
+            l.flow = flow;
+            round_trip(&mut store, &mut names, l);
+        }
+        // The rare fields and flows.
+        let mut l = lifted(0x100d, 3);
+        l.flow = Flow::Ret {
+            pop: 4,
+            via: Some("lr".into()),
+        };
+        l.feature = Some("avx2");
+        l.probes_cpu = true;
+        l.names_address = Some(0xdead_beef);
+        l.call_via = Some("t9".into());
+        round_trip(&mut store, &mut names, l);
+        // Far from the first address (a 64-bit key), and an address that decodes to nothing.
+        round_trip(&mut store, &mut names, lifted(u64::MAX - 16, 4));
+        store.insert(0x5000, None);
+        assert!(matches!(store.get(0x5000), Some(None)));
+        assert!(store.get(0x5001).is_none());
+    }
+
+    #[test]
+    fn what_does_not_fit_is_not_kept() {
+        let mut store = Store::default();
+        let mut names = Names::default();
+        // A next address past the 8-bit length, and more registers than an 8-bit count.
+        let far_next = Insn::from_lifted(lifted(0x1000, 0x1000), &mut names);
+        store.insert(0x1000, Some(&far_next));
+        let mut l = lifted(0x2000, 4);
+        l.writes = (0..300).map(|k| format!("r{k}")).collect();
+        let many = Insn::from_lifted(l, &mut names);
+        store.insert(0x2000, Some(&many));
+        assert!(store.get(0x1000).is_none());
+        assert!(store.get(0x2000).is_none());
+    }
+}
