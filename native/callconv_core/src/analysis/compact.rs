@@ -498,11 +498,11 @@ pub(crate) struct Store {
     rare: Vec<Rare>,
 }
 
-/// An [`Insn`] in 32 bytes: its lists are ranges of the store's arenas, its flow a kind and a
+/// An [`Insn`] in 24 bytes: its lists are ranges of the store's arenas, its flow a kind and a
 /// target, the rest in `rare`.
 struct Packed {
-    /// The target of a jump, branch or call.
-    target: u64,
+    /// The target of a jump, branch or call, from the instruction's address.
+    target: i32,
     regs_at: u32,
     effects_at: u32,
     /// Index in `rare`, or [`Store::NONE`].
@@ -518,10 +518,11 @@ struct Packed {
     flow: FlowKind,
 }
 
-// The point of the packed form: keep it at 32 bytes.
-const _: () = assert!(std::mem::size_of::<Packed>() <= 32);
+// The point of the packed form: keep it at 24 bytes.
+const _: () = assert!(std::mem::size_of::<Packed>() <= 24);
 
-/// The flows most instructions have; any other is kept in [`Rare`].
+/// The flows most instructions have, with a target within 2 GiB; any other is kept in
+/// [`Rare`].
 #[derive(Clone, Copy)]
 enum FlowKind {
     Next,
@@ -574,11 +575,12 @@ impl Store {
         let regs = range(&self.regs, p.regs_at, p.regs_len)?;
         let fx = range(&self.effects, p.effects_at, p.effects_len)?;
         let rare = self.rare.get(p.rare as usize);
+        let target = address.wrapping_add_signed(i64::from(p.target));
         let flow = match p.flow {
             FlowKind::Next => Go::Next,
-            FlowKind::Jump => Go::Jump(p.target),
-            FlowKind::Cond(b) => Go::Cond(p.target, b),
-            FlowKind::Call => Go::Call(p.target),
+            FlowKind::Jump => Go::Jump(target),
+            FlowKind::Cond(b) => Go::Cond(target, b),
+            FlowKind::Call => Go::Call(target),
             FlowKind::Rare => rare?.flow,
         };
         Some(Some(Insn {
@@ -651,11 +653,12 @@ impl Store {
         {
             return;
         }
+        let near = |t: u64| i32::try_from(t.wrapping_sub(address) as i64).ok();
         let (flow, target) = match i.flow {
             Go::Next => (FlowKind::Next, 0),
-            Go::Jump(t) => (FlowKind::Jump, t),
-            Go::Cond(t, b) => (FlowKind::Cond(b), t),
-            Go::Call(t) => (FlowKind::Call, t),
+            Go::Jump(t) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Jump, d)),
+            Go::Cond(t, b) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Cond(b), d)),
+            Go::Call(t) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Call, d)),
             _ => (FlowKind::Rare, 0),
         };
         let rare = if matches!(flow, FlowKind::Rare)
@@ -764,7 +767,15 @@ mod tests {
         l.flow = Flow::Cond(0x2000, Bound::Below);
         l.protocol_write = true;
         round_trip(&mut store, &mut names, l);
-        for flow in [Flow::Jump(0x900), Flow::Call(u64::MAX), Flow::Next] {
+        // Targets behind, ahead, and further than 2 GiB either way (kept aside).
+        for flow in [
+            Flow::Jump(0x900),
+            Flow::Call(u64::MAX),
+            Flow::Call(0x1_0000_2000),
+            Flow::Cond(0x8000_1008, Bound::Equal),
+            Flow::Cond(0x7fff_f000, Bound::None),
+            Flow::Next,
+        ] {
             let mut l = lifted(0x1008, 5);
             l.flow = flow;
             round_trip(&mut store, &mut names, l);
