@@ -74,9 +74,9 @@ pub(super) enum Target {
 
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     /// The instruction at `addr`, decoded and interned once per library.
-    pub(super) fn insn(&mut self, addr: u64) -> Option<Rc<Insn>> {
+    pub(super) fn insn(&mut self, addr: u64) -> Option<Insn> {
         if let Some(i) = self.decoded.get(addr) {
-            return i.clone();
+            return i;
         }
         let started = crate::stats::start();
         let insn = self
@@ -84,9 +84,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             .read_code(self.lifter.code_address(addr), CODE_WINDOW)
             .ok()
             .and_then(|code| self.lifter.lift(&code, addr))
-            .map(|l| Rc::new(Insn::from_lifted(l, &mut self.names)));
+            .map(|l| Insn::from_lifted(l, &mut self.names));
         crate::stats::decoded(started);
-        self.decoded.insert(addr, insn.clone());
+        self.decoded.insert(addr, insn.as_ref());
         insn
     }
 

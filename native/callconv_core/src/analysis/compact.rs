@@ -4,10 +4,16 @@
 //!
 //! The lifters stay string-based; only this boundary knows both forms. A name comes back from
 //! the interner when a finding is written, so reports do not depend on the ids.
+//!
+//! The store holds instructions packed (fixed fields in one array, register lists and effects
+//! in two shared arenas, the rarely set fields aside) and hands out an [`Insn`] by value, whose
+//! short lists live inline: the store of a large library is most of the check's peak memory,
+//! and a packed instruction costs about a third of a boxed one.
 
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::isa::{Bound, Flow, Fx, Lifted};
 
@@ -221,19 +227,25 @@ pub(crate) enum Go {
     Stop,
 }
 
-/// One decoded instruction in the engine's form. Register lists share one allocation:
+/// Register lists of one instruction, inline up to a typical instruction's count.
+type RegList = SmallVec<[Reg; 12]>;
+
+/// Effects of one instruction, inline up to a typical instruction's count.
+type EffectList = SmallVec<[Effect; 2]>;
+
+/// One decoded instruction in the engine's form. Register lists share one list:
 /// `regs[..reads]` are read, `regs[reads..writes]` written, and `regs[writes..]` are the
 /// registers that the instruction writes and no effect defines (they become unknown).
 /// `touched` (written or defined, once each) follows in the same slice.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Insn {
     pub address: u64,
     pub next: u64,
-    regs: Box<[Reg]>,
+    regs: RegList,
     reads: u16,
     writes: u16,
     undefined: u16,
-    pub fx: Box<[Effect]>,
+    pub fx: EffectList,
     pub flow: Go,
     pub reads_are_not_uses: bool,
     pub probes_cpu: bool,
@@ -243,7 +255,7 @@ pub(crate) struct Insn {
     pub call_via: Option<Reg>,
     /// Kept only for a CPU probe or an instruction that needs a CPU feature, whose
     /// mnemonics the sweep reports.
-    pub probe_mnemonic: Option<Box<str>>,
+    pub probe_mnemonic: Option<Rc<str>>,
 }
 
 impl Insn {
@@ -268,7 +280,7 @@ impl Insn {
     /// Turns a lifted instruction into the engine's form.
     pub(crate) fn from_lifted(l: Lifted, names: &mut Names) -> Insn {
         let mut n = |s: &str| names.intern(s);
-        let fx: Box<[Effect]> =
+        let fx: EffectList =
             l.fx.iter()
                 .filter(|f| !absolute(f))
                 .filter_map(|f| {
@@ -408,11 +420,11 @@ impl Insn {
             Flow::Stop => Go::Stop,
         };
         let call_via = l.call_via.as_deref().map(&mut n);
-        let mut regs: Vec<Reg> = l.reads.iter().map(|r| n(r)).collect();
+        let mut regs: RegList = l.reads.iter().map(|r| n(r)).collect();
         let reads = regs.len();
         regs.extend(l.writes.iter().map(|r| n(r)));
         let writes = regs.len();
-        let defined: Vec<Reg> = fx.iter().flat_map(Effect::defines).flatten().collect();
+        let defined: RegList = fx.iter().flat_map(Effect::defines).flatten().collect();
         for k in reads..writes {
             let w = regs[k];
             if !defined.contains(&w) {
@@ -450,7 +462,7 @@ impl Insn {
             reads,
             writes,
             undefined,
-            regs: regs.into_boxed_slice(),
+            regs,
             fx,
             flow,
             reads_are_not_uses: l.reads_are_not_uses,
@@ -459,8 +471,7 @@ impl Insn {
             feature: l.feature,
             names_address: l.names_address,
             call_via,
-            probe_mnemonic: (l.probes_cpu || l.feature.is_some())
-                .then(|| l.mnemonic.into_boxed_str()),
+            probe_mnemonic: (l.probes_cpu || l.feature.is_some()).then(|| Rc::from(l.mnemonic)),
         }
     }
 }
@@ -468,26 +479,246 @@ impl Insn {
 /// Decoded instructions of one library, by address, shared by every entry point and the
 /// sweep. Bounded by a count: past [`Store::CAP`] addresses, instructions are decoded each
 /// time they are needed instead of kept (slower, never unbounded, never a different answer).
+/// The few instructions whose lists or length do not fit the packed form are not kept either.
 #[derive(Default)]
 pub(crate) struct Store {
-    by_address: FxHashMap<u64, Option<Rc<Insn>>>,
+    /// Index in `packed` (or [`Store::UNDECODABLE`]) by address, for the addresses within
+    /// 2 GiB of the first one stored, keyed by their offset from `base`: half the size of a
+    /// 64-bit key, and a library's code is far smaller than 4 GiB.
+    near: FxHashMap<u32, u32>,
+    /// The same, for any other address.
+    far: FxHashMap<u64, u32>,
+    base: Option<u64>,
+    packed: Vec<Packed>,
+    /// Register lists of the packed instructions, one after another.
+    regs: Vec<Reg>,
+    /// Effects of the packed instructions, one after another.
+    effects: Vec<Effect>,
+    /// The fields most instructions leave unset.
+    rare: Vec<Rare>,
 }
+
+/// An [`Insn`] in 24 bytes: its lists are ranges of the store's arenas, its flow a kind and a
+/// target, the rest in `rare`.
+struct Packed {
+    /// The target of a jump, branch or call, from the instruction's address.
+    target: i32,
+    regs_at: u32,
+    effects_at: u32,
+    /// Index in `rare`, or [`Store::NONE`].
+    rare: u32,
+    reads: u8,
+    writes: u8,
+    undefined: u8,
+    regs_len: u8,
+    effects_len: u8,
+    flags: u8,
+    /// `next - address`.
+    length: u8,
+    flow: FlowKind,
+}
+
+// The point of the packed form: keep it at 24 bytes.
+const _: () = assert!(std::mem::size_of::<Packed>() <= 24);
+
+/// The flows most instructions have, with a target within 2 GiB; any other is kept in
+/// [`Rare`].
+#[derive(Clone, Copy)]
+enum FlowKind {
+    Next,
+    Jump,
+    Cond(Bound),
+    Call,
+    Rare,
+}
+
+/// An [`Insn`]'s fields that most instructions leave unset.
+struct Rare {
+    feature: Option<&'static str>,
+    names_address: Option<u64>,
+    call_via: Option<Reg>,
+    probe_mnemonic: Option<Rc<str>>,
+    /// The flow, when [`FlowKind::Rare`].
+    flow: Go,
+}
+
+const READS_ARE_NOT_USES: u8 = 1;
+const PROBES_CPU: u8 = 2;
+const PROTOCOL_WRITE: u8 = 4;
 
 impl Store {
     /// Most instructions kept: more than the sweep's [`super::MAX_LIBRARY_INSNS`], so a
     /// library within the budgets decodes each instruction once.
     pub(crate) const CAP: usize = 1 << 19;
 
-    pub(crate) fn get(&self, address: u64) -> Option<&Option<Rc<Insn>>> {
-        self.by_address.get(&address)
+    const UNDECODABLE: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX;
+
+    fn len(&self) -> usize {
+        self.near.len() + self.far.len()
     }
 
-    pub(crate) fn insert(&mut self, address: u64, insn: Option<Rc<Insn>>) {
-        if self.by_address.len() < Self::CAP {
-            self.by_address.insert(address, insn);
+    fn near_key(&self, address: u64) -> Option<u32> {
+        u32::try_from(address.wrapping_sub(self.base?)).ok()
+    }
+
+    /// `None` when `address` was never stored; `Some(None)` when it decodes to nothing.
+    pub(crate) fn get(&self, address: u64) -> Option<Option<Insn>> {
+        let k = match self.near_key(address) {
+            Some(key) => *self.near.get(&key)?,
+            None => *self.far.get(&address)?,
+        };
+        if k == Self::UNDECODABLE {
+            return Some(None);
         }
+        let p = self.packed.get(k as usize)?;
+        let regs = range(&self.regs, p.regs_at, p.regs_len)?;
+        let fx = range(&self.effects, p.effects_at, p.effects_len)?;
+        let rare = self.rare.get(p.rare as usize);
+        let target = address.wrapping_add_signed(i64::from(p.target));
+        let flow = match p.flow {
+            FlowKind::Next => Go::Next,
+            FlowKind::Jump => Go::Jump(target),
+            FlowKind::Cond(b) => Go::Cond(target, b),
+            FlowKind::Call => Go::Call(target),
+            FlowKind::Rare => rare?.flow,
+        };
+        Some(Some(Insn {
+            address,
+            next: address.wrapping_add(u64::from(p.length)),
+            regs: RegList::from_slice(regs),
+            reads: u16::from(p.reads),
+            writes: u16::from(p.writes),
+            undefined: u16::from(p.undefined),
+            fx: EffectList::from_slice(fx),
+            flow,
+            reads_are_not_uses: p.flags & READS_ARE_NOT_USES != 0,
+            probes_cpu: p.flags & PROBES_CPU != 0,
+            protocol_write: p.flags & PROTOCOL_WRITE != 0,
+            feature: rare.and_then(|r| r.feature),
+            names_address: rare.and_then(|r| r.names_address),
+            call_via: rare.and_then(|r| r.call_via),
+            probe_mnemonic: rare.and_then(|r| r.probe_mnemonic.clone()),
+        }))
+    }
+
+    fn index(&mut self, address: u64, k: u32) {
+        if self.base.is_none() {
+            self.base = Some(address.saturating_sub(1 << 31));
+        }
+        match self.near_key(address) {
+            Some(key) => self.near.insert(key, k),
+            None => self.far.insert(address, k),
+        };
+    }
+
+    /// Keeps `insn` (what `address` decodes to), unless the store is full, its arenas would
+    /// outgrow their 32-bit offsets, or the instruction does not fit the packed form.
+    pub(crate) fn insert(&mut self, address: u64, insn: Option<&Insn>) {
+        if self.len() >= Self::CAP {
+            return;
+        }
+        let Some(i) = insn else {
+            self.index(address, Self::UNDECODABLE);
+            return;
+        };
+        let (
+            Ok(k),
+            Ok(regs_at),
+            Ok(effects_at),
+            Ok(regs_len),
+            Ok(effects_len),
+            Ok(reads),
+            Ok(writes),
+            Ok(undefined),
+            Ok(length),
+        ) = (
+            u32::try_from(self.packed.len()),
+            u32::try_from(self.regs.len()),
+            u32::try_from(self.effects.len()),
+            u8::try_from(i.regs.len()),
+            u8::try_from(i.fx.len()),
+            u8::try_from(i.reads),
+            u8::try_from(i.writes),
+            u8::try_from(i.undefined),
+            u8::try_from(i.next.wrapping_sub(address)),
+        )
+        else {
+            return;
+        };
+        if k == Self::UNDECODABLE
+            || i.address != address
+            || regs_at.checked_add(u32::from(regs_len)).is_none()
+            || effects_at.checked_add(u32::from(effects_len)).is_none()
+        {
+            return;
+        }
+        let near = |t: u64| i32::try_from(t.wrapping_sub(address) as i64).ok();
+        let (flow, target) = match i.flow {
+            Go::Next => (FlowKind::Next, 0),
+            Go::Jump(t) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Jump, d)),
+            Go::Cond(t, b) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Cond(b), d)),
+            Go::Call(t) => near(t).map_or((FlowKind::Rare, 0), |d| (FlowKind::Call, d)),
+            _ => (FlowKind::Rare, 0),
+        };
+        let rare = if matches!(flow, FlowKind::Rare)
+            || i.feature.is_some()
+            || i.names_address.is_some()
+            || i.call_via.is_some()
+            || i.probe_mnemonic.is_some()
+        {
+            match u32::try_from(self.rare.len()) {
+                Ok(r) if r != Self::NONE => {
+                    self.rare.push(Rare {
+                        feature: i.feature,
+                        names_address: i.names_address,
+                        call_via: i.call_via,
+                        probe_mnemonic: i.probe_mnemonic.clone(),
+                        flow: i.flow,
+                    });
+                    r
+                }
+                _ => return,
+            }
+        } else {
+            Self::NONE
+        };
+        let mut flags = 0;
+        for (set, bit) in [
+            (i.reads_are_not_uses, READS_ARE_NOT_USES),
+            (i.probes_cpu, PROBES_CPU),
+            (i.protocol_write, PROTOCOL_WRITE),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        self.regs.extend_from_slice(&i.regs);
+        self.effects.extend_from_slice(&i.fx);
+        self.packed.push(Packed {
+            target,
+            regs_at,
+            effects_at,
+            rare,
+            reads,
+            writes,
+            undefined,
+            regs_len,
+            effects_len,
+            flags,
+            length,
+            flow,
+        });
+        self.index(address, k);
     }
 }
+
+/// `len` items of `arena` from `at`.
+fn range<T>(arena: &[T], at: u32, len: u8) -> Option<&[T]> {
+    let at = at as usize;
+    arena.get(at..at.checked_add(usize::from(len))?)
+}
+
 /// A store or load at an absolute address (an empty base): the entry evaluators', not the
 /// analysis's, which follows stack slots.
 fn absolute(f: &Fx) -> bool {
@@ -499,4 +730,86 @@ fn absolute(f: &Fx) -> bool {
             | Fx::Load { base, .. }
             if base.is_empty()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lifted(address: u64, length: u64) -> Lifted {
+        Lifted::plain(address, address + length, "op")
+    }
+
+    /// Every field an instruction had when stored comes back from the store.
+    fn round_trip(store: &mut Store, names: &mut Names, l: Lifted) {
+        let address = l.address;
+        let insn = Insn::from_lifted(l, names);
+        store.insert(address, Some(&insn));
+        let back = store.get(address).expect("kept").expect("decodable");
+        assert_eq!(format!("{back:?}"), format!("{insn:?}"));
+    }
+
+    #[test]
+    fn packed_instructions_come_back_whole() {
+        let mut store = Store::default();
+        let mut names = Names::default();
+        let mut l = lifted(0x1000, 4);
+        l.reads = vec!["x1".into(), "x2".into()];
+        l.writes = vec!["x0".into(), "x3".into()];
+        l.fx = vec![Fx::AddImm {
+            dst: "x0".into(),
+            src: "x1".into(),
+            imm: -16,
+        }];
+        l.reads_are_not_uses = true;
+        round_trip(&mut store, &mut names, l);
+        let mut l = lifted(0x1004, 4);
+        l.flow = Flow::Cond(0x2000, Bound::Below);
+        l.protocol_write = true;
+        round_trip(&mut store, &mut names, l);
+        // Targets behind, ahead, and further than 2 GiB either way (kept aside).
+        for flow in [
+            Flow::Jump(0x900),
+            Flow::Call(u64::MAX),
+            Flow::Call(0x1_0000_2000),
+            Flow::Cond(0x8000_1008, Bound::Equal),
+            Flow::Cond(0x7fff_f000, Bound::None),
+            Flow::Next,
+        ] {
+            let mut l = lifted(0x1008, 5);
+            l.flow = flow;
+            round_trip(&mut store, &mut names, l);
+        }
+        // The rare fields and flows.
+        let mut l = lifted(0x100d, 3);
+        l.flow = Flow::Ret {
+            pop: 4,
+            via: Some("lr".into()),
+        };
+        l.feature = Some("avx2");
+        l.probes_cpu = true;
+        l.names_address = Some(0xdead_beef);
+        l.call_via = Some("t9".into());
+        round_trip(&mut store, &mut names, l);
+        // Far from the first address (a 64-bit key), and an address that decodes to nothing.
+        round_trip(&mut store, &mut names, lifted(u64::MAX - 16, 4));
+        store.insert(0x5000, None);
+        assert!(matches!(store.get(0x5000), Some(None)));
+        assert!(store.get(0x5001).is_none());
+    }
+
+    #[test]
+    fn what_does_not_fit_is_not_kept() {
+        let mut store = Store::default();
+        let mut names = Names::default();
+        // A next address past the 8-bit length, and more registers than an 8-bit count.
+        let far_next = Insn::from_lifted(lifted(0x1000, 0x1000), &mut names);
+        store.insert(0x1000, Some(&far_next));
+        let mut l = lifted(0x2000, 4);
+        l.writes = (0..300).map(|k| format!("r{k}")).collect();
+        let many = Insn::from_lifted(l, &mut names);
+        store.insert(0x2000, Some(&many));
+        assert!(store.get(0x1000).is_none());
+        assert!(store.get(0x2000).is_none());
+    }
 }

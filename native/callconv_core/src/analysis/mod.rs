@@ -24,7 +24,6 @@ mod trace;
 mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
