@@ -140,21 +140,6 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
     Ok(built?)
 }
 
-/// One name per ARM register, as `entry::locate` and `entry::rustler` track them: capstone's
-/// aliases (`ip`, `sb`, `sl`, `fp`) become `rN`, and r13–r15 become `sp`, `lr`, `pc`.
-pub(crate) fn arm_register(name: String) -> String {
-    match name.as_str() {
-        "ip" => "r12".to_string(),
-        "sb" => "r9".to_string(),
-        "sl" => "r10".to_string(),
-        "fp" => "r11".to_string(),
-        "r13" => "sp".to_string(),
-        "r14" => "lr".to_string(),
-        "r15" => "pc".to_string(),
-        _ => name,
-    }
-}
-
 /// capstone names s390x general registers by number alone (`2`); spell them `r2`.
 pub(crate) fn s390x_register(name: String) -> String {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {

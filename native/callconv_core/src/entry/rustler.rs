@@ -61,8 +61,8 @@ use inventory::inventory_table;
 pub use inventory::rustler_version;
 use x86::X86_64;
 // What the per-architecture modules not yet on the instruction layer share.
-use eval::{mask, reg_name, Flow, Load, STACK_TOP_32};
-use legacy::{decode_operands, detail_of, Ins, Opnd};
+use eval::{mask, reg_name, Flow, Load};
+use legacy::{decode_operands, Ins, Opnd};
 
 /// Most instructions evaluated in `nif_init`, the functions it calls included.
 pub const MAX_INIT_INSNS: usize = 8192;

@@ -1,7 +1,7 @@
 //! The symbolic evaluator: machine state, and the walk over a function's paths that
 //! follows calls and remembers the other side of each branch.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use capstone::Capstone;
 use object::ReadRef;
@@ -30,6 +30,8 @@ pub(super) const NULL_PAGE: u64 = 0x100;
 pub(super) const STACK_TOP: u64 = 0x7ff0_0000_0000_0000;
 /// The same for 32-bit code, whose registers cannot hold [`STACK_TOP`].
 pub(super) const STACK_TOP_32: u64 = 0x7ff0_0000;
+/// Most calls handed a stack address that are remembered apart.
+const MAX_ESCAPES: usize = 64;
 /// How far below the stack top stores count as stack stores.
 pub(super) const STACK_WINDOW: u64 = 1 << 24;
 
@@ -46,6 +48,13 @@ pub(super) struct State {
     /// known (a struct copied through XMM registers, with unwritten padding).
     pub(super) vectors: HashMap<String, Vec<Option<u8>>>,
     pub(super) stored: BTreeMap<u64, Option<u8>>,
+    /// When each byte of `stored` was last written, by [`State::clock`].
+    pub(super) stamps: BTreeMap<u64, u64>,
+    /// Instructions evaluated so far, callees' included: the time of a store.
+    pub(super) clock: u64,
+    /// Calls that were not followed and were handed stack addresses (in any register but the
+    /// stack pointer), which they may have written through: when, and the lowest address.
+    pub(super) escapes: Vec<(u64, u64)>,
     pub(super) refs: Vec<u64>,
     /// The stack pointer's starting value.
     pub(super) stack_top: u64,
@@ -61,6 +70,9 @@ impl State {
             regs,
             vectors: HashMap::new(),
             stored: BTreeMap::new(),
+            stamps: BTreeMap::new(),
+            clock: 0,
+            escapes: Vec::new(),
             refs: Vec::new(),
             stack_top,
             big_endian,
@@ -92,12 +104,50 @@ impl State {
 
     /// Forgets every register but the stack pointer, and every value stored on the stack.
     pub(super) fn forget_all(&mut self, stack: &str) {
+        self.forget_all_but(stack, |_, _| false);
+    }
+
+    /// [`State::forget_all`], but for the stack bytes `keep` (given each byte's address and
+    /// the time it was written) keeps.
+    fn forget_all_but(&mut self, stack: &str, keep: impl Fn(u64, u64) -> bool) {
         self.regs.retain(|r, _| r == stack);
         self.vectors.clear();
         let floor = self.stack_top - STACK_WINDOW;
-        for (_, b) in self.stored.range_mut(floor..=self.stack_top) {
-            *b = None;
+        for (a, b) in self.stored.range_mut(floor..=self.stack_top) {
+            let stamp = self.stamps.get(a).copied().unwrap_or(0);
+            if !keep(*a, stamp) {
+                *b = None;
+            }
         }
+    }
+
+    /// Remembers the stack addresses a call that is not followed is handed.
+    fn note_escape(&mut self, stack: &str) {
+        let floor = self.stack_top - STACK_WINDOW;
+        let lowest = self
+            .regs
+            .iter()
+            .filter(|(r, _)| r.as_str() != stack)
+            .map(|(_, v)| *v as u64)
+            .filter(|v| (floor..=self.stack_top).contains(v))
+            .min();
+        if let Some(lowest) = lowest {
+            if self.escapes.len() >= MAX_ESCAPES {
+                // Merged into one that covers them all.
+                let lowest = self.escapes.iter().map(|e| e.1).fold(lowest, u64::min);
+                self.escapes = vec![(self.clock, lowest)];
+            } else {
+                self.escapes.push((self.clock, lowest));
+            }
+        }
+    }
+
+    /// Restores an earlier state (a snapshot, or the state before a call that was undone)
+    /// on a clock that keeps running.
+    fn restore(&mut self, earlier: State) {
+        let clock = self.clock;
+        *self = earlier;
+        self.clock = clock;
     }
 
     pub(super) fn note(&mut self, addr: u64) {
@@ -123,6 +173,7 @@ impl State {
             }
             let byte = v.map(|v| (v >> self.shift(i, size)) as u8);
             self.stored.insert(addr.wrapping_add(i as u64), byte);
+            self.stamps.insert(addr.wrapping_add(i as u64), self.clock);
         }
     }
 
@@ -348,8 +399,10 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
     depth: usize,
 ) -> Result<End, String> {
     let mut pc = start;
-    let mut visited: HashSet<u64> = HashSet::new();
-    let mut pending: Vec<(u64, Option<Box<State>>)> = Vec::new();
+    // Each instruction evaluated, with the clock when it first was.
+    let mut visited: HashMap<u64, u64> = HashMap::new();
+    // Targets of branches not taken yet: the state at the branch, and the clock.
+    let mut pending: Vec<(u64, Option<Box<State>>, u64)> = Vec::new();
     let mut snapshots = 0;
     while *budget > 0 {
         let code = image
@@ -362,13 +415,21 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
         let mut next = last.end();
         for ins in &insns {
             *budget = budget.saturating_sub(1);
-            let flow = if visited.insert(ins.address()) {
+            // The instruction a loop comes back to, if this one does.
+            let mut loop_head = None;
+            let flow = if let std::collections::hash_map::Entry::Vacant(first) =
+                visited.entry(ins.address())
+            {
+                first.insert(state.clock);
+                state.clock += 1;
                 cpu.step(ins, state, image)?
             } else {
+                loop_head = Some(ins.address());
                 Flow::DeadEnd(format!("a loop back to {:#x}", ins.address()))
             };
             let flow = match flow {
-                Flow::Jump(t) if visited.contains(&t) => {
+                Flow::Jump(t) if visited.contains_key(&t) => {
+                    loop_head = Some(t);
                     Flow::DeadEnd(format!("a loop back to {t:#x}"))
                 }
                 other => other,
@@ -376,14 +437,16 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
             match flow {
                 Flow::Next => {}
                 Flow::Branch(t) => {
-                    if t > ins.address() && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS
+                    if t > ins.address()
+                        && !visited.contains_key(&t)
+                        && pending.len() < MAX_INIT_INSNS
                     {
                         let small = state.stored.len() <= MAX_SNAPSHOT_BYTES;
                         let snapshot = (small && snapshots < MAX_SNAPSHOTS).then(|| {
                             snapshots += 1;
                             Box::new(state.clone())
                         });
-                        pending.push((t, snapshot));
+                        pending.push((t, snapshot, state.clock));
                     }
                 }
                 Flow::Jump(t) => {
@@ -407,13 +470,14 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                                 cpu.leave_call(state);
                                 true
                             } else {
-                                *state = before;
+                                state.restore(before);
                                 false
                             }
                         }
                         _ => false,
                     };
                     if !followed {
+                        state.note_escape(cpu.stack_register());
                         cpu.clobber(state);
                         if let Some(t) = target {
                             cpu.callee_pops(state, image, t);
@@ -422,14 +486,14 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                 }
                 Flow::Return => return Ok(End::Returned),
                 Flow::Trap(why) => {
-                    let resume =
-                        std::iter::from_fn(|| pending.pop()).find(|(t, _)| !visited.contains(t));
+                    let resume = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, ..)| !visited.contains_key(t));
                     next = match resume {
-                        Some((t, Some(snapshot))) => {
-                            *state = *snapshot;
+                        Some((t, Some(snapshot), _)) => {
+                            state.restore(*snapshot);
                             t
                         }
-                        Some((t, None)) if depth == 0 => {
+                        Some((t, None, _)) if depth == 0 => {
                             state.forget_all(cpu.stack_register());
                             t
                         }
@@ -443,8 +507,8 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                     if depth > 0 {
                         return Ok(End::Abandoned);
                     }
-                    let (resume, snapshot) = std::iter::from_fn(|| pending.pop())
-                        .find(|(t, _)| !visited.contains(t))
+                    let (resume, snapshot, _) = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, ..)| !visited.contains_key(t))
                         .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
                     // The base register of position-independent data survives the loop when
                     // the branch saw the same value.
@@ -454,7 +518,44 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                         .filter_map(|r| Some((*r, state.get(r)?)))
                         .filter(|(r, v)| snapshot.as_ref().is_none_or(|s| s.get(r) == Some(*v)))
                         .collect();
-                    state.forget_all(cpu.stack_register());
+                    // A stack byte survives a loop when no path can have changed it: the
+                    // loop's body as evaluated (from its first instruction, callees
+                    // included) never wrote it, handed no stack address to a call it did not
+                    // follow, and left no branch unexplored, and the branch to the exit saw
+                    // the same byte. (Stores through addresses the evaluator does not know
+                    // are taken to miss the stack, in a loop as anywhere.)
+                    let since = loop_head.and_then(|h| visited.get(&h).copied());
+                    match (since, snapshot) {
+                        (Some(since), Some(snapshot))
+                            if !pending
+                                .iter()
+                                .any(|(t, _, at)| *at > since && !visited.contains_key(t)) =>
+                        {
+                            // Kept: bytes of the looping function's frame and above, below the
+                            // lowest stack address a call not followed in the loop was handed.
+                            let frame = state
+                                .get(cpu.stack_register())
+                                .map_or(u64::MAX, |v| v as u64);
+                            let escaped = state
+                                .escapes
+                                .iter()
+                                .filter(|(at, _)| *at > since)
+                                .map(|e| e.1)
+                                .fold(u64::MAX, u64::min);
+                            let same = |a: u64| {
+                                a >= frame
+                                    && a < escaped
+                                    && state.stored.get(&a).copied().flatten().is_some()
+                                    && snapshot.stored.get(&a) == state.stored.get(&a)
+                            };
+                            let kept: Vec<u64> =
+                                state.stored.keys().copied().filter(|a| same(*a)).collect();
+                            state.forget_all_but(cpu.stack_register(), |a, stamp| {
+                                stamp <= since && kept.binary_search(&a).is_ok()
+                            });
+                        }
+                        _ => state.forget_all(cpu.stack_register()),
+                    }
                     for (r, v) in pinned {
                         state.set(r, Some(v));
                     }
