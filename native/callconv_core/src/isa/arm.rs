@@ -1196,6 +1196,36 @@ mod tests {
     }
 
     #[test]
+    fn increment_before_and_movt() {
+        let arm = Arm::new(false).unwrap();
+        // stmib sp, {r0, r1}: the words above sp, sp unmoved.
+        let stmib = arm.lift(&[0x03, 0x00, 0x8d, 0xe9], 0x1000).unwrap();
+        let store = |src: &str, disp| Fx::Store {
+            src: src.into(),
+            base: "sp".into(),
+            disp,
+            size: 4,
+        };
+        assert_eq!(stmib.fx, vec![store("r0", 4), store("r1", 8)]);
+        // movt r0, #0x1234: the high half replaced, as Fx::Arith (not followed by the
+        // analysis).
+        let movt = arm.lift(&[0x34, 0x02, 0x41, 0xe3], 0x1004).unwrap();
+        let arith = |op, v| {
+            Fx::Arith(Arith {
+                dst: "r0".into(),
+                op,
+                a: "r0".into(),
+                b: Operand::Imm(v),
+                word: true,
+            })
+        };
+        assert_eq!(
+            movt.fx,
+            vec![arith(ArithOp::And, 0xffff), arith(ArithOp::Or, 0x1234_0000)]
+        );
+    }
+
+    #[test]
     fn a32_conditions_fork_and_stay_together() {
         let arm = Arm::new(false).unwrap();
         // `popeq {r4, pc}`: a fork into "eq holds" and "eq does not hold".

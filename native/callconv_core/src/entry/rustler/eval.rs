@@ -121,6 +121,31 @@ impl State {
         }
     }
 
+    /// [`State::forget_all`] at the exit of a loop whose body was evaluated from time
+    /// `since` on, reached from the branch that saved `snapshot`, when that body left no branch
+    /// unexplored: a stack byte of the looping function's frame (or above) keeps its value if
+    /// nothing in the body wrote it, no call not followed there was handed a stack address at
+    /// or below it, and `snapshot` holds the same byte.
+    fn forget_all_but_loop(&mut self, stack: &str, snapshot: &State, since: u64) {
+        let frame = self.get(stack).map_or(u64::MAX, |v| v as u64);
+        let escaped = self
+            .escapes
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|e| e.1)
+            .fold(u64::MAX, u64::min);
+        let same = |a: u64| {
+            a >= frame
+                && a < escaped
+                && self.stored.get(&a).copied().flatten().is_some()
+                && snapshot.stored.get(&a) == self.stored.get(&a)
+        };
+        let kept: Vec<u64> = self.stored.keys().copied().filter(|a| same(*a)).collect();
+        self.forget_all_but(stack, |a, stamp| {
+            stamp <= since && kept.binary_search(&a).is_ok()
+        });
+    }
+
     /// Remembers the stack addresses a call that is not followed is handed.
     fn note_escape(&mut self, stack: &str) {
         let floor = self.stack_top - STACK_WINDOW;
@@ -531,28 +556,7 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                                 .iter()
                                 .any(|(t, _, at)| *at > since && !visited.contains_key(t)) =>
                         {
-                            // Kept: bytes of the looping function's frame and above, below the
-                            // lowest stack address a call not followed in the loop was handed.
-                            let frame = state
-                                .get(cpu.stack_register())
-                                .map_or(u64::MAX, |v| v as u64);
-                            let escaped = state
-                                .escapes
-                                .iter()
-                                .filter(|(at, _)| *at > since)
-                                .map(|e| e.1)
-                                .fold(u64::MAX, u64::min);
-                            let same = |a: u64| {
-                                a >= frame
-                                    && a < escaped
-                                    && state.stored.get(&a).copied().flatten().is_some()
-                                    && snapshot.stored.get(&a) == state.stored.get(&a)
-                            };
-                            let kept: Vec<u64> =
-                                state.stored.keys().copied().filter(|a| same(*a)).collect();
-                            state.forget_all_but(cpu.stack_register(), |a, stamp| {
-                                stamp <= since && kept.binary_search(&a).is_ok()
-                            });
+                            state.forget_all_but_loop(cpu.stack_register(), &snapshot, since);
                         }
                         _ => state.forget_all(cpu.stack_register()),
                     }
@@ -600,5 +604,42 @@ mod tests {
         assert_eq!(s.field(0x108, 8), Field::Unwritten);
         s.store(0x108, 4, None);
         assert_eq!(s.field(0x108, 4), Field::Unknown);
+    }
+
+    /// A loop's body evaluated from time 10: which stack bytes keep their value at its exit.
+    #[test]
+    fn stack_bytes_across_a_loop() {
+        let sp = STACK_TOP_32 - 0x40;
+        let mut s = State::new("sp", STACK_TOP_32, false);
+        s.set("sp", Some(u128::from(sp)));
+        s.clock = 3;
+        s.store(sp + 4, 4, Some(0x7e894)); // the entry's base, before the loop
+        s.store(sp + 8, 4, Some(1)); // a counter, before the loop ...
+        s.store(sp + 0x20, 4, Some(5)); // handed to a call below
+        s.store(sp - 8, 4, Some(9)); // below the frame: a callee's
+        let snapshot = s.clone();
+        s.clock = 12;
+        s.store(sp + 8, 4, Some(2)); // ... and in it
+        s.set("r0", Some(u128::from(sp + 0x20)));
+        s.note_escape("sp");
+        s.set("r0", Some(0x1234));
+        s.clock = 20;
+        let mut exit = s.clone();
+        exit.forget_all_but_loop("sp", &snapshot, 10);
+        assert_eq!(exit.field(sp + 4, 4), Field::Known(0x7e894));
+        assert_eq!(exit.field(sp + 8, 4), Field::Unknown);
+        assert_eq!(exit.field(sp + 0x20, 4), Field::Unknown);
+        assert_eq!(exit.field(sp - 8, 4), Field::Unknown);
+        assert_eq!(exit.get("r0"), None);
+        // Not the same at the branch to the exit: forgotten.
+        let mut other = snapshot.clone();
+        other.store(sp + 4, 4, Some(0x7e898));
+        let mut exit = s.clone();
+        exit.forget_all_but_loop("sp", &other, 10);
+        assert_eq!(exit.field(sp + 4, 4), Field::Unknown);
+        // A body that started before the store: forgotten.
+        let mut exit = s;
+        exit.forget_all_but_loop("sp", &snapshot, 2);
+        assert_eq!(exit.field(sp + 4, 4), Field::Unknown);
     }
 }
