@@ -538,7 +538,11 @@ impl Lifter for Arm {
                         out.writes
                             .extend(regs.iter().filter(|r| !store && *r != "pc").cloned());
                         let down = m.ends_with("da");
+                        // A store into a frame already made (`stmib sp, {r0, r1}` spills
+                        // arguments) reads its registers as uses, unlike a push.
+                        let uses = out.reads_are_not_uses;
                         push_multiple(&mut out, &regs, &base, store, down, writeback, single);
+                        out.reads_are_not_uses = uses;
                         let step = if regs.iter().all(|r| r.starts_with('d')) && !single {
                             8
                         } else {
