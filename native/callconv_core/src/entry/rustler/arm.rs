@@ -86,7 +86,20 @@ impl Cpu for Arm {
     }
 
     fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
-        lifted::step(&ABI, "sp", ins, state, image)
+        let flow = lifted::step(&ABI, "sp", ins, state, image)?;
+        // Messages name the code address, not the tagged one.
+        let Insn::Lifted(l) = ins else {
+            return Ok(flow);
+        };
+        let (tagged, plain) = (
+            format!("{:#x}", l.address),
+            format!("{:#x}", self.lifter.code_address(l.address)),
+        );
+        Ok(match flow {
+            Flow::DeadEnd(why) => Flow::DeadEnd(why.replace(&tagged, &plain)),
+            Flow::Trap(why) => Flow::Trap(why.replace(&tagged, &plain)),
+            other => other,
+        })
     }
 
     fn result_register(&self) -> &'static str {

@@ -450,12 +450,14 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                 cpu.step(ins, state, image)?
             } else {
                 loop_head = Some(ins.address());
-                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address()))
+                let at = cpu.fetch_address(ins.address());
+                Flow::DeadEnd(format!("a loop back to {at:#x}"))
             };
             let flow = match flow {
                 Flow::Jump(t) if visited.contains_key(&t) => {
                     loop_head = Some(t);
-                    Flow::DeadEnd(format!("a loop back to {t:#x}"))
+                    let at = cpu.fetch_address(t);
+                    Flow::DeadEnd(format!("a loop back to {at:#x}"))
                 }
                 other => other,
             };
