@@ -59,11 +59,18 @@ impl Cpu for Arm {
                 // A conditional A32 branch is lifted as a fork into the paths where its
                 // condition holds and does not; the evaluator takes it as the branch it is,
                 // so a loop's backward branch stays a loop.
+                // (The lifter makes `ls`/`lo` hold on the fall-through path.)
                 if self.lifter.code_address(taken) == self.lifter.code_address(at) {
-                    if let Some(isa::Flow::Jump(target)) =
-                        self.lifter.lift(rest, taken).map(|t| t.flow)
-                    {
-                        l.flow = isa::Flow::Cond(target, bound);
+                    let flow = |a| self.lifter.lift(rest, a).map(|t| t.flow);
+                    match (flow(taken), flow(l.next)) {
+                        (Some(isa::Flow::Jump(target)), _) => {
+                            l.flow = isa::Flow::Cond(target, bound);
+                        }
+                        (_, Some(isa::Flow::Jump(target))) => {
+                            l.flow = isa::Flow::Cond(target, bound);
+                            l.next = taken;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -125,5 +132,33 @@ impl Cpu for Arm {
     fn clobber(&self, state: &mut State) {
         state.forget(CLOBBERED);
         state.forget((0..8).chain(16..32).map(|i| format!("d{i}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A conditional A32 branch reaches the walk as a branch to its target, whichever path
+    /// the lifter makes the fall-through (`ls` holds on it), and the fall-through is the
+    /// path where it is not taken.
+    #[test]
+    fn conditional_a32_branches_stay_branches() {
+        let arm = Arm::new().unwrap();
+        // bls 0xff8 (a loop's backward branch), beq 0x1010.
+        for (word, target) in [(0x9aff_fffc_u32, 0xff8u64), (0x0a00_0002, 0x1010)] {
+            let code = word.to_le_bytes();
+            let insns = arm.decode(&code, 0x1000, 2).unwrap();
+            let [Insn::Lifted(branch), Insn::Lifted(not_taken)] = insns.as_slice() else {
+                panic!("two instructions");
+            };
+            assert!(
+                matches!(branch.flow, isa::Flow::Cond(t, _) if t == target),
+                "{:?}",
+                branch.flow
+            );
+            assert_eq!(not_taken.mnemonic, "(skipped)");
+            assert_eq!(arm.fetch_address(not_taken.address), 0x1000);
+        }
     }
 }
