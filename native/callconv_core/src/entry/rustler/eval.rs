@@ -429,6 +429,10 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
     // Targets of branches not taken yet: the state at the branch, and the clock.
     let mut pending: Vec<(u64, Option<Box<State>>, u64)> = Vec::new();
     let mut snapshots = 0;
+    // Branches to code not evaluated that were not remembered, and when; past
+    // MAX_SNAPSHOTS of them, only when the last was.
+    let mut unfollowed: Vec<(u64, u64)> = Vec::new();
+    let mut unfollowed_lost = 0u64;
     while *budget > 0 {
         let code = image
             .read_code(cpu.fetch_address(pc), MAX_CODE_BYTES)
@@ -474,6 +478,13 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                             Box::new(state.clone())
                         });
                         pending.push((t, snapshot, state.clock));
+                    } else if !visited.contains_key(&t) {
+                        // A backward branch to code not evaluated yet.
+                        if unfollowed.len() < MAX_SNAPSHOTS {
+                            unfollowed.push((t, state.clock));
+                        } else {
+                            unfollowed_lost = state.clock;
+                        }
                     }
                 }
                 Flow::Jump(t) => {
@@ -554,9 +565,13 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                     let since = loop_head.and_then(|h| visited.get(&h).copied());
                     match (since, snapshot) {
                         (Some(since), Some(snapshot))
-                            if !pending
-                                .iter()
-                                .any(|(t, _, at)| *at > since && !visited.contains_key(t)) =>
+                            if unfollowed_lost <= since
+                                && !unfollowed
+                                    .iter()
+                                    .any(|(t, at)| *at > since && !visited.contains_key(t))
+                                && !pending
+                                    .iter()
+                                    .any(|(t, _, at)| *at > since && !visited.contains_key(t)) =>
                         {
                             state.forget_all_but_loop(cpu.stack_register(), &snapshot, since);
                         }
