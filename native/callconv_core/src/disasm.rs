@@ -140,21 +140,6 @@ pub(crate) fn detailed(isa: Isa) -> Result<capstone::Capstone, DisasmError> {
     Ok(built?)
 }
 
-/// One name per ARM register, as `entry::locate` and `entry::rustler` track them: capstone's
-/// aliases (`ip`, `sb`, `sl`, `fp`) become `rN`, and r13–r15 become `sp`, `lr`, `pc`.
-pub(crate) fn arm_register(name: String) -> String {
-    match name.as_str() {
-        "ip" => "r12".to_string(),
-        "sb" => "r9".to_string(),
-        "sl" => "r10".to_string(),
-        "fp" => "r11".to_string(),
-        "r13" => "sp".to_string(),
-        "r14" => "lr".to_string(),
-        "r15" => "pc".to_string(),
-        _ => name,
-    }
-}
-
 /// The `index`-th 32-bit word of `code` in the given byte order (fixed-width ISAs whose words
 /// capstone does not decode, such as Power ISA 3.1's prefixed instructions).
 pub(crate) fn word32(code: &[u8], index: usize, big_endian: bool) -> Option<u32> {

@@ -46,7 +46,6 @@ mod aarch64;
 mod arm;
 mod eval;
 mod inventory;
-mod legacy;
 mod lifted;
 mod ppc64;
 mod riscv;
@@ -60,9 +59,6 @@ use eval::{run, Cpu, End, State};
 use inventory::inventory_table;
 pub use inventory::rustler_version;
 use x86::X86_64;
-// What the per-architecture modules not yet on the instruction layer share.
-use eval::{mask, reg_name, Flow, Load, STACK_TOP_32};
-use legacy::{detail_of, Ins, Opnd};
 
 /// Most instructions evaluated in `nif_init`, the functions it calls included.
 pub const MAX_INIT_INSNS: usize = 8192;

@@ -26,7 +26,9 @@ use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
 use super::features::arm_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{
+    Arith, ArithOp, Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub,
+};
 
 /// Thumb state, in the low bit of an address.
 const THUMB: u64 = 1;
@@ -444,7 +446,12 @@ impl Lifter for Arm {
                     // Switches mode: Thumb → A32 (word-aligned), A32 → Thumb.
                     out.flow = Flow::Call(if thumb { t & !3 } else { t | THUMB });
                 }
-                _ => out.flow = Flow::IndirectCall,
+                _ => {
+                    out.flow = Flow::IndirectCall;
+                    if let Some(r) = reg(0).filter(|r| r != "pc") {
+                        out.call_target = Some(CallTarget::Reg(r));
+                    }
+                }
             },
             "bx" => {
                 out.flow = match reg(0).as_deref() {
@@ -525,10 +532,27 @@ impl Lifter for Arm {
                         || m.ends_with("fd") && store
                         || m.ends_with("ea") && !store;
                     let single = m.starts_with('v') && is_single(&mnemonic, insn.op_str());
-                    // Only the common shapes: increment after, decrement before.
                     if m.ends_with("ib") || m.ends_with("da") {
+                        // Increment before and decrement after: one register further up than
+                        // increment after and decrement before.
                         out.writes
                             .extend(regs.iter().filter(|r| !store && *r != "pc").cloned());
+                        let down = m.ends_with("da");
+                        // A store into a frame already made (`stmib sp, {r0, r1}` spills
+                        // arguments) reads its registers as uses, unlike a push.
+                        let uses = out.reads_are_not_uses;
+                        push_multiple(&mut out, &regs, &base, store, down, writeback, single);
+                        out.reads_are_not_uses = uses;
+                        let step = if regs.iter().all(|r| r.starts_with('d')) && !single {
+                            8
+                        } else {
+                            4
+                        };
+                        for fx in &mut out.fx {
+                            if let Fx::Store { disp, .. } | Fx::Load { disp, .. } = fx {
+                                *disp += step;
+                            }
+                        }
                         if regs.iter().any(|r| r == "pc") && !store {
                             out.flow = Flow::Stop;
                         }
@@ -660,6 +684,14 @@ impl Lifter for Arm {
                     _ => {}
                 }
             }
+            // Shifts, logic and `movt` that build constants, for the evaluators that follow
+            // values (the Rustler entry's); the analysis does not follow `Fx::Arith`.
+            "lsl" | "lsls" | "lsr" | "lsrs" | "asr" | "asrs" | "and" | "ands" | "orr" | "orrs"
+            | "eor" | "eors" | "bic" | "bics" | "movt" => {
+                if let Some(fx) = logic(&m, &ops, &shifts) {
+                    out.fx.extend(fx);
+                }
+            }
             "adr" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
                     out.fx.push(Fx::Const {
@@ -690,6 +722,74 @@ impl Lifter for Arm {
         }
         Some(out)
     }
+}
+
+/// The effects of a shift, a bitwise operation or `movt` (`m` without its condition): two
+/// operands (Thumb's `lsls r0, r1`: `r0 := r0 << r1`) or three, the last a register or an
+/// immediate. None for the forms not followed: a shifted register operand, `bic` of a
+/// register, a shift by a register in the three-operand form, and any that names pc.
+fn logic(m: &str, ops: &[Op], shifts: &[u32]) -> Option<Vec<Fx>> {
+    // `lsls`, `ands`, ...: the flags are not followed.
+    let m = match m {
+        "movt" => m,
+        _ => m.get(..3).unwrap_or(m),
+    };
+    let reg = |i: usize| match ops.get(i) {
+        Some(Op::Reg(r, _)) if r != "pc" => Some(r.clone()),
+        _ => None,
+    };
+    let dst = reg(0)?;
+    let arith = |op, a: String, b| {
+        Fx::Arith(Arith {
+            dst: dst.clone(),
+            op,
+            a,
+            b,
+            word: true,
+        })
+    };
+    if m == "movt" {
+        let Some(Op::Imm(v)) = ops.get(1) else {
+            return None;
+        };
+        return Some(vec![
+            arith(ArithOp::And, dst.clone(), Operand::Imm(0xffff)),
+            arith(ArithOp::Or, dst.clone(), Operand::Imm((*v & 0xffff) << 16)),
+        ]);
+    }
+    let (a, b_at) = match ops.len() {
+        2 => (dst.clone(), 1),
+        3 => (reg(1)?, 2),
+        _ => return None,
+    };
+    if shifts.get(b_at).copied().unwrap_or(0) != 0 {
+        return None;
+    }
+    let b = match ops.get(b_at)? {
+        Op::Imm(v) => Operand::Imm(*v),
+        Op::Reg(r, _) if r != "pc" => Operand::Reg(r.clone()),
+        _ => return None,
+    };
+    if matches!(m, "lsl" | "lsr" | "asr") && matches!(b, Operand::Reg(_)) {
+        // A shift by a register takes its low byte, 32 and over giving 0 (or the sign).
+        return None;
+    }
+    let op = match m {
+        "lsl" => ArithOp::Shl,
+        "lsr" => ArithOp::Shr,
+        "asr" => ArithOp::Sar,
+        "and" => ArithOp::And,
+        "orr" => ArithOp::Or,
+        "eor" => ArithOp::Xor,
+        "bic" => match b {
+            Operand::Imm(v) => {
+                return Some(vec![arith(ArithOp::And, a, Operand::Imm(!v & 0xffff_ffff))])
+            }
+            Operand::Reg(_) => return None,
+        },
+        _ => return None,
+    };
+    Some(vec![arith(op, a, b)])
 }
 
 /// A conditional A32 instruction as a fork into its two paths. The engine learns a table
@@ -1097,6 +1197,36 @@ mod tests {
         let skipped = arm.lift(&[0x02, 0x20], first.next).unwrap();
         assert!(skipped.fx.is_empty() && skipped.writes.is_empty());
         assert_eq!(skipped.next, 0x2007);
+    }
+
+    #[test]
+    fn increment_before_and_movt() {
+        let arm = Arm::new(false).unwrap();
+        // stmib sp, {r0, r1}: the words above sp, sp unmoved.
+        let stmib = arm.lift(&[0x03, 0x00, 0x8d, 0xe9], 0x1000).unwrap();
+        let store = |src: &str, disp| Fx::Store {
+            src: src.into(),
+            base: "sp".into(),
+            disp,
+            size: 4,
+        };
+        assert_eq!(stmib.fx, vec![store("r0", 4), store("r1", 8)]);
+        // movt r0, #0x1234: the high half replaced, as Fx::Arith (not followed by the
+        // analysis).
+        let movt = arm.lift(&[0x34, 0x02, 0x41, 0xe3], 0x1004).unwrap();
+        let arith = |op, v| {
+            Fx::Arith(Arith {
+                dst: "r0".into(),
+                op,
+                a: "r0".into(),
+                b: Operand::Imm(v),
+                word: true,
+            })
+        };
+        assert_eq!(
+            movt.fx,
+            vec![arith(ArithOp::And, 0xffff), arith(ArithOp::Or, 0x1234_0000)]
+        );
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! The symbolic evaluator: machine state, and the walk over a function's paths that
 //! follows calls and remembers the other side of each branch.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use capstone::Capstone;
 use object::ReadRef;
 
-use super::legacy::Ins;
 use super::{Field, MAX_INIT_INSNS};
 use crate::isa::Lifted;
 use crate::memory::{Image, Pointer};
@@ -30,6 +28,8 @@ pub(super) const NULL_PAGE: u64 = 0x100;
 pub(super) const STACK_TOP: u64 = 0x7ff0_0000_0000_0000;
 /// The same for 32-bit code, whose registers cannot hold [`STACK_TOP`].
 pub(super) const STACK_TOP_32: u64 = 0x7ff0_0000;
+/// Most calls handed a stack address that are remembered apart.
+const MAX_ESCAPES: usize = 64;
 /// How far below the stack top stores count as stack stores.
 pub(super) const STACK_WINDOW: u64 = 1 << 24;
 
@@ -46,6 +46,13 @@ pub(super) struct State {
     /// known (a struct copied through XMM registers, with unwritten padding).
     pub(super) vectors: HashMap<String, Vec<Option<u8>>>,
     pub(super) stored: BTreeMap<u64, Option<u8>>,
+    /// When each byte of `stored` was last written, by [`State::clock`].
+    pub(super) stamps: BTreeMap<u64, u64>,
+    /// Instructions evaluated so far, callees' included: the time of a store.
+    pub(super) clock: u64,
+    /// Calls that were not followed and were handed stack addresses (in any register but the
+    /// stack pointer), which they may have written through: when, and the lowest address.
+    pub(super) escapes: Vec<(u64, u64)>,
     pub(super) refs: Vec<u64>,
     /// The stack pointer's starting value.
     pub(super) stack_top: u64,
@@ -61,6 +68,9 @@ impl State {
             regs,
             vectors: HashMap::new(),
             stored: BTreeMap::new(),
+            stamps: BTreeMap::new(),
+            clock: 0,
+            escapes: Vec::new(),
             refs: Vec::new(),
             stack_top,
             big_endian,
@@ -92,12 +102,75 @@ impl State {
 
     /// Forgets every register but the stack pointer, and every value stored on the stack.
     pub(super) fn forget_all(&mut self, stack: &str) {
+        self.forget_all_but(stack, |_, _| false);
+    }
+
+    /// [`State::forget_all`], but for the stack bytes `keep` (given each byte's address and
+    /// the time it was written) keeps.
+    fn forget_all_but(&mut self, stack: &str, keep: impl Fn(u64, u64) -> bool) {
         self.regs.retain(|r, _| r == stack);
         self.vectors.clear();
         let floor = self.stack_top - STACK_WINDOW;
-        for (_, b) in self.stored.range_mut(floor..=self.stack_top) {
-            *b = None;
+        for (a, b) in self.stored.range_mut(floor..=self.stack_top) {
+            let stamp = self.stamps.get(a).copied().unwrap_or(0);
+            if !keep(*a, stamp) {
+                *b = None;
+            }
         }
+    }
+
+    /// [`State::forget_all`] at the exit of a loop whose body was evaluated from time
+    /// `since` on, reached from the branch that saved `snapshot`, when that body left no branch
+    /// unexplored: a stack byte of the looping function's frame (or above) keeps its value if
+    /// nothing in the body wrote it, no call not followed there was handed a stack address at
+    /// or below it, and `snapshot` holds the same byte.
+    fn forget_all_but_loop(&mut self, stack: &str, snapshot: &State, since: u64) {
+        let frame = self.get(stack).map_or(u64::MAX, |v| v as u64);
+        let escaped = self
+            .escapes
+            .iter()
+            .filter(|(at, _)| *at > since)
+            .map(|e| e.1)
+            .fold(u64::MAX, u64::min);
+        let same = |a: u64| {
+            a >= frame
+                && a < escaped
+                && self.stored.get(&a).copied().flatten().is_some()
+                && snapshot.stored.get(&a) == self.stored.get(&a)
+        };
+        let kept: Vec<u64> = self.stored.keys().copied().filter(|a| same(*a)).collect();
+        self.forget_all_but(stack, |a, stamp| {
+            stamp <= since && kept.binary_search(&a).is_ok()
+        });
+    }
+
+    /// Remembers the stack addresses a call that is not followed is handed.
+    fn note_escape(&mut self, stack: &str) {
+        let floor = self.stack_top - STACK_WINDOW;
+        let lowest = self
+            .regs
+            .iter()
+            .filter(|(r, _)| r.as_str() != stack)
+            .map(|(_, v)| *v as u64)
+            .filter(|v| (floor..=self.stack_top).contains(v))
+            .min();
+        if let Some(lowest) = lowest {
+            if self.escapes.len() >= MAX_ESCAPES {
+                // Merged into one that covers them all.
+                let lowest = self.escapes.iter().map(|e| e.1).fold(lowest, u64::min);
+                self.escapes = vec![(self.clock, lowest)];
+            } else {
+                self.escapes.push((self.clock, lowest));
+            }
+        }
+    }
+
+    /// Restores an earlier state (a snapshot, or the state before a call that was undone)
+    /// on a clock that keeps running.
+    fn restore(&mut self, earlier: State) {
+        let clock = self.clock;
+        *self = earlier;
+        self.clock = clock;
     }
 
     pub(super) fn note(&mut self, addr: u64) {
@@ -123,6 +196,7 @@ impl State {
             }
             let byte = v.map(|v| (v >> self.shift(i, size)) as u8);
             self.stored.insert(addr.wrapping_add(i as u64), byte);
+            self.stamps.insert(addr.wrapping_add(i as u64), self.clock);
         }
     }
 
@@ -224,62 +298,14 @@ pub(super) enum Flow {
     Trap(String),
 }
 
-/// One decoded instruction: lifted by the instruction layer (`crate::isa`), or in the old
-/// decoders' form for the architectures not moved onto it yet.
-pub(super) enum Insn {
-    Lifted(Box<Lifted>),
-    Legacy(Ins),
-}
-
-impl Insn {
-    fn address(&self) -> u64 {
-        match self {
-            Insn::Lifted(l) => l.address,
-            Insn::Legacy(i) => i.address,
-        }
-    }
-
-    /// The address of the next instruction.
-    fn end(&self) -> u64 {
-        match self {
-            Insn::Lifted(l) => l.next,
-            Insn::Legacy(i) => i.address.wrapping_add(i.len),
-        }
-    }
-}
+/// One decoded instruction, as the instruction layer (`crate::isa`) lifted it.
+pub(super) type Insn = Lifted;
 
 pub(super) trait Cpu {
     /// Decodes up to `count` instructions of `code`, which starts at `address`.
-    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String> {
-        Ok(self
-            .decode_ins(code, address, count)?
-            .into_iter()
-            .map(Insn::Legacy)
-            .collect())
-    }
+    fn decode(&self, code: &[u8], address: u64, count: usize) -> Result<Vec<Insn>, String>;
     /// Applies one instruction to the state.
-    fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
-        match ins {
-            Insn::Legacy(i) => self.step_ins(i, state, image),
-            Insn::Lifted(l) => Err(format!(
-                "no evaluation of lifted instructions at {:#x}",
-                l.address
-            )),
-        }
-    }
-    /// The old decoder of an architecture not on the instruction layer yet.
-    fn decode_ins(&self, _code: &[u8], address: u64, _count: usize) -> Result<Vec<Ins>, String> {
-        Err(format!(
-            "no instruction the evaluator knows at {address:#x}"
-        ))
-    }
-    /// The old evaluation of one instruction in the old decoder's form.
-    fn step_ins(&self, ins: &Ins, _state: &mut State, _image: &dyn Load) -> Result<Flow, String> {
-        Err(format!(
-            "no evaluation of {} at {:#x}",
-            ins.mnemonic, ins.address
-        ))
-    }
+    fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String>;
     fn result_register(&self) -> &'static str;
     fn stack_register(&self) -> &'static str;
     /// The stack pointer's starting value: [`STACK_TOP`], or [`STACK_TOP_32`] for 32-bit code.
@@ -348,9 +374,15 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
     depth: usize,
 ) -> Result<End, String> {
     let mut pc = start;
-    let mut visited: HashSet<u64> = HashSet::new();
-    let mut pending: Vec<(u64, Option<Box<State>>)> = Vec::new();
+    // Each instruction evaluated, with the clock when it first was.
+    let mut visited: HashMap<u64, u64> = HashMap::new();
+    // Targets of branches not taken yet: the state at the branch, and the clock.
+    let mut pending: Vec<(u64, Option<Box<State>>, u64)> = Vec::new();
     let mut snapshots = 0;
+    // Branches to code not evaluated that were not remembered, and when; past
+    // MAX_SNAPSHOTS of them, only when the last was.
+    let mut unfollowed: Vec<(u64, u64)> = Vec::new();
+    let mut unfollowed_lost = 0u64;
     while *budget > 0 {
         let code = image
             .read_code(cpu.fetch_address(pc), MAX_CODE_BYTES)
@@ -359,31 +391,50 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
         let Some(last) = insns.last() else {
             return Err(format!("no instruction the evaluator knows at {pc:#x}"));
         };
-        let mut next = last.end();
+        let mut next = last.next;
         for ins in &insns {
             *budget = budget.saturating_sub(1);
-            let flow = if visited.insert(ins.address()) {
+            // The instruction a loop comes back to, if this one does.
+            let mut loop_head = None;
+            let flow = if let std::collections::hash_map::Entry::Vacant(first) =
+                visited.entry(ins.address)
+            {
+                first.insert(state.clock);
+                state.clock += 1;
                 cpu.step(ins, state, image)?
             } else {
-                Flow::DeadEnd(format!("a loop back to {:#x}", ins.address()))
+                loop_head = Some(ins.address);
+                let at = cpu.fetch_address(ins.address);
+                Flow::DeadEnd(format!("a loop back to {at:#x}"))
             };
             let flow = match flow {
-                Flow::Jump(t) if visited.contains(&t) => {
-                    Flow::DeadEnd(format!("a loop back to {t:#x}"))
+                Flow::Jump(t) if visited.contains_key(&t) => {
+                    loop_head = Some(t);
+                    let at = cpu.fetch_address(t);
+                    Flow::DeadEnd(format!("a loop back to {at:#x}"))
                 }
                 other => other,
             };
             match flow {
                 Flow::Next => {}
                 Flow::Branch(t) => {
-                    if t > ins.address() && !visited.contains(&t) && pending.len() < MAX_INIT_INSNS
+                    if t > ins.address
+                        && !visited.contains_key(&t)
+                        && pending.len() < MAX_INIT_INSNS
                     {
                         let small = state.stored.len() <= MAX_SNAPSHOT_BYTES;
                         let snapshot = (small && snapshots < MAX_SNAPSHOTS).then(|| {
                             snapshots += 1;
                             Box::new(state.clone())
                         });
-                        pending.push((t, snapshot));
+                        pending.push((t, snapshot, state.clock));
+                    } else if !visited.contains_key(&t) {
+                        // A backward branch to code not evaluated yet.
+                        if unfollowed.len() < MAX_SNAPSHOTS {
+                            unfollowed.push((t, state.clock));
+                        } else {
+                            unfollowed_lost = state.clock;
+                        }
                     }
                 }
                 Flow::Jump(t) => {
@@ -391,7 +442,7 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                     break;
                 }
                 Flow::Call(target) => {
-                    let ret_addr = ins.end();
+                    let ret_addr = ins.next;
                     let followed = match target {
                         Some(t)
                             if depth < MAX_CALL_DEPTH
@@ -407,13 +458,14 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                                 cpu.leave_call(state);
                                 true
                             } else {
-                                *state = before;
+                                state.restore(before);
                                 false
                             }
                         }
                         _ => false,
                     };
                     if !followed {
+                        state.note_escape(cpu.stack_register());
                         cpu.clobber(state);
                         if let Some(t) = target {
                             cpu.callee_pops(state, image, t);
@@ -422,14 +474,14 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                 }
                 Flow::Return => return Ok(End::Returned),
                 Flow::Trap(why) => {
-                    let resume =
-                        std::iter::from_fn(|| pending.pop()).find(|(t, _)| !visited.contains(t));
+                    let resume = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, ..)| !visited.contains_key(t));
                     next = match resume {
-                        Some((t, Some(snapshot))) => {
-                            *state = *snapshot;
+                        Some((t, Some(snapshot), _)) => {
+                            state.restore(*snapshot);
                             t
                         }
-                        Some((t, None)) if depth == 0 => {
+                        Some((t, None, _)) if depth == 0 => {
                             state.forget_all(cpu.stack_register());
                             t
                         }
@@ -443,8 +495,8 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                     if depth > 0 {
                         return Ok(End::Abandoned);
                     }
-                    let (resume, snapshot) = std::iter::from_fn(|| pending.pop())
-                        .find(|(t, _)| !visited.contains(t))
+                    let (resume, snapshot, _) = std::iter::from_fn(|| pending.pop())
+                        .find(|(t, ..)| !visited.contains_key(t))
                         .ok_or_else(|| format!("evaluation ends at {why} with no other path"))?;
                     // The base register of position-independent data survives the loop when
                     // the branch saw the same value.
@@ -454,7 +506,27 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
                         .filter_map(|r| Some((*r, state.get(r)?)))
                         .filter(|(r, v)| snapshot.as_ref().is_none_or(|s| s.get(r) == Some(*v)))
                         .collect();
-                    state.forget_all(cpu.stack_register());
+                    // A stack byte survives a loop when no path can have changed it: the
+                    // loop's body as evaluated (from its first instruction, callees
+                    // included) never wrote it, handed no stack address to a call it did not
+                    // follow, and left no branch unexplored, and the branch to the exit saw
+                    // the same byte. (Stores through addresses the evaluator does not know
+                    // are taken to miss the stack, in a loop as anywhere.)
+                    let since = loop_head.and_then(|h| visited.get(&h).copied());
+                    match (since, snapshot) {
+                        (Some(since), Some(snapshot))
+                            if unfollowed_lost <= since
+                                && !unfollowed
+                                    .iter()
+                                    .any(|(t, at)| *at > since && !visited.contains_key(t))
+                                && !pending
+                                    .iter()
+                                    .any(|(t, _, at)| *at > since && !visited.contains_key(t)) =>
+                        {
+                            state.forget_all_but_loop(cpu.stack_register(), &snapshot, since);
+                        }
+                        _ => state.forget_all(cpu.stack_register()),
+                    }
                     for (r, v) in pinned {
                         state.set(r, Some(v));
                     }
@@ -471,21 +543,6 @@ pub(super) fn run<'data, R: ReadRef<'data>>(
     Ok(End::OutOfBudget)
 }
 
-pub(super) fn mask(size: usize) -> u128 {
-    if size >= 16 {
-        u128::MAX
-    } else {
-        (1u128 << (8 * size)) - 1
-    }
-}
-
-pub(super) fn reg_name(cs: &Capstone, reg: capstone::RegId) -> Option<String> {
-    if reg.0 == 0 {
-        return None;
-    }
-    cs.reg_name(reg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,5 +556,42 @@ mod tests {
         assert_eq!(s.field(0x108, 8), Field::Unwritten);
         s.store(0x108, 4, None);
         assert_eq!(s.field(0x108, 4), Field::Unknown);
+    }
+
+    /// A loop's body evaluated from time 10: which stack bytes keep their value at its exit.
+    #[test]
+    fn stack_bytes_across_a_loop() {
+        let sp = STACK_TOP_32 - 0x40;
+        let mut s = State::new("sp", STACK_TOP_32, false);
+        s.set("sp", Some(u128::from(sp)));
+        s.clock = 3;
+        s.store(sp + 4, 4, Some(0x7e894)); // the entry's base, before the loop
+        s.store(sp + 8, 4, Some(1)); // a counter, before the loop ...
+        s.store(sp + 0x20, 4, Some(5)); // handed to a call below
+        s.store(sp - 8, 4, Some(9)); // below the frame: a callee's
+        let snapshot = s.clone();
+        s.clock = 12;
+        s.store(sp + 8, 4, Some(2)); // ... and in it
+        s.set("r0", Some(u128::from(sp + 0x20)));
+        s.note_escape("sp");
+        s.set("r0", Some(0x1234));
+        s.clock = 20;
+        let mut exit = s.clone();
+        exit.forget_all_but_loop("sp", &snapshot, 10);
+        assert_eq!(exit.field(sp + 4, 4), Field::Known(0x7e894));
+        assert_eq!(exit.field(sp + 8, 4), Field::Unknown);
+        assert_eq!(exit.field(sp + 0x20, 4), Field::Unknown);
+        assert_eq!(exit.field(sp - 8, 4), Field::Unknown);
+        assert_eq!(exit.get("r0"), None);
+        // Not the same at the branch to the exit: forgotten.
+        let mut other = snapshot.clone();
+        other.store(sp + 4, 4, Some(0x7e898));
+        let mut exit = s.clone();
+        exit.forget_all_but_loop("sp", &other, 10);
+        assert_eq!(exit.field(sp + 4, 4), Field::Unknown);
+        // A body that started before the store: forgotten.
+        let mut exit = s;
+        exit.forget_all_but_loop("sp", &snapshot, 2);
+        assert_eq!(exit.field(sp + 4, 4), Field::Unknown);
     }
 }

@@ -49,7 +49,7 @@ pub(super) fn decode(
             break;
         }
         offset += len as usize;
-        out.push(Insn::Lifted(Box::new(lifted)));
+        out.push(lifted);
     }
     if out.is_empty() {
         return Err(format!("cannot disassemble at {address:#x}"));
@@ -65,9 +65,7 @@ pub(super) fn step(
     state: &mut State,
     image: &dyn Load,
 ) -> Result<Flow, String> {
-    let Insn::Lifted(l) = ins else {
-        return Err("an instruction in the old decoders' form".to_string());
-    };
+    let l = ins;
     let read = |state: &State, r: &str| -> Option<u128> {
         if abi.zero == Some(r) {
             Some(0)

@@ -80,7 +80,8 @@ impl Cpu for X86_64 {
     }
 
     fn step(&self, ins: &Insn, state: &mut State, image: &dyn Load) -> Result<Flow, String> {
-        if let (false, Insn::Lifted(l)) = (self.wide, ins) {
+        if !self.wide {
+            let l = ins;
             if let isa::Flow::Call(target) = l.flow {
                 // 32-bit PIC: a thunk that returns its return address, or a call to the next
                 // instruction followed by a pop. Neither is a call to follow.
