@@ -26,7 +26,9 @@ use capstone::arch::ArchOperand;
 use capstone::{AccessType, Capstone, RegId};
 
 use super::features::arm_feature;
-use super::{Bound, Flow, Fx, ImageView, Lifted, Lifter, Stub};
+use super::{
+    Bound, FlagFx, Flow, Fx, ImageView, Lifted, Lifter, Stub, FLAG_C, FLAG_N, FLAG_V, FLAG_Z,
+};
 
 /// Thumb state, in the low bit of an address.
 const THUMB: u64 = 1;
@@ -268,7 +270,10 @@ impl Lifter for Arm {
             return Some(fork(pc, cc, &mnemonic));
         };
         let sets_flags = arm.update_flags()
-            || matches!(m.as_str(), "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr")
+            || matches!(
+                m.as_str(),
+                "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr" | "svc"
+            )
             || detail
                 .regs_write()
                 .iter()
@@ -415,6 +420,12 @@ impl Lifter for Arm {
                 })
                 .collect()
         };
+        // Inside an IT block a 16-bit instruction sets no flags but a compare's (`movs r0, #1`
+        // there is `moveq r0, #1`); capstone, which decodes it without the block, says it does.
+        let in_it_narrow = thumb && it_count > 0 && size == 2;
+        if sets_flags && (!in_it_narrow || matches!(m.as_str(), "cmp" | "cmn" | "tst")) {
+            out.fx.push(Fx::Flags(flag_effect(&m, &ops, &shifts)));
+        }
         match m.as_str() {
             "udf" | "bkpt" | "hlt" | "trap" => out.flow = Flow::Stop,
             "b" => {
@@ -425,6 +436,7 @@ impl Lifter for Arm {
                     out.flow = if taken_always {
                         Flow::Jump(t)
                     } else {
+                        out.fx.push(Fx::Flags(FlagFx::TakenIf(cc as u8 - 1)));
                         Flow::Cond(t, bound_of(cc))
                     };
                 }
@@ -660,6 +672,26 @@ impl Lifter for Arm {
                     _ => {}
                 }
             }
+            // `bic r11, r11, #15` (OpenSSL's NEON code realigns its frame through r11 before
+            // `mov sp, r11`): `and` with the alignment's negation.
+            "bic" => {
+                let operands = match (reg(0), reg(1), imm(2), imm(1)) {
+                    (Some(d), Some(s), Some(v), _) => Some((d, s, v)),
+                    (Some(d), None, None, Some(v)) => Some((d.clone(), d, v)),
+                    _ => None,
+                };
+                if let Some((d, s, v)) = operands.filter(|(d, _, v)| {
+                    let align = v.wrapping_add(1);
+                    *v > 0 && align <= 4096 && (align as u64).is_power_of_two() && d != "pc"
+                }) {
+                    let align = v.wrapping_add(1);
+                    out.fx.push(Fx::Align {
+                        dst: d,
+                        src: s,
+                        align: align as u64,
+                    });
+                }
+            }
             "adr" => {
                 if let (Some(d), Some(v)) = (reg(0), imm(1)) {
                     out.fx.push(Fx::Const {
@@ -697,13 +729,18 @@ impl Lifter for Arm {
 /// and where `hi`/`hs` do not.
 fn fork(pc: u64, cc: usize, mnemonic: &str) -> Lifted {
     let tag = pc | ((cc as u64) << COND_SHIFT);
-    let (taken, fallthrough, bound) = match CONDITIONS.get(cc).copied() {
-        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost),
-        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below),
-        _ => (tag | COND_HOLDS, tag, bound_of(cc)),
+    // The condition's 4-bit encoding: capstone's numbering less one; its opposite flips bit 0.
+    let encoded = (cc as u8).wrapping_sub(1);
+    let (taken, fallthrough, bound, taken_if) = match CONDITIONS.get(cc).copied() {
+        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost, encoded ^ 1),
+        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below, encoded ^ 1),
+        _ => (tag | COND_HOLDS, tag, bound_of(cc), encoded),
     };
     let mut out = Lifted::plain(pc, fallthrough, mnemonic);
     out.flow = Flow::Cond(taken, bound);
+    if (1..15).contains(&cc) {
+        out.fx.push(Fx::Flags(FlagFx::TakenIf(taken_if)));
+    }
     out
 }
 
@@ -1031,9 +1068,30 @@ fn it_block(pc: u64, h: u16) -> Lifted {
         out.next = tag(all);
         Flow::Next
     } else {
+        if firstcond < 14 {
+            out.fx.push(Fx::Flags(FlagFx::TakenIf(firstcond as u8)));
+        }
         Flow::Cond(tag(then_mask), Bound::None)
     };
     out
+}
+
+/// What an instruction that may write the flags does to them (`m` without condition or
+/// width suffix): `cmp`/`cmn` with an immediate set all four from a value the analysis may
+/// know; `tst`/`teq` of an unshifted register leave C and V as they were; anything else may
+/// write all four.
+fn flag_effect(m: &str, ops: &[Op], shifts: &[u32]) -> FlagFx {
+    match (m, ops) {
+        ("cmp" | "cmn", [Op::Reg(a, _), Op::Imm(imm)]) => FlagFx::Compare {
+            a: a.clone(),
+            imm: *imm,
+            add: m == "cmn",
+        },
+        ("tst" | "teq", [Op::Reg(..), Op::Reg(..)]) if shifts.get(1) == Some(&0) => {
+            FlagFx::Clobber(FLAG_N | FLAG_Z)
+        }
+        _ => FlagFx::Clobber(FLAG_N | FLAG_Z | FLAG_C | FLAG_V),
+    }
 }
 
 #[cfg(test)]
