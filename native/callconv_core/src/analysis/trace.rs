@@ -626,8 +626,15 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.bound = None;
                 }
                 Effect::CmpRegs { a, b } => {
-                    // The latest compare is of two registers: no constant bounds a table.
-                    st.cmp = None;
+                    // The latest compare is of two registers: no constant bounds a table,
+                    // unless (32-bit Arm, whose immediates are short) the second holds a
+                    // known one (`movw r3, #341; cmp r4, r3; bhi`).
+                    st.cmp = match st.get(b) {
+                        Val::Const(c) if self.arch == Arch::Arm && c <= u64::from(u32::MAX) => {
+                            Some(c as i64)
+                        }
+                        _ => None,
+                    };
                     st.cmp_regs = Some((i.next, a, b));
                 }
                 Effect::ForgetFlags(mask) => st.flags = flags::forget(st.flags, mask),

@@ -471,6 +471,12 @@ impl Lifter for Arm {
             "cmp" => {
                 if let Some(v) = imm(1) {
                     out.fx.push(Fx::CmpImm { imm: v });
+                } else if let (Some(a), Some(b), 2, Some(0)) =
+                    (reg(0), reg(1), ops.len(), shifts.get(1).copied())
+                {
+                    // `movw r3, #341; cmp r4, r3; bhi`: the bound is in a register (and an
+                    // older `cmp r, #imm` must not size the table).
+                    out.fx.push(Fx::CmpRegs { a, b });
                 }
             }
             "tbb" | "tbh" => {
