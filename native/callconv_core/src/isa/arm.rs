@@ -1163,6 +1163,53 @@ mod tests {
         assert_eq!(skipped.next, 0x2007);
     }
 
+    /// The flag facts the analysis's model reads, and the realignment OpenSSL's NEON code
+    /// uses (`bic r11, r11, #15; mov sp, r11`).
+    #[test]
+    fn flag_facts_and_bic_realignment() {
+        let arm = Arm::new(false).unwrap();
+        let bic = arm.lift(&[0x2b, 0xf0, 0x0f, 0x0b], 0x5001).unwrap();
+        assert_eq!(
+            bic.fx,
+            vec![Fx::Align {
+                dst: "r11".into(),
+                src: "r11".into(),
+                align: 16
+            }]
+        );
+        // `cmp r4, r3`: all four flags, and the compared registers.
+        let cmp = arm.lift(&[0x9c, 0x42], 0x5005).unwrap();
+        assert!(
+            cmp.fx.contains(&Fx::Flags(FlagFx::Clobber(0xf))),
+            "{:?}",
+            cmp.fx
+        );
+        assert!(cmp.fx.contains(&Fx::CmpRegs {
+            a: "r4".into(),
+            b: "r3".into()
+        }));
+        // `cmn.w sp, #0` and `teq.w lr, r12` (OpenSSL's SHA-1).
+        let cmn = arm.lift(&[0x1d, 0xf1, 0x00, 0x0f], 0x5001).unwrap();
+        assert_eq!(
+            cmn.fx,
+            vec![Fx::Flags(FlagFx::Compare {
+                a: "sp".into(),
+                imm: 0,
+                add: true
+            })]
+        );
+        let teq = arm.lift(&[0x9e, 0xea, 0x0c, 0x0f], 0x5001).unwrap();
+        assert_eq!(teq.fx, vec![Fx::Flags(FlagFx::Clobber(FLAG_N | FLAG_Z))]);
+        // `bne` outside an IT block: taken where ne (1) holds; `ite eq`: where eq (0) holds.
+        let bne = arm.lift(&[0xa1, 0xd1], 0x5001).unwrap();
+        assert_eq!(bne.fx, vec![Fx::Flags(FlagFx::TakenIf(1))]);
+        let it = arm.lift(&[0x0c, 0xbf], 0x5001).unwrap();
+        assert_eq!(it.fx, vec![Fx::Flags(FlagFx::TakenIf(0))]);
+        // An A32 `popls`: its taken side is where ls does not hold (hi, 8).
+        let popls = arm.lift(&[0x10, 0x80, 0xbd, 0x98], 0x6000).unwrap();
+        assert_eq!(popls.fx, vec![Fx::Flags(FlagFx::TakenIf(8))]);
+    }
+
     #[test]
     fn a32_conditions_fork_and_stay_together() {
         let arm = Arm::new(false).unwrap();
