@@ -5,7 +5,7 @@
 //!
 //! The exceptions are listed in `test/fixtures/exports/allow.tsv`, each with its reason:
 //! functions that are not C-ABI by design (`setjmp`, `vfork`, ...), and false errors of a
-//! known class the engine does not model yet (i386 PIC stack tracking, flag-selected paths in
+//! known class the engine does not model yet (i386 PIC stack tracking, loop counts read from a table in
 //! hand-written assembly, ...). The test prints every allowed entry it met and the entries it no longer meets, so
 //! the list can be cleared as the lifters learn.
 //!

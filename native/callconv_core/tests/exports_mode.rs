@@ -300,3 +300,37 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
     assert!(error(&narrow_report, "or_one_reads_edx", "reads edx"));
     assert_eq!(narrow_report.exports.as_ref().expect("summary").errors, 1);
 }
+
+/// 32-bit Arm code that picks its way by flags set far from the test
+/// (`test/fixtures/src/exports_flags_arm.S`, after OpenSSL's ARMv4 SHA-1 and SHA-256 in
+/// Debian 12's armhf and armel libcrypto): a loop run twice and told apart by the carry, in
+/// Thumb-2 and A32, and two IT blocks testing one flag. Only the paths a CPU can take are
+/// followed, so each fits AAPCS; and a jump table bounded by a register compare is sized by
+/// it, not by an older `cmp r, #imm` (Debian 12 armhf SQLite's `sqlite3Parser`). Each
+/// control, whose bad path is feasible, is still caught.
+#[test]
+fn arm_flags_decide_correlated_tests() {
+    let Some(lib) = build_source("exports_flags_arm.S", "arm-linux-gnueabihf", "flags") else {
+        eprintln!("SKIPPED arm_flags_decide_correlated_tests: python3 -m ziglang not available");
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    let error = |name: &str| {
+        report.findings.iter().any(|f| {
+            f.rule == "export-no-convention" && f.message.contains(&format!("function {name} at"))
+        })
+    };
+    for good in ["carry_loop", "carry_loop_a32", "it_pair", "register_bound"] {
+        assert!(
+            !matches(&report, good).is_empty() && !error(good),
+            "{good}: {:?}",
+            report.findings
+        );
+    }
+    for bad in ["carry_loop_bad", "it_pair_bad", "register_bound_bad"] {
+        assert!(matches(&report, bad).is_empty(), "{bad}");
+        assert!(error(bad), "{bad}: {:?}", report.findings);
+    }
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 3);
+}

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use crate::isa::{Bound, Flow, Fx, Lifted};
+use crate::isa::{Bound, FlagFx, Flow, Fx, Lifted};
 
 /// A register, by its id in the library's [`Names`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -179,6 +179,16 @@ pub(crate) enum Effect {
         a: Reg,
         b: Reg,
     },
+    /// [`FlagFx::Clobber`]: these flags take values not followed.
+    ForgetFlags(u8),
+    /// [`FlagFx::Compare`].
+    CompareFlags {
+        a: Reg,
+        imm: i64,
+        add: bool,
+    },
+    /// [`FlagFx::TakenIf`]: the condition that holds on the taken side of the flow.
+    TakenIf(u8),
 }
 
 impl Effect {
@@ -275,6 +285,14 @@ impl Insn {
     /// Registers written or defined, each once.
     pub(crate) fn touched(&self) -> &[Reg] {
         &self.regs[usize::from(self.undefined)..]
+    }
+
+    /// The condition that holds on the taken side of a conditional flow, if the lifter says.
+    pub(crate) fn taken_if(&self) -> Option<u8> {
+        self.fx.iter().find_map(|f| match f {
+            Effect::TakenIf(c) => Some(*c),
+            _ => None,
+        })
     }
 
     /// Turns a lifted instruction into the engine's form.
@@ -387,6 +405,13 @@ impl Insn {
                         Fx::Swap { a, b } => Effect::Swap { a: n(a), b: n(b) },
                         Fx::CmpImm { imm } => Effect::CmpImm { imm: *imm },
                         Fx::CmpRegs { a, b } => Effect::CmpRegs { a: n(a), b: n(b) },
+                        Fx::Flags(FlagFx::Clobber(mask)) => Effect::ForgetFlags(*mask),
+                        Fx::Flags(FlagFx::Compare { a, imm, add }) => Effect::CompareFlags {
+                            a: n(a),
+                            imm: *imm,
+                            add: *add,
+                        },
+                        Fx::Flags(FlagFx::TakenIf(cond)) => Effect::TakenIf(*cond),
                         // Not followed: its destination, one of the writes, becomes unknown.
                         Fx::Arith(_) => return None,
                     })

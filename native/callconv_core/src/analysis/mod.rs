@@ -17,6 +17,7 @@
 mod calls;
 mod compact;
 pub mod exports;
+mod flags;
 pub mod floor;
 mod state;
 mod sweep;
@@ -48,6 +49,8 @@ use state::{extended, first_arg_in_frame, store_slot, State, Val};
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
 /// Most distinct states kept per branch target before they are merged.
 pub const MAX_STATES_PER_BLOCK: usize = 4;
+/// Most states kept per branch target when they hold different condition flags (32-bit Arm).
+pub const MAX_STATES_PER_BLOCK_FLAGS: usize = 8;
 /// Most stack slots one state remembers (each state is copied at every branch).
 pub const MAX_SLOTS_PER_STATE: usize = 512;
 /// Most branch targets explored for one entry point.

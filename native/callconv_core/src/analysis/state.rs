@@ -93,6 +93,9 @@ pub(super) struct State {
     /// use it).
     pub(super) cmp_regs: Option<(u64, Reg, Reg)>,
     pub(super) bound: Option<u64>,
+    /// The condition flags' possible combinations (`flags.rs`): [`flags::ANY`] unless the
+    /// path has proved something about them.
+    pub(super) flags: u16,
 }
 
 impl PartialEq for State {
@@ -103,6 +106,7 @@ impl PartialEq for State {
             && self.cmp == other.cmp
             && self.cmp_regs == other.cmp_regs
             && self.bound == other.bound
+            && self.flags == other.flags
             && self.same_regs(other)
             && self.slots == other.slots
             && self.changed_at == other.changed_at
@@ -120,6 +124,7 @@ impl State {
             cmp: None,
             cmp_regs: None,
             bound: None,
+            flags: flags::ANY,
             slots_full: false,
             uncertain: false,
         }
@@ -219,6 +224,7 @@ impl State {
         if self.bound != other.bound {
             self.bound = None;
         }
+        self.flags |= other.flags;
         self.uncertain |= other.uncertain;
         self.slots_full |= other.slots_full;
     }

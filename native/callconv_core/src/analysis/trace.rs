@@ -86,8 +86,23 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             if states.contains(&st) {
                 continue;
             }
-            if states.len() >= MAX_STATES_PER_BLOCK {
-                let popped = states.pop().unwrap_or_else(|| st.clone());
+            // Past the cap a state merges with one that holds the same flags (flags.rs):
+            // merging flags the code tells apart (OpenSSL's SHA-1 runs one loop twice, with
+            // carry clear, then set, and another stack depth) would bring back the paths they
+            // rule out. A few more states may hold other flags; past those, any two merge.
+            // Without flags (every architecture but 32-bit Arm) this is the latest state.
+            let same_flags = if states.len() >= MAX_STATES_PER_BLOCK {
+                states.iter().rposition(|s| s.flags == st.flags)
+            } else {
+                None
+            };
+            if states.len() >= MAX_STATES_PER_BLOCK
+                && (same_flags.is_some() || states.len() >= MAX_STATES_PER_BLOCK_FLAGS)
+            {
+                let popped = match same_flags {
+                    Some(k) => states.remove(k),
+                    None => states.pop().unwrap_or_else(|| st.clone()),
+                };
                 let mut merged = popped.clone();
                 merged.merge(&st);
                 // A merge that changes nothing was explored already: without this check a
@@ -180,8 +195,19 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                                 }
                             }
                         }
-                        todo.push((t, st));
-                        todo.push((i.next, not_taken));
+                        // A condition the flags decide takes one way; each side keeps
+                        // what it learnt (flags.rs).
+                        if let Some(cond) = i.taken_if() {
+                            let holds = flags::holds(cond);
+                            st.flags &= holds;
+                            not_taken.flags &= !holds;
+                        }
+                        if st.flags != 0 {
+                            todo.push((t, st));
+                        }
+                        if not_taken.flags != 0 {
+                            todo.push((i.next, not_taken));
+                        }
                         continue 'paths;
                     }
                     Go::Call(t) if t == i.next && ra > 0 => {
@@ -405,6 +431,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         }
         st.cmp = None;
         st.cmp_regs = None;
+        st.flags = flags::ANY;
     }
 
     pub(super) fn check_alignment(&self, i: &Insn, st: &State, ra: i64, align: i64, acc: &mut Acc) {
@@ -599,10 +626,27 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     st.bound = None;
                 }
                 Effect::CmpRegs { a, b } => {
-                    // The latest compare is of two registers: no constant bounds a table.
-                    st.cmp = None;
+                    // The latest compare is of two registers: no constant bounds a table,
+                    // unless (32-bit Arm, whose immediates are short) the second holds a
+                    // known one (`movw r3, #341; cmp r4, r3; bhi`).
+                    st.cmp = match st.get(b) {
+                        Val::Const(c) if self.arch == Arch::Arm && c <= u64::from(u32::MAX) => {
+                            Some(c as i64)
+                        }
+                        _ => None,
+                    };
                     st.cmp_regs = Some((i.next, a, b));
                 }
+                Effect::ForgetFlags(mask) => st.flags = flags::forget(st.flags, mask),
+                Effect::CompareFlags { a, imm, add } => {
+                    let known = match st.get(a) {
+                        Val::Const(c) => Some(c),
+                        _ => None,
+                    };
+                    st.flags = flags::compare(known, imm, add);
+                }
+                // Read by the flow (below, in `trace`).
+                Effect::TakenIf(_) => {}
                 Effect::SubRegs { dst, a, b } => {
                     let v = match (st.get(a), st.get(b)) {
                         (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),

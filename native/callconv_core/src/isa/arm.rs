@@ -27,7 +27,8 @@ use capstone::{AccessType, Capstone, RegId};
 
 use super::features::arm_feature;
 use super::{
-    Arith, ArithOp, Bound, CallTarget, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub,
+    Arith, ArithOp, Bound, CallTarget, FlagFx, Flow, Fx, ImageView, Lifted, Lifter, Operand, Stub,
+    FLAG_C, FLAG_N, FLAG_V, FLAG_Z,
 };
 
 /// Thumb state, in the low bit of an address.
@@ -270,7 +271,10 @@ impl Lifter for Arm {
             return Some(fork(pc, cc, &mnemonic));
         };
         let sets_flags = arm.update_flags()
-            || matches!(m.as_str(), "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr")
+            || matches!(
+                m.as_str(),
+                "cmp" | "cmn" | "tst" | "teq" | "vmrs" | "msr" | "svc"
+            )
             || detail
                 .regs_write()
                 .iter()
@@ -417,6 +421,12 @@ impl Lifter for Arm {
                 })
                 .collect()
         };
+        // Inside an IT block a 16-bit instruction sets no flags but a compare's (`movs r0, #1`
+        // there is `moveq r0, #1`); capstone, which decodes it without the block, says it does.
+        let in_it_narrow = thumb && it_count > 0 && size == 2;
+        if sets_flags && (!in_it_narrow || matches!(m.as_str(), "cmp" | "cmn" | "tst")) {
+            out.fx.push(Fx::Flags(flag_effect(&m, &ops, &shifts)));
+        }
         match m.as_str() {
             "udf" | "bkpt" | "hlt" | "trap" => out.flow = Flow::Stop,
             "b" => {
@@ -427,6 +437,7 @@ impl Lifter for Arm {
                     out.flow = if taken_always {
                         Flow::Jump(t)
                     } else {
+                        out.fx.push(Fx::Flags(FlagFx::TakenIf(cc as u8 - 1)));
                         Flow::Cond(t, bound_of(cc))
                     };
                 }
@@ -466,6 +477,12 @@ impl Lifter for Arm {
             "cmp" => {
                 if let Some(v) = imm(1) {
                     out.fx.push(Fx::CmpImm { imm: v });
+                } else if let (Some(a), Some(b), 2, Some(0)) =
+                    (reg(0), reg(1), ops.len(), shifts.get(1).copied())
+                {
+                    // `movw r3, #341; cmp r4, r3; bhi`: the bound is in a register (and an
+                    // older `cmp r, #imm` must not size the table).
+                    out.fx.push(Fx::CmpRegs { a, b });
                 }
             }
             "tbb" | "tbh" => {
@@ -685,10 +702,31 @@ impl Lifter for Arm {
                 }
             }
             // Shifts, logic and `movt` that build constants, for the evaluators that follow
-            // values (the Rustler entry's); the analysis does not follow `Fx::Arith`.
+            // values (the Rustler entry's); the analysis does not follow `Fx::Arith`. A `bic`
+            // of a power of two less one is a realignment (OpenSSL's NEON code: `bic r11, r11,
+            // #15` before `mov sp, r11`), which the analysis does follow.
             "lsl" | "lsls" | "lsr" | "lsrs" | "asr" | "asrs" | "and" | "ands" | "orr" | "orrs"
             | "eor" | "eors" | "bic" | "bics" | "movt" => {
-                if let Some(fx) = logic(&m, &ops, &shifts) {
+                let realign = if m == "bic" {
+                    match (reg(0), reg(1), imm(2), imm(1)) {
+                        (Some(d), Some(s), Some(v), _) => Some((d, s, v)),
+                        (Some(d), None, None, Some(v)) => Some((d.clone(), d, v)),
+                        _ => None,
+                    }
+                    .filter(|(d, _, v)| {
+                        let align = v.wrapping_add(1);
+                        *v > 0 && align <= 4096 && (align as u64).is_power_of_two() && d != "pc"
+                    })
+                } else {
+                    None
+                };
+                if let Some((d, s, v)) = realign {
+                    out.fx.push(Fx::Align {
+                        dst: d,
+                        src: s,
+                        align: v.wrapping_add(1) as u64,
+                    });
+                } else if let Some(fx) = logic(&m, &ops, &shifts) {
                     out.fx.extend(fx);
                 }
             }
@@ -797,13 +835,18 @@ fn logic(m: &str, ops: &[Op], shifts: &[u32]) -> Option<Vec<Fx>> {
 /// and where `hi`/`hs` do not.
 fn fork(pc: u64, cc: usize, mnemonic: &str) -> Lifted {
     let tag = pc | ((cc as u64) << COND_SHIFT);
-    let (taken, fallthrough, bound) = match CONDITIONS.get(cc).copied() {
-        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost),
-        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below),
-        _ => (tag | COND_HOLDS, tag, bound_of(cc)),
+    // The condition's 4-bit encoding: capstone's numbering less one; its opposite flips bit 0.
+    let encoded = (cc as u8).wrapping_sub(1);
+    let (taken, fallthrough, bound, taken_if) = match CONDITIONS.get(cc).copied() {
+        Some("ls") => (tag, tag | COND_HOLDS, Bound::AtMost, encoded ^ 1),
+        Some("lo") => (tag, tag | COND_HOLDS, Bound::Below, encoded ^ 1),
+        _ => (tag | COND_HOLDS, tag, bound_of(cc), encoded),
     };
     let mut out = Lifted::plain(pc, fallthrough, mnemonic);
     out.flow = Flow::Cond(taken, bound);
+    if (1..15).contains(&cc) {
+        out.fx.push(Fx::Flags(FlagFx::TakenIf(taken_if)));
+    }
     out
 }
 
@@ -1131,9 +1174,30 @@ fn it_block(pc: u64, h: u16) -> Lifted {
         out.next = tag(all);
         Flow::Next
     } else {
+        if firstcond < 14 {
+            out.fx.push(Fx::Flags(FlagFx::TakenIf(firstcond as u8)));
+        }
         Flow::Cond(tag(then_mask), Bound::None)
     };
     out
+}
+
+/// What an instruction that may write the flags does to them (`m` without condition or
+/// width suffix): `cmp`/`cmn` with an immediate set all four from a value the analysis may
+/// know; `tst`/`teq` of an unshifted register leave C and V as they were; anything else may
+/// write all four.
+fn flag_effect(m: &str, ops: &[Op], shifts: &[u32]) -> FlagFx {
+    match (m, ops) {
+        ("cmp" | "cmn", [Op::Reg(a, _), Op::Imm(imm)]) => FlagFx::Compare {
+            a: a.clone(),
+            imm: *imm,
+            add: m == "cmn",
+        },
+        ("tst" | "teq", [Op::Reg(..), Op::Reg(..)]) if shifts.get(1) == Some(&0) => {
+            FlagFx::Clobber(FLAG_N | FLAG_Z)
+        }
+        _ => FlagFx::Clobber(FLAG_N | FLAG_Z | FLAG_C | FLAG_V),
+    }
 }
 
 #[cfg(test)]
@@ -1197,6 +1261,53 @@ mod tests {
         let skipped = arm.lift(&[0x02, 0x20], first.next).unwrap();
         assert!(skipped.fx.is_empty() && skipped.writes.is_empty());
         assert_eq!(skipped.next, 0x2007);
+    }
+
+    /// The flag facts the analysis's model reads, and the realignment OpenSSL's NEON code
+    /// uses (`bic r11, r11, #15; mov sp, r11`).
+    #[test]
+    fn flag_facts_and_bic_realignment() {
+        let arm = Arm::new(false).unwrap();
+        let bic = arm.lift(&[0x2b, 0xf0, 0x0f, 0x0b], 0x5001).unwrap();
+        assert_eq!(
+            bic.fx,
+            vec![Fx::Align {
+                dst: "r11".into(),
+                src: "r11".into(),
+                align: 16
+            }]
+        );
+        // `cmp r4, r3`: all four flags, and the compared registers.
+        let cmp = arm.lift(&[0x9c, 0x42], 0x5005).unwrap();
+        assert!(
+            cmp.fx.contains(&Fx::Flags(FlagFx::Clobber(0xf))),
+            "{:?}",
+            cmp.fx
+        );
+        assert!(cmp.fx.contains(&Fx::CmpRegs {
+            a: "r4".into(),
+            b: "r3".into()
+        }));
+        // `cmn.w sp, #0` and `teq.w lr, r12` (OpenSSL's SHA-1).
+        let cmn = arm.lift(&[0x1d, 0xf1, 0x00, 0x0f], 0x5001).unwrap();
+        assert_eq!(
+            cmn.fx,
+            vec![Fx::Flags(FlagFx::Compare {
+                a: "sp".into(),
+                imm: 0,
+                add: true
+            })]
+        );
+        let teq = arm.lift(&[0x9e, 0xea, 0x0c, 0x0f], 0x5001).unwrap();
+        assert_eq!(teq.fx, vec![Fx::Flags(FlagFx::Clobber(FLAG_N | FLAG_Z))]);
+        // `bne` outside an IT block: taken where ne (1) holds; `ite eq`: where eq (0) holds.
+        let bne = arm.lift(&[0xa1, 0xd1], 0x5001).unwrap();
+        assert_eq!(bne.fx, vec![Fx::Flags(FlagFx::TakenIf(1))]);
+        let it = arm.lift(&[0x0c, 0xbf], 0x5001).unwrap();
+        assert_eq!(it.fx, vec![Fx::Flags(FlagFx::TakenIf(0))]);
+        // An A32 `popls`: its taken side is where ls does not hold (hi, 8).
+        let popls = arm.lift(&[0x10, 0x80, 0xbd, 0x98], 0x6000).unwrap();
+        assert_eq!(popls.fx, vec![Fx::Flags(FlagFx::TakenIf(8))]);
     }
 
     #[test]

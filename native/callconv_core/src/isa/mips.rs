@@ -846,7 +846,8 @@ fn fx_dst(fx: &Fx) -> Option<String> {
         | Fx::StoreUnknown { .. }
         | Fx::CopyMem { .. }
         | Fx::CmpImm { .. }
-        | Fx::CmpRegs { .. } => None,
+        | Fx::CmpRegs { .. }
+        | Fx::Flags(_) => None,
         // x86 only.
         Fx::Swap { .. } => None,
     }

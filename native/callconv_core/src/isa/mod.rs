@@ -113,7 +113,30 @@ pub(crate) enum Fx {
     /// 32; addi a0, a0, 2`), for the evaluators that follow values (the Rustler entry's). The
     /// analysis does not follow it: `dst`, one of the instruction's writes, becomes unknown.
     Arith(Arith),
+    /// The condition flags (32-bit Arm; no other lifter emits it yet).
+    Flags(FlagFx),
 }
+
+/// What an instruction does to the condition flags N, Z, C and V (32-bit Arm), for the
+/// analysis's flag model (`analysis/flags.rs`). An instruction that may write a flag says so,
+/// or the model would keep a value the code has changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlagFx {
+    /// The flags in the mask ([`FLAG_N`], [`FLAG_Z`], [`FLAG_C`], [`FLAG_V`]) take values not
+    /// followed; the others keep theirs (`teq r0, r1` leaves C and V).
+    Clobber(u8),
+    /// `cmp a, #imm` (`add`: `cmn a, #imm`): all four from `a - imm` (`a + imm`) on 32 bits.
+    Compare { a: String, imm: i64, add: bool },
+    /// On a conditional flow: its taken successor is where the condition `cond` (the
+    /// architecture's 4-bit encoding, 0 = eq to 13 = le) holds, the other where it does not.
+    TakenIf(u8),
+}
+
+/// The condition flags' bits in [`FlagFx::Clobber`]'s mask.
+pub(crate) const FLAG_N: u8 = 8;
+pub(crate) const FLAG_Z: u8 = 4;
+pub(crate) const FLAG_C: u8 = 2;
+pub(crate) const FLAG_V: u8 = 1;
 
 /// The operands of [`Fx::Arith`]. With `word`, the result is the low 32 bits sign-extended
 /// (RV64's `*w` forms).

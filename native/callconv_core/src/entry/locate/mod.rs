@@ -449,7 +449,7 @@ impl<'data, R: ReadRef<'data>> State<'_, R> {
                     defined.push(b);
                     continue;
                 }
-                Fx::CmpImm { .. } | Fx::CmpRegs { .. } => continue,
+                Fx::CmpImm { .. } | Fx::CmpRegs { .. } | Fx::Flags(_) => continue,
             };
             self.set(dst, v);
             defined.push(dst);

@@ -291,7 +291,7 @@ pub(super) fn step(
                 set(state, dst, v);
                 defined.push(dst);
             }
-            Fx::CmpImm { .. } | Fx::CmpRegs { .. } => {}
+            Fx::CmpImm { .. } | Fx::CmpRegs { .. } | Fx::Flags(_) => {}
         }
     }
     for w in &l.writes {
