@@ -203,7 +203,8 @@ impl X86 {
     }
 }
 
-/// The feature a VEX (`c4`/`c5`) or EVEX (`62`) encoding needs at least: AVX or AVX-512F.
+/// The feature a VEX (`c4`/`c5`) or EVEX (`62`) encoding needs at least: AVX (FMA for the
+/// fused multiply-adds) or AVX-512F.
 /// In 32-bit code those bytes are also `les`, `lds` and `bound`, which the decoder named.
 fn vector_encoding(code: &[u8], mnemonic: &str) -> Option<&'static str> {
     let at = code.iter().take(15).position(|b| {
@@ -212,8 +213,12 @@ fn vector_encoding(code: &[u8], mnemonic: &str) -> Option<&'static str> {
             0x66 | 0x67 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0xf0
         )
     })?;
+    let fma = ["vfmadd", "vfmsub", "vfnmadd", "vfnmsub"]
+        .iter()
+        .any(|p| mnemonic.starts_with(p));
     match (code.get(at)?, mnemonic) {
         (0x62, m) if m != "bound" => Some("avx512f"),
+        (0xc4 | 0xc5, _) if fma => Some("fma"),
         (0xc4 | 0xc5, m) if m != "les" && m != "lds" => Some("avx"),
         _ => None,
     }

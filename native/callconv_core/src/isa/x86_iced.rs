@@ -293,14 +293,10 @@ impl Iced {
         } {
             d.mnemonic = name.to_string();
         }
-        // Feature groups capstone does not give (capstone is wrong: the floor misses them).
-        if insn
-            .cpuid_features()
-            .iter()
-            .any(|f| matches!(f, CpuidFeature::FMA))
-            || matches!(m, Mnemonic::Palignr | Mnemonic::Vpabsq)
-            || insn.code() == Code::VEX_Vcvtsi2sd_xmm_xmm_rm64
-        {
+        // `palignr` (SSSE3): capstone gives it no group (capstone is wrong: the floor misses
+        // it). (A VEX or EVEX instruction it gives none gets AVX or AVX-512F in
+        // `X86::decode_capstone`.)
+        if matches!(m, Mnemonic::Palignr) {
             d.feature = None;
         }
     }
