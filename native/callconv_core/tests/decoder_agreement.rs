@@ -3,7 +3,8 @@
 //! flow, feature, named address).
 //!
 //! The code: the i386 and amd64 NIFs of the precision corpus (Debian trixie) and its x86
-//! wheels (Mach-O, PE), the exports corpus's i386 and amd64 libraries of CI's trimmed set,
+//! wheels (Mach-O, PE), the exports corpus's i386 and amd64 libraries of CI's trimmed set
+//! (with `EXPORTS_CORPUS=full`, of the full corpus: libcrypto, libxml2 and libc too),
 //! and every x86 binary the fixture scripts build under `test/fixtures` (zig, gcc, Rust).
 //! Each executable section is swept linearly, and every function start the symbol tables
 //! name is swept from too until it falls in step with the linear sweep.
@@ -11,8 +12,9 @@
 //! A difference is a bug in one of the two decoders or in the iced side's translation into
 //! capstone's vocabulary; the test prints each (address, bytes, both liftings) and fails.
 //! Classes not settled yet are listed in `test/fixtures/decoder_agreement/known.tsv`
-//! (capstone's mnemonic, the differing fields, why): the test fails on a difference of a class
-//! not listed, and on a listed class it no longer meets, so the list only shrinks.
+//! (capstone's mnemonic, the differing fields, why), and those met only in the full corpus in
+//! `known_full.tsv`: the test fails on a difference of a class not listed, and on a listed
+//! class it no longer meets, so the lists only shrink.
 //! The caches are fetched by `test/fixtures/precision.sh` and `exports.sh`; a missing cache
 //! is said, not failed (the precision and exports tests fail on it already).
 
@@ -32,6 +34,20 @@ fn fixtures() -> PathBuf {
 /// The exports corpus libraries CI checks (`tests/exports_corpus.rs`, trimmed set).
 const TRIMMED: &[&str] = common::EXPORTS_TRIMMED;
 
+fn full_corpus() -> bool {
+    std::env::var("EXPORTS_CORPUS").is_ok_and(|v| v == "full")
+}
+
+/// The exports corpus libraries compared: the trimmed set, and with `EXPORTS_CORPUS=full`
+/// every x86 library of the full corpus (libcrypto's hand-written assembly among them).
+fn exports_libraries() -> Vec<&'static str> {
+    let mut names = TRIMMED.to_vec();
+    if full_corpus() {
+        names.extend(common::EXPORTS_LARGE);
+    }
+    names
+}
+
 /// Every regular file under `root` (symlinks not followed, the download cache not entered)
 /// that `keep` accepts by name.
 fn walk(root: &Path, keep: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
@@ -46,6 +62,7 @@ fn inputs() -> Vec<PathBuf> {
     let f = fixtures();
     let mut out = Vec::new();
     let any = |_: &str| true;
+    let libraries = exports_libraries();
     let shared = |n: &str| n.ends_with(".so") || n.ends_with(".pyd") || n.ends_with(".dylib");
     for arch in ["amd64", "i386"] {
         let root = f.join("cache/precision/debian").join(arch);
@@ -59,7 +76,7 @@ fn inputs() -> Vec<PathBuf> {
         }
         walk(
             &root,
-            &|n: &str| TRIMMED.iter().any(|t| n.starts_with(t)),
+            &|n: &str| libraries.iter().any(|t| n.starts_with(t)),
             &mut out,
         );
     }
@@ -120,9 +137,20 @@ fn class(capstone: &str, fields: &[&str]) -> String {
     format!("{mnemonic}\t{}", fields.join(","))
 }
 
-fn known_classes() -> BTreeSet<String> {
-    let path = fixtures().join("decoder_agreement/known.tsv");
-    let text = std::fs::read_to_string(&path).expect("test/fixtures/decoder_agreement/known.tsv");
+/// The known classes: `known.tsv` (met in CI's run), and with `EXPORTS_CORPUS=full`
+/// `known_full.tsv` too (met only in the full corpus's code).
+fn known_classes(full: bool) -> BTreeSet<String> {
+    let mut out = known_list("known.tsv");
+    if full {
+        out.extend(known_list("known_full.tsv"));
+    }
+    out
+}
+
+fn known_list(name: &str) -> BTreeSet<String> {
+    let path = fixtures().join("decoder_agreement").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("test/fixtures/decoder_agreement/{name}: {e}"));
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
@@ -201,7 +229,7 @@ fn capstone_and_iced_lift_x86_code_alike() {
         invalid: 0,
         differences: Vec::new(),
         known_met: BTreeMap::new(),
-        known: known_classes(),
+        known: known_classes(full_corpus()),
     };
     let mut seen_code = HashSet::new();
     let mut seen_diff = HashSet::new();

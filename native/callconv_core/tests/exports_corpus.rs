@@ -35,7 +35,7 @@ const ARCHS: &[&str] = &[
 /// The libraries checked by default.
 const TRIMMED: &[&str] = common::EXPORTS_TRIMMED;
 /// The libraries `EXPORTS_CORPUS=full` adds.
-const LARGE: &[&str] = &["libcrypto.so.3", "libxml2.so.2", "libc.so.6"];
+const LARGE: &[&str] = common::EXPORTS_LARGE;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures")

@@ -43,7 +43,7 @@ use crate::isa::{
 use calls::{Acc, Callee, Target};
 use compact::{Effect, Go, Insn, Names, Reg, Store, Sym, Symbols};
 pub use floor::IsaLevel;
-use state::{extended, first_arg_in_frame, store_slot, State, Val};
+use state::{extended, first_arg_in_frame, store_slot, State, Val, MOVED, REALIGNED};
 
 /// Most instructions interpreted for one entry point (counting re-visits).
 pub const MAX_FUNCTION_INSNS: usize = 20_000;

@@ -10,8 +10,10 @@ pub(super) enum Val {
     /// Entry stack pointer plus an offset.
     SpPlus(i64),
     /// A stack address relative to the stack pointer right after a realignment
-    /// (`and rsp, -32`): its alignment is known, its distance to the entry SP is not.
-    AlPlus { align: u64, off: i64 },
+    /// (`and rsp, -32`, frame [`REALIGNED`]) or after a move by an unknown distance from a
+    /// realigned one (`sub rsp, rcx`, frame [`MOVED`], alignment 1: not known): its distance
+    /// to the entry SP is not known.
+    AlPlus { align: u64, off: i64, frame: u8 },
     /// A known constant (an address).
     Const(u64),
     /// What the loader writes into a GOT slot for this import (MIPS `lw $t9, f($gp)`).
@@ -67,8 +69,14 @@ pub(super) fn extended(v: Val, bits: u8, signed: bool) -> Val {
     }
 }
 
-/// A stack slot: frame (0: entry SP, 1: realigned SP) and offset.
+/// A stack slot: frame (0: entry SP, [`REALIGNED`], [`MOVED`]) and offset.
 pub(super) type Slot = (u8, i64);
+
+/// The frame of slots counted from the stack pointer right after a realignment.
+pub(super) const REALIGNED: u8 = 1;
+/// The frame of slots counted from the stack pointer after it moved an unknown distance
+/// down from a realigned one.
+pub(super) const MOVED: u8 = 2;
 
 /// The interpreter's state on one path. Registers are indexed by id; an id past the end of
 /// `regs` holds its entry value, so states made before the interner grew stay valid and
@@ -187,6 +195,22 @@ impl State {
         }
     }
 
+    /// The stack pointer starts a new [`MOVED`] frame: what the old one's slots held and
+    /// every value counted from it no longer has a place.
+    pub(super) fn rebase_moved_frame(&mut self) {
+        let old = |v: &Val| matches!(v, Val::AlPlus { frame: MOVED, .. });
+        self.slots.retain(|(k, _)| k.0 != MOVED);
+        for v in self
+            .regs
+            .iter_mut()
+            .chain(self.slots.iter_mut().map(|(_, v)| v))
+        {
+            if old(v) {
+                *v = Val::Unknown;
+            }
+        }
+    }
+
     pub(super) fn merge(&mut self, other: &State) {
         let n = self.regs.len().max(other.regs.len());
         for k in 0..n {
@@ -240,7 +264,7 @@ pub(super) fn reg_at(k: usize) -> Reg {
 pub(super) fn store_slot(st: &mut State, base: Reg, disp: i64, v: Val) {
     let key = match st.get(base) {
         Val::SpPlus(k) => (0, k.wrapping_add(disp)),
-        Val::AlPlus { off, .. } => (1, off.wrapping_add(disp)),
+        Val::AlPlus { off, frame, .. } => (frame, off.wrapping_add(disp)),
         _ => return,
     };
     match st.slots.binary_search_by(|(k, _)| k.cmp(&key)) {
@@ -255,7 +279,7 @@ pub(super) fn store_slot(st: &mut State, base: Reg, disp: i64, v: Val) {
 pub(super) fn first_arg_in_frame(st: &State, sp: Reg) -> bool {
     let slot = match st.get(sp) {
         Val::SpPlus(k) => st.slot((0, k)),
-        Val::AlPlus { off, .. } => st.slot((1, off)),
+        Val::AlPlus { off, frame, .. } => st.slot((frame, off)),
         _ => None,
     };
     matches!(slot, Some(Val::SpPlus(_) | Val::AlPlus { .. }))

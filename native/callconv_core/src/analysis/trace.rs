@@ -263,9 +263,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         } else if call.pops > 0 {
                             let after = match st.get(sp) {
                                 Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(call.pops as i64)),
-                                Val::AlPlus { align, off } => Val::AlPlus {
+                                Val::AlPlus { align, off, frame } => Val::AlPlus {
                                     align,
                                     off: off.wrapping_add(call.pops as i64),
+                                    frame,
                                 },
                                 v => v,
                             };
@@ -403,9 +404,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 };
                 Val::SpPlus(k.wrapping_add(c))
             }
-            (Val::AlPlus { align, off }, Val::Const(c)) if shift == 0 => Val::AlPlus {
+            (Val::AlPlus { align, off, frame }, Val::Const(c)) if shift == 0 => Val::AlPlus {
                 align,
                 off: off.wrapping_add(c as i64),
+                frame,
             },
             // MIPS PIC: gp from $t9 and the GOT offset.
             (Val::Const(x), Val::Const(y)) => {
@@ -441,7 +443,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let off = match st.get(self.sp) {
             // Entry SP is aligned minus the pushed return address.
             Val::SpPlus(k) => k - ra,
-            Val::AlPlus { align: a, off } if a as i64 >= align => off,
+            Val::AlPlus { align: a, off, .. } if a as i64 >= align => off,
             _ => return,
         };
         if off.rem_euclid(align) != 0 {
@@ -474,10 +476,13 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
                 slot.copied().unwrap_or(missing)
             }
-            Val::AlPlus { off, .. } => st
-                .slot((1, off.wrapping_add(disp)))
+            // A slot of a realigned frame not written through it may be one written through
+            // the entry stack pointer (the distance between the two is not known): its value
+            // is not known to be wrong.
+            Val::AlPlus { off, frame, .. } => st
+                .slot((frame, off.wrapping_add(disp)))
                 .copied()
-                .unwrap_or(missing),
+                .unwrap_or(Val::Top),
             // A GOT slot the loader fills with an import's address, or (MIPS) a
             // local GOT entry it rebases.
             Val::Const(c) => match self.image.fixup_at(c.wrapping_add_signed(disp)) {
@@ -495,6 +500,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             // follow, or paths merged with different offsets): its value is not
             // known to be wrong, so it is never reported.
             _ if base == self.sp => Val::Top,
+            // The same through a copy of such a stack pointer: OpenSSL's perlasm
+            // sha512_block_data_order_avx2 moves rsp down in its rounds' loop (so the paths
+            // merge with different offsets), then reloads its entry rsp through `lea rbp,
+            // [rsp]; mov rsi, [rbp + 0x98]` and restores the callee-saved registers from it.
+            Val::Top => Val::Top,
             _ => Val::Unknown,
         }
     }
@@ -536,9 +546,10 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                     let v = match st.get(src) {
                         Val::SpPlus(k) => Val::SpPlus(k.wrapping_add(imm)),
                         Val::Const(c) => Val::Const(c.wrapping_add_signed(imm)),
-                        Val::AlPlus { align, off } => Val::AlPlus {
+                        Val::AlPlus { align, off, frame } => Val::AlPlus {
                             align,
                             off: off.wrapping_add(imm),
+                            frame,
                         },
                         Val::Top => Val::Top,
                         _ => Val::Unknown,
@@ -609,7 +620,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 }
                 Effect::Align { dst, src, align } => {
                     let v = match st.get(src) {
-                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus { align, off: 0 },
+                        Val::SpPlus(_) | Val::AlPlus { .. } => Val::AlPlus {
+                            align,
+                            off: 0,
+                            frame: REALIGNED,
+                        },
                         _ => Val::Unknown,
                     };
                     st.set(dst, v);
@@ -650,10 +665,28 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 Effect::SubRegs { dst, a, b } => {
                     let v = match (st.get(a), st.get(b)) {
                         (Val::SpPlus(k), Val::Const(c)) => Val::SpPlus(k.wrapping_sub(c as i64)),
-                        (Val::AlPlus { align, off }, Val::Const(c)) => Val::AlPlus {
+                        (Val::AlPlus { align, off, frame }, Val::Const(c)) => Val::AlPlus {
                             align,
                             off: off.wrapping_sub(c as i64),
+                            frame,
                         },
+                        // `and rsp, -64; sub rsp, rcx`, rcx worked out at run time (OpenSSL's
+                        // perlasm AES_encrypt and Camellia_cbc_encrypt keep their frame off
+                        // the key schedule's cache lines): the stack pointer moves down an
+                        // unknown distance from a realigned one. Its slots are then a frame
+                        // of their own, counted from here, so that the entry stack pointer
+                        // the code stores in one (`mov rax, [rsp + 0x18]`) is read back
+                        // when it restores the callee-saved registers through it. Only the
+                        // stack pointer is moved so: any other register is a pointer into
+                        // the stack the analysis does not follow.
+                        (Val::AlPlus { .. }, Val::Unknown) if dst == self.sp && a == self.sp => {
+                            st.rebase_moved_frame();
+                            Val::AlPlus {
+                                align: 1,
+                                off: 0,
+                                frame: MOVED,
+                            }
+                        }
                         (Val::Const(x), Val::Const(y)) => Val::Const(x.wrapping_sub(y)),
                         (Val::SpPlus(x), Val::SpPlus(y)) => Val::Const(x.wrapping_sub(y) as u64),
                         (Val::Top, _) | (_, Val::Top) => Val::Top,

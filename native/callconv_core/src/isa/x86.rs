@@ -2,7 +2,7 @@
 //! iced-x86 (`super::x86_iced`); each turns bytes into a [`Decoded`], and everything after
 //! that (effects, flow, stubs, thunks) is shared.
 //!
-//! Why this file is long (about 850 lines): one instruction set's lifting, shared by two
+//! Why this file is long (about 1,000 lines): one instruction set's lifting, shared by two
 //! decoders (the decoding of each, then one `finish` for effects, flow, stubs and thunks);
 //! about 130 of its lines are tests.
 
@@ -35,8 +35,9 @@ impl X86 {
 
     /// The analysis's lifter: capstone. `CALLCONV_X86_DECODER=iced` runs iced-x86 instead,
     /// about three times as fast per instruction; it is not the default yet because the two
-    /// still lift about 1,500 instructions of OpenSSL's hand-written amd64 assembly
-    /// differently (libcrypto.so.3 of the full exports corpus; docs/design/engine.md).
+    /// still lift 670 distinct instructions of the full exports corpus differently (95
+    /// classes, mostly AVX-512 and data swept as code: `known_full.tsv`,
+    /// docs/design/engine.md).
     pub(crate) fn for_analysis(wide: bool) -> Result<Self, String> {
         if std::env::var_os("CALLCONV_X86_DECODER").is_some_and(|v| v == "iced") {
             return Ok(Self::with_iced(wide));
@@ -86,7 +87,7 @@ impl X86 {
         let detail = cs.insn_detail(insn).ok()?;
         let mnemonic = insn.mnemonic().unwrap_or("").to_string();
         let next = address + insn.len() as u64;
-        let reads = detail
+        let mut reads: Vec<String> = detail
             .regs_read()
             .iter()
             .filter_map(|r| self.name(cs, *r))
@@ -101,7 +102,15 @@ impl X86 {
             .iter()
             .filter_map(|g| cs.group_name(*g))
             .collect();
-        let feature = x86_feature(&mnemonic, &groups, self.wide);
+        let mut groups = groups;
+        // FISTTP came with SSE3 (capstone is wrong: it gives it no group).
+        if mnemonic == "fisttp" {
+            groups.push("sse3".to_string());
+        }
+        // A VEX or EVEX instruction capstone gives no group (capstone is wrong: `vpalignr`,
+        // `vpmadd52luq`, `vshufi32x4`, EVEX `vpsrlq`).
+        let feature =
+            x86_feature(&mnemonic, &groups, self.wide).or_else(|| vector_encoding(code, &mnemonic));
         // Memory operands the instruction writes, by base and displacement (no index).
         let mut written: Vec<(String, i64)> = Vec::new();
         let operands = detail.arch_detail().operands();
@@ -109,11 +118,21 @@ impl X86 {
             Some(ArchOperand::X86Operand(o)) => o.size,
             _ => 0,
         };
+        // A near branch with an operand-size prefix in 32-bit code (`66 75 8c`, `jne` with a
+        // 16-bit target) goes to its target cut to 16 bits (capstone is wrong: it gives the
+        // whole 32-bit target). Never compiler output: data swept as code.
+        let ip16 = !self.wide
+            && detail
+                .arch_detail()
+                .x86()
+                .is_some_and(|x| x.prefix()[2] == 0x66)
+            && (mnemonic.starts_with('j') || mnemonic.starts_with("loop") || mnemonic == "call");
         let ops: Vec<Operand> = operands
             .into_iter()
             .map(|op| match op {
                 ArchOperand::X86Operand(o) => match o.op_type {
                     X86OperandType::Reg(r) => self.name(cs, r).map_or(Operand::Other, Operand::Reg),
+                    X86OperandType::Imm(i) if ip16 => Operand::Imm(i & 0xffff),
                     X86OperandType::Imm(i) => Operand::Imm(i),
                     X86OperandType::Mem(m) => {
                         let mut base = self.name(cs, m.base());
@@ -142,6 +161,36 @@ impl X86 {
                 _ => Operand::Other,
             })
             .collect();
+        // `mov cs, ...` (`8e /1`) does not exist (capstone is wrong: it decodes it; data swept
+        // as code).
+        if mnemonic == "mov" && matches!(ops.first(), Some(Operand::Reg(r)) if r == "cs") {
+            return None;
+        }
+        // `adox rcx, rbp` adds to rcx (capstone is wrong: it does not read it).
+        if let ("adox" | "adcx", Some(Operand::Reg(r))) = (mnemonic.as_str(), ops.first()) {
+            reads.push(r.clone());
+        }
+        // `frstor [m]` loads the x87 state (capstone is wrong: it writes the memory).
+        if mnemonic == "frstor" {
+            written.clear();
+        }
+        // A store capstone tells as a read of its memory operand (capstone is wrong:
+        // `setb [rsp + 8]` (`0f 92 44 24 08`) overwrites the byte, `movntdq [rdi], xmm0`
+        // the 16 bytes): a slot that kept its old value would vouch for one overwritten.
+        if let (
+            true,
+            Some(Operand::Mem {
+                base: Some(b),
+                index: None,
+                disp,
+                ..
+            }),
+        ) = (capstone_misses_memory_write(&mnemonic), ops.first())
+        {
+            if !written.iter().any(|(wb, wd)| wb == b && wd == disp) {
+                written.push((b.clone(), *disp));
+            }
+        }
         Some(Decoded {
             mnemonic,
             next,
@@ -153,6 +202,75 @@ impl X86 {
             written,
         })
     }
+}
+
+/// The feature a VEX (`c4`/`c5`) or EVEX (`62`) encoding needs at least: AVX (FMA for the
+/// fused multiply-adds) or AVX-512F.
+/// In 32-bit code those bytes are also `les`, `lds` and `bound`, which the decoder named.
+fn vector_encoding(code: &[u8], mnemonic: &str) -> Option<&'static str> {
+    let at = code.iter().take(15).position(|b| {
+        !matches!(
+            b,
+            0x66 | 0x67 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0xf0
+        )
+    })?;
+    let fma = ["vfmadd", "vfmsub", "vfnmadd", "vfnmsub"]
+        .iter()
+        .any(|p| mnemonic.starts_with(p));
+    match (code.get(at)?, mnemonic) {
+        (0x62, m) if m != "bound" => Some("avx512f"),
+        (0xc4 | 0xc5, _) if fma => Some("fma"),
+        (0xc4 | 0xc5, m) if m != "les" && m != "lds" => Some("avx"),
+        _ => None,
+    }
+}
+
+/// Instructions that write their first operand, a memory one included, which capstone 5 has
+/// as read only.
+fn capstone_misses_memory_write(mnemonic: &str) -> bool {
+    let m = mnemonic.strip_prefix("lock ").unwrap_or(mnemonic);
+    m.starts_with("set")
+        || matches!(
+            m,
+            "fnstcw"
+                | "stmxcsr"
+                | "vstmxcsr"
+                | "movlpd"
+                | "movlps"
+                | "movhpd"
+                | "movhps"
+                | "vmovsd"
+                | "vmovss"
+                | "vmovd"
+                | "vextractps"
+                | "insb"
+                | "insw"
+                | "insd"
+                | "rol"
+                | "ror"
+                | "rcl"
+                | "rcr"
+                | "arpl"
+                | "cmpxchg8b"
+                | "fst"
+                | "fstp"
+                | "fist"
+                | "fistp"
+                | "fisttp"
+                | "movnti"
+                | "movntdq"
+                | "movntps"
+                | "movntpd"
+                | "vmovntdq"
+                | "vmovntps"
+                | "vmovntpd"
+                | "vmovdqa32"
+                | "vmovdqa64"
+                | "vmovdqu8"
+                | "vmovdqu16"
+                | "vmovdqu32"
+                | "vmovdqu64"
+        )
 }
 
 /// The register whose value a name reads or writes: every view of a GPR is the full
@@ -319,6 +437,7 @@ impl X86 {
             first_size,
             written,
         } = decoded;
+        let mnemonic = branch_without_hint(mnemonic);
         let mut out = Lifted::plain(address, next, &mnemonic);
         let sp = self.sp().to_string();
         for n in reads {
@@ -716,6 +835,39 @@ impl X86 {
     }
 }
 
+/// A branch's mnemonic without the prefixes that only hint at it: `repz ret` (`f3 c3`, AMD's
+/// branch-predictor idiom that OpenSSL's perlasm ends functions with), MPX's `bnd` (`f2`
+/// before `ret`, `call`, `jmp`, `jcc`: glibc's and OpenSSL's CET/MPX-era builds) and CET's
+/// `notrack` (`3e` before an indirect `jmp`/`call`, gcc's switch tables with
+/// `-fcf-protection`). The processor branches all the same. Capstone names the prefix in the
+/// mnemonic (`repz ret`, `bnd jae`, `notrack jmp`) and iced does not: read as written, the
+/// lifter took capstone's `repz ret` for an ordinary instruction and ran on into the next
+/// function, and `bnd jae` for one that never branches (capstone's side was wrong).
+fn branch_without_hint(mnemonic: String) -> String {
+    let hint = |m: &str| -> Option<usize> {
+        if let Some(p) = ["bnd ", "notrack "].iter().find(|p| m.starts_with(**p)) {
+            return Some(p.len());
+        }
+        // `rep`/`repz`/`repne` stay on string instructions, where they repeat.
+        ["repz ", "rep ", "repnz ", "repne "]
+            .iter()
+            .find(|p| {
+                m.strip_prefix(**p)
+                    .is_some_and(|r| matches!(r, "ret" | "retq" | "retl"))
+            })
+            .map(|p| p.len())
+    };
+    let mut m = mnemonic.as_str();
+    while let Some(n) = hint(m) {
+        m = &m[n..];
+    }
+    if m.len() == mnemonic.len() {
+        mnemonic
+    } else {
+        m.to_string()
+    }
+}
+
 fn is_move(m: &str) -> bool {
     matches!(
         m,
@@ -851,6 +1003,33 @@ mod tests {
         // call *0x10(%eax) is a call.
         let i = l.lift(&[0xff, 0x50, 0x10], 0x1000).unwrap();
         assert_eq!(i.flow, Flow::IndirectCall, "{i:?}");
+    }
+
+    #[test]
+    fn hinted_branches_branch_on_both_decoders() {
+        for wide in [true, false] {
+            for l in [X86::new(wide).unwrap(), X86::with_iced(wide)] {
+                // repz ret, bnd ret: returns.
+                for code in [&[0xf3, 0xc3][..], &[0xf2, 0xc3]] {
+                    let i = l.lift(code, 0x1000).unwrap();
+                    assert_eq!(i.flow, Flow::Ret { pop: 0, via: None }, "{i:?}");
+                    assert_eq!(i.mnemonic, "ret", "{i:?}");
+                    assert!(i.writes.is_empty(), "{i:?}");
+                }
+                // repz ret $8 (f3 c2 08 00) pops 8 bytes as it returns.
+                let i = l.lift(&[0xf3, 0xc2, 0x08, 0x00], 0x1000).unwrap();
+                assert_eq!(i.flow, Flow::Ret { pop: 8, via: None }, "{i:?}");
+                // bnd jae +0x10 (f2 73 10) is a conditional branch.
+                let i = l.lift(&[0xf2, 0x73, 0x10], 0x1000).unwrap();
+                assert!(matches!(i.flow, Flow::Cond(0x1013, _)), "{i:?}");
+                // notrack jmp *%rax / *%eax (3e ff e0) is an indirect jump.
+                let i = l.lift(&[0x3e, 0xff, 0xe0], 0x1000).unwrap();
+                assert!(matches!(i.flow, Flow::IndirectReg(_)), "{i:?}");
+                // rep stosb keeps its prefix: it repeats.
+                let i = l.lift(&[0xf3, 0xaa], 0x1000).unwrap();
+                assert_eq!(i.mnemonic, "rep stosb", "{i:?}");
+            }
+        }
     }
 
     #[test]

@@ -74,12 +74,18 @@ impl Iced {
                 OpAccess::None | OpAccess::NoMemAccess => {}
             }
         }
-        let groups: Vec<String> = insn
+        let mut groups: Vec<String> = insn
             .cpuid_features()
             .iter()
             .filter_map(|f| capstone_group(*f))
             .map(str::to_string)
             .collect();
+        // A VEX instruction of two features (`vaesenc`: AES and AVX, `vpclmulqdq`: PCLMULQDQ
+        // and AVX) is told by its AVX, as capstone does: the lifter keeps one feature per
+        // instruction.
+        if let Some(k) = groups.iter().position(|g| g == "avx") {
+            groups[..=k].rotate_right(1);
+        }
         let feature = x86_feature(&mnemonic, &groups, self.wide);
         let mut written = Vec::new();
         let mut ops = Vec::with_capacity(insn.op_count() as usize);
@@ -123,7 +129,11 @@ impl Iced {
                 OpKind::Memory => {
                     let mut base = self.reg(insn.memory_base());
                     let index = self.reg(insn.memory_index());
-                    let mut disp = if self.wide || moffs(insn.code()) {
+                    // A 32-bit address in 64-bit code (`67 8d 51 ff`, `lea edx, [ecx - 1]`):
+                    // iced gives the displacement cut to 32 bits (0xffffffff), capstone and the
+                    // analysis, which adds it to a register's value, the signed -1.
+                    let addr32 = insn.memory_base().is_gpr32() || insn.memory_index().is_gpr32();
+                    let mut disp = if (self.wide && !addr32) || moffs(insn.code()) {
                         insn.memory_displacement64() as i64
                     } else {
                         i64::from(insn.memory_displacement32() as i32)
@@ -257,11 +267,7 @@ impl Iced {
             d.writes.clear();
             d.written.clear();
         }
-        // Memory writes capstone takes for reads (capstone is wrong: `setb [rsp + 8]`
-        // (`0f 92 44 24 08`) overwrites the byte).
-        if capstone_misses_memory_write(insn) {
-            d.written.clear();
-        }
+        // (Memory writes capstone takes for reads: `X86::decode_capstone` adds them.)
         // Far branches: capstone's `lcall`/`ljmp`, which the lifter does not follow.
         // (Through memory, capstone has them as near: `ff 5d db` is `call [ebp - 0x25]`.)
         if insn.is_call_far() {
@@ -274,18 +280,8 @@ impl Iced {
         if insn.code() == Code::Mov_r64_imm64 || self.wide && moffs(insn.code()) {
             d.mnemonic = "movabs".to_string();
         }
-        // `rep ret 0` (`f3 c2 00 00`): capstone's `repz ret`, which the lifter does not take
-        // for a return (capstone is wrong).
-        if matches!(insn.code(), Code::Retnd_imm16 | Code::Retnq_imm16) && insn.has_rep_prefix() {
-            d.mnemonic = "repz ret".to_string();
-        }
-        // `notrack jmp rax` (`3e ff e0`).
-        if (insn.is_jmp_near_indirect() || insn.is_call_near_indirect())
-            && insn.segment_prefix() == Register::DS
-            && !matches!(insn.op0_kind(), OpKind::Memory)
-        {
-            d.mnemonic = format!("notrack {}", d.mnemonic);
-        }
+        // (`notrack`, `bnd` and `repz` on a branch: `X86::finish` drops them from capstone's
+        // mnemonics.)
         // Comparison predicates in the mnemonic: `cmpsd xmm4, xmm1, 6` is `cmpnlesd`.
         if let Some(name) = compare_mnemonic(insn) {
             d.mnemonic = name;
@@ -297,14 +293,10 @@ impl Iced {
         } {
             d.mnemonic = name.to_string();
         }
-        // Feature groups capstone does not give (capstone is wrong: the floor misses them).
-        if insn
-            .cpuid_features()
-            .iter()
-            .any(|f| matches!(f, CpuidFeature::FMA))
-            || matches!(m, Mnemonic::Palignr | Mnemonic::Vpabsq)
-            || insn.code() == Code::VEX_Vcvtsi2sd_xmm_xmm_rm64
-        {
+        // `palignr` (SSSE3): capstone gives it no group (capstone is wrong: the floor misses
+        // it). (A VEX or EVEX instruction it gives none gets AVX or AVX-512F in
+        // `X86::decode_capstone`.)
+        if matches!(m, Mnemonic::Palignr) {
             d.feature = None;
         }
     }
@@ -350,48 +342,6 @@ impl Iced {
         out.push_str(m);
         out
     }
-}
-
-/// Instructions whose memory operand capstone 5 has as read although they write it.
-fn capstone_misses_memory_write(insn: &Instruction) -> bool {
-    matches!(
-        insn.mnemonic(),
-        Mnemonic::Fnstcw
-            | Mnemonic::Stmxcsr
-            | Mnemonic::Vstmxcsr
-            | Mnemonic::Movlpd
-            | Mnemonic::Movlps
-            | Mnemonic::Vmovsd
-            | Mnemonic::Vmovss
-            | Mnemonic::Vextractps
-            | Mnemonic::Insb
-            | Mnemonic::Insw
-            | Mnemonic::Insd
-            | Mnemonic::Rol
-            | Mnemonic::Rcl
-            | Mnemonic::Rcr
-            | Mnemonic::Arpl
-            | Mnemonic::Cmpxchg8b
-            | Mnemonic::Seta
-            | Mnemonic::Setae
-            | Mnemonic::Setb
-            | Mnemonic::Setbe
-            | Mnemonic::Setg
-            | Mnemonic::Setge
-            | Mnemonic::Setle
-            | Mnemonic::Seto
-            | Mnemonic::Setnp
-    ) || matches!(
-        insn.code(),
-        Code::Fst_m32fp
-            | Code::Fst_m64fp
-            | Code::Fstp_m32fp
-            | Code::Fstp_m64fp
-            | Code::Fist_m16int
-            | Code::Fist_m32int
-            | Code::Fistp_m16int
-            | Code::Fistp_m32int
-    )
 }
 
 fn logical(m: Mnemonic) -> bool {

@@ -115,3 +115,7 @@ pub const EXPORTS_TRIMMED: &[&str] = &[
     "libpcre2-8.so.0",
     "libm.so.6",
 ];
+
+/// The libraries `EXPORTS_CORPUS=full` adds to the trimmed set (the exports corpus test and
+/// the decoder-agreement test).
+pub const EXPORTS_LARGE: &[&str] = &["libcrypto.so.3", "libxml2.so.2", "libc.so.6"];
