@@ -260,6 +260,9 @@ rules! {
     ISA_NOTE_LEVEL = "isa-note-level", Error,
         "The library's .note.gnu.property marks it as needing an x86-64 ISA level (GNU_PROPERTY_X86_ISA_1_NEEDED) above the target CPU's: glibc 2.33 and later refuse to load it (\"CPU ISA level is lower than required\"). A warning on other C libraries, which ignore the marker but will run the code.",
         "Build for the oldest CPU you deploy to (-march=x86-64-v2 or lower, no -Wl,-z,x86-64-v3), or deploy to CPUs of that level.";
+    MIPS_NAN_MISMATCH = "mips-nan-mismatch", Error,
+        "The MIPS library's NaN encoding (ELF header flag EF_MIPS_NAN2008: IEEE 754-2008 or legacy) differs from the target runtime's: glibc's loader refuses an object of the other encoding, so load_nif fails with \"cannot open shared object file: No such file or directory\" although the file is there. A warning on other C libraries, which load it but read its quiet NaNs as signalling ones.",
+        "Build with the target's NaN encoding: -mnan=legacy for Debian's mips, mipsel and mips64el (and pre-release-6 CPUs), -mnan=2008 for release 6 and NaN-2008 systems; check with readelf -h (the flags say nan2008).";
     // Raised outside the core's checks; last, so that SARIF's rule indices stay as they were.
     LIBRARY_UNREADABLE = "library-unreadable", Error by Unreadable,
         "The file could not be read as a native library: missing, unreadable, not a regular file, empty, not ELF/Mach-O/PE, or truncated.",
