@@ -39,7 +39,9 @@ defmodule Callconv.Report do
       `%{x86_isa_needed: "x86-64-v3" | nil, x86_features: ["ibt", "shstk"], aarch64_features: []}`,
       or `nil` when the file has none
     * `:elf` - ELF only (else `nil`): `%{soname:, runpath: [..], rpath: [..], interpreter:,
-      arm_eabi:}` (`arm_eabi` is the ARM EABI version, `nil` on other architectures)
+      arm_eabi:, mips_nan:}` (`arm_eabi` is the ARM EABI version, `nil` on other
+      architectures; `mips_nan` is the MIPS NaN encoding, `:legacy` or `:ieee2008`, `nil`
+      on other architectures)
     * `:macho` - Mach-O only (else `nil`): `%{file_type: "dylib" | "bundle" | ..., platform:,
       min_os: "11.0", sdk: "14.2", install_name:, rpaths: [..], weak_dylibs: [..],
       reexported_dylibs: [..], fixups: "chained" | "opcodes" | "none", slices: [..]}`; for a

@@ -174,7 +174,8 @@ defmodule Callconv.Wire do
            runpath: {:list, :string},
            rpath: {:list, :string},
            interpreter: {:nullable, :string},
-           arm_eabi: {:nullable, :integer}
+           arm_eabi: {:nullable, :integer},
+           mips_nan: {:optional, enum.(~w(legacy ieee2008)a), nil}
          )}},
      macho: {:nullable, @macho},
      pe:

@@ -364,6 +364,7 @@ fn elf_facts<R>(binary: &Binary<R>) -> Option<crate::report::ElfFacts> {
         rpath: binary.rpath.clone(),
         interpreter: binary.interpreter.clone(),
         arm_eabi: binary.arm_eabi,
+        mips_nan: binary.mips_nan,
     })
 }
 

@@ -134,6 +134,10 @@ pub struct ElfFacts {
     pub interpreter: Option<String>,
     /// ARM only: the EABI version of the ELF header flags (5 for every current toolchain).
     pub arm_eabi: Option<u32>,
+    /// MIPS only: the NaN encoding of the header flags (`legacy` or `ieee2008`); left out on
+    /// other architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mips_nan: Option<crate::inspect::NanEncoding>,
 }
 
 /// The highest version a library asks for from each versioned runtime (its `VERNEED`

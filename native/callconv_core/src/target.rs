@@ -184,8 +184,15 @@ impl Target {
             } else {
                 "eabi5-soft-float"
             }),
+            // Release 6 (the mipsisa* triples) has only the IEEE 754-2008 NaN encoding;
+            // the other triples, Debian's ports among them, the legacy one.
+            Arch::Mips if cpu.starts_with("mipsisa") => Some("o32-nan2008"),
             Arch::Mips => Some("o32"),
+            Arch::Mips64 if env.ends_with("abin32") && cpu.starts_with("mipsisa") => {
+                Some("n32-nan2008")
+            }
             Arch::Mips64 if env.ends_with("abin32") => Some("n32"),
+            Arch::Mips64 if cpu.starts_with("mipsisa") => Some("n64-nan2008"),
             Arch::Mips64 => Some("n64"),
             // Rust's and GCC's big-endian powerpc64 glibc targets are ELFv1; little endian
             // and musl are ELFv2.

@@ -719,3 +719,43 @@ fn cross_fixtures_decode_as_nif_init_builds_them() {
         }
     }
 }
+
+/// The armv6 fixtures are true ARMv6 builds (std built for arm-unknown-linux-gnueabihf by
+/// build_cross.sh with -Zbuild-std): checked for the Raspberry Pi Zero's CPU
+/// (`--cpu arm1176jzf-s`) no code reachable from the NIF needs more, while the armv7 builds
+/// of the same crates reach ARMv7 and NEON instructions and are refused there.
+#[test]
+fn armv6_fixtures_run_on_an_armv6_cpu_and_armv7_ones_do_not() {
+    let pi_zero = |dir: &str, file: &str| {
+        let target = otp25()
+            .for_triple("arm-unknown-linux-gnueabihf")
+            .expect("triple");
+        let target = callconv::analysis::IsaLevel::target_with_cpu(target, "arm1176jzf-s")
+            .expect("an Arm CPU");
+        let options = callconv::Options::new(target);
+        let path = rustler_dir().join("out").join(dir).join(file);
+        let report = callconv::check_path_with(&path, &options).expect("checks");
+        let isa = report.isa.clone().expect("swept");
+        assert!(
+            !isa.capped && isa.instructions > 1000,
+            "{dir}/{file}: {isa:?}"
+        );
+        report
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "isa-level")
+            .collect::<Vec<_>>()
+    };
+    for version in VERSIONS {
+        for variant in COMMITTED {
+            let file = format!("{version}-{variant}.so");
+            let v6 = pi_zero("armv6", &file);
+            assert!(v6.is_empty(), "armv6/{file}: {v6:?}");
+            let v7 = pi_zero("armv7", &file);
+            assert!(
+                v7.len() == 1 && v7[0].severity == callconv::rules::Severity::Error,
+                "armv7/{file}: {v7:?}"
+            );
+        }
+    }
+}

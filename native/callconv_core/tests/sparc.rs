@@ -7,9 +7,13 @@
 //!   return; so does the analysis suite's good.c (`analysis_fixture_has_no_error`), through
 //!   the whole check (nif_init decoded, then its functions analysed);
 //! * `wrong_conventions_are_all_caught`: every broken function of `bad.S` draws the
-//!   findings `expected.txt` lists (recall 100%), and its controls draw none;
+//!   findings `expected.txt` lists (recall 100%; argument reads after `save` included), and
+//!   its controls draw none;
 //! * `nif_init_*`: the entry decoder reads SPARC `nif_init` through the lifter: the module
-//!   name, the function table and each function's address.
+//!   name, the function table and each function's address;
+//! * `the_instruction_set_floor_*`: VIS 1-3, hardware popc, fused multiply-add and
+//!   compare-and-branch feed the `isa-level` floor against a target CPU named as gcc's
+//!   `-mcpu` does (`--cpu niagara2`); a getauxval-guarded build is a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -83,8 +87,8 @@ fn gcc_output_has_no_error() {
                 "{file} {}",
                 f.name
             );
-            // Arguments are read only where the convention passes them (after `save` the
-            // reads are of %i registers, which are not argument reads).
+            // Arguments are read only where the convention passes them (after `save`, as
+            // %i registers).
             for r in &f.observed.args_read {
                 assert!(
                     ["o0", "o1", "o2"].contains(&r.as_str()),
@@ -93,6 +97,14 @@ fn gcc_output_has_no_error() {
                 );
             }
         }
+        // add/3 reads argv (%o2; %i2 after its save, %o2 itself with -mflat): an argument
+        // read either way.
+        let add = a.functions.iter().find(|f| f.name == "add/3").expect("add");
+        assert!(
+            add.observed.args_read.iter().any(|r| r == "o2"),
+            "{file}: add/3 reads {:?}",
+            add.observed.args_read
+        );
         // The switch's jump table (gcc -O2/-Os; -O0 compares) is followed: the cases reach
         // the exits on paths of their own (2 exits when the table is not followed; with
         // -mflat the cases share one exit block, where their states merge).
@@ -242,5 +254,144 @@ fn nif_init_decodes_on_sparc64() {
 fn nif_init_decodes_on_32_bit_sparc() {
     for file in ["good32-O0.so", "good32-O2.so"] {
         decode_entry(file);
+    }
+}
+
+/// Checks `file` as `callconv check --target sparc64-unknown-linux-gnu --cpu CPU` does.
+fn check_for_cpu(file: &str, cpu: &str) -> callconv::report::LibraryReport {
+    let target = callconv::target::Target::host()
+        .for_triple("sparc64-unknown-linux-gnu")
+        .expect("triple");
+    let target = analysis::IsaLevel::target_with_cpu(target, cpu).expect("a SPARC CPU");
+    let options = callconv::Options::new(target);
+    assert!(options.target_isa.is_some(), "{cpu}: no target CPU");
+    callconv::check_path_with(&dir().join("out").join(file), &options).expect("checks")
+}
+
+fn isa_findings(r: &callconv::report::LibraryReport) -> Vec<(Severity, String)> {
+    r.findings
+        .iter()
+        .filter(|f| f.rule == "isa-level")
+        .map(|f| (f.severity, f.message.clone()))
+        .collect()
+}
+
+#[test]
+fn the_instruction_set_floor_counts_vis_and_the_t2_to_t4_features() {
+    // (file, the features its code needs, the oldest CPU that has them all, one without)
+    let cases: [(&str, &[&str], &str, Option<&str>); 6] = [
+        ("isa64-v9.so", &[], "v9", None),
+        ("vis1.so", &["vis"], "ultrasparc", Some("v9")),
+        (
+            "vis2.so",
+            &["vis", "vis2"],
+            "ultrasparc3",
+            Some("ultrasparc"),
+        ),
+        (
+            "isa64-niagara2.so",
+            &["popc"],
+            "niagara2",
+            Some("ultrasparc3"),
+        ),
+        (
+            "isa64-niagara4.so",
+            &["cbcond", "fmaf", "popc", "vis3"],
+            "niagara4",
+            Some("niagara2"),
+        ),
+        (
+            "isa64-niagara4-guarded.so",
+            &["cbcond", "fmaf", "popc", "vis3"],
+            "niagara4",
+            Some("niagara3"),
+        ),
+    ];
+    for (file, needs, own, lower) in cases {
+        let r = check_for_cpu(file, own);
+        let isa = r.isa.as_ref().expect("swept");
+        let flags: Vec<&str> = isa.features.iter().map(|f| f.flag.as_str()).collect();
+        assert_eq!(flags, needs, "{file}: {isa:?}");
+        assert!(!isa.capped && isa.instructions > 20, "{file}: {isa:?}");
+        assert_eq!(isa_findings(&r), vec![], "{file} on {own}");
+        let guarded = file.contains("guarded");
+        assert_eq!(isa.guarded, guarded, "{file}: {:?}", isa.guard);
+        let Some(lower) = lower else { continue };
+        let found = isa_findings(&check_for_cpu(file, lower));
+        assert_eq!(found.len(), 1, "{file} on {lower}: {found:?}");
+        let (severity, message) = &found[0];
+        let want = if guarded {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        assert_eq!(*severity, want, "{file} on {lower}");
+        // Only what the lower CPU lacks is named.
+        let lacks: Vec<&str> = needs
+            .iter()
+            .copied()
+            .filter(|f| {
+                !analysis::IsaLevel::named(Arch::Sparc64, lower)
+                    .unwrap()
+                    .has(f)
+            })
+            .collect();
+        assert!(!lacks.is_empty());
+        for f in needs {
+            let named = message.contains(&format!("{f} (`"));
+            assert_eq!(
+                named,
+                lacks.contains(f),
+                "{file} on {lower}, {f}: {message}"
+            );
+        }
+    }
+    // The instruction is named, the delay slot's included (T2's popc sits in one).
+    let r = check_for_cpu("isa64-niagara2.so", "v9");
+    assert!(
+        isa_findings(&r)[0]
+            .1
+            .contains("popc (`fbge+popc`, population count in hardware"),
+        "{:?}",
+        isa_findings(&r)
+    );
+    let r = check_for_cpu("isa64-niagara4.so", "niagara2");
+    assert!(
+        isa_findings(&r)[0].1.contains("fmaf (`fmaddd`"),
+        "{:?}",
+        isa_findings(&r)
+    );
+}
+
+#[test]
+fn sparc_cpus_by_name_and_from_cpuinfo() {
+    use analysis::IsaLevel;
+    let t4 = IsaLevel::named(Arch::Sparc64, "niagara4").unwrap();
+    for f in ["vis", "vis2", "vis3", "popc", "fmaf", "cbcond"] {
+        assert!(t4.has(f), "{f}");
+    }
+    assert!(!t4.has("vis4"));
+    assert!(IsaLevel::named(Arch::Sparc64, "v9")
+        .unwrap()
+        .flags
+        .is_empty());
+    // 32-bit V8+ code runs on the same CPUs; V8 names only for 32-bit.
+    assert!(IsaLevel::named(Arch::Sparc, "niagara2")
+        .unwrap()
+        .has("popc"));
+    assert!(IsaLevel::named(Arch::Sparc, "leon3").is_ok());
+    let err = IsaLevel::named(Arch::Sparc64, "leon3").unwrap_err();
+    assert!(err.contains("niagara4"), "{err}");
+    let err = IsaLevel::named(Arch::Powerpc64, "niagara4").unwrap_err();
+    assert!(err.contains("a CPU for sparc64"), "{err}");
+    // A SPARC T4's /proc/cpuinfo.
+    let cpuinfo = "cpu\t\t: UltraSparc T4 (Niagara4)\nfpu\t\t: UltraSparc T4 integrated FPU\n\
+        pmu\t\t: niagara4\nprom\t\t: OBP 4.38.8 2017/03/21 14:08\ntype\t\t: sun4v\n\
+        ncpus probed\t: 64\ncpucaps\t\t: flush,stbar,swap,muldiv,v9,blkinit,n2,mul32,div32,\
+        v8plus,popc,vis,vis2,ASIBlkInit,fmaf,vis3,hpc,ima,pause,cbcond,aes,des,camellia,md5,\
+        sha1,sha256,sha512,mpmul,montmul,montsqr,crc32c\n";
+    let host = IsaLevel::from_cpuinfo(Arch::Sparc64, cpuinfo);
+    for f in ["vis", "vis2", "vis3", "popc", "fmaf", "cbcond"] {
+        assert!(host.has(f), "{f}: {host:?}");
     }
 }

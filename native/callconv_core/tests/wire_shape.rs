@@ -134,6 +134,7 @@ fn full_report() -> LibraryReport {
             rpath: vec![s("/opt/lib")],
             interpreter: Some(s("/lib64/ld-linux-x86-64.so.2")),
             arm_eabi: Some(5),
+            mips_nan: Some(callconv::inspect::NanEncoding::Ieee2008),
         }),
         macho: Some(MachoFacts {
             file_type: s("bundle"),

@@ -70,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         gnu_properties: None,
         interposable_exports: Vec::new(),
         mips_release6: false,
+        mips_nan: None,
         runpath: Vec::new(),
         rpath: Vec::new(),
         version_needs: Vec::new(),

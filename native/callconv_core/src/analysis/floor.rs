@@ -99,7 +99,8 @@ impl IsaLevel {
     /// Parses the text of Linux `/proc/cpuinfo`: the first `flags` (x86) or `Features`
     /// (Arm) line.
     /// RISC-V reads the `isa` line, PPC64 the `cpu` line's POWER generation, s390x the
-    /// `features` line and the machine type, MIPS the `isa` and `ASEs implemented` lines.
+    /// `features` line and the machine type, MIPS the `isa` and `ASEs implemented` lines,
+    /// SPARC the `cpucaps` line.
     /// Where those lines are missing, these architectures fall back to their
     /// [`IsaLevel::baseline`] (a floor, never an empty set that would flag everything).
     pub fn from_cpuinfo(arch: Arch, text: &str) -> Self {
@@ -142,6 +143,9 @@ impl IsaLevel {
                 flags.extend((9..=level).map(|l| format!("arch{l}")));
                 flags
             }),
+            // SPARC: `cpucaps : flush,stbar,swap,muldiv,v9,...,popc,vis,vis2,...,vis3,...`.
+            Arch::Sparc | Arch::Sparc64 => value(&["cpucaps"])
+                .map(|caps| caps.split(',').map(|c| c.trim().to_string()).collect()),
             Arch::Mips | Arch::Mips64 => value(&["isa"]).map(|isa| {
                 let mut flags: Vec<String> = isa.split_whitespace().map(str::to_string).collect();
                 if let Some(ases) = value(&["ASEs implemented"]) {
@@ -192,8 +196,9 @@ impl IsaLevel {
     /// `+crypto`, `+neon`...); a RISC-V ISA string (`rv64gc`, `rv64gcv_zba_zbb`); a POWER
     /// generation (`power8`, `power9`, `power10`, also `pwr9`); an IBM Z machine (`z196`,
     /// `zEC12`, `z13` ... `z16`, or `arch9`–`arch14`); a MIPS revision (`mips64r2`,
-    /// `mips64r6`, `+msa`). The error names the accepted names, and the architecture a name
-    /// belongs to when it is another one's.
+    /// `mips64r6`, `+msa`); a SPARC CPU as gcc's `-mcpu` names it (`v9`, `ultrasparc3`,
+    /// `niagara4`). The error names the accepted names, and the architecture a name belongs
+    /// to when it is another one's.
     pub fn named(arch: Arch, name: &str) -> Result<Self, String> {
         named_for(arch, name).ok_or_else(|| {
             let other = [
@@ -205,6 +210,7 @@ impl IsaLevel {
                 Arch::Powerpc64,
                 Arch::S390x,
                 Arch::Mips64,
+                Arch::Sparc64,
             ]
             .into_iter()
             .filter(|a| *a != arch)
@@ -278,6 +284,14 @@ pub fn flag_meaning(arch: Arch, flag: &str) -> Option<&'static str> {
         (Arch::S390x, "arch12") => "z14",
         (Arch::S390x, "arch13") => "z15",
         (Arch::S390x, "vx") => "the z13 vector facility",
+        (Arch::Sparc | Arch::Sparc64, "vis") => {
+            "the visual instruction set, UltraSPARC I and later"
+        }
+        (Arch::Sparc | Arch::Sparc64, "vis2") => "VIS 2, UltraSPARC III and later",
+        (Arch::Sparc | Arch::Sparc64, "vis3") => "VIS 3, SPARC T3 and later",
+        (Arch::Sparc | Arch::Sparc64, "popc") => "population count in hardware, SPARC T2 and later",
+        (Arch::Sparc | Arch::Sparc64, "fmaf") => "fused multiply-add, SPARC T3 and later",
+        (Arch::Sparc | Arch::Sparc64, "cbcond") => "compare-and-branch, SPARC T4 and later",
         _ => return None,
     })
 }
@@ -302,6 +316,9 @@ pub fn build_fix(arch: Arch) -> &'static str {
         }
         Arch::Mips | Arch::Mips64 => {
             "build for the target's MIPS release: -march=mips64r2 (mips64el-linux-gnuabi64) for pre-R6 CPUs, -march=mips64r6 (mipsisa64r6el-linux-gnuabi64) for R6 ones; neither runs on the other"
+        }
+        Arch::Sparc | Arch::Sparc64 => {
+            "build for the target CPU (e.g. -mcpu=v9, Debian's sparc64 default, or -mcpu=niagara2; -mno-vis3 -mno-fmaf -mno-cbcond -mno-popc drop single features), or dispatch on getauxval(AT_HWCAP)"
         }
         _ => "build for the target CPU, or dispatch on its run-time feature check",
     }
@@ -331,6 +348,10 @@ fn accepted_cpus(arch: Arch) -> String {
         Arch::S390x => "z196, zEC12, z13, z14, z15, z16 (or arch9 ... arch14)".to_string(),
         Arch::Mips | Arch::Mips64 => {
             "mips32r2, mips32r5, mips32r6, mips64r2, mips64r5, mips64r6, each with +msa or +dsp"
+                .to_string()
+        }
+        Arch::Sparc | Arch::Sparc64 => {
+            "v9, ultrasparc, ultrasparc3, niagara, niagara2, niagara3, niagara4, niagara7, m8 (32-bit also v8, leon3)"
                 .to_string()
         }
         _ => return format!("callconv knows no CPUs of {}", arch.as_str()),
@@ -549,9 +570,30 @@ fn named_for(arch: Arch, name: &str) -> Option<IsaLevel> {
             s390x_flags(level)
         }
         Arch::Mips | Arch::Mips64 => mips_flags(arch, &lower)?,
+        Arch::Sparc | Arch::Sparc64 => sparc_flags(arch, &lower)?,
         _ => return None,
     };
     Some(IsaLevel::from_flags(arch, flags.iter().map(String::as_str)))
+}
+
+/// The `cpucaps` flags of a SPARC CPU by the name gcc's `-mcpu` takes, as Linux reports them:
+/// VIS 1 from UltraSPARC I, VIS 2 from UltraSPARC III and on every sun4v CPU (T1 on),
+/// hardware `popc` from T2, VIS 3 and `fmaf` from T3, `cbcond` from T4, `vis4` from M7.
+/// `v9` is a V9 CPU with none of them, what Debian's sparc64 gcc builds for by default.
+fn sparc_flags(arch: Arch, name: &str) -> Option<Vec<String>> {
+    let n: usize = match name {
+        "v8" | "leon" | "leon3" | "leon3v7" if arch == Arch::Sparc => 0,
+        "v9" => 0,
+        "ultrasparc" => 1,
+        "ultrasparc3" | "niagara" => 2,
+        "niagara2" => 3,
+        "niagara3" => 5,
+        "niagara4" => 6,
+        "niagara7" | "m8" => 7,
+        _ => return None,
+    };
+    const ORDER: [&str; 7] = ["vis", "vis2", "popc", "vis3", "fmaf", "cbcond", "vis4"];
+    Some(ORDER[..n].iter().map(|f| f.to_string()).collect())
 }
 
 /// The flags of a MIPS revision with its `+ase`s: every pre-release-6 revision has the

@@ -527,12 +527,22 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 && i.fx.iter().all(
                     |fx| matches!(fx, Effect::Store { src, .. } if callee_saved.contains(src)),
                 );
+            // SPARC's `save` renames the arguments (the caller's `%o0` is the callee's `%i0`,
+            // a copy the lifter writes out): there a read of a register still holding an
+            // argument's entry value under another name reads that argument.
+            let windowed = matches!(self.arch, Arch::Sparc | Arch::Sparc64);
             for r in i.reads() {
-                if arg_regs.contains(r)
-                    && st.get(*r) == Val::Entry(*r)
-                    && !(saves_only && callee_saved.contains(r))
-                {
-                    acc.ids.args_read.insert(*r);
+                if saves_only && callee_saved.contains(r) {
+                    continue;
+                }
+                match st.get(*r) {
+                    Val::Entry(a) if a == *r && arg_regs.contains(r) => {
+                        acc.ids.args_read.insert(*r);
+                    }
+                    Val::Entry(a) if windowed && a != *r && arg_regs.contains(&a) => {
+                        acc.ids.args_read.insert(a);
+                    }
+                    _ => {}
                 }
             }
         }

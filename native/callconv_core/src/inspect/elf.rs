@@ -6,8 +6,8 @@ use object::read::elf::{Dyn, ElfFile, FileHeader, ProgramHeader, Rel, Rela, Relr
 use object::{Endianness, ReadRef, SymbolIndex};
 
 use super::{
-    inspect_generic, Binary, GnuProperties, InitArray, NotShared, Platform, VersionNeed,
-    MAX_EXPORTS, MAX_NEEDED, MAX_SEGMENTS,
+    inspect_generic, Binary, GnuProperties, InitArray, NanEncoding, NotShared, Platform,
+    VersionNeed, MAX_EXPORTS, MAX_NEEDED, MAX_SEGMENTS,
 };
 use crate::error::Error;
 use crate::memory::{Fixup, Image, Pointer, Segment, MAX_RELOCATIONS};
@@ -17,6 +17,9 @@ use crate::platform::Format;
 const EM_SPARC: u16 = 2;
 const EM_386: u16 = 3;
 const EM_MIPS: u16 = 8;
+/// MIPS header flag: the object uses the IEEE 754-2008 NaN encoding (quiet NaNs have the
+/// top fraction bit set), not the legacy one (that bit marks a signalling NaN).
+const EF_MIPS_NAN2008: u32 = 0x400;
 const EM_SPARC32PLUS: u16 = 18;
 const EM_PPC: u16 = 20;
 const EM_PPC64: u16 = 21;
@@ -179,6 +182,11 @@ where
     binary.arm_eabi = (machine == EM_ARM).then_some(flags >> 24);
     // EF_MIPS_ARCH: 9 is MIPS32R6, 10 is MIPS64R6.
     binary.mips_release6 = machine == EM_MIPS && matches!(flags >> 28, 9 | 10);
+    binary.mips_nan = (machine == EM_MIPS).then_some(if flags & EF_MIPS_NAN2008 != 0 {
+        NanEncoding::Ieee2008
+    } else {
+        NanEncoding::Legacy
+    });
     binary.version_needs = version_needs(file, data);
     binary.exec_stack = exec_stack;
     binary.rwx_segments = rwx_segments;
@@ -246,7 +254,7 @@ fn abi_variant(machine: u16, flags: u32, is_64: bool) -> Option<String> {
                 "o32"
             };
             let mut s = abi.to_string();
-            if flags & 0x400 != 0 {
+            if flags & EF_MIPS_NAN2008 != 0 {
                 s.push_str("-nan2008");
             }
             if flags & 0x200 != 0 {

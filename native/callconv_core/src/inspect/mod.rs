@@ -57,6 +57,27 @@ pub struct Import {
     pub version: Option<String>,
 }
 
+/// How a MIPS object encodes NaNs (ELF header flag `EF_MIPS_NAN2008`). glibc's loader maps
+/// only objects of the process's own encoding: the two read a quiet NaN as a signalling one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NanEncoding {
+    /// The original MIPS encoding (Debian's mips, mipsel and mips64el ports).
+    Legacy,
+    /// IEEE 754-2008 (`-mnan=2008`; every release 6 CPU).
+    Ieee2008,
+}
+
+impl NanEncoding {
+    /// The name `-mnan=` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NanEncoding::Legacy => "legacy",
+            NanEncoding::Ieee2008 => "2008",
+        }
+    }
+}
+
 /// Why an ELF file is not a shared library, which is all `dlopen` loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotShared {
@@ -164,6 +185,9 @@ pub struct Binary<R> {
     /// MIPS: built for release 6 (the ELF header's architecture level is MIPS32R6 or
     /// MIPS64R6), whose encodings differ from earlier releases'.
     pub mips_release6: bool,
+    /// MIPS: the NaN encoding the ELF header flags declare (`EF_MIPS_NAN2008`); `None` on
+    /// other architectures.
+    pub mips_nan: Option<NanEncoding>,
     /// Mach-O: the load-time facts of this slice (and, for a universal file, every slice).
     pub macho: Option<macho::MachoFacts>,
     /// PE: the load-time facts.
@@ -573,6 +597,7 @@ where
         soname: None,
         arm_eabi: None,
         mips_release6: false,
+        mips_nan: None,
         macho: None,
         pe: None,
         init_like_symbols,

@@ -682,6 +682,31 @@ fn mips_removed_in_release6(m: &str) -> bool {
         .any(|p| m.starts_with(p))
 }
 
+/// The `/proc/cpuinfo` `cpucaps` flag a SPARC instruction needs beyond V9: the visual
+/// instruction set by level (`vis`, UltraSPARC I; `vis2`, UltraSPARC III; `vis3`, SPARC T3),
+/// from capstone's groups, with the VIS 3 integer instructions capstone may leave ungrouped;
+/// and `popc` (in hardware from SPARC T2; gcc emits it for niagara2 and later). T3's fused
+/// multiply-add (`fmaf`) and T4's compare-and-branch (`cbcond`) are decoded by the lifter.
+pub(crate) fn sparc_feature(groups: &[String], mnemonic: &str) -> Option<&'static str> {
+    for g in groups {
+        let f = match g.as_str() {
+            "vis3" => "vis3",
+            "vis2" => "vis2",
+            "vis" => "vis",
+            _ => continue,
+        };
+        return Some(f);
+    }
+    const VIS3: &[&str] = &[
+        "addxc", "addxccc", "lzcnt", "movdtox", "movstosw", "movstouw", "movwtos", "movxtod",
+        "umulxhi", "xmulx", "xmulxhi",
+    ];
+    if VIS3.contains(&mnemonic) {
+        return Some("vis3");
+    }
+    (mnemonic == "popc").then_some("popc")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

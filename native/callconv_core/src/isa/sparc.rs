@@ -207,6 +207,15 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
         if word >> 30 == 0 && word & (1 << 28) != 0 && (word >> 22) & 7 == 3 {
             return compare_and_branch(word, address).map(|out| (out, Dcti::None));
         }
+        // T3's fused multiply-add (`fmaddd %f8, %f12, %f10, %f8`, IMPDEP2 with a single or
+        // double size), which capstone does not decode: floating-point registers only.
+        if word >> 30 == 2 && (word >> 19) & 0x3f == 0x37 && matches!((word >> 5) & 3, 1 | 2) {
+            let op = ["fmadd", "fmsub", "fnmsub", "fnmadd"][((word >> 7) & 3) as usize];
+            let size = if (word >> 5) & 3 == 1 { "s" } else { "d" };
+            let mut out = Lifted::plain(address, address.wrapping_add(4), &format!("{op}{size}"));
+            out.feature = Some("fmaf");
+            return Some((out, Dcti::None));
+        }
         if word >> 30 == 3 && matches!((word >> 19) & 0x3f, 0x03 | 0x07) {
             return pair_transfer(word, address).map(|out| (out, Dcti::None));
         }
@@ -218,6 +227,12 @@ impl<'data, 'a, R: ReadRef<'data>> Sparc<'a, R> {
         let ops = self.ops(&detail);
         let mut out = Lifted::plain(address, address.wrapping_add(4), &full);
         let (m, suffix) = full.split_once(',').unwrap_or((full.as_str(), ""));
+        let groups: Vec<String> = detail
+            .groups()
+            .iter()
+            .filter_map(|g| self.cs.group_name(*g))
+            .collect();
+        out.feature = super::features::sparc_feature(&groups, m);
         let annul = suffix.split(',').any(|s| s == "a");
         let target = ops.iter().rev().find_map(|o| match o {
             Op::Imm(v) => Some(*v as u64),
@@ -891,6 +906,7 @@ fn compare_and_branch(word: u32, address: u64) -> Option<Lifted> {
     let d10 = (((word >> 19) & 3) << 8 | (word >> 5) & 0xff) as i32;
     let offset = i64::from(d10 << 22 >> 22) * 4;
     let mut out = Lifted::plain(address, address.wrapping_add(4), "cbcond");
+    out.feature = Some("cbcond");
     add_read(&mut out, gpr((word >> 14) & 31));
     if word & (1 << 13) == 0 {
         add_read(&mut out, gpr(word & 31));
@@ -1102,6 +1118,8 @@ fn append(out: &mut Lifted, later: Lifted) {
         }
     }
     out.fx.extend(later.fx);
+    // A delay slot's instruction needs its CPU feature as much as the branch does.
+    out.feature = out.feature.or(later.feature);
 }
 
 impl<'data, R: ReadRef<'data>> Lifter for Sparc<'_, R> {

@@ -234,8 +234,8 @@ rules! {
         "A NIF entry point writes a register the platform reserves (x18 on Apple and Windows arm64).",
         "Build for the target platform (its compiler never allocates the register), and do not use it in assembly.";
     ISA_LEVEL = "isa-level", Error,
-        "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto, RISC-V V/Zba/Zbb/Zbs/Zfh, POWER9/POWER10, IBM z13-z15 facilities, MIPS MSA): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
-        "Build for the oldest CPU you deploy to (-march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval; if the target CPU is newer than assumed, say so (--cpu).";
+        "Code reachable from the NIF's entry points uses instructions the target CPU lacks (x86-64 psABI level v2/v3/v4 features, AVX-512, AArch64 LSE/SVE/crypto, RISC-V V/Zba/Zbb/Zbs/Zfh, POWER9/POWER10, IBM z13-z15 facilities, MIPS MSA, SPARC VIS 1-3, T3's fused multiply-add and T4's compare-and-branch): the first call raises SIGILL and kills the VM. A warning when the code probes the CPU first (cpuid, getauxval), which suggests a run-time dispatch.",
+        "Build for the oldest CPU you deploy to (-march=x86-64-v2, -march=rv64gc, -mcpu=power8, -march=z196, -mcpu=v9, RUSTFLAGS=-Ctarget-cpu=...), or dispatch on cpuid/getauxval; if the target CPU is newer than assumed, say so (--cpu).";
     EXPORT_NO_CONVENTION = "export-no-convention", Error,
         "Exports mode: an exported function fits none of its platform's C conventions (cdecl, stdcall or fastcall on x86; System V or Win64 on x86-64; the platform's own elsewhere): it reads arguments where none is passed, pops the stack as none does, leaves a callee-saved register or the stack pointer changed, or writes a reserved register. A caller through a C prototype (ctypes, dlsym, a Zig extern) corrupts its state.",
         "Declare the function with the platform's C convention, or keep hand-written assembly to its rules.";
@@ -260,6 +260,9 @@ rules! {
     ISA_NOTE_LEVEL = "isa-note-level", Error,
         "The library's .note.gnu.property marks it as needing an x86-64 ISA level (GNU_PROPERTY_X86_ISA_1_NEEDED) above the target CPU's: glibc 2.33 and later refuse to load it (\"CPU ISA level is lower than required\"). A warning on other C libraries, which ignore the marker but will run the code.",
         "Build for the oldest CPU you deploy to (-march=x86-64-v2 or lower, no -Wl,-z,x86-64-v3), or deploy to CPUs of that level.";
+    MIPS_NAN_MISMATCH = "mips-nan-mismatch", Error,
+        "The MIPS library's NaN encoding (ELF header flag EF_MIPS_NAN2008: IEEE 754-2008 or legacy) differs from the target runtime's: glibc's loader refuses an object of the other encoding, so load_nif fails with \"cannot open shared object file: No such file or directory\" although the file is there. A warning on other C libraries, which load it but read its quiet NaNs as signalling ones.",
+        "Build with the target's NaN encoding: -mnan=legacy for Debian's mips, mipsel and mips64el (and pre-release-6 CPUs), -mnan=2008 for release 6 and NaN-2008 systems; check with readelf -h (the flags say nan2008).";
     // Raised outside the core's checks; last, so that SARIF's rule indices stay as they were.
     LIBRARY_UNREADABLE = "library-unreadable", Error by Unreadable,
         "The file could not be read as a native library: missing, unreadable, not a regular file, empty, not ELF/Mach-O/PE, or truncated.",

@@ -2,7 +2,7 @@
 //! library flavour and version floor, and its ABI variant.
 
 use super::*;
-use crate::inspect::{libc, Binary};
+use crate::inspect::{libc, Binary, NanEncoding};
 use crate::platform::Libc;
 use crate::target::Target;
 
@@ -17,6 +17,7 @@ pub fn check<'data, R: object::ReadRef<'data>>(
     libc_flavour(binary, target, &mut out);
     glibc_floor(binary, target, &mut out);
     abi_variant(binary, target, &mut out);
+    mips_nan(binary, target, &mut out);
     macos_version(binary, target, &mut out);
     out
 }
@@ -332,6 +333,45 @@ fn abi_variant<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
             format!("build the library for the {want} ABI"),
         ));
     }
+}
+
+/// MIPS: glibc's loader maps only objects of the process's NaN encoding (the header's
+/// `EF_MIPS_NAN2008` must equal its own); a mismatch fails like a missing file. The target's
+/// encoding is in its ABI variant (read from its `beam.smp`, or implied by the triple).
+fn mips_nan<R>(binary: &Binary<R>, target: &Target, out: &mut Vec<Finding>) {
+    let (Some(have), Some(variant)) = (binary.mips_nan, target.abi_variant.as_deref()) else {
+        return;
+    };
+    if binary.arch != target.arch {
+        return;
+    }
+    let want = if variant.split('-').any(|p| p == "nan2008") {
+        NanEncoding::Ieee2008
+    } else {
+        NanEncoding::Legacy
+    };
+    if have == want {
+        return;
+    }
+    let (severity, consequence) = match target.libc_kind() {
+        Some(Libc::Gnu) | None => (
+            Severity::Error,
+            "glibc's loader refuses it (\"cannot open shared object file\")",
+        ),
+        Some(_) => (
+            Severity::Warning,
+            "the C library loads it, but the two read each other's quiet NaNs as signalling ones",
+        ),
+    };
+    out.push(MIPS_NAN_MISMATCH.finding_at(
+        severity,
+        format!(
+            "the library uses the {} NaN encoding, the target runtime ({variant}) the {} one: {consequence}",
+            have.as_str(),
+            want.as_str()
+        ),
+        format!("build the library with -mnan={}", want.as_str()),
+    ));
 }
 
 #[cfg(test)]
