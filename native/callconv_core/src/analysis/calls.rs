@@ -155,6 +155,16 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
     }
 
     /// Whether `addr` is one of the library's own exported functions that never return.
+    /// The register a call to `target` loads with its return address, when `target` is a
+    /// PC thunk (`__x86.get_pc_thunk.bx`: i386 PIC).
+    pub(super) fn pc_thunk_at(&self, target: u64) -> Option<&'static str> {
+        let code = self
+            .image
+            .read_code(self.lifter.code_address(target), 8)
+            .ok()?;
+        self.lifter.pc_thunk(&code)
+    }
+
     pub(super) fn is_noreturn_local(&self, addr: u64) -> bool {
         !self.noreturn_at.is_empty() && self.noreturn_at.contains(&self.lifter.code_address(addr))
     }
@@ -233,12 +243,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         continue 'walk
                     }
                     Go::Call(t) => {
-                        if let Some(r) = self
-                            .image
-                            .read_code(self.lifter.code_address(t), 8)
-                            .ok()
-                            .and_then(|c| self.lifter.pc_thunk(&c))
-                        {
+                        if let Some(r) = self.pc_thunk_at(t) {
                             known = Some((self.names.intern(r), i.next));
                             pc = i.next;
                             continue;

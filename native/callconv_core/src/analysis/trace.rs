@@ -221,12 +221,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         pc = i.next;
                     }
                     Go::Call(t) => {
-                        if let Some(r) = self
-                            .image
-                            .read_code(self.lifter.code_address(t), 8)
-                            .ok()
-                            .and_then(|c| self.lifter.pc_thunk(&c))
-                        {
+                        if let Some(r) = self.pc_thunk_at(t) {
                             let r = self.names.intern(r);
                             st.set(r, Val::Const(i.next));
                             pc = i.next;
