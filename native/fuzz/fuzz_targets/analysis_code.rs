@@ -2,10 +2,11 @@
 //! Arm (A32, or Thumb roots when bit 4 is set), RISC-V 64, ppc64le (ELFv2), big-endian ppc64
 //! (ELFv1), s390x, big-endian MIPS o32 or little-endian MIPS64 n64, and how many entry points
 //! to start from; the rest is mapped as code at 0x1000 (and aliased at 0x40_0000 so calls and
-//! jumps between them are followed).
+//! jumps between them are followed). Its second half is also the call frame information
+//! (`.eh_frame`) the analysis checks paths against.
 #![no_main]
 
-use callconv::inspect::{Binary, Platform};
+use callconv::inspect::{Binary, Platform, SectionSpan};
 use callconv::memory::{Image, Segment};
 use callconv::report::{Arch, Endian, Format};
 use libfuzzer_sys::fuzz_target;
@@ -79,6 +80,10 @@ fuzz_target!(|data: &[u8]| {
         macho: None,
         pe: None,
         init_like_symbols: Vec::new(),
+        eh_frame: Some(SectionSpan {
+            address: 0x40_0000 + len / 2,
+            size: len - len / 2,
+        }),
         image: Image::new(code, segments, Vec::new(), (bits / 8) as u8, big),
     };
     let roots: Vec<(String, u64, usize)> = (0..=u64::from(selector >> 5))

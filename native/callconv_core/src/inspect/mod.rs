@@ -11,6 +11,7 @@ pub mod macho;
 pub mod pe;
 mod producer;
 pub mod resolve;
+pub mod unwind;
 
 use object::read::elf::{ElfFile32, ElfFile64};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64, MachOFile32, MachOFile64};
@@ -195,8 +196,18 @@ pub struct Binary<R> {
     /// Defined symbols named like a NIF init function (`nif_init`, `<module>_nif_init`) from
     /// any symbol table, exported or not: they tell a hidden init from a missing one.
     pub init_like_symbols: Vec<String>,
+    /// ELF and Mach-O: where the call frame information (`.eh_frame`, `__eh_frame`) is
+    /// loaded, when the file has it; read by [`Binary::frame_table`].
+    pub eh_frame: Option<SectionSpan>,
     /// The loaded image, with relocations.
     pub image: Image<R>,
+}
+
+/// A section's load address and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionSpan {
+    pub address: u64,
+    pub size: u64,
 }
 
 impl<R> Binary<R> {
@@ -211,6 +222,26 @@ impl<R> Binary<R> {
         self.executable_ranges
             .iter()
             .any(|(start, end)| (*start..*end).contains(&addr))
+    }
+}
+
+impl<'data, R: ReadRef<'data>> Binary<R> {
+    /// The call frame information, indexed ([`unwind::FrameTable`]); `None` without a
+    /// section, or one past [`unwind::MAX_EH_FRAME_BYTES`] or not in the image.
+    pub fn frame_table(&self) -> Option<unwind::FrameTable> {
+        let span = self
+            .eh_frame
+            .filter(|s| s.size > 0 && s.size <= unwind::MAX_EH_FRAME_BYTES)?;
+        let data = self
+            .image
+            .read_bytes(span.address, span.size as usize)
+            .ok()?;
+        Some(unwind::FrameTable::read(
+            data,
+            span.address,
+            self.endian == Endian::Big,
+            if self.bits == 64 { 8 } else { 4 },
+        ))
     }
 }
 
@@ -562,6 +593,13 @@ where
             }
         })
         .collect();
+    let eh_frame = [".eh_frame", "__eh_frame"]
+        .iter()
+        .find_map(|n| file.section_by_name(n))
+        .map(|s| SectionSpan {
+            address: s.address(),
+            size: s.size(),
+        });
     let image = Image::new(
         data,
         segments,
@@ -601,6 +639,7 @@ where
         macho: None,
         pe: None,
         init_like_symbols,
+        eh_frame,
         image,
     })
 }

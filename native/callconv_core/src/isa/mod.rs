@@ -370,3 +370,48 @@ pub(crate) fn le_word(code: &[u8], index: usize) -> Option<u32> {
         code.get(start..start.checked_add(4)?)?.try_into().ok()?,
     ))
 }
+
+/// The assembler name of general-purpose register `n` in the DWARF numbering of `arch`'s
+/// psABI, the numbering call frame information uses; `None` for other numbers and for
+/// architectures whose frames are not read (SPARC's register windows, 32-bit PowerPC).
+/// Lifters take these names through [`Lifter::canonical_model`].
+pub fn dwarf_register(arch: crate::platform::Arch, n: u16) -> Option<String> {
+    const I386: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+    const X86_64: [&str; 16] = [
+        "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15",
+    ];
+    const MIPS: [&str; 32] = [
+        "zero", "at", "v0", "v1", "a0", "a1", "a2", "a3", "t0", "t1", "t2", "t3", "t4", "t5", "t6",
+        "t7", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "t8", "t9", "k0", "k1", "gp", "sp",
+        "fp", "ra",
+    ];
+    const RISCV: [&str; 32] = [
+        "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4",
+        "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4",
+        "t5", "t6",
+    ];
+    const LOONGARCH: [&str; 32] = [
+        "zero", "ra", "tp", "sp", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "t0", "t1", "t2",
+        "t3", "t4", "t5", "t6", "t7", "t8", "r21", "fp", "s0", "s1", "s2", "s3", "s4", "s5", "s6",
+        "s7", "s8",
+    ];
+    let k = usize::from(n);
+    let named = |table: &[&str]| table.get(k).map(|s| (*s).to_string());
+    match arch {
+        crate::platform::Arch::X86 => named(&I386),
+        crate::platform::Arch::X86_64 => named(&X86_64),
+        crate::platform::Arch::Aarch64 => match n {
+            0..=30 => Some(format!("x{n}")),
+            31 => Some("sp".into()),
+            _ => None,
+        },
+        crate::platform::Arch::Powerpc64 | crate::platform::Arch::S390x => {
+            (n < 16 || arch == crate::platform::Arch::Powerpc64 && n < 32).then(|| format!("r{n}"))
+        }
+        crate::platform::Arch::Mips | crate::platform::Arch::Mips64 => named(&MIPS),
+        crate::platform::Arch::Riscv32 | crate::platform::Arch::Riscv64 => named(&RISCV),
+        crate::platform::Arch::Loongarch64 => named(&LOONGARCH),
+        _ => None,
+    }
+}
