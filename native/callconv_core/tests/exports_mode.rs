@@ -252,6 +252,42 @@ fn i386_pic_idioms_keep_registers_and_the_stack() {
     assert_eq!(report.exports.as_ref().expect("summary").errors, 4);
 }
 
+/// Calls that may not return, told by the compiler's call frame information
+/// (`test/fixtures/src/exports_frames_i386.S`, after glibc's malloc family on i386): a path
+/// that runs on from a call into a block whose row records another frame ends there, and a
+/// call that ends its function's entry returns nowhere. The controls: a clobber the table
+/// says nothing about is still caught, and without a table the old error stays.
+#[test]
+fn i386_paths_the_frame_table_rules_out_end() {
+    let Some(lib) = build_source("exports_frames_i386.S", "x86-linux-gnu", "i386-frames") else {
+        eprintln!(
+            "SKIPPED i386_paths_the_frame_table_rules_out_end: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    let error = |name: &str, what: &str| {
+        report.findings.iter().any(|f| {
+            f.rule == "export-no-convention"
+                && f.message.contains(&format!("function {name} at"))
+                && f.message.contains(what)
+        })
+    };
+    for good in ["printerr_inlined", "calls_printerr"] {
+        assert!(
+            matches(&report, good).contains(&"x86-cdecl-sysv".to_string()),
+            "{good}: {:?}",
+            report.findings
+        );
+    }
+    assert!(matches(&report, "framed_bad_esi").is_empty());
+    assert!(error("framed_bad_esi", "changes esi"));
+    assert!(matches(&report, "printerr_inlined_no_cfi").is_empty());
+    assert!(error("printerr_inlined_no_cfi", "stack pointer -16 bytes"));
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 2);
+}
+
 /// Two x86 idioms of gcc -O2 -fPIC code (`test/fixtures/src/exports_x86_idioms.S`): a jump
 /// table bounded by a compare of memory, `cmpl $2,(%rbx); ja`, after an older compare of a
 /// register with a larger bound (Debian 12 amd64's libffi `ffi_call_int`, whose table was

@@ -166,6 +166,7 @@ pub fn analyze_exports<'data, R: ReadRef<'data>>(
     );
     ctx.boundaries = roots.iter().map(|r| lifter.code_address(r.1)).collect();
     ctx.function_ends = function_ends(binary, roots, lifter.as_ref());
+    ctx.use_frames(binary.frame_table());
     ctx.noreturn_at = roots
         .iter()
         .filter(|r| super::is_noreturn_name(&r.0))

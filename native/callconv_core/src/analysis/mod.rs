@@ -19,6 +19,7 @@ mod compact;
 pub mod exports;
 mod flags;
 pub mod floor;
+mod frames;
 mod state;
 mod sweep;
 mod trace;
@@ -339,6 +340,7 @@ fn analyze_with<'data, R: ReadRef<'data>>(
         convention,
         MAX_LIBRARY_FUNCTION_INSNS,
     );
+    ctx.use_frames(binary.frame_table());
     let mut out = LibraryAnalysis {
         supported: true,
         ..LibraryAnalysis::default()
@@ -450,11 +452,14 @@ struct Ctx<'a, R> {
     /// never return (glibc's `abort`, `__stack_chk_fail`, `__chk_fail`, `exit`): a call to one
     /// ends the path, as a call to the import of that name does. Empty in the NIF mode.
     noreturn_at: std::collections::HashSet<u64>,
-    /// Exports mode: where each exported function's code ends (its symbol's size). A call
-    /// whose return address is there returns nowhere: the function's last instruction is a
-    /// call to a local function that never returns (glibc's `malloc_printerr`), and the bytes
-    /// after it are another function's. Empty in the NIF mode.
+    /// Where functions' code ends: in the exports mode each exported function's (its symbol's
+    /// size), in both modes each entry of the call frame information's. A call whose return
+    /// address is there returns nowhere: the function's last instruction is a call to a local
+    /// function that never returns (glibc's `malloc_printerr`), and the bytes after it are
+    /// another function's.
     function_ends: std::collections::HashSet<u64>,
+    /// The call frame information paths are checked against (`frames.rs`).
+    frames: frames::Frames,
 }
 
 impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
@@ -501,7 +506,17 @@ impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
             boundaries: Default::default(),
             noreturn_at: Default::default(),
             function_ends: Default::default(),
+            frames: Default::default(),
         }
+    }
+
+    /// Takes the file's call frame information: paths are checked against it, and a call
+    /// that ends one of its entries never returns (as one that ends a symbol).
+    fn use_frames(&mut self, table: Option<crate::inspect::unwind::FrameTable>) {
+        self.frames = frames::Frames::new(table);
+        let ends: Vec<u64> = self.frames.ends().collect();
+        self.function_ends
+            .extend(ends.into_iter().map(|e| self.lifter.code_address(e)));
     }
 
     fn regs_of(&mut self, names: &[String]) -> Vec<Reg> {

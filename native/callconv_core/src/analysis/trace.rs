@@ -77,9 +77,16 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let mut visited: FxHashMap<u64, Vec<State>> = FxHashMap::default();
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
         let mut budget = budget;
+        let frame = self.frame_check(start);
         'paths: while let Some((mut pc, mut st)) = todo.pop() {
             if acc.capped.is_some() {
                 break;
+            }
+            // A path the compiler's frame table rules out ends before it merges (frames.rs).
+            if let Some(check) = &frame {
+                if self.frame_disagrees(check, pc, &st) {
+                    continue;
+                }
             }
             // Record the state at this branch target; skip it if already seen.
             let states = visited.entry(pc).or_default();
@@ -138,6 +145,11 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 let Some(i) = self.insn(pc) else {
                     continue 'paths;
                 };
+                if let Some(check) = &frame {
+                    if self.frame_disagrees(check, pc, &st) {
+                        continue 'paths;
+                    }
+                }
                 self.step(
                     &i,
                     &mut st,

@@ -1,0 +1,171 @@
+//! Paths checked against the compiler's own call frame information (`inspect::unwind`).
+//!
+//! For compiled code the unwind table is a function of the address: at every instruction it
+//! says how far the stack pointer is from the canonical frame address (CFA) and which
+//! callee-saved registers are saved away. Every run through that instruction has that frame,
+//! whichever way it came, or unwinding from there would go wrong. A path whose stack pointer
+//! or callee-saved registers disagree with the row cannot be a run of the code: it went
+//! through a call that never returns, whose return the engine could not rule out (glibc's
+//! `__libc_message(do_abort, ...)` returns or not by its argument, and the bytes after the
+//! call are another block, reached by a jump with another frame). Such a path ends there,
+//! as a path after a call to `abort` does.
+//!
+//! The check runs only where the table describes the function being traced: its start must
+//! lie in an entry whose CFA is the stack pointer plus an offset (hand-written code without
+//! call frame information is never checked), and only the platform convention's own
+//! callee-saved registers are compared (the ones the compiler describes). It runs only where
+//! a row says something new: the CFA where it moves (or an entry's first row), a register
+//! where the row before had it saved and this one has it back. Hand-written code often
+//! gives an entry one row and nothing more (glibc's `setcontext`, which loads every register):
+//! its silence about a register is no statement that the register is untouched.
+
+use super::*;
+use crate::inspect::unwind::{FrameRow, FrameTable};
+
+/// What the table says at a function's start, for [`Ctx::trace`].
+pub(super) struct FrameCheck {
+    /// The CFA's offset from the stack pointer at entry.
+    entry_offset: i64,
+    /// The stack pointer's DWARF number.
+    sp: u16,
+    /// The callee-saved registers compared, with their DWARF numbers.
+    saved: Vec<(u16, Reg)>,
+}
+
+/// What a row of the table says anew at its start, for [`Ctx::frame_disagrees`].
+#[derive(Debug, Clone, Copy)]
+struct RowCheck {
+    start: u64,
+    /// The CFA, where it differs from the row before's (always in an entry's first row).
+    cfa: Option<(u16, i64)>,
+    /// DWARF registers (bits) that the row before had saved and this one has not.
+    restored: u64,
+}
+
+/// The unwind table and the entries' rows read so far.
+#[derive(Default)]
+pub(super) struct Frames {
+    table: Option<FrameTable>,
+    /// Rows by entry index, read when a path first reaches the entry.
+    rows: FxHashMap<usize, Vec<RowCheck>>,
+    /// The entry of the latest lookup (`[start, end)`, index): most instructions are in it.
+    last: Option<(u64, u64, usize)>,
+}
+
+impl Frames {
+    pub(super) fn new(table: Option<FrameTable>) -> Self {
+        Frames {
+            table: table.filter(|t| !t.fdes().is_empty()),
+            ..Frames::default()
+        }
+    }
+
+    /// Where each entry ends: a call whose return address is there never returns.
+    pub(super) fn ends(&self) -> impl Iterator<Item = u64> + '_ {
+        self.table
+            .iter()
+            .flat_map(|t| t.fdes().iter().map(|f| f.end))
+    }
+
+    /// The entry holding `pc`: its index, read rows cached.
+    fn entry_at(&mut self, pc: u64) -> Option<usize> {
+        let k = match self.last {
+            Some((start, end, k)) if (start..end).contains(&pc) => k,
+            _ => {
+                let table = self.table.as_ref()?;
+                let k = table.fde_at(pc)?;
+                let span = table.fdes().get(k)?;
+                self.last = Some((span.start, span.end, k));
+                k
+            }
+        };
+        if !self.rows.contains_key(&k) {
+            let rows = self.table.as_ref()?.rows(k);
+            self.rows.insert(k, checks(&rows));
+        }
+        Some(k)
+    }
+
+    /// The row that starts at `pc`, if one does.
+    fn row_starting(&mut self, pc: u64) -> Option<RowCheck> {
+        let k = self.entry_at(pc)?;
+        let rows = self.rows.get(&k)?;
+        let i = rows.binary_search_by_key(&pc, |r| r.start).ok()?;
+        rows.get(i).copied()
+    }
+
+    /// The CFA in force at `pc`.
+    fn cfa_at(&mut self, pc: u64) -> Option<(u16, i64)> {
+        let k = self.entry_at(pc)?;
+        let table = self.table.as_ref()?;
+        let rows = table.rows(k);
+        let i = rows.partition_point(|r| r.start <= pc).checked_sub(1)?;
+        rows.get(i).filter(|r| pc < r.end)?.cfa
+    }
+}
+
+/// What each row says anew.
+fn checks(rows: &[FrameRow]) -> Vec<RowCheck> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut before: Option<&FrameRow> = None;
+    for row in rows {
+        out.push(RowCheck {
+            start: row.start,
+            cfa: row.cfa.filter(|c| before.is_none_or(|b| b.cfa != Some(*c))),
+            restored: before.map_or(0, |b| b.saved & !row.saved),
+        });
+        before = Some(row);
+    }
+    out
+}
+
+impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
+    /// The check for a function starting at `start`, when the table describes it with a CFA
+    /// based on the stack pointer.
+    pub(super) fn frame_check(&mut self, start: u64) -> Option<FrameCheck> {
+        let arch = self.arch;
+        let sp_name = self.lifter.sp();
+        let sp = (0..64u16).find(|n| {
+            crate::isa::dwarf_register(arch, *n)
+                .is_some_and(|r| self.lifter.canonical_model(&r) == sp_name)
+        })?;
+        let (register, entry_offset) = self.frames.cfa_at(self.lifter.code_address(start))?;
+        if register != sp {
+            return None;
+        }
+        let own = self.canon_list(self.convention.callee_saved);
+        let saved = (0..64u16)
+            .filter_map(|n| {
+                let r = self
+                    .lifter
+                    .canonical_model(&crate::isa::dwarf_register(arch, n)?);
+                own.contains(&r).then(|| (n, self.names.intern(&r)))
+            })
+            .collect();
+        Some(FrameCheck {
+            entry_offset,
+            sp,
+            saved,
+        })
+    }
+
+    /// Whether state `st` at `pc` disagrees with what the row starting there says anew.
+    pub(super) fn frame_disagrees(&mut self, check: &FrameCheck, pc: u64, st: &State) -> bool {
+        let Some(row) = self.frames.row_starting(self.lifter.code_address(pc)) else {
+            return false;
+        };
+        if let (Some((register, offset)), Val::SpPlus(k)) = (row.cfa, st.get(self.sp)) {
+            if register == check.sp && k != check.entry_offset.wrapping_sub(offset) {
+                return true;
+            }
+        }
+        check.saved.iter().any(|(n, r)| {
+            let kept = match st.get(*r) {
+                Val::Top => true,
+                Val::Entry(e) => e == *r,
+                _ => false,
+            };
+            row.restored & (1 << n) != 0 && !kept
+        })
+    }
+}
