@@ -337,6 +337,43 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
     assert_eq!(narrow_report.exports.as_ref().expect("summary").errors, 1);
 }
 
+/// Loops whose every round moves the stack pointer and whose count only their data says
+/// (`test/fixtures/src/exports_loop_frame_arm.S`, after OpenSSL's ARMv4 SHA-512 in Debian
+/// 12's armhf and armel libcrypto), in Thumb-2 and A32: the stack pointer is given up after
+/// the loop, not judged by a count the engine guessed, so each fits AAPCS. The control's
+/// clobber, which no count changes, is still caught, and only it.
+#[test]
+fn arm_loops_that_move_the_stack_each_round() {
+    let Some(lib) = build_source("exports_loop_frame_arm.S", "arm-linux-gnueabihf", "loops") else {
+        eprintln!(
+            "SKIPPED arm_loops_that_move_the_stack_each_round: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    for good in ["table_rounds", "table_rounds_a32"] {
+        assert!(
+            !matches(&report, good).is_empty(),
+            "{good}: {:?}",
+            report.findings
+        );
+    }
+    assert!(matches(&report, "table_rounds_bad").is_empty());
+    let bad: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "export-no-convention")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].contains("function table_rounds_bad at") && bad[0].contains("changes r6"),
+        "{bad:?}"
+    );
+    assert!(!bad[0].contains("changes r4"), "{bad:?}");
+}
+
 /// 32-bit Arm code that picks its way by flags set far from the test
 /// (`test/fixtures/src/exports_flags_arm.S`, after OpenSSL's ARMv4 SHA-1 and SHA-256 in
 /// Debian 12's armhf and armel libcrypto): a loop run twice and told apart by the carry, in

@@ -50,6 +50,9 @@ use state::{extended, first_arg_in_frame, store_slot, State, Val, MOVED, REALIGN
 pub const MAX_FUNCTION_INSNS: usize = 20_000;
 /// Most distinct states kept per branch target before they are merged.
 pub const MAX_STATES_PER_BLOCK: usize = 4;
+/// Most passes over one function: the second and third give up the stack pointer at the
+/// heads of loops that move it each round ([`Ctx::trace`]).
+pub const MAX_TRACE_PASSES: usize = 3;
 /// Most states kept per branch target when they hold different condition flags (32-bit Arm).
 pub const MAX_STATES_PER_BLOCK_FLAGS: usize = 8;
 /// Most stack slots one state remembers (each state is copied at every branch).

@@ -93,6 +93,9 @@ pub(super) struct State {
     /// The path went through a call to an import whose name is unknown (Mach-O, PE): if it
     /// never returns, what follows is another function's code, so exits are not judged.
     pub(super) uncertain: bool,
+    /// The stack pointer was given up at the head of a loop that moves it each round
+    /// ([`Ctx::trace`]): what a return pops from the lost stack (its address) is not judged.
+    pub(super) depth_given_up: bool,
     /// Where each callee-saved register was last changed, sorted by register.
     pub(super) changed_at: Vec<(Reg, u64)>,
     /// The last `cmp reg, imm` and the bound a branch derived from it.
@@ -111,6 +114,7 @@ impl PartialEq for State {
         // Cheap fields first: most states compared differ in the stack pointer or a slot.
         self.slots_full == other.slots_full
             && self.uncertain == other.uncertain
+            && self.depth_given_up == other.depth_given_up
             && self.cmp == other.cmp
             && self.cmp_regs == other.cmp_regs
             && self.bound == other.bound
@@ -135,6 +139,7 @@ impl State {
             flags: flags::ANY,
             slots_full: false,
             uncertain: false,
+            depth_given_up: false,
         }
     }
 
@@ -250,6 +255,7 @@ impl State {
         }
         self.flags |= other.flags;
         self.uncertain |= other.uncertain;
+        self.depth_given_up |= other.depth_given_up;
         self.slots_full |= other.slots_full;
     }
 }

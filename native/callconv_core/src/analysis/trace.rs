@@ -45,6 +45,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
 
     /// Follows the code from `start` for at most `budget` instructions, tracking
     /// `callee_saved` and `reserved` (the expected convention's, or more in the exports mode).
+    ///
+    /// A loop whose rounds each move the stack pointer (OpenSSL's ARMv4 SHA-512 grows its
+    /// frame by 8 bytes a round and frees 80 rounds' worth after) leaves with a depth that
+    /// depends on its count, which the engine may not know: paths that leave after other
+    /// counts than the code's reach the return with the stack off. When a pass finds a
+    /// departure and such loops, it runs again with the stack pointer given up at their
+    /// heads (never reported, as after a merge of two depths), at most [`MAX_TRACE_PASSES`]
+    /// times; a function without a departure keeps its first pass.
     pub(super) fn trace(
         &mut self,
         start: u64,
@@ -52,6 +60,43 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         reserved: &[String],
         budget: usize,
     ) -> Acc {
+        let mut given_up: BTreeSet<u64> = BTreeSet::new();
+        let (mut insns, mut states) = (0, 0);
+        let mut pass = 1;
+        loop {
+            let (mut acc, varying) =
+                self.trace_pass(start, callee_saved, reserved, budget, &given_up);
+            let departed = !acc.unbalanced.is_empty()
+                || !acc.clobbered.is_empty()
+                || !acc.misaligned.is_empty();
+            let before = given_up.len();
+            given_up.extend(varying);
+            if !departed
+                || acc.capped.is_some()
+                || given_up.len() == before
+                || pass == MAX_TRACE_PASSES
+            {
+                acc.insns += insns;
+                acc.states += states;
+                return acc;
+            }
+            insns += acc.insns;
+            states += acc.states;
+            pass += 1;
+        }
+    }
+
+    /// One pass of [`Ctx::trace`], with the stack pointer given up at the heads in
+    /// `given_up`; also returns the blocks it reached at three or more stack depths a round
+    /// apart (the heads of loops that move the stack pointer).
+    fn trace_pass(
+        &mut self,
+        start: u64,
+        callee_saved: &[String],
+        reserved: &[String],
+        budget: usize,
+        given_up: &BTreeSet<u64>,
+    ) -> (Acc, Vec<u64>) {
         let callee_saved = self.regs_of(callee_saved);
         let reserved = self.regs_of(reserved);
         let caller_saved: Vec<Reg> = self
@@ -78,9 +123,14 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let mut todo: Vec<(u64, State)> = vec![(start, init)];
         let mut budget = budget;
         let frame = self.frame_check(start);
+        let mut varying: Vec<u64> = Vec::new();
         'paths: while let Some((mut pc, mut st)) = todo.pop() {
             if acc.capped.is_some() {
                 break;
+            }
+            if given_up.contains(&pc) && matches!(st.get(sp), Val::SpPlus(_) | Val::AlPlus { .. }) {
+                st.set(sp, Val::Top);
+                st.depth_given_up = true;
             }
             // A path the compiler's frame table rules out ends before it merges (frames.rs).
             if let Some(check) = &frame {
@@ -124,6 +174,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 st = merged;
             } else {
                 states.push(st.clone());
+                if states.len() >= 3 && !varying.contains(&pc) && moves_each_round(states, sp) {
+                    varying.push(pc);
+                }
             }
             acc.states += 1;
             if visited.len() > MAX_BLOCKS {
@@ -364,7 +417,7 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
         }
         acc.finish(&self.names);
-        acc
+        (acc, varying)
     }
 
     /// Mach-O and PE images carry no names for their import slots here, so a call to an
@@ -803,4 +856,23 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         out.dedup();
         Some(out)
     }
+}
+
+/// Whether the states recorded at a block hold three or more stack depths (offsets from the
+/// entry stack pointer) a constant, non-zero step apart: a loop whose every round moves the
+/// stack pointer by that step. Two depths are an if/else whose sides differ.
+fn moves_each_round(states: &[State], sp: Reg) -> bool {
+    let mut depths: Vec<i64> = states
+        .iter()
+        .filter_map(|s| match s.get(sp) {
+            Val::SpPlus(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    depths.sort_unstable();
+    depths.dedup();
+    depths.len() >= 3
+        && depths
+            .windows(2)
+            .all(|w| w[1].wrapping_sub(w[0]) == depths[1].wrapping_sub(depths[0]))
 }

@@ -29,10 +29,12 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                 acc.cleanup.entry(i.address).or_insert(pop);
             }
             // A return through another register than lr is only a bug if it is not lr's
-            // entry value.
+            // entry value; after a loop whose count set the stack depth, one loaded from the
+            // stack given up is not judged.
             if let Some(v) = via {
                 if Some(v) != self.link {
-                    let ok = st.get(v) == Val::Entry(self.lr);
+                    let ok = st.get(v) == Val::Entry(self.lr)
+                        || st.depth_given_up && st.get(v) == Val::Top;
                     if !ok {
                         acc.ids
                             .clobbered
