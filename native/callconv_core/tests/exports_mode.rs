@@ -54,6 +54,16 @@ fn matches(report: &LibraryReport, name: &str) -> Vec<String> {
         .expect("exports mode sets matches")
 }
 
+/// Whether the report has an `export-no-convention` error on function `name` whose message
+/// says `what`.
+fn has_error(report: &LibraryReport, name: &str, what: &str) -> bool {
+    report.findings.iter().any(|f| {
+        f.rule == "export-no-convention"
+            && f.message.contains(&format!("function {name} at"))
+            && f.message.contains(what)
+    })
+}
+
 #[test]
 fn i386_exports_are_told_apart_by_convention() {
     let Some(lib) = build("x86-linux-gnu", "i386") else {
@@ -220,13 +230,7 @@ fn i386_pic_idioms_keep_registers_and_the_stack() {
     };
     let report = exports_report(&lib);
     let _ = std::fs::remove_file(&lib);
-    let error = |name: &str, what: &str| {
-        report.findings.iter().any(|f| {
-            f.rule == "export-no-convention"
-                && f.message.contains(&format!("function {name} at"))
-                && f.message.contains(what)
-        })
-    };
+    let error = |name: &str, what: &str| has_error(&report, name, what);
     for good in [
         "pad_keeps_esi",
         "syscall_keeps_ebx",
@@ -267,13 +271,7 @@ fn i386_paths_the_frame_table_rules_out_end() {
     };
     let report = exports_report(&lib);
     let _ = std::fs::remove_file(&lib);
-    let error = |name: &str, what: &str| {
-        report.findings.iter().any(|f| {
-            f.rule == "export-no-convention"
-                && f.message.contains(&format!("function {name} at"))
-                && f.message.contains(what)
-        })
-    };
+    let error = |name: &str, what: &str| has_error(&report, name, what);
     for good in ["printerr_inlined", "calls_printerr"] {
         assert!(
             matches(&report, good).contains(&"x86-cdecl-sysv".to_string()),
@@ -309,13 +307,6 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
     let narrow_report = exports_report(&narrow);
     let _ = std::fs::remove_file(&wide);
     let _ = std::fs::remove_file(&narrow);
-    let error = |report: &LibraryReport, name: &str, what: &str| {
-        report.findings.iter().any(|f| {
-            f.rule == "export-no-convention"
-                && f.message.contains(&format!("function {name} at"))
-                && f.message.contains(what)
-        })
-    };
     assert_eq!(
         matches(&wide_report, "table_memory_bound"),
         ["x86_64-sysv"],
@@ -323,7 +314,11 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
         wide_report.findings
     );
     assert!(matches(&wide_report, "table_memory_bound_bad").is_empty());
-    assert!(error(&wide_report, "table_memory_bound_bad", "changes rbx"));
+    assert!(has_error(
+        &wide_report,
+        "table_memory_bound_bad",
+        "changes rbx"
+    ));
     assert!(matches(&wide_report, "switch_b").contains(&"x86_64-sysv".to_string()));
     assert_eq!(wide_report.exports.as_ref().expect("summary").errors, 1);
 
@@ -333,7 +328,7 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
         narrow_report.findings
     );
     assert!(matches(&narrow_report, "or_one_reads_edx").is_empty());
-    assert!(error(&narrow_report, "or_one_reads_edx", "reads edx"));
+    assert!(has_error(&narrow_report, "or_one_reads_edx", "reads edx"));
     assert_eq!(narrow_report.exports.as_ref().expect("summary").errors, 1);
 }
 
@@ -389,11 +384,7 @@ fn arm_flags_decide_correlated_tests() {
     };
     let report = exports_report(&lib);
     let _ = std::fs::remove_file(&lib);
-    let error = |name: &str| {
-        report.findings.iter().any(|f| {
-            f.rule == "export-no-convention" && f.message.contains(&format!("function {name} at"))
-        })
-    };
+    let error = |name: &str| has_error(&report, name, "");
     for good in ["carry_loop", "carry_loop_a32", "it_pair", "register_bound"] {
         assert!(
             !matches(&report, good).is_empty() && !error(good),
