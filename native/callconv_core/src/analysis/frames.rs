@@ -46,10 +46,13 @@ struct RowCheck {
 #[derive(Default)]
 pub(super) struct Frames {
     table: Option<FrameTable>,
-    /// Rows by entry index, read when a path first reaches the entry.
-    rows: FxHashMap<usize, Vec<RowCheck>>,
-    /// The entry of the latest lookup (`[start, end)`, index): most instructions are in it.
-    last: Option<(u64, u64, usize)>,
+    /// The rows of every entry read so far, one entry after another.
+    rows: Vec<RowCheck>,
+    /// Where each entry read so far has its rows in `rows`, by entry index.
+    loaded: FxHashMap<usize, (usize, usize)>,
+    /// The entry of the latest lookup: `[start, end)` and its rows' range. Most instructions
+    /// are in the entry of the one before.
+    last: Option<(u64, u64, usize, usize)>,
 }
 
 impl Frames {
@@ -62,43 +65,45 @@ impl Frames {
 
     /// Where each entry ends: a call whose return address is there never returns.
     pub(super) fn ends(&self) -> impl Iterator<Item = u64> + '_ {
-        self.table
-            .iter()
-            .flat_map(|t| t.fdes().iter().map(|f| f.end))
+        self.table.iter().flat_map(|t| t.fdes().iter().map(|f| f.end))
     }
 
-    /// The entry holding `pc`: its index, read rows cached.
-    fn entry_at(&mut self, pc: u64) -> Option<usize> {
-        let k = match self.last {
-            Some((start, end, k)) if (start..end).contains(&pc) => k,
+    /// The rows of the entry holding `pc`, read on first use.
+    fn rows_at(&mut self, pc: u64) -> Option<&[RowCheck]> {
+        let (lo, hi) = match self.last {
+            Some((start, end, lo, hi)) if (start..end).contains(&pc) => (lo, hi),
             _ => {
                 let table = self.table.as_ref()?;
                 let k = table.fde_at(pc)?;
-                let span = table.fdes().get(k)?;
-                self.last = Some((span.start, span.end, k));
-                k
+                let span = *table.fdes().get(k)?;
+                let (lo, hi) = match self.loaded.get(&k) {
+                    Some(range) => *range,
+                    None => {
+                        let lo = self.rows.len();
+                        self.rows.extend(checks(&table.rows(k)));
+                        let range = (lo, self.rows.len());
+                        self.loaded.insert(k, range);
+                        range
+                    }
+                };
+                self.last = Some((span.start, span.end, lo, hi));
+                (lo, hi)
             }
         };
-        if !self.rows.contains_key(&k) {
-            let rows = self.table.as_ref()?.rows(k);
-            self.rows.insert(k, checks(&rows));
-        }
-        Some(k)
+        self.rows.get(lo..hi)
     }
 
     /// The row that starts at `pc`, if one does.
     fn row_starting(&mut self, pc: u64) -> Option<RowCheck> {
-        let k = self.entry_at(pc)?;
-        let rows = self.rows.get(&k)?;
+        let rows = self.rows_at(pc)?;
         let i = rows.binary_search_by_key(&pc, |r| r.start).ok()?;
         rows.get(i).copied()
     }
 
     /// The CFA in force at `pc`.
-    fn cfa_at(&mut self, pc: u64) -> Option<(u16, i64)> {
-        let k = self.entry_at(pc)?;
+    fn cfa_at(&self, pc: u64) -> Option<(u16, i64)> {
         let table = self.table.as_ref()?;
-        let rows = table.rows(k);
+        let rows = table.rows(table.fde_at(pc)?);
         let i = rows.partition_point(|r| r.start <= pc).checked_sub(1)?;
         rows.get(i).filter(|r| pc < r.end)?.cfa
     }
