@@ -286,6 +286,34 @@ fn i386_paths_the_frame_table_rules_out_end() {
     assert_eq!(report.exports.as_ref().expect("summary").errors, 2);
 }
 
+/// The frame table's saved registers (`test/fixtures/src/exports_frames_ppc64le.S`, after
+/// glibc's malloc on ppc64el): a path that runs on from a call that may not return into a
+/// block whose row has r29 back, with r29 changed, ends there. Without the table (the
+/// control) the old error stays.
+#[test]
+fn ppc64le_paths_the_frame_table_rules_out_end() {
+    let Some(lib) = build_source(
+        "exports_frames_ppc64le.S",
+        "powerpc64le-linux-gnu",
+        "ppc64le-frames",
+    ) else {
+        eprintln!(
+            "SKIPPED ppc64le_paths_the_frame_table_rules_out_end: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    assert!(
+        matches(&report, "printerr_inlined").contains(&"ppc64-elfv2".to_string()),
+        "{:?}",
+        report.findings
+    );
+    assert!(matches(&report, "printerr_inlined_no_cfi").is_empty());
+    assert!(has_error(&report, "printerr_inlined_no_cfi", "changes r29"));
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 1);
+}
+
 /// Two x86 idioms of gcc -O2 -fPIC code (`test/fixtures/src/exports_x86_idioms.S`): a jump
 /// table bounded by a compare of memory, `cmpl $2,(%rbx); ja`, after an older compare of a
 /// register with a larger bound (Debian 12 amd64's libffi `ffi_call_int`, whose table was
