@@ -65,7 +65,9 @@ impl Frames {
 
     /// Where each entry ends: a call whose return address is there never returns.
     pub(super) fn ends(&self) -> impl Iterator<Item = u64> + '_ {
-        self.table.iter().flat_map(|t| t.fdes().iter().map(|f| f.end))
+        self.table
+            .iter()
+            .flat_map(|t| t.fdes().iter().map(|f| f.end))
     }
 
     /// The rows of the entry holding `pc`, read on first use.
