@@ -227,8 +227,13 @@ impl<R> Binary<R> {
 
 impl<'data, R: ReadRef<'data>> Binary<R> {
     /// The call frame information, indexed ([`unwind::FrameTable`]); `None` without a
-    /// section, or one past [`unwind::MAX_EH_FRAME_BYTES`] or not in the image.
+    /// section, or one past [`unwind::MAX_EH_FRAME_BYTES`] or not in the image, and for
+    /// 32-bit x86 Mach-O, whose `__eh_frame` numbers esp and ebp the other way round from
+    /// the psABI's DWARF numbering.
     pub fn frame_table(&self) -> Option<unwind::FrameTable> {
+        if matches!(self.format, Format::Macho | Format::MachoFat) && self.arch == Arch::X86 {
+            return None;
+        }
         let span = self
             .eh_frame
             .filter(|s| s.size > 0 && s.size <= unwind::MAX_EH_FRAME_BYTES)?;
