@@ -314,6 +314,32 @@ fn ppc64le_paths_the_frame_table_rules_out_end() {
     assert_eq!(report.exports.as_ref().expect("summary").errors, 1);
 }
 
+/// s390x code that lets its callee save registers for it
+/// (`test/fixtures/src/exports_save_area_s390x.S`, after OpenSSL's aes-s390x in Debian 12's
+/// libcrypto): a caller without a frame shares its register save area with its callee, so
+/// r6-r13 it reloads from there after the call may be the ones the callee stored, and fit.
+/// The control changes r6 before the call, which the callee then saves: still caught.
+#[test]
+fn s390x_callee_saves_into_a_frameless_callers_area() {
+    let Some(lib) = build_source("exports_save_area_s390x.S", "s390x-linux-gnu", "save-area")
+    else {
+        eprintln!(
+            "SKIPPED s390x_callee_saves_into_a_frameless_callers_area: python3 -m ziglang not available"
+        );
+        return;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    assert!(
+        matches(&report, "decrypt_key").contains(&"s390x-elf".to_string()),
+        "{:?}",
+        report.findings
+    );
+    assert!(matches(&report, "decrypt_key_bad").is_empty());
+    assert!(has_error(&report, "decrypt_key_bad", "changes r6"));
+    assert_eq!(report.exports.as_ref().expect("summary").errors, 1);
+}
+
 /// Two x86 idioms of gcc -O2 -fPIC code (`test/fixtures/src/exports_x86_idioms.S`): a jump
 /// table bounded by a compare of memory, `cmpl $2,(%rbx); ja`, after an older compare of a
 /// register with a larger bound (Debian 12 amd64's libffi `ffi_call_int`, whose table was

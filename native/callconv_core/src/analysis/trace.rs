@@ -303,6 +303,9 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
                         if call.unknown && self.image_names_imports_poorly() {
                             st.uncertain = true;
                         }
+                        if self.arch == Arch::S390x && st.get(sp) == Val::SpPlus(0) {
+                            self.callee_may_save(&mut st);
+                        }
                         self.check_alignment(&i, &st, ra, align, &mut acc);
                         self.after_call(&mut st, &caller_saved, &i);
                         // A callee that ends with `ret N` pops N bytes of our outgoing
@@ -475,6 +478,36 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
             }
             (Val::Const(c), v) | (v, Val::Const(c)) if mips && v != Val::Top => Val::Indexed(c),
             _ => Val::Unknown,
+        }
+    }
+
+    /// s390x: a callee keeps the callee-saved registers it changes in its caller's register
+    /// save area (rN at 8 × N above the stack pointer it is called with). A caller that has
+    /// no frame of its own calls with its entry stack pointer, so that area is its own: after
+    /// the call each of those slots holds what it held or the register's value at the call,
+    /// whichever the callee's path did (OpenSSL's hand-written `AES_set_decrypt_key` reloads
+    /// r6–r13 that `AES_set_encrypt_key` stored there). A slot that held that value keeps it.
+    /// When the value at the call is the register's entry value, the slot may hold the right
+    /// value and is lost (never reported); otherwise neither choice is right, and a slot the
+    /// path never wrote takes the value at the call, which a reload then shows as changed.
+    fn callee_may_save(&mut self, st: &mut State) {
+        let saved: Vec<(i64, Reg)> = self
+            .canon_list(self.convention.callee_saved)
+            .iter()
+            .filter_map(|r| {
+                let n: i64 = r.strip_prefix('r')?.parse().ok()?;
+                Some((n, self.names.intern(r)))
+            })
+            .collect();
+        for (n, r) in saved {
+            let key = (0, n.wrapping_mul(8));
+            let at_call = st.get(r);
+            let after = match st.slot(key) {
+                Some(v) if *v == at_call => continue,
+                None if at_call != Val::Entry(r) && !st.slots_full => at_call,
+                _ => Val::Top,
+            };
+            st.put_slot(key, after);
         }
     }
 
