@@ -43,6 +43,18 @@ fn exports_report(path: &Path) -> LibraryReport {
     callconv::check_path_with(path, &options).expect("readable")
 }
 
+/// `source` built for `target` and checked in the exports mode; `None`, with a SKIPPED line
+/// naming `test`, when zig is not available.
+fn source_report(source: &str, target: &str, test: &str) -> Option<LibraryReport> {
+    let Some(lib) = build_source(source, target, test) else {
+        eprintln!("SKIPPED {test}: python3 -m ziglang not available");
+        return None;
+    };
+    let report = exports_report(&lib);
+    let _ = std::fs::remove_file(&lib);
+    Some(report)
+}
+
 fn matches(report: &LibraryReport, name: &str) -> Vec<String> {
     report
         .functions
@@ -134,14 +146,13 @@ fn x86_64_exports_are_told_apart_by_convention() {
 /// path, as an import of that name does, and so does a call that ends its function's symbol.
 #[test]
 fn a_call_that_never_returns_ends_the_path() {
-    let Some(lib) = build_source("exports_noreturn.c", "x86_64-linux-gnu", "noreturn") else {
-        eprintln!(
-            "SKIPPED a_call_that_never_returns_ends_the_path: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_noreturn.c",
+        "x86_64-linux-gnu",
+        "a_call_that_never_returns_ends_the_path",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     assert_eq!(matches(&report, "checked"), ["x86_64-sysv"]);
     assert_eq!(matches(&report, "sized_end"), ["x86_64-sysv"]);
     // Recall: the returning path's clobber is still found.
@@ -191,14 +202,13 @@ fn the_total_budget_cuts_analysis_short_and_says_so() {
 /// `cmp w1, #40; b.hi` (Debian 12 arm64's zlib gz_open, PCRE2, libxml2, strptime, sysconf).
 #[test]
 fn aarch64_tables_read_signed_offsets_and_the_taken_bound() {
-    let Some(lib) = build_source("exports_tables_aarch64.S", "aarch64-linux-gnu", "tables") else {
-        eprintln!(
-            "SKIPPED aarch64_tables_read_signed_offsets_and_the_taken_bound: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_tables_aarch64.S",
+        "aarch64-linux-gnu",
+        "aarch64_tables_read_signed_offsets_and_the_taken_bound",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     for name in ["signed_cases", "taken_bound"] {
         let m = matches(&report, name);
         assert!(m.iter().any(|c| c == "aarch64-aapcs64"), "{name}: {m:?}");
@@ -222,14 +232,13 @@ fn aarch64_tables_read_signed_offsets_and_the_taken_bound() {
 /// control, which really changes a register or the stack, is still caught.
 #[test]
 fn i386_pic_idioms_keep_registers_and_the_stack() {
-    let Some(lib) = build_source("exports_i386_stack.S", "x86-linux-gnu", "i386-stack") else {
-        eprintln!(
-            "SKIPPED i386_pic_idioms_keep_registers_and_the_stack: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_i386_stack.S",
+        "x86-linux-gnu",
+        "i386_pic_idioms_keep_registers_and_the_stack",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     let error = |name: &str, what: &str| has_error(&report, name, what);
     for good in [
         "pad_keeps_esi",
@@ -263,14 +272,13 @@ fn i386_pic_idioms_keep_registers_and_the_stack() {
 /// says nothing about is still caught, and without a table the old error stays.
 #[test]
 fn i386_paths_the_frame_table_rules_out_end() {
-    let Some(lib) = build_source("exports_frames_i386.S", "x86-linux-gnu", "i386-frames") else {
-        eprintln!(
-            "SKIPPED i386_paths_the_frame_table_rules_out_end: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_frames_i386.S",
+        "x86-linux-gnu",
+        "i386_paths_the_frame_table_rules_out_end",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     let error = |name: &str, what: &str| has_error(&report, name, what);
     for good in ["printerr_inlined", "calls_printerr"] {
         assert!(
@@ -292,18 +300,13 @@ fn i386_paths_the_frame_table_rules_out_end() {
 /// control) the old error stays.
 #[test]
 fn ppc64le_paths_the_frame_table_rules_out_end() {
-    let Some(lib) = build_source(
+    let Some(report) = source_report(
         "exports_frames_ppc64le.S",
         "powerpc64le-linux-gnu",
-        "ppc64le-frames",
+        "ppc64le_paths_the_frame_table_rules_out_end",
     ) else {
-        eprintln!(
-            "SKIPPED ppc64le_paths_the_frame_table_rules_out_end: python3 -m ziglang not available"
-        );
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     assert!(
         matches(&report, "printerr_inlined").contains(&"ppc64-elfv2".to_string()),
         "{:?}",
@@ -321,15 +324,13 @@ fn ppc64le_paths_the_frame_table_rules_out_end() {
 /// The control changes r6 before the call, which the callee then saves: still caught.
 #[test]
 fn s390x_callee_saves_into_a_frameless_callers_area() {
-    let Some(lib) = build_source("exports_save_area_s390x.S", "s390x-linux-gnu", "save-area")
-    else {
-        eprintln!(
-            "SKIPPED s390x_callee_saves_into_a_frameless_callers_area: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_save_area_s390x.S",
+        "s390x-linux-gnu",
+        "s390x_callee_saves_into_a_frameless_callers_area",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     assert!(
         matches(&report, "decrypt_key").contains(&"s390x-elf".to_string()),
         "{:?}",
@@ -393,14 +394,13 @@ fn x86_memory_compare_bounds_and_or_minus_one() {
 /// clobber, which no count changes, is still caught, and only it.
 #[test]
 fn arm_loops_that_move_the_stack_each_round() {
-    let Some(lib) = build_source("exports_loop_frame_arm.S", "arm-linux-gnueabihf", "loops") else {
-        eprintln!(
-            "SKIPPED arm_loops_that_move_the_stack_each_round: python3 -m ziglang not available"
-        );
+    let Some(report) = source_report(
+        "exports_loop_frame_arm.S",
+        "arm-linux-gnueabihf",
+        "arm_loops_that_move_the_stack_each_round",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     for good in ["table_rounds", "table_rounds_a32"] {
         assert!(
             !matches(&report, good).is_empty(),
@@ -432,12 +432,13 @@ fn arm_loops_that_move_the_stack_each_round() {
 /// control, whose bad path is feasible, is still caught.
 #[test]
 fn arm_flags_decide_correlated_tests() {
-    let Some(lib) = build_source("exports_flags_arm.S", "arm-linux-gnueabihf", "flags") else {
-        eprintln!("SKIPPED arm_flags_decide_correlated_tests: python3 -m ziglang not available");
+    let Some(report) = source_report(
+        "exports_flags_arm.S",
+        "arm-linux-gnueabihf",
+        "arm_flags_decide_correlated_tests",
+    ) else {
         return;
     };
-    let report = exports_report(&lib);
-    let _ = std::fs::remove_file(&lib);
     let error = |name: &str| has_error(&report, name, "");
     for good in ["carry_loop", "carry_loop_a32", "it_pair", "register_bound"] {
         assert!(
