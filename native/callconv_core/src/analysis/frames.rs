@@ -22,22 +22,20 @@
 use super::*;
 use crate::inspect::unwind::{FrameRow, FrameTable};
 
-/// What the table says at a function's start, for [`Ctx::trace`].
+/// What the table says at a function's start, for [`Ctx::trace`]: the CFA's offset from the
+/// stack pointer at entry.
 pub(super) struct FrameCheck {
-    /// The CFA's offset from the stack pointer at entry.
     entry_offset: i64,
-    /// The stack pointer's DWARF number.
-    sp: u16,
-    /// The callee-saved registers compared, with their DWARF numbers.
-    saved: Vec<(u16, Reg)>,
 }
 
 /// What a row of the table says anew at its start, for [`Ctx::frame_disagrees`].
 #[derive(Debug, Clone, Copy)]
 struct RowCheck {
     start: u64,
-    /// The CFA, where it differs from the row before's (always in an entry's first row).
+    /// The CFA as a DWARF register plus an offset; `None` for an expression.
     cfa: Option<(u16, i64)>,
+    /// The CFA differs from the row before's (always so in an entry's first row).
+    cfa_moved: bool,
     /// DWARF registers (bits) that the row before had saved and this one has not.
     restored: u64,
 }
@@ -46,6 +44,9 @@ struct RowCheck {
 #[derive(Default)]
 pub(super) struct Frames {
     table: Option<FrameTable>,
+    /// The stack pointer's DWARF number, and the platform convention's callee-saved
+    /// registers with theirs; `None` where the architecture's numbering is not known.
+    regs: Option<(u16, Vec<(u16, Reg)>)>,
     /// The rows of every entry read so far, one entry after another.
     rows: Vec<RowCheck>,
     /// Where each entry read so far has its rows in `rows`, by entry index.
@@ -56,9 +57,10 @@ pub(super) struct Frames {
 }
 
 impl Frames {
-    pub(super) fn new(table: Option<FrameTable>) -> Self {
+    pub(super) fn new(table: Option<FrameTable>, regs: Option<(u16, Vec<(u16, Reg)>)>) -> Self {
         Frames {
             table: table.filter(|t| !t.fdes().is_empty()),
+            regs,
             ..Frames::default()
         }
     }
@@ -102,12 +104,11 @@ impl Frames {
         rows.get(i).copied()
     }
 
-    /// The CFA in force at `pc`.
-    fn cfa_at(&self, pc: u64) -> Option<(u16, i64)> {
-        let table = self.table.as_ref()?;
-        let rows = table.rows(table.fde_at(pc)?);
+    /// The CFA in force at `pc` (the entry's rows cover it to its end).
+    fn cfa_at(&mut self, pc: u64) -> Option<(u16, i64)> {
+        let rows = self.rows_at(pc)?;
         let i = rows.partition_point(|r| r.start <= pc).checked_sub(1)?;
-        rows.get(i).filter(|r| pc < r.end)?.cfa
+        rows.get(i)?.cfa
     }
 }
 
@@ -118,7 +119,8 @@ fn checks(rows: &[FrameRow]) -> Vec<RowCheck> {
     for row in rows {
         out.push(RowCheck {
             start: row.start,
-            cfa: row.cfa.filter(|c| before.is_none_or(|b| b.cfa != Some(*c))),
+            cfa: row.cfa,
+            cfa_moved: before.is_none_or(|b| b.cfa != row.cfa),
             restored: before.map_or(0, |b| b.saved & !row.saved),
         });
         before = Some(row);
@@ -127,33 +129,31 @@ fn checks(rows: &[FrameRow]) -> Vec<RowCheck> {
 }
 
 impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
+    /// The stack pointer's DWARF number and the platform convention's callee-saved registers
+    /// with theirs, for [`Frames::new`].
+    pub(super) fn frame_regs(&mut self) -> Option<(u16, Vec<(u16, Reg)>)> {
+        let dwarf = |n: u16| crate::isa::dwarf_register(self.arch, n);
+        let sp_name = self.lifter.sp();
+        let sp = (0..64u16)
+            .find(|n| dwarf(*n).is_some_and(|r| self.lifter.canonical_model(&r) == sp_name))?;
+        let own = self.canon_list(self.convention.callee_saved);
+        let named: Vec<(u16, String)> = (0..64u16)
+            .filter_map(|n| Some((n, self.lifter.canonical_model(&dwarf(n)?))))
+            .filter(|(_, r)| own.contains(r))
+            .collect();
+        let saved = named
+            .into_iter()
+            .map(|(n, r)| (n, self.names.intern(&r)))
+            .collect();
+        Some((sp, saved))
+    }
+
     /// The check for a function starting at `start`, when the table describes it with a CFA
     /// based on the stack pointer.
     pub(super) fn frame_check(&mut self, start: u64) -> Option<FrameCheck> {
-        let arch = self.arch;
-        let sp_name = self.lifter.sp();
-        let sp = (0..64u16).find(|n| {
-            crate::isa::dwarf_register(arch, *n)
-                .is_some_and(|r| self.lifter.canonical_model(&r) == sp_name)
-        })?;
+        let sp = self.frames.regs.as_ref()?.0;
         let (register, entry_offset) = self.frames.cfa_at(self.lifter.code_address(start))?;
-        if register != sp {
-            return None;
-        }
-        let own = self.canon_list(self.convention.callee_saved);
-        let saved = (0..64u16)
-            .filter_map(|n| {
-                let r = self
-                    .lifter
-                    .canonical_model(&crate::isa::dwarf_register(arch, n)?);
-                own.contains(&r).then(|| (n, self.names.intern(&r)))
-            })
-            .collect();
-        Some(FrameCheck {
-            entry_offset,
-            sp,
-            saved,
-        })
+        (register == sp).then_some(FrameCheck { entry_offset })
     }
 
     /// Whether state `st` at `pc` disagrees with what the row starting there says anew.
@@ -161,12 +161,17 @@ impl<'data, R: ReadRef<'data>> Ctx<'_, R> {
         let Some(row) = self.frames.row_starting(self.lifter.code_address(pc)) else {
             return false;
         };
-        if let (Some((register, offset)), Val::SpPlus(k)) = (row.cfa, st.get(self.sp)) {
-            if register == check.sp && k != check.entry_offset.wrapping_sub(offset) {
+        let Some((sp, saved)) = &self.frames.regs else {
+            return false;
+        };
+        if let (true, Some((register, offset)), Val::SpPlus(k)) =
+            (row.cfa_moved, row.cfa, st.get(self.sp))
+        {
+            if register == *sp && k != check.entry_offset.wrapping_sub(offset) {
                 return true;
             }
         }
-        check.saved.iter().any(|(n, r)| {
+        saved.iter().any(|(n, r)| {
             let kept = match st.get(*r) {
                 Val::Top => true,
                 Val::Entry(e) => e == *r,

@@ -516,7 +516,8 @@ impl<'a, 'data, R: ReadRef<'data>> Ctx<'a, R> {
     /// Takes the file's call frame information: paths are checked against it, and a call
     /// that ends one of its entries never returns (as one that ends a symbol).
     fn use_frames(&mut self, table: Option<crate::inspect::unwind::FrameTable>) {
-        self.frames = frames::Frames::new(table);
+        let regs = self.frame_regs();
+        self.frames = frames::Frames::new(table, regs);
         let ends: Vec<u64> = self.frames.ends().collect();
         self.function_ends
             .extend(ends.into_iter().map(|e| self.lifter.code_address(e)));

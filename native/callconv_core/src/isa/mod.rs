@@ -16,6 +16,8 @@ pub(crate) mod sparc;
 pub(crate) mod x86;
 pub(crate) mod x86_iced;
 
+use crate::platform::Arch;
+
 /// How one instruction moves values (applied in order; registers the instruction writes that
 /// no effect defines become unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -375,7 +377,7 @@ pub(crate) fn le_word(code: &[u8], index: usize) -> Option<u32> {
 /// psABI, the numbering call frame information uses; `None` for other numbers and for
 /// architectures whose frames are not read (SPARC's register windows, 32-bit PowerPC).
 /// Lifters take these names through [`Lifter::canonical_model`].
-pub fn dwarf_register(arch: crate::platform::Arch, n: u16) -> Option<String> {
+pub fn dwarf_register(arch: Arch, n: u16) -> Option<String> {
     const I386: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
     const X86_64: [&str; 16] = [
         "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12",
@@ -396,22 +398,23 @@ pub fn dwarf_register(arch: crate::platform::Arch, n: u16) -> Option<String> {
         "t3", "t4", "t5", "t6", "t7", "t8", "r21", "fp", "s0", "s1", "s2", "s3", "s4", "s5", "s6",
         "s7", "s8",
     ];
+
     let k = usize::from(n);
     let named = |table: &[&str]| table.get(k).map(|s| (*s).to_string());
     match arch {
-        crate::platform::Arch::X86 => named(&I386),
-        crate::platform::Arch::X86_64 => named(&X86_64),
-        crate::platform::Arch::Aarch64 => match n {
+        Arch::X86 => named(&I386),
+        Arch::X86_64 => named(&X86_64),
+        Arch::Aarch64 => match n {
             0..=30 => Some(format!("x{n}")),
             31 => Some("sp".into()),
             _ => None,
         },
-        crate::platform::Arch::Powerpc64 | crate::platform::Arch::S390x => {
-            (n < 16 || arch == crate::platform::Arch::Powerpc64 && n < 32).then(|| format!("r{n}"))
+        Arch::Powerpc64 | Arch::S390x => {
+            (n < 16 || arch == Arch::Powerpc64 && n < 32).then(|| format!("r{n}"))
         }
-        crate::platform::Arch::Mips | crate::platform::Arch::Mips64 => named(&MIPS),
-        crate::platform::Arch::Riscv32 | crate::platform::Arch::Riscv64 => named(&RISCV),
-        crate::platform::Arch::Loongarch64 => named(&LOONGARCH),
+        Arch::Mips | Arch::Mips64 => named(&MIPS),
+        Arch::Riscv32 | Arch::Riscv64 => named(&RISCV),
+        Arch::Loongarch64 => named(&LOONGARCH),
         _ => None,
     }
 }
