@@ -1,5 +1,6 @@
 //! The opt-in probe: run a library's `nif_init` for real, in a separate short-lived process
-//! with resource limits and a time limit, and read back the entry it returns. It cross-checks
+//! with resource limits and counted time budgets ([`Limits`]), and read back the entry it
+//! returns. It cross-checks
 //! the static decoder and covers what it cannot decode. Never used unless asked for.
 //!
 //! The child starts with an empty environment (only `LD_LIBRARY_PATH` is passed on, since the
@@ -18,8 +19,48 @@ use std::time::{Duration, Instant};
 
 use crate::entry::NifEntry;
 
-/// How long the child may run.
-pub const TIME_LIMIT: Duration = Duration::from_secs(5);
+mod meter;
+
+/// How long the child may go without returning an entry before it counts as hung. Both are
+/// counted by the kernel for the child alone ([`meter`]), so a loaded machine, which only
+/// makes the child wait longer for a CPU, changes neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// CPU time over all its threads.
+    pub cpu: Duration,
+    /// Time in which none of its threads was running or ready to run: it slept, or waited
+    /// on a lock, a pipe or the disk.
+    pub waiting: Duration,
+}
+
+impl Limits {
+    /// What `load_nif` should never come near: 5 s of either.
+    pub const DEFAULT: Limits = Limits {
+        cpu: Duration::from_secs(5),
+        waiting: Duration::from_secs(5),
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Which budget a hung child used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hang {
+    /// It computed for the whole CPU-time budget.
+    Computing(Duration),
+    /// It waited, with no thread running, for the whole waiting budget.
+    Waiting(Duration),
+}
+
+/// How often the parent looks at the child.
+const POLL: Duration = Duration::from_millis(2);
+/// A backstop that only a machine that does not run the child at all for this long reaches:
+/// the budgets above end every child that runs or waits.
+const STARVED: Duration = Duration::from_secs(600);
 /// Address-space limit of the child.
 pub const MEMORY_LIMIT: u64 = 1 << 30;
 /// Most bytes of output read from the child.
@@ -43,8 +84,8 @@ pub enum Outcome {
     Entry(NifEntry),
     /// The process died from a signal (the VM would have died the same way).
     Crashed(i32),
-    /// It did not finish within [`TIME_LIMIT`].
-    TimedOut,
+    /// It did not return within its [`Limits`]; it was killed.
+    Hung(Hang),
     /// It could not run, or returned nothing usable; the message says why.
     Failed(String),
     /// The sandbox could not be set up on this machine, so nothing ran; the message names
@@ -75,6 +116,16 @@ pub fn run(probe_exe: &Path, library: &Path) -> Outcome {
 
 /// [`run`] with the given confinement.
 pub fn run_with(probe_exe: &Path, library: &Path, confinement: Confinement) -> Outcome {
+    run_limited(probe_exe, library, confinement, Limits::DEFAULT)
+}
+
+/// [`run_with`] with the given budgets.
+pub fn run_limited(
+    probe_exe: &Path,
+    library: &Path,
+    confinement: Confinement,
+    limits: Limits,
+) -> Outcome {
     if cfg!(not(unix)) {
         // The probe child (stub enif_* symbols exported to dlopen) is built for Unix only.
         return match confinement {
@@ -119,7 +170,7 @@ pub fn run_with(probe_exe: &Path, library: &Path, confinement: Confinement) -> O
     if let Some(path) = std::env::var_os("LD_LIBRARY_PATH") {
         command.env("LD_LIBRARY_PATH", path);
     }
-    limit(&mut command);
+    limit(&mut command, limits);
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -151,19 +202,29 @@ pub fn run_with(probe_exe: &Path, library: &Path, confinement: Confinement) -> O
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
+    let mut meter = meter::Meter::new(child.id());
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             // Already reaped by someone else's SIGCHLD handling: the pipes tell the rest.
             Err(_) => break None,
-            Ok(None) if started.elapsed() > TIME_LIMIT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Outcome::TimedOut;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {}
         }
+        let usage = meter.poll();
+        let hang = if usage.cpu >= limits.cpu {
+            Some(Hang::Computing(usage.cpu))
+        } else if usage.waiting >= limits.waiting || started.elapsed() >= STARVED {
+            Some(Hang::Waiting(usage.waiting))
+        } else {
+            None
+        };
+        if let Some(hang) = hang {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Outcome::Hung(hang);
+        }
+        std::thread::sleep(POLL);
     };
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
@@ -172,6 +233,11 @@ pub fn run_with(probe_exe: &Path, library: &Path, confinement: Confinement) -> O
             .lines()
             .find_map(|l| l.strip_prefix(SIGNAL_MARK)?.trim().parse().ok())
     }) {
+        // The kernel's CPU limit, the backstop of the CPU budget, ends the child this way.
+        #[cfg(unix)]
+        if signal == libc::SIGXCPU {
+            return Outcome::Hung(Hang::Computing(limits.cpu));
+        }
         return Outcome::Crashed(signal);
     }
     if let Some(missing) = stderr.lines().find_map(|l| l.strip_prefix(REFUSED_MARK)) {
@@ -266,11 +332,13 @@ fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
 }
 
 #[cfg(unix)]
-fn limit(command: &mut Command) {
+fn limit(command: &mut Command, limits: Limits) {
+    // The kernel's backstop, past the budget the parent counts (whole seconds, rounded up).
+    let cpu_seconds = limits.cpu.as_secs() + 2;
     use std::os::unix::process::CommandExt;
     // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             let set = |resource, value: u64| {
                 let lim = libc::rlimit {
                     rlim_cur: value as libc::rlim_t,
@@ -279,7 +347,7 @@ fn limit(command: &mut Command) {
                 libc::setrlimit(resource, &lim);
             };
             set(libc::RLIMIT_AS, MEMORY_LIMIT);
-            set(libc::RLIMIT_CPU, TIME_LIMIT.as_secs() + 1);
+            set(libc::RLIMIT_CPU, cpu_seconds);
             set(libc::RLIMIT_CORE, 0);
             set(libc::RLIMIT_FSIZE, 1 << 20);
             Ok(())
@@ -288,4 +356,4 @@ fn limit(command: &mut Command) {
 }
 
 #[cfg(not(unix))]
-fn limit(_command: &mut Command) {}
+fn limit(_command: &mut Command, _limits: Limits) {}

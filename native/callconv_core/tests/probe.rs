@@ -4,8 +4,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use callconv::probe::{self, Outcome};
+use callconv::probe::{self, Hang, Outcome};
 use callconv::report::Kind;
 use common::{host_fixture, otp25, otp_nif};
 
@@ -130,4 +131,54 @@ fn the_probe_reports_what_it_cannot_run() {
         probe::run(&exe(), Path::new("/nonexistent.so")),
         Outcome::Failed(_)
     ));
+}
+
+/// One of the slow_init.c fixtures, probed in the sandbox with the given budgets.
+fn probe_slow_init(variant: &str, limits: probe::Limits) -> Outcome {
+    host_fixture("hello_nif.so"); // builds the fixtures
+    let library = common::repo().join(format!("test/fixtures/build/probe/slow_init_{variant}.so"));
+    probe::run_limited(&exe(), &library, probe::Confinement::Sandboxed, limits)
+}
+
+/// A budget no test child reaches, so that only the other one is tested.
+const AMPLE: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_nif_init_that_computes_forever_uses_up_its_cpu_time() {
+    let limits = probe::Limits {
+        cpu: Duration::from_secs(1),
+        waiting: AMPLE,
+    };
+    match probe_slow_init("spin", limits) {
+        Outcome::Hung(Hang::Computing(cpu)) => assert!(cpu >= limits.cpu, "{cpu:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_nif_init_that_waits_forever_uses_up_its_waiting_time() {
+    let limits = probe::Limits {
+        cpu: AMPLE,
+        waiting: Duration::from_millis(300),
+    };
+    match probe_slow_init("pause", limits) {
+        Outcome::Hung(Hang::Waiting(waited)) => assert!(waited >= limits.waiting, "{waited:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// nif_init's own thread waits for a worker that computes for longer than the waiting
+/// budget. The worker runs or is ready to run all along, on a loaded machine too, so none of
+/// it is waiting: the probe gets the entry. A wall-clock limit of the same length (what the
+/// probe had before) kills it.
+#[test]
+fn waiting_for_a_thread_that_computes_is_not_waiting() {
+    let limits = probe::Limits {
+        cpu: AMPLE,
+        waiting: Duration::from_millis(100),
+    };
+    match probe_slow_init("worker", limits) {
+        Outcome::Entry(entry) => assert_eq!(entry.module, "Elixir.Callconv.Fixtures.SlowInit"),
+        other => panic!("{other:?}"),
+    }
 }

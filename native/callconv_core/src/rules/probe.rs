@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::entry::NifEntry;
-use crate::probe::{Confinement, Outcome};
+use crate::probe::{Confinement, Hang, Outcome};
 
 /// The findings of one probe run, in order: running unsandboxed (a warning in itself), then
 /// what the outcome says against `decoded`, the entry read from the file (`None`: it could
@@ -38,9 +38,12 @@ pub fn check(
             format!("nif_init crashed with signal {signal} when run by the probe: load_nif would crash the VM the same way"),
             "run the library's init under a debugger; it must not touch anything but its own data",
         )),
-        Outcome::TimedOut => Some(NIF_PROBE_FAILED.finding_at(
+        Outcome::Hung(hang) => Some(NIF_PROBE_FAILED.finding_at(
             Severity::Error,
-            format!("nif_init did not return within {} s when run by the probe: load_nif would hang", crate::probe::TIME_LIMIT.as_secs()),
+            match hang {
+                Hang::Computing(cpu) => format!("nif_init did not return after {:.1} s of CPU time when run by the probe: load_nif would hang", cpu.as_secs_f64()),
+                Hang::Waiting(waited) => format!("nif_init did not return after waiting {:.1} s with no thread running when run by the probe: load_nif would hang", waited.as_secs_f64()),
+            },
             "do slow work in the load callback or lazily, not in nif_init",
         )),
         Outcome::Failed(why) => Some(NIF_PROBE_FAILED.finding(
