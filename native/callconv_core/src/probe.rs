@@ -1,7 +1,7 @@
 //! The opt-in probe: run a library's `nif_init` for real, in a separate short-lived process
 //! with resource limits and counted time budgets ([`Limits`]), and read back the entry it
-//! returns. It cross-checks
-//! the static decoder and covers what it cannot decode. Never used unless asked for.
+//! returns. It cross-checks the static decoder and covers what it cannot decode. Never used
+//! unless asked for.
 //!
 //! The child starts with an empty environment (only `LD_LIBRARY_PATH` is passed on, since the
 //! loader needs it to find what the library needs), an empty private working directory, and
@@ -47,7 +47,8 @@ impl Default for Limits {
     }
 }
 
-/// Which budget a hung child used up.
+/// Which budget a hung child used up, and that budget (not what the child was measured at,
+/// which varies with the polling: the finding's text must not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hang {
     /// It computed for the whole CPU-time budget.
@@ -213,9 +214,9 @@ pub fn run_limited(
         }
         let usage = meter.poll();
         let hang = if usage.cpu >= limits.cpu {
-            Some(Hang::Computing(usage.cpu))
+            Some(Hang::Computing(limits.cpu))
         } else if usage.waiting >= limits.waiting || started.elapsed() >= STARVED {
-            Some(Hang::Waiting(usage.waiting))
+            Some(Hang::Waiting(limits.waiting))
         } else {
             None
         };
@@ -333,9 +334,9 @@ fn signal_of(_status: &std::process::ExitStatus) -> Option<i32> {
 
 #[cfg(unix)]
 fn limit(command: &mut Command, limits: Limits) {
-    // The kernel's backstop, past the budget the parent counts (whole seconds, rounded up).
-    let cpu_seconds = limits.cpu.as_secs() + 2;
     use std::os::unix::process::CommandExt;
+    // The kernel's backstop: whole seconds, at least one past the budget the parent counts.
+    let cpu_seconds = limits.cpu.as_secs() + 2;
     // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
     unsafe {
         command.pre_exec(move || {

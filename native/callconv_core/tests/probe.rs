@@ -133,11 +133,14 @@ fn the_probe_reports_what_it_cannot_run() {
     ));
 }
 
-/// One of the slow_init.c fixtures, probed in the sandbox with the given budgets.
-fn probe_slow_init(variant: &str, limits: probe::Limits) -> Outcome {
+/// Which budget one of the slow_init.c fixtures uses up, probed in the sandbox with `limits`.
+fn hang_of(variant: &str, limits: probe::Limits) -> Hang {
     host_fixture("hello_nif.so"); // builds the fixtures
     let library = common::repo().join(format!("test/fixtures/build/probe/slow_init_{variant}.so"));
-    probe::run_limited(&exe(), &library, probe::Confinement::Sandboxed, limits)
+    match probe::run_limited(&exe(), &library, probe::Confinement::Sandboxed, limits) {
+        Outcome::Hung(hang) => hang,
+        other => panic!("{variant}: {other:?}"),
+    }
 }
 
 /// A budget no test child reaches, so that only the other one is tested.
@@ -145,26 +148,28 @@ const AMPLE: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_nif_init_that_computes_forever_uses_up_its_cpu_time() {
-    let limits = probe::Limits {
-        cpu: Duration::from_secs(1),
-        waiting: AMPLE,
-    };
-    match probe_slow_init("spin", limits) {
-        Outcome::Hung(Hang::Computing(cpu)) => assert!(cpu >= limits.cpu, "{cpu:?}"),
-        other => panic!("{other:?}"),
-    }
+    let cpu = Duration::from_secs(1);
+    let hang = hang_of(
+        "spin",
+        probe::Limits {
+            cpu,
+            waiting: AMPLE,
+        },
+    );
+    assert_eq!(hang, Hang::Computing(cpu));
 }
 
 #[test]
 fn a_nif_init_that_waits_forever_uses_up_its_waiting_time() {
-    let limits = probe::Limits {
-        cpu: AMPLE,
-        waiting: Duration::from_millis(300),
-    };
-    match probe_slow_init("pause", limits) {
-        Outcome::Hung(Hang::Waiting(waited)) => assert!(waited >= limits.waiting, "{waited:?}"),
-        other => panic!("{other:?}"),
-    }
+    let waiting = Duration::from_millis(300);
+    let hang = hang_of(
+        "pause",
+        probe::Limits {
+            cpu: AMPLE,
+            waiting,
+        },
+    );
+    assert_eq!(hang, Hang::Waiting(waiting));
 }
 
 /// nif_init's own thread waits for a worker that computes for longer than the waiting
@@ -177,7 +182,9 @@ fn waiting_for_a_thread_that_computes_is_not_waiting() {
         cpu: AMPLE,
         waiting: Duration::from_millis(100),
     };
-    match probe_slow_init("worker", limits) {
+    let library = common::repo().join("test/fixtures/build/probe/slow_init_worker.so");
+    host_fixture("hello_nif.so"); // builds the fixtures
+    match probe::run_limited(&exe(), &library, probe::Confinement::Sandboxed, limits) {
         Outcome::Entry(entry) => assert_eq!(entry.module, "Elixir.Callconv.Fixtures.SlowInit"),
         other => panic!("{other:?}"),
     }

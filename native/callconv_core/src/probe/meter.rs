@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 /// Most threads of the child read at one poll.
+#[cfg(target_os = "linux")]
 const MAX_THREADS: usize = 4096;
 
 /// What the child has used so far.
@@ -90,11 +91,13 @@ fn sample(_pid: u32) -> Sample {
 
 /// The fields of a `/proc/.../stat` line after the command name, which is in parentheses and
 /// may itself hold spaces and parentheses.
+#[cfg(target_os = "linux")]
 fn fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
     Some(stat.get(stat.rfind(')')? + 1..)?.split_whitespace())
 }
 
 /// The scheduler state letter: `R` running or ready to run, `S` or `D` waiting, and so on.
+#[cfg(target_os = "linux")]
 fn state(stat: &str) -> Option<char> {
     fields(stat)?.next()?.chars().next()
 }
@@ -116,7 +119,7 @@ fn cpu_time(stat: &str) -> Option<Duration> {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
@@ -131,7 +134,6 @@ mod tests {
         assert_eq!(state("garbage"), None);
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn adds_user_and_system_time() {
         // SAFETY: sysconf has no preconditions.

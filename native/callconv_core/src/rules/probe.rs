@@ -41,8 +41,8 @@ pub fn check(
         Outcome::Hung(hang) => Some(NIF_PROBE_FAILED.finding_at(
             Severity::Error,
             match hang {
-                Hang::Computing(cpu) => format!("nif_init did not return after {:.1} s of CPU time when run by the probe: load_nif would hang", cpu.as_secs_f64()),
-                Hang::Waiting(waited) => format!("nif_init did not return after waiting {:.1} s with no thread running when run by the probe: load_nif would hang", waited.as_secs_f64()),
+                Hang::Computing(budget) => format!("nif_init did not return within {:.1} s of CPU time when run by the probe: load_nif would hang", budget.as_secs_f64()),
+                Hang::Waiting(budget) => format!("nif_init did not return within {:.1} s of waiting with no thread running when run by the probe: load_nif would hang", budget.as_secs_f64()),
             },
             "do slow work in the load callback or lazily, not in nif_init",
         )),
